@@ -21,7 +21,7 @@ type instruments struct {
 	transitions metric.Int64Counter
 	state       metric.Int64Gauge
 
-	outcomeOpts [3][]metric.AddOption           // by Outcome
+	outcomeOpts [3][]metric.AddOption               // by Outcome
 	rejectOpts  [len(stateNames)][]metric.AddOption // by State
 	stateOpts   [len(stateNames)][]metric.RecordOption
 	name        attribute.KeyValue
