@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"time"
 
 	"github.com/keel-go/keel/ratelimit"
@@ -67,4 +69,34 @@ func ExampleBulkhead() {
 	})
 	// Output:
 	// ratelimit: "reports-db" limited
+}
+
+func ExampleMiddleware() {
+	perKey, err := ratelimit.NewKeyed(ratelimit.KeyedConfig{Name: "api", Limit: 100, Period: time.Minute, Burst: 1})
+	if err != nil {
+		panic(err)
+	}
+	defer perKey.Close()
+	mw, err := ratelimit.NewMiddleware(ratelimit.MiddlewareConfig{
+		Limiter: perKey,
+		Key:     ratelimit.APIKey("X-API-Key"),
+	})
+	if err != nil {
+		panic(err)
+	}
+	handler := mw.Wrap(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintln(w, "order list")
+	}))
+
+	for range 2 {
+		req := httptest.NewRequest(http.MethodGet, "/orders", nil)
+		req.Header.Set("X-API-Key", "k_live_123")
+		rec := httptest.NewRecorder()
+		handler.ServeHTTP(rec, req)
+		fmt.Printf("%d RateLimit-Policy: %s RateLimit: %s Retry-After: %q\n", rec.Code,
+			rec.Header().Get("RateLimit-Policy"), rec.Header().Get("RateLimit"), rec.Header().Get("Retry-After"))
+	}
+	// Output:
+	// 200 RateLimit-Policy: "api";q=100;w=60 RateLimit: "api";r=0;t=1 Retry-After: ""
+	// 429 RateLimit-Policy: "api";q=100;w=60 RateLimit: "api";r=0;t=1 Retry-After: "1"
 }
