@@ -160,7 +160,9 @@ type namedTaker struct {
 	name string
 }
 
-func (n namedTaker) Policy() ratelimit.Policy { return ratelimit.Policy{Name: n.name, Quota: 1, Window: time.Second} }
+func (n namedTaker) Policy() ratelimit.Policy {
+	return ratelimit.Policy{Name: n.name, Quota: 1, Window: time.Second}
+}
 
 func TestNewMiddlewareValidates(t *testing.T) {
 	_, err := ratelimit.NewMiddleware(ratelimit.MiddlewareConfig{})
