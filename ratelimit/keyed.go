@@ -245,7 +245,7 @@ func (k *Keyed) Take(_ context.Context, key string) (Decision, error) {
 		s.limited++
 	}
 	s.mu.Unlock()
-	return decideFromTokens(ok, tokens, k.cfg.burst, k.cfg.interval()), nil
+	return DecisionFromTokens(ok, tokens, k.cfg.burst, k.cfg.interval()), nil
 }
 
 // Wait blocks until a unit of key's bucket is available and takes it. It

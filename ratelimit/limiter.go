@@ -89,7 +89,7 @@ func (l *Limiter) Take() Decision {
 	now := time.Now()
 	ok := l.bucket.AllowN(now, 1)
 	l.count(ok)
-	return decideFromTokens(ok, l.bucket.TokensAt(now), l.cfg.burst, l.cfg.interval())
+	return DecisionFromTokens(ok, l.bucket.TokensAt(now), l.cfg.burst, l.cfg.interval())
 }
 
 // Wait blocks until a unit is available and takes it. It returns ctx.Err()

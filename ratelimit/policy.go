@@ -94,11 +94,13 @@ func (c rateConfig) policy(name string) Policy {
 	return Policy{Name: name, Quota: c.limit, Window: c.period, Burst: c.burst}
 }
 
-// decideFromTokens turns a token bucket's content after a take into a
-// Decision. tokens is what the bucket holds once the take has been applied
-// (or, when it was refused, what it holds unchanged); it can be negative when
-// reservations have borrowed from the future.
-func decideFromTokens(allowed bool, tokens float64, burst int, interval time.Duration) Decision {
+// DecisionFromTokens turns a token bucket's content after a take into a
+// Decision, for limiters that keep their buckets elsewhere (redislimit).
+// tokens is what the bucket holds once the take has been applied (or, when it
+// was refused, what it holds unchanged); it can be negative when reservations
+// have borrowed from the future. interval is the time one unit takes to be
+// restored.
+func DecisionFromTokens(allowed bool, tokens float64, burst int, interval time.Duration) Decision {
 	d := Decision{Allowed: allowed}
 	if tokens >= 1 {
 		d.Remaining = int(math.Floor(tokens))
