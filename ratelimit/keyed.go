@@ -62,14 +62,17 @@ type KeyedConfig struct {
 // idle expiry. It is safe for concurrent use. Allow on a key already tracked
 // does not allocate.
 type Keyed struct {
-	cfg    rateConfig
-	name   string
-	idle   time.Duration
-	seed   maphash.Seed
-	mask   uint64
-	shards []keyedShard
-	tel    *telemetry
-	once   sync.Once
+	cfg  rateConfig
+	name string
+	idle time.Duration
+	// idleResets is true when IdleTimeout is shorter than the time a bucket
+	// takes to refill, so an idle key's bucket must be replaced by a full one.
+	idleResets bool
+	seed       maphash.Seed
+	mask       uint64
+	shards     []keyedShard
+	tel        *telemetry
+	once       sync.Once
 }
 
 // keyedShard is one independently locked part of the map. Counters live here,
@@ -118,12 +121,13 @@ func NewKeyed(cfg KeyedConfig) (*Keyed, error) {
 		n /= 2
 	}
 	k := &Keyed{
-		cfg:    rc,
-		name:   nameOr(cfg.Name),
-		idle:   idle,
-		seed:   maphash.MakeSeed(),
-		mask:   uint64(n - 1),
-		shards: make([]keyedShard, n),
+		cfg:        rc,
+		name:       nameOr(cfg.Name),
+		idle:       idle,
+		idleResets: idle < rc.fullRefill(),
+		seed:       maphash.MakeSeed(),
+		mask:       uint64(n - 1),
+		shards:     make([]keyedShard, n),
 	}
 	for i := range k.shards {
 		// Each shard holds an equal share; the total never exceeds maxKeys.
@@ -189,8 +193,10 @@ func (k *Keyed) shard(key string) *keyedShard {
 // IdleTimeout. The caller holds s.mu.
 func (k *Keyed) entry(s *keyedShard, key string, now time.Time) *keyedEntry {
 	if e, ok := s.lru.Get(key); ok {
-		if now.Sub(e.lastUsed) >= k.idle {
-			// Idle past the timeout: behave exactly as a new key would.
+		if k.idleResets && now.Sub(e.lastUsed) >= k.idle {
+			// Idle past a timeout shorter than the refill time: behave exactly
+			// as a new key would. (With the default timeout the bucket has
+			// refilled by itself.)
 			e.bucket = rate.NewLimiter(k.cfg.rate(), k.cfg.burst)
 		}
 		e.lastUsed = now

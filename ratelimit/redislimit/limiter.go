@@ -203,12 +203,11 @@ func (l *Limiter) instrument(mp metric.MeterProvider) error {
 // FailClosed returns an error wrapping ErrUnavailable. A done ctx returns
 // ctx.Err() in either mode.
 func (l *Limiter) Take(ctx context.Context, key string) (ratelimit.Decision, error) {
-	args := l.args[:]
 	nowArg := ""
 	if l.clock != nil {
 		nowArg = strconv.FormatInt(l.clock().UnixMicro(), 10)
 	}
-	res, err := gcra.Run(ctx, l.client, []string{l.prefix + key}, args[0], args[1], args[2], nowArg).Int64Slice()
+	res, err := gcra.Run(ctx, l.client, []string{l.prefix + key}, l.args[0], l.args[1], l.args[2], nowArg).Int64Slice()
 	if err == nil && len(res) != 2 {
 		err = fmt.Errorf("redislimit: script returned %d values, want 2", len(res))
 	}
