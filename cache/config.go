@@ -23,7 +23,7 @@ const (
 	// minShardCapacity keeps automatic sharding from splitting a small
 	// cache into shards so small that the per-shard LRU order departs
 	// noticeably from a global LRU order (hit ratio) — see shardCount.
-	minShardCapacity = 512
+	minShardCapacity = 4096
 )
 
 // Config configures a Cache. The zero value of every field means the
@@ -37,8 +37,8 @@ type Config[K comparable, V any] struct {
 	// Shards splits the cache into independently locked parts selected by
 	// key hash, for concurrent throughput. Each shard gets an equal part of
 	// Capacity and runs its own eviction order. Default: 4 per CPU
-	// (GOMAXPROCS), reduced so that no shard holds fewer than 512 entries
-	// (a small cache gets one shard and behaves exactly like one LRU). Must
+	// (GOMAXPROCS), reduced so that no shard holds fewer than 4096 entries
+	// (a cache of fewer than 8192 entries gets one shard and evicts exactly like one LRU). Must
 	// not exceed Capacity.
 	Shards int
 

@@ -57,9 +57,10 @@ func TestShardCountKeepsShardsLargeEnough(t *testing.T) {
 	cases := []struct{ capacity, cpus, want int }{
 		{1, 8, 1},
 		{1000, 8, 1},
-		{1024, 8, 2},
+		{8191, 8, 1},
+		{8192, 8, 2},
 		{100_000, 2, 8},
-		{100_000, 64, 195},
+		{100_000, 64, 24},
 	}
 	for _, tc := range cases {
 		assert.Equal(t, tc.want, shardCount(tc.capacity, tc.cpus), "capacity %d cpus %d", tc.capacity, tc.cpus)

@@ -1,7 +1,9 @@
 package cache
 
 import (
+	cryptorand "crypto/rand"
 	"hash/maphash"
+	"math/rand/v2"
 	"sync"
 
 	"github.com/hashicorp/golang-lru/v2/simplelru"
@@ -29,6 +31,8 @@ type shard[K comparable, V any] struct {
 	mainCap   int
 	protCap   int
 	sketch    *sketch // nil without admission
+	climb     climber
+	rng       *rand.ChaCha8 // seeded from crypto/rand: admission coin flips must not be predictable
 
 	// flights are the loads in progress for keys of this shard.
 	flights map[K]*flight[V]
@@ -49,6 +53,10 @@ func newShard[K comparable, V any](seed maphash.Seed, capacity int, admission bo
 		s.probation = mustSegment[K, V](capacity)
 		s.protected = mustSegment[K, V](capacity)
 		s.sketch = newSketch(capacity)
+		s.climb = newClimber(capacity)
+		var seed [32]byte
+		_, _ = cryptorand.Read(seed[:]) // never fails (Go 1.24+)
+		s.rng = rand.NewChaCha8(seed)
 	}
 	return s
 }
@@ -70,7 +78,23 @@ func (s *shard[K, V]) access(key K, h uint64) (item[V], *segment[K, V], bool) {
 		it, ok := s.window.Get(key)
 		return it, s.window, ok
 	}
-	s.sketch.increment(h)
+	it, seg, ok := s.accessTinyLFU(key)
+	if ok {
+		// As in Caffeine, the sketch counts hits and insertions, not
+		// misses: a miss followed by its insertion counts once.
+		s.sketch.increment(h)
+	}
+	if delta := s.climb.record(ok, s.capacity); delta != 0 {
+		s.adapt(delta)
+		if ok {
+			_, seg, _ = s.peek(key) // adapt may have moved it
+		}
+	}
+	return it, seg, ok
+}
+
+// accessTinyLFU finds and promotes key in the W-TinyLFU lists.
+func (s *shard[K, V]) accessTinyLFU(key K) (item[V], *segment[K, V], bool) {
 	if it, ok := s.protected.Get(key); ok {
 		return it, s.protected, true
 	}
@@ -181,12 +205,28 @@ func (s *shard[K, V]) admit(ck K, cand item[V], now int64) (eviction[K, V], bool
 		from = s.protected
 		vk, victim, _ = from.GetOldest()
 	}
-	if victim.liveAt(now) && s.sketch.frequency(hashKey(s.seed, ck)) <= s.sketch.frequency(hashKey(s.seed, vk)) {
+	if victim.liveAt(now) && !s.admits(ck, vk) {
 		return s.outgoing(ck, cand, now)
 	}
 	from.Remove(vk)
 	s.probation.Add(ck, cand)
 	return s.outgoing(vk, victim, now)
+}
+
+// admitHashDoSThreshold is the frequency from which a candidate that does
+// not beat its victim is still admitted once in 128 times (as in Caffeine):
+// otherwise an attacker who raises a victim's count with colliding keys
+// could keep a hot candidate out for ever.
+const admitHashDoSThreshold = 6
+
+// admits reports whether the candidate should replace the victim.
+func (s *shard[K, V]) admits(candidate, victim K) bool {
+	cf := s.sketch.frequency(hashKey(s.seed, candidate))
+	vf := s.sketch.frequency(hashKey(s.seed, victim))
+	if cf > vf {
+		return true
+	}
+	return cf >= admitHashDoSThreshold && s.rng.Uint64()&127 == 0
 }
 
 // outgoing counts an entry pushed out for room and says whether to report
