@@ -92,28 +92,28 @@ func eachLine(r io.Reader, fn func(n int, line string) error) error {
 // Load reads a trace file, choosing the parser by name: *.lis.zst is ARC
 // (zstd), *.trace.gz is LIRS (gzip).
 func Load(path string) ([]uint64, error) {
+	name := filepath.Base(path)
+	arc := strings.HasSuffix(name, ".lis.zst")
+	if !arc && !strings.HasSuffix(name, ".trace.gz") {
+		return nil, fmt.Errorf("replay: %s: unknown trace format (want *.lis.zst or *.trace.gz)", name)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("replay: %w", err)
 	}
 	defer f.Close()
-	name := filepath.Base(path)
-	switch {
-	case strings.HasSuffix(name, ".lis.zst"):
+	if arc {
 		d, err := zstd.NewReader(f)
 		if err != nil {
 			return nil, fmt.Errorf("replay: %s: %w", name, err)
 		}
 		defer d.Close()
 		return ReadARC(d)
-	case strings.HasSuffix(name, ".trace.gz"):
-		z, err := gzip.NewReader(f)
-		if err != nil {
-			return nil, fmt.Errorf("replay: %s: %w", name, err)
-		}
-		defer z.Close()
-		return ReadLIRS(z)
-	default:
-		return nil, fmt.Errorf("replay: %s: unknown trace format (want *.lis.zst or *.trace.gz)", name)
 	}
+	z, err := gzip.NewReader(f)
+	if err != nil {
+		return nil, fmt.Errorf("replay: %s: %w", name, err)
+	}
+	defer z.Close()
+	return ReadLIRS(z)
 }
