@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -29,6 +30,13 @@ type FileSinkConfig struct {
 	// MaxAge rotates to a new segment once the current one is this old (by
 	// the time its first record was written). Default 0: no time rotation.
 	MaxAge time.Duration
+	// Retention removes rotated segments sealed more than this long ago,
+	// checked at each rotation (and by Prune). The log stays verifiable: the
+	// oldest remaining segment starts with a signed checkpoint. Default 0:
+	// keep everything.
+	Retention time.Duration
+	// Logger receives retention removals. Nil: no logs.
+	Logger *slog.Logger
 }
 
 // DefaultMaxSegmentSize is FileSinkConfig.MaxSize's default.
@@ -67,6 +75,9 @@ func NewFileSink(cfg FileSinkConfig) (*FileSink, error) {
 	}
 	if cfg.MaxAge < 0 {
 		return nil, fmt.Errorf("audit: FileSinkConfig.MaxAge must not be negative, got %s", cfg.MaxAge)
+	}
+	if cfg.Retention < 0 {
+		return nil, fmt.Errorf("audit: FileSinkConfig.Retention must not be negative, got %s", cfg.Retention)
 	}
 	if cfg.MaxSize == 0 {
 		cfg.MaxSize = DefaultMaxSegmentSize
@@ -338,6 +349,13 @@ func (s *FileSink) Append(ctx context.Context, recs []*Record, sync bool) error 
 	return nil
 }
 
+// segmentEmpty reports whether the current segment has no record yet.
+func (s *FileSink) segmentEmpty() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.f != nil && s.size == 0
+}
+
 // rotationDue reports whether the current segment is full or old enough.
 func (s *FileSink) rotationDue(now time.Time) bool {
 	s.mu.Lock()
@@ -405,4 +423,61 @@ func (s *FileSink) Close() error {
 // Lines reads the sink's directory; see DirSource.
 func (s *FileSink) Lines(ctx context.Context) iter.Seq2[Line, error] {
 	return DirSource(s.cfg.Dir).Lines(ctx)
+}
+
+// Prune removes the rotated segments that were sealed (their successor
+// started) before cutoff, oldest first, and returns their names. The
+// current segment is never removed, and removal stops at the first segment
+// that is kept, so what remains is one unbroken chain that starts with the
+// signed checkpoint opening its first segment. Files of torn tails set aside
+// for those segments go with them.
+func (s *FileSink) Prune(cutoff time.Time) ([]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	names, err := listSegments(s.cfg.Dir)
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	for i := 0; i+1 < len(names); i++ {
+		next := names[i+1]
+		if next == s.name && s.size == 0 {
+			break // the successor has no record yet: nothing vouches for the chain
+		}
+		f, err := os.Open(filepath.Join(s.cfg.Dir, next))
+		if err != nil {
+			return removed, fmt.Errorf("audit: prune: %w", err)
+		}
+		sealed, err := firstRecordTime(f)
+		_ = f.Close()
+		if err != nil || !sealed.Before(cutoff) {
+			break
+		}
+		if err := os.Remove(filepath.Join(s.cfg.Dir, names[i])); err != nil {
+			return removed, fmt.Errorf("audit: prune: %w", err)
+		}
+		torn, _ := filepath.Glob(filepath.Join(s.cfg.Dir, names[i]+".torn-*"))
+		for _, t := range torn {
+			_ = os.Remove(t)
+		}
+		removed = append(removed, names[i])
+	}
+	if len(removed) > 0 {
+		if err := syncDir(s.cfg.Dir); err != nil {
+			return removed, err
+		}
+		if s.cfg.Logger != nil {
+			s.cfg.Logger.Info("audit: retention removed segments", "segments", removed)
+		}
+	}
+	return removed, nil
+}
+
+func (s *FileSink) pruneExpired(now time.Time) {
+	if s.cfg.Retention <= 0 {
+		return
+	}
+	if _, err := s.Prune(now.Add(-s.cfg.Retention)); err != nil && s.cfg.Logger != nil {
+		s.cfg.Logger.Error("audit: retention failed", "err", err)
+	}
 }

@@ -93,6 +93,9 @@ func New(cfg Config) (*Logger, error) {
 		if err == nil {
 			err = l.recordRecovery(ctx, st, s)
 		}
+		if err == nil {
+			err = l.openSegment(ctx, st, s)
+		}
 		if err != nil {
 			for _, prev := range l.sinks {
 				_ = prev.sink.Close()
@@ -148,6 +151,17 @@ func (l *Logger) recordRecovery(ctx context.Context, st *sinkState, s Sink) erro
 			"segment", rec.Segment, "offset", rec.Offset, "bytes", rec.DiscardedBytes)
 	}
 	return s.Append(ctx, recs, true)
+}
+
+// openSegment starts a segment left empty by a crash during rotation with
+// the signed checkpoint every rotated segment starts with, so that it can
+// be verified on its own once retention removes the ones before.
+func (l *Logger) openSegment(ctx context.Context, st *sinkState, s Sink) error {
+	e, ok := s.(interface{ segmentEmpty() bool })
+	if !ok || !e.segmentEmpty() || st.seq == 0 {
+		return nil
+	}
+	return s.Append(ctx, []*Record{l.checkpointRecord(st, "rotate", time.Now())}, true)
 }
 
 // Log records e. In Durable mode it returns nil only once e is persisted by

@@ -18,6 +18,10 @@ type VerifyOptions struct {
 	// checkpoint are then protected only by the chain: cutting them off is
 	// not detectable until the next checkpoint is written.
 	Live bool
+	// FromStart requires the log to start at its first record (seq 1):
+	// set it when no retention has removed old segments, so that removing
+	// them is detected too.
+	FromStart bool
 }
 
 // VerifyReport describes a verified log.
@@ -105,6 +109,9 @@ func Verify(ctx context.Context, src Source, opts VerifyOptions) (VerifyReport, 
 			if r.Seq == 1 && r.Prev != genesisHash {
 				return fail(r.Seq, line.Where, "the first record's prev is not the genesis value (64 zeros)", ErrChainBroken)
 			}
+			if r.Seq != 1 && opts.FromStart {
+				return fail(1, line.Where, fmt.Sprintf("the log starts at seq %d, not 1: records before it were removed", r.Seq), ErrChainBroken)
+			}
 			if r.Seq != 1 && r.Kind != KindCheckpoint {
 				return fail(r.Seq, line.Where, fmt.Sprintf("the log starts at seq %d with a %s record: records before it are missing, and only a signed checkpoint can start a log whose older segments were removed", r.Seq, r.Kind), ErrChainBroken)
 			}
@@ -149,9 +156,9 @@ func Verify(ctx context.Context, src Source, opts VerifyOptions) (VerifyReport, 
 	if rep.FirstSeq != 1 && rep.Checkpoints == 0 {
 		return fail(rep.FirstSeq, "", "no checkpoint", ErrBadSignature)
 	}
-	rep.Unsealed = rep.LastSeq - max(rep.LastCheckpointSeq, rep.FirstSeq-1)
-	if rep.LastCheckpointSeq == 0 {
-		rep.Unsealed = rep.Records
+	rep.Unsealed = rep.Records
+	if rep.LastCheckpointSeq != 0 {
+		rep.Unsealed = rep.LastSeq - rep.LastCheckpointSeq
 	}
 	rep.Closed = last.Kind == KindCheckpoint && last.Checkpoint.Reason == "close"
 	rep.TornTail = torn != nil
