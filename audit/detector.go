@@ -100,6 +100,11 @@ func NewDetector(cfg DetectorConfig) (*Detector, error) {
 		if r == nil {
 			return nil, fmt.Errorf("audit: DetectorConfig.Rules[%d] is nil", i)
 		}
+		if v, ok := r.(interface{ validate() error }); ok {
+			if err := v.validate(); err != nil {
+				return nil, fmt.Errorf("audit: DetectorConfig.Rules[%d]: %w", i, err)
+			}
+		}
 	}
 	for i, n := range cfg.Notifiers {
 		if n == nil {
