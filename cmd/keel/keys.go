@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/base64"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -29,17 +28,10 @@ func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags parses args and requires -file; usage errors were printed.
-func parseFlags(fs *flag.FlagSet, args []string, file *string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return errUsage
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(fs.Output(), "%s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
-		return errUsage
+// parseKeyFlags parses args and requires -file; usage errors were printed.
+func parseKeyFlags(fs *flag.FlagSet, args []string, file *string) error {
+	if err := parseArgs(fs, args, fs.Output()); err != nil {
+		return err
 	}
 	if *file == "" {
 		fmt.Fprintf(fs.Output(), "%s: -file is required\n", fs.Name())
@@ -58,7 +50,7 @@ func keysGenerate(args []string, stdout, stderr io.Writer) error {
 	file := fs.String("file", "", "key ring file to create (required)")
 	algName := algorithmFlag(fs)
 	force := fs.Bool("force", false, "overwrite an existing file (its keys are lost: data under them becomes unreadable)")
-	if err := parseFlags(fs, args, file); err != nil || *file == "" {
+	if err := parseKeyFlags(fs, args, file); err != nil || *file == "" {
 		return err
 	}
 	alg, err := field.ParseAlgorithm(*algName)
@@ -84,7 +76,7 @@ func keysRotate(args []string, stdout, stderr io.Writer) error {
 	file := fs.String("file", "", "key ring file to update (required)")
 	algName := algorithmFlag(fs)
 	stage := fs.Bool("stage", false, "add the key without making it primary (step 1 of a rotation without downtime)")
-	if err := parseFlags(fs, args, file); err != nil || *file == "" {
+	if err := parseKeyFlags(fs, args, file); err != nil || *file == "" {
 		return err
 	}
 	alg, err := field.ParseAlgorithm(*algName)
@@ -107,7 +99,7 @@ func keysPromote(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("promote", stderr)
 	file := fs.String("file", "", "key ring file to update (required)")
 	id := fs.Uint("id", 0, "ID of the key to make primary (required)")
-	if err := parseFlags(fs, args, file); err != nil || *file == "" {
+	if err := parseKeyFlags(fs, args, file); err != nil || *file == "" {
 		return err
 	}
 	return updateKeyset(*file, stdout, func(ks *field.Keyset) (string, error) {
@@ -122,7 +114,7 @@ func keysRetire(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("retire", stderr)
 	file := fs.String("file", "", "key ring file to update (required)")
 	id := fs.Uint("id", 0, "ID of the key to remove (required; never the primary)")
-	if err := parseFlags(fs, args, file); err != nil || *file == "" {
+	if err := parseKeyFlags(fs, args, file); err != nil || *file == "" {
 		return err
 	}
 	return updateKeyset(*file, stdout, func(ks *field.Keyset) (string, error) {
@@ -155,7 +147,7 @@ func keysList(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("list", stderr)
 	file := fs.String("file", "", "key ring file to read (required)")
 	reveal := fs.Bool("reveal", false, "also print key material (base64); only to a secure terminal")
-	if err := parseFlags(fs, args, file); err != nil || *file == "" {
+	if err := parseKeyFlags(fs, args, file); err != nil || *file == "" {
 		return err
 	}
 	ks, err := field.ReadKeysetFile(*file)
