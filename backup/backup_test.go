@@ -135,7 +135,9 @@ func newFixture(t *testing.T, mutate ...func(*backup.Config)) *fixture {
 	return f
 }
 
-func (f *fixture) objectPath(m *backup.Manifest) string { return filepath.Join(f.store.Dir(), m.Object) }
+func (f *fixture) objectPath(m *backup.Manifest) string {
+	return filepath.Join(f.store.Dir(), m.Object)
+}
 
 func TestRoundTripPerCompression(t *testing.T) {
 	for _, comp := range []backup.Compression{backup.Zstd, backup.Gzip, backup.NoCompression} {
