@@ -159,7 +159,6 @@ func (r *Repository) Create(ctx context.Context) (m *Manifest, err error) {
 	if err != nil {
 		return nil, err
 	}
-	m = nil
 	man, err := r.stream(ctx, src, id)
 	if err != nil {
 		r.log.ErrorContext(ctx, "backup failed", "id", id, "driver", src.Driver(), "source", src.Name(), "error", err)
@@ -283,7 +282,15 @@ func (r *Repository) List(ctx context.Context) ([]Entry, error) {
 		}
 		out = append(out, e)
 	}
-	slices.SortFunc(out, func(a, b Entry) int { return strings.Compare(a.ID, b.ID) })
+	// Ids order by second; the manifests' start times order within one.
+	slices.SortFunc(out, func(a, b Entry) int {
+		if a.Manifest != nil && b.Manifest != nil {
+			if c := a.Manifest.StartedAt.Compare(b.Manifest.StartedAt); c != 0 {
+				return c
+			}
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
 	return out, nil
 }
 
