@@ -26,7 +26,17 @@ import (
 	"github.com/keel-go/keel/internal/testenv"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	code := m.Run()
+	dropBenchDatabases()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
 
 // withPasswordRole creates a login role with a random password and returns
 // the database's DSN for it, and the password.
