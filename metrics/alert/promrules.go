@@ -1,6 +1,7 @@
 package alert
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -60,10 +61,14 @@ func PrometheusRules(group string, rules []Rule) ([]byte, error) {
 	return []byte(b.String()), nil
 }
 
-// yamlString quotes s as a JSON string, which is valid YAML.
+// yamlString quotes s as a JSON string, which is valid YAML; HTML
+// escaping is off so that PromQL's ">" stays readable.
 func yamlString(s string) string {
-	q, _ := json.Marshal(s) // a string always marshals
-	return string(q)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s) // a string always encodes
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
 func promDuration(d time.Duration) string {
