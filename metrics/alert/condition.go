@@ -46,7 +46,7 @@ type Match map[string]string
 func (m Match) matches(set attribute.Set) bool {
 	for k, want := range m {
 		v, ok := set.Value(attribute.Key(k))
-		if !ok || v.Emit() != want {
+		if !ok || v.String() != want {
 			return false
 		}
 	}
@@ -114,7 +114,7 @@ func (s *errorRatioState) observe(rm *metricdata.ResourceMetrics, now time.Time)
 		if !s.cond.Match.matches(attrs) {
 			return
 		}
-		if v, ok := attrs.Value("error.type"); ok && v.Emit() != "" {
+		if v, ok := attrs.Value("error.type"); ok && v.String() != "" {
 			errs += count
 		}
 		total += count
