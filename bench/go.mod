@@ -3,6 +3,8 @@ module github.com/keel-go/keel/bench
 go 1.26.0
 
 require (
+	github.com/avast/retry-go/v4 v4.7.0
+	github.com/cenkalti/backoff/v4 v4.3.0
 	github.com/failsafe-go/failsafe-go v0.9.8
 	github.com/keel-go/keel v0.0.0-00010101000000-000000000000
 	github.com/sony/gobreaker/v2 v2.4.0
