@@ -51,8 +51,7 @@ func TestMetrics(t *testing.T) {
 		"keel.retry.calls|keel.retry.name=billing,keel.retry.outcome=success":       1,
 		"keel.retry.calls|keel.retry.name=billing,keel.retry.outcome=max_attempts":  1,
 		"keel.retry.calls|keel.retry.name=billing,keel.retry.outcome=not_retryable": 1,
-		"keel.retry.attempts|keel.retry.name=billing,keel.retry.result=success":     1,
-		"keel.retry.attempts|keel.retry.name=billing,keel.retry.result=failure":     3,
+		"keel.retry.retries|keel.retry.name=billing":                                1,
 		"keel.retry.delay|keel.retry.name=billing":                                  1,
 	}, sums(t, reader))
 }

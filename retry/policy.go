@@ -177,14 +177,12 @@ func run[T any](ctx context.Context, p *Policy, fn func(context.Context) (T, err
 
 		o := p.classify(ctx, func() any { return result }, err, attemptTimedOut)
 		if o.err == nil && !o.retry {
-			p.metrics.attempt(ctx, true)
 			if p.budget != nil {
 				p.budget.onSuccess()
 			}
 			p.metrics.call(ctx, outcomeSuccess)
 			return result, nil
 		}
-		p.metrics.attempt(ctx, false)
 		if p.budget != nil {
 			p.budget.onFailure()
 		}
@@ -238,7 +236,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 }
 
 func (p *Policy) noteRetry(ctx context.Context, attempt int, err error, delay time.Duration) {
-	p.metrics.delay.Record(ctx, delay.Seconds(), p.metrics.delayOpts...)
+	p.metrics.retry(ctx, delay.Seconds())
 	if span := trace.SpanFromContext(ctx); span.IsRecording() {
 		span.AddEvent("keel.retry", trace.WithAttributes(p.nameAttr,
 			attribute.Int("keel.retry.attempt", attempt),

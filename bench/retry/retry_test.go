@@ -74,12 +74,12 @@ func failsafeRetry(b *testing.B, zeroDelay bool) func(func() error) error {
 
 func retryGo(b *testing.B, zeroDelay bool) func(func() error) error {
 	ctx := context.Background()
-	delay := 100 * time.Millisecond
+	delay, delayType := 100*time.Millisecond, retrygo.DelayType(retrygo.CombineDelay(retrygo.BackOffDelay, retrygo.RandomDelay))
 	if zeroDelay {
-		delay = 0
+		delay, delayType = 0, retrygo.DelayType(retrygo.FixedDelay) // its default adds up to 100ms of random jitter
 	}
 	return func(fn func() error) error {
-		return retrygo.Do(fn, retrygo.Attempts(3), retrygo.Delay(delay), retrygo.Context(ctx), retrygo.LastErrorOnly(true))
+		return retrygo.Do(fn, retrygo.Attempts(3), retrygo.Delay(delay), delayType, retrygo.Context(ctx), retrygo.LastErrorOnly(true))
 	}
 }
 
