@@ -21,6 +21,7 @@ import (
 
 	"github.com/keel-go/keel/internal/testenv"
 	"github.com/keel-go/keel/ratelimit"
+	"github.com/keel-go/keel/ratelimit/internal/metrictest"
 	"github.com/keel-go/keel/ratelimit/redislimit"
 )
 
@@ -201,7 +202,7 @@ func unreachableClient(t *testing.T) *redis.Client {
 }
 
 func TestFailOpenWhenRedisIsUnreachable(t *testing.T) {
-	mp, collect := newReader(t)
+	mp, collect := metrictest.New(t)
 	var logs bytes.Buffer
 	l := newLimiter(t, redislimit.Config{
 		Client: unreachableClient(t), Name: "orders", Limit: 1, Period: time.Hour, Burst: 3,
@@ -222,7 +223,7 @@ func TestFailOpenWhenRedisIsUnreachable(t *testing.T) {
 }
 
 func TestFailClosedWhenRedisIsUnreachable(t *testing.T) {
-	mp, collect := newReader(t)
+	mp, collect := metrictest.New(t)
 	l := newLimiter(t, redislimit.Config{
 		Client: unreachableClient(t), Name: "orders", Limit: 100, FailMode: redislimit.FailClosed, MeterProvider: mp,
 	})
@@ -247,7 +248,7 @@ func TestFailClosedWhenRedisIsUnreachable(t *testing.T) {
 }
 
 func TestCanceledContextIsNotAFailure(t *testing.T) {
-	mp, collect := newReader(t)
+	mp, collect := metrictest.New(t)
 	l := newLimiter(t, redislimit.Config{Client: unreachableClient(t), Limit: 1, MeterProvider: mp})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
