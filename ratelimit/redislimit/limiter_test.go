@@ -144,6 +144,48 @@ func TestInstancesShareOneLimit(t *testing.T) {
 	assert.InDelta(t, 72*time.Second, d.RetryAfter, float64(5*time.Second))
 }
 
+// TestInstancesShareOneRateOverTime runs several instances against one key
+// with a fast refill for a short while, and bounds what they got together
+// by the bucket's algebra over the elapsed time as Redis measured it: at most
+// Burst + elapsed/T (+1 for the unit due at the edge).
+func TestInstancesShareOneRateOverTime(t *testing.T) {
+	r := testenv.RedisPrefix(t)
+	const instances, workers = 4, 3
+	const limit, burst = 100, 10 // one unit every 10ms
+	ctx := context.Background()
+	start, err := r.Client.Time(ctx).Result()
+	require.NoError(t, err)
+	stop := time.Now().Add(300 * time.Millisecond)
+	var allowed atomic.Int64
+	var wg sync.WaitGroup
+	for range instances {
+		client := redis.NewClient(&redis.Options{Addr: r.Addr})
+		defer client.Close()
+		l := newLimiter(t, redislimit.Config{Client: client, Prefix: r.Prefix, Name: "fast", Limit: limit, Period: time.Second, Burst: burst})
+		for range workers {
+			wg.Go(func() {
+				for time.Now().Before(stop) {
+					ok, err := l.Allow(ctx, "k")
+					if !assert.NoError(t, err) {
+						return
+					}
+					if ok {
+						allowed.Add(1)
+					}
+				}
+			})
+		}
+	}
+	wg.Wait()
+	end, err := r.Client.Time(ctx).Result()
+	require.NoError(t, err)
+	elapsed := end.Sub(start)
+	most := int64(burst) + int64(elapsed/(10*time.Millisecond)) + 1
+	t.Logf("allowed %d in %s of Redis time (bound %d)", allowed.Load(), elapsed, most)
+	assert.LessOrEqual(t, allowed.Load(), most)
+	assert.Greater(t, allowed.Load(), int64(burst), "units were restored while the instances ran")
+}
+
 func TestKeysExpireWhenTheBucketIsFull(t *testing.T) {
 	r := testenv.RedisPrefix(t)
 	l := newLimiter(t, redislimit.Config{Client: r.Client, Prefix: r.Prefix, Name: "ttl", Limit: 10, Period: time.Minute, Burst: 5})
