@@ -14,6 +14,7 @@
 //   - Bulkhead: at most N calls in flight, with an optional bounded queue
 //     and maximum wait — shed load before the service falls over.
 //   - Middleware: a Keyed (or a redislimit.Limiter) in front of a handler.
+//   - Bulkhead.Wrap: a Bulkhead in front of a handler (503 when saturated).
 //
 // # The algorithm
 //
