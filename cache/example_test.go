@@ -40,7 +40,7 @@ func Example_cacheAside() {
 	customers, err := cache.New(cache.Config[int64, Customer]{
 		Capacity:    50_000,
 		TTL:         5 * time.Minute,
-		TTLJitter:   0.1,          // keys loaded together do not all expire together
+		TTLJitter:   0.1,           // keys loaded together do not all expire together
 		NotFound:    sql.ErrNoRows, // cache "no such customer" too ...
 		NegativeTTL: 30 * time.Second,
 	})
