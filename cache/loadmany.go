@@ -2,6 +2,7 @@ package cache
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -64,7 +65,7 @@ func (c *Cache[K, V]) GetOrLoadMany(ctx context.Context, keys []K, batch func(ct
 		switch {
 		case w.f.err == nil:
 			found[w.key] = w.f.value
-		case c.isNotFound(w.f.err), w.f.err == ErrNotLoaded:
+		case c.isNotFound(w.f.err), errors.Is(w.f.err, ErrNotLoaded):
 		default:
 			if firstErr == nil {
 				firstErr = w.f.err

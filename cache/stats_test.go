@@ -25,7 +25,7 @@ func collect(t *testing.T, reader *sdkmetric.ManualReader) (map[string]int64, ma
 			if i > 0 {
 				s += ","
 			}
-			s += string(kv.Key) + "=" + kv.Value.Emit()
+			s += string(kv.Key) + "=" + kv.Value.String()
 		}
 		return s + "}"
 	}
