@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -46,6 +47,10 @@ var backends = []backend{
 		my := testenv.MySQLDatabase(t)
 		return my.DB, "mysql", my.DSN
 	}},
+	{"mariadb", sqlstore.MariaDB, func(t testing.TB) (*sql.DB, string, string) {
+		my := testenv.MySQLDatabase(t)
+		return my.DB, "mysql", my.DSN
+	}},
 	{"sqlite", sqlstore.SQLite, func(t testing.TB) (*sql.DB, string, string) {
 		dsn := sqliteDSN(filepath.Join(t.TempDir(), "idempotency.db"))
 		db, err := sql.Open("sqlite", dsn)
@@ -62,9 +67,22 @@ func sqliteDSN(path string) string {
 	return "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_txlock=immediate"
 }
 
+// testLog sends a Logger's lines to the test's log, shown on failure.
+type testLog struct{ t testing.TB }
+
+func (l testLog) Write(p []byte) (int, error) {
+	l.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+// maxConns bounds each test's pool, as an application's would be: the
+// database servers are shared by every test running at once.
+const maxConns = 8
+
 func newStore(t testing.TB, b backend) (*sqlstore.Store, *sql.DB) {
 	t.Helper()
 	db, _, _ := b.open(t)
+	db.SetMaxOpenConns(maxConns)
 	s, err := sqlstore.New(sqlstore.Config{DB: db, Dialect: b.dialect})
 	require.NoError(t, err)
 	require.NoError(t, s.Migrate(context.Background()))
@@ -139,7 +157,7 @@ func TestMiddlewareConcurrentSameKey(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
 			s, _ := newStore(t, b)
-			m, err := idempotency.New(idempotency.Config{Store: s})
+			m, err := idempotency.New(idempotency.Config{Store: s, Logger: slog.New(slog.NewTextHandler(testLog{t}, nil))})
 			require.NoError(t, err)
 			mw, err := idempotency.NewMiddleware(idempotency.MiddlewareConfig{Manager: m})
 			require.NoError(t, err)
