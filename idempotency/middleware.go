@@ -273,11 +273,12 @@ func (mw *Middleware) writeBeginError(w http.ResponseWriter, err error) {
 	}
 }
 
-// writeReplay answers with a stored outcome.
+// writeReplay answers with a stored outcome. out is the store's copy, owned
+// by this request, so its header values are used as they are.
 func writeReplay(w http.ResponseWriter, out Outcome) {
 	h := w.Header()
 	for name, vs := range out.Header {
-		h[name] = slices.Clone(vs)
+		h[name] = vs
 	}
 	h.Set(ReplayedHeader, "true")
 	if out.BodyOmitted {
