@@ -10,6 +10,7 @@
 //     [Outcome]), in progress ([ErrInProgress]) or mismatch ([ErrMismatch]);
 //     Complete(lease, outcome) stores the result and Release(lease) forgets
 //     the attempt. Both are compare-and-set on the lease's token.
+//     [Manager.Do] wraps one call in all three for code outside HTTP.
 //   - Stores ([Store]): [MemoryStore] for one process; the sqlstore package
 //     for PostgreSQL, MySQL/MariaDB and SQLite, with CompleteTx to complete
 //     inside the caller's own transaction; the redisstore package. Each
