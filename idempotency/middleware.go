@@ -185,6 +185,13 @@ func (mw *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Ha
 		return
 	}
 	if begun.Replayed {
+		if st := begun.Outcome.Status; st < 200 || st > 999 {
+			// Only a store written by other code can hold this; never
+			// hand it to WriteHeader, which panics on it.
+			writeProblem(w, mw.problemType, http.StatusServiceUnavailable, CodeStoreUnavailable,
+				"the stored response for this "+HeaderName+" is invalid")
+			return
+		}
 		writeReplay(w, begun.Outcome)
 		return
 	}

@@ -473,3 +473,22 @@ func TestMetrics(t *testing.T) {
 	assert.Equal(t, map[string]int64{"completed": 1, "lease_lost": 1}, counts["keel.idempotency.ends"])
 	assert.Equal(t, uint64(6), durations, "four reserves and two completes timed")
 }
+
+// replayStore always answers Replay with the outcome it holds, standing for
+// a store written to by other code.
+type replayStore struct{ out idempotency.Outcome }
+
+func (s replayStore) Reserve(context.Context, idempotency.ReserveRequest) (idempotency.Reservation, error) {
+	return idempotency.Reservation{Decision: idempotency.Replay, Outcome: s.out}, nil
+}
+func (replayStore) Complete(context.Context, idempotency.Lease, idempotency.Outcome) error {
+	return nil
+}
+func (replayStore) Release(context.Context, idempotency.Lease) error { return nil }
+
+func TestMiddlewareRejectsInvalidStoredStatus(t *testing.T) {
+	for _, status := range []int{0, 99, 150, 1000} {
+		w := post(newMiddleware(t, replayStore{idempotency.Outcome{Status: status}}, idempotency.MiddlewareConfig{}).Wrap(&orders{}), "k", "{}")
+		requireProblem(t, w, http.StatusServiceUnavailable, idempotency.CodeStoreUnavailable)
+	}
+}

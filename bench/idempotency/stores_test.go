@@ -75,7 +75,8 @@ func mysqlBackend(d sqlstore.Dialect, interpolate bool) func(*testing.B, *RoundT
 		cfg := my.Config.Clone()
 		cfg.DBName = my.Database
 		cfg.InterpolateParams = interpolate
-		cfg.Net = "keel-counting-tcp"
+		// A network name per database: the driver's registry is global.
+		cfg.Net = "keel-counting-tcp-" + strconv.FormatInt(seq.Add(1), 10)
 		mysql.RegisterDialContext(cfg.Net, func(ctx context.Context, addr string) (net.Conn, error) {
 			return rt.DialContext(ctx, "tcp", addr)
 		})
