@@ -158,24 +158,35 @@ func buildQueries(d Dialect, table string) queries {
 	// completed, or when its retention ended.
 	switch d {
 	case Postgres:
-		free := `(r.state = 1 AND r.lease_until <= n.ms) OR r.expires_at <= n.ms`
+		// One statement, three steps: cur reads the live record, if any, from
+		// the statement's snapshot; only when there is none does ins insert
+		// or take over an expired record (ON CONFLICT handles a record
+		// committed since the snapshot). A replay is thus a plain read — no
+		// row lock, so no WAL flush at commit. When both come back empty (a
+		// record appeared or changed between snapshot and insert) Reserve
+		// runs the statement again.
+		free := `(r.state = 1 AND r.lease_until <= %[1]s) OR r.expires_at <= %[1]s`
 		q.reserve = fmt.Sprintf(`WITH n AS (SELECT %[1]s AS ms),
+cur AS (
+	SELECT r.token, r.state, r.fingerprint, r.lease_until - n.ms AS left_ms, r.status, r.header, r.body, r.body_omitted
+	FROM %[2]s r, n
+	WHERE r.scope = $1::TEXT AND r.idem_key = $2::TEXT AND NOT (%[3]s)
+),
 ins AS (
 	INSERT INTO %[2]s AS r (scope, idem_key, fingerprint, token, state, lease_until, expires_at)
 	SELECT $1::TEXT, $2::TEXT, $3::BYTEA, $4::TEXT, 1, n.ms + $5::BIGINT, n.ms + $6::BIGINT FROM n
+	WHERE NOT EXISTS (SELECT 1 FROM cur)
 	ON CONFLICT (scope, idem_key) DO UPDATE SET
 		fingerprint = EXCLUDED.fingerprint, token = EXCLUDED.token, state = 1,
 		lease_until = EXCLUDED.lease_until, expires_at = EXCLUDED.expires_at,
 		status = 0, header = NULL, body = NULL, body_omitted = FALSE
-	WHERE %[3]s
+	WHERE %[4]s
 	RETURNING r.token
 )
 SELECT TRUE, $4::TEXT, 1::SMALLINT, ''::BYTEA, 0::BIGINT, 0, NULL::BYTEA, NULL::BYTEA, FALSE FROM ins
 UNION ALL
-SELECT FALSE, r.token, r.state, r.fingerprint, r.lease_until - n.ms, r.status, r.header, r.body, r.body_omitted
-FROM %[2]s r, n
-WHERE r.scope = $1 AND r.idem_key = $2 AND NOT EXISTS (SELECT 1 FROM ins) AND NOT (%[4]s)`,
-			now, table, strings.ReplaceAll(free, "n.ms", "(SELECT ms FROM n)"), free)
+SELECT FALSE, token, state, fingerprint, left_ms, status, header, body, body_omitted FROM cur`,
+			now, table, fmt.Sprintf(free, "n.ms"), fmt.Sprintf(free, "(SELECT ms FROM n)"))
 	case MySQL, MariaDB:
 		// MySQL evaluates ON DUPLICATE KEY UPDATE assignments left to right,
 		// each seeing the columns already assigned. So token is decided
