@@ -198,7 +198,7 @@ func (mw *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Ha
 
 	state := &requestState{lease: begun.Lease}
 	r = r.WithContext(context.WithValue(r.Context(), stateKey{}, state))
-	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.Body = &replayBody{Reader: bytes.NewReader(body)}
 	cw := &captureWriter{ResponseWriter: w, limit: mw.maxStored}
 	mw.run(cw, r, next, state)
 }
@@ -347,7 +347,8 @@ func putLen(b []byte, n int) {
 
 var errBodyTooLarge = errors.New("idempotency: request body too large")
 
-// readBody reads the whole request body, up to limit bytes.
+// readBody reads the whole request body, up to limit bytes, in one
+// allocation when the length is declared.
 func readBody(r *http.Request, limit int64) ([]byte, error) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, nil
@@ -355,15 +356,35 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 	if r.ContentLength > limit {
 		return nil, errBodyTooLarge
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
-	if err != nil {
+	if r.ContentLength < 0 { // chunked: length unknown
+		body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+		if err != nil {
+			return nil, err
+		}
+		if int64(len(body)) > limit {
+			return nil, errBodyTooLarge
+		}
+		return body, nil
+	}
+	// One byte more than declared, to check that the body ends there.
+	buf := make([]byte, r.ContentLength+1)
+	n, err := io.ReadFull(r.Body, buf)
+	switch {
+	case err == nil:
+		return nil, errors.New("idempotency: request body longer than its Content-Length")
+	case int64(n) != r.ContentLength:
+		return nil, fmt.Errorf("idempotency: request body ended after %d of %d bytes: %w", n, r.ContentLength, err)
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+		return buf[:n], nil
+	default:
 		return nil, err
 	}
-	if int64(len(body)) > limit {
-		return nil, errBodyTooLarge
-	}
-	return body, nil
 }
+
+// replayBody hands the handler the body the middleware read.
+type replayBody struct{ *bytes.Reader }
+
+func (*replayBody) Close() error { return nil }
 
 // stateKey is the context key of the *requestState of a proceeding request.
 type stateKey struct{}

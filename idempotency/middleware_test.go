@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -457,5 +458,33 @@ func TestMiddlewareRejectsInvalidStoredStatus(t *testing.T) {
 	for _, status := range []int{0, 99, 150, 1000} {
 		w := post(newMiddleware(t, replayStore{idempotency.Outcome{Status: status}}, idempotency.MiddlewareConfig{}).Wrap(&orders{}), "k", "{}")
 		requireProblem(t, w, http.StatusServiceUnavailable, idempotency.CodeStoreUnavailable)
+	}
+}
+
+func TestMiddlewareRequestBodies(t *testing.T) {
+	o := &orders{}
+	h := newMiddleware(t, idempotency.NewMemoryStore(), idempotency.MiddlewareConfig{MaxRequestBody: 16}).Wrap(o)
+	tests := []struct {
+		name   string
+		edit   func(*http.Request)
+		status int
+	}{
+		{"declared length", nil, http.StatusCreated},
+		{"chunked (length unknown)", func(r *http.Request) { r.ContentLength = -1 }, http.StatusCreated},
+		{"chunked over the limit", func(r *http.Request) {
+			r.ContentLength = -1
+			r.Body = io.NopCloser(strings.NewReader(strings.Repeat("x", 17)))
+		}, http.StatusRequestEntityTooLarge},
+		{"shorter than declared", func(r *http.Request) { r.ContentLength = 12 }, http.StatusBadRequest},
+		{"longer than declared", func(r *http.Request) { r.ContentLength = 2 }, http.StatusBadRequest},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			w := do(h, http.MethodPost, "/orders", fmt.Sprint("key-", i), `{"a":1}`, tc.edit)
+			require.Equal(t, tc.status, w.Code, w.Body.String())
+			if tc.status == http.StatusCreated {
+				assert.Equal(t, `{"a":1}`, w.Body.String(), "the handler reads the whole body")
+			}
+		})
 	}
 }
