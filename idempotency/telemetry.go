@@ -55,10 +55,10 @@ var endNames = [numEnds]string{"completed", "released", "lease_lost", "error"}
 // telemetry holds the instruments and, precomputed, every attribute set they
 // use, so that recording allocates nothing.
 type telemetry struct {
-	tracer    trace.Tracer
-	begins    metric.Int64Counter
-	ends      metric.Int64Counter
-	duration  metric.Float64Histogram
+	tracer   trace.Tracer
+	begins   metric.Int64Counter
+	ends     metric.Int64Counter
+	duration metric.Float64Histogram
 	// Option slices, not single options: passing one to a variadic
 	// parameter would allocate a slice on every call.
 	beginOpts [numResults][]metric.AddOption
@@ -110,7 +110,9 @@ func newTelemetry(mp metric.MeterProvider, tp trace.TracerProvider) (*telemetry,
 	return t, nil
 }
 
-func (t *telemetry) begin(ctx context.Context, r beginResult) { t.begins.Add(ctx, 1, t.beginOpts[r]...) }
+func (t *telemetry) begin(ctx context.Context, r beginResult) {
+	t.begins.Add(ctx, 1, t.beginOpts[r]...)
+}
 
 func (t *telemetry) end(ctx context.Context, e endKind) { t.ends.Add(ctx, 1, t.endOpts[e]...) }
 
