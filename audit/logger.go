@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,8 +34,9 @@ type Logger struct {
 	failing atomic.Bool   // a sink is failing (buffered mode retries)
 
 	// Owned by the writer goroutine.
-	sinks    []*sinkState
-	closeErr error
+	sinks     []*sinkState
+	closeErr  error
+	lastBatch int
 
 	pendingPool sync.Pool
 }
@@ -289,8 +291,10 @@ func (l *Logger) run() {
 	for {
 		select {
 		case p := <-l.queue:
+			l.awaitCompanions()
 			batch = l.collect(append(batch[:0], p))
 			l.write(batch)
+			l.lastBatch = len(batch)
 		case <-checkpoints.C:
 			l.write(nil) // records pending gaps
 			l.checkpointAll("interval", false)
@@ -315,6 +319,25 @@ func (l *Logger) run() {
 		}
 	}
 }
+
+// awaitCompanions lets the callers the previous durable batch released
+// enqueue their next events before the writer takes a new batch, as
+// PostgreSQL's commit_delay does: under concurrency the batch, and so the
+// events per fsync, grows; a lone caller (lastBatch 1) never waits. The
+// wait is a bounded number of yields, not a timer, so it never adds a
+// sleep's latency.
+func (l *Logger) awaitCompanions() {
+	if l.cfg.Mode != Durable || l.lastBatch < 2 {
+		return
+	}
+	want := min(l.lastBatch, l.cfg.MaxBatch) - 1 // one is already taken
+	for i := 0; i < companionYields && len(l.queue) < want; i++ {
+		runtime.Gosched()
+	}
+}
+
+// companionYields bounds awaitCompanions.
+const companionYields = 64
 
 // collect adds whatever is queued, up to MaxBatch: events that arrived
 // during the previous write share the next one (group commit).
