@@ -25,10 +25,12 @@ type Logger struct {
 	inst  *instruments
 
 	queue   chan *pending
-	closeMu sync.RWMutex // Log holds it shared while enqueueing; Close exclusively
-	closed  bool
-	closing chan struct{}
-	done    chan struct{}
+	closeMu  sync.RWMutex // Log holds it shared while enqueueing; Close exclusively
+	closed   bool
+	stopping chan struct{} // closed first by Close: a retrying writer gives up
+	stopOnce sync.Once
+	closing  chan struct{} // closed once no Log can enqueue any more
+	done     chan struct{}
 
 	dropped atomic.Uint64 // events dropped by OnFull Drop, not yet recorded
 	failing atomic.Bool   // a sink is failing (buffered mode retries)
@@ -82,8 +84,9 @@ func New(cfg Config) (*Logger, error) {
 		cfg: cfg, red: red,
 		keyID:   KeyID(cfg.SigningKey.Public().(ed25519.PublicKey)),
 		queue:   make(chan *pending, cfg.QueueSize),
-		closing: make(chan struct{}),
-		done:    make(chan struct{}),
+		stopping: make(chan struct{}),
+		closing:  make(chan struct{}),
+		done:     make(chan struct{}),
 	}
 	l.pendingPool.New = func() any { return &pending{done: make(chan error, 1)} }
 	if l.inst, err = newInstruments(cfg.MeterProvider, l); err != nil {
@@ -264,6 +267,9 @@ func (l *Logger) buffered(p *pending) {
 // with a final checkpoint ("close"), closes the sinks and stops the writer.
 // It returns what could not be persisted. Calling it again returns nil.
 func (l *Logger) Close() error {
+	// A writer retrying a failing sink must give up first: a Log blocked
+	// on the full queue holds closeMu shared until the writer moves on.
+	l.stopOnce.Do(func() { close(l.stopping) })
 	l.closeMu.Lock()
 	if l.closed {
 		l.closeMu.Unlock()
@@ -489,7 +495,7 @@ func (l *Logger) retry(ctx context.Context, st *sinkState, recs []*Record, err e
 		t := time.NewTimer(wait)
 		select {
 		case <-t.C:
-		case <-l.closing:
+		case <-l.stopping:
 			t.Stop()
 			return st.sink.Append(ctx, recs, false) // a last attempt
 		}
