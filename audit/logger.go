@@ -24,7 +24,7 @@ type Logger struct {
 	keyID string
 	inst  *instruments
 
-	queue   chan *pending
+	queue    chan *pending
 	closeMu  sync.RWMutex // Log holds it shared while enqueueing; Close exclusively
 	closed   bool
 	stopping chan struct{} // closed first by Close: a retrying writer gives up
@@ -82,8 +82,8 @@ func New(cfg Config) (*Logger, error) {
 	}
 	l := &Logger{
 		cfg: cfg, red: red,
-		keyID:   KeyID(cfg.SigningKey.Public().(ed25519.PublicKey)),
-		queue:   make(chan *pending, cfg.QueueSize),
+		keyID:    KeyID(cfg.SigningKey.Public().(ed25519.PublicKey)),
+		queue:    make(chan *pending, cfg.QueueSize),
 		stopping: make(chan struct{}),
 		closing:  make(chan struct{}),
 		done:     make(chan struct{}),

@@ -266,7 +266,7 @@ func TestCloseGivesUpOnAFailingSinkAndReportsLoss(t *testing.T) {
 		l, err := New(Config{Sinks: []Sink{fs}, SigningKey: testKey(t), Mode: Buffered, QueueSize: 1, MaxBatch: 1})
 		require.NoError(t, err)
 		require.NoError(t, l.Log(context.Background(), event(0)))
-		synctest.Wait() // the writer is retrying the failed batch
+		synctest.Wait()                                           // the writer is retrying the failed batch
 		require.NoError(t, l.Log(context.Background(), event(1))) // fills the queue
 		blocked := make(chan error)
 		go func() { blocked <- l.Log(context.Background(), event(2)) }()
