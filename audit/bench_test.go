@@ -11,6 +11,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 )
 
 // loggers is how many goroutines log at once in the concurrent benchmarks
@@ -86,12 +89,15 @@ func (n *naiveLog) log(e Event) error {
 // fsyncs (group commit) with a write+fsync per event, in one run.
 func BenchmarkDurableConcurrent(b *testing.B) {
 	b.Run("impl=keel-group-commit", func(b *testing.B) {
-		l, _ := newFileLogger(b, b.TempDir(), nil)
+		reader := sdkmetric.NewManualReader()
+		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+		l, _ := newFileLogger(b, b.TempDir(), func(c *Config, _ *FileSinkConfig) { c.MeterProvider = mp })
 		e := event(1)
 		parallel(b, func() error { return l.Log(context.Background(), e) })
 		if err := l.Close(); err != nil {
 			b.Fatal(err)
 		}
+		reportEventsPerFsync(b, reader)
 	})
 	b.Run("impl=naive-fsync-per-event", func(b *testing.B) {
 		f, err := os.Create(filepath.Join(b.TempDir(), "naive.jsonl"))
@@ -171,4 +177,21 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+// reportEventsPerFsync reports the mean durable batch size (events sharing
+// one fsync), read from the keel.audit.batch.size histogram.
+func reportEventsPerFsync(b *testing.B, reader *sdkmetric.ManualReader) {
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		b.Fatal(err)
+	}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if h, ok := m.Data.(metricdata.Histogram[int64]); ok && m.Name == "keel.audit.batch.size" && len(h.DataPoints) > 0 {
+				dp := h.DataPoints[0]
+				b.ReportMetric(float64(dp.Sum)/float64(dp.Count), "events/fsync")
+			}
+		}
+	}
 }

@@ -38,7 +38,8 @@ type Logger struct {
 	// Owned by the writer goroutine.
 	sinks     []*sinkState
 	closeErr  error
-	lastBatch int
+	peakBatch int           // recent largest batch, decaying
+	lastWrite time.Duration // how long writing it took
 
 	pendingPool sync.Pool
 }
@@ -299,8 +300,12 @@ func (l *Logger) run() {
 		case p := <-l.queue:
 			l.awaitCompanions()
 			batch = l.collect(append(batch[:0], p))
+			start := time.Now()
 			l.write(batch)
-			l.lastBatch = len(batch)
+			// The batch the writer waits for is a recent peak, decaying, so
+			// that it tracks the number of concurrent callers rather than
+			// settling on whatever the last wait happened to gather.
+			l.peakBatch, l.lastWrite = max(len(batch), l.peakBatch-l.peakBatch/8), time.Since(start)
 		case <-checkpoints.C:
 			l.write(nil) // records pending gaps
 			l.checkpointAll("interval", false)
@@ -326,24 +331,29 @@ func (l *Logger) run() {
 	}
 }
 
-// awaitCompanions lets the callers the previous durable batch released
+// awaitCompanions lets the callers the previous durable batches released
 // enqueue their next events before the writer takes a new batch, as
 // PostgreSQL's commit_delay does: under concurrency the batch, and so the
-// events per fsync, grows; a lone caller (lastBatch 1) never waits. The
-// wait is a bounded number of yields, not a timer, so it never adds a
-// sleep's latency.
+// events per fsync, grows. A lone caller (peakBatch 1) never waits. The wait
+// ends when a recent peak batch's worth of events is queued, after half the
+// previous write's duration (at most companionWait), or after
+// companionYields yields, whichever comes first.
 func (l *Logger) awaitCompanions() {
-	if l.cfg.Mode != Durable || l.lastBatch < 2 {
+	if l.cfg.Mode != Durable || l.peakBatch < 2 {
 		return
 	}
-	want := min(l.lastBatch, l.cfg.MaxBatch) - 1 // one is already taken
-	for i := 0; i < companionYields && len(l.queue) < want; i++ {
+	want := min(l.peakBatch, l.cfg.MaxBatch) - 1 // one is already taken
+	deadline := time.Now().Add(min(l.lastWrite/2, companionWait))
+	for i := 0; i < companionYields && len(l.queue) < want && time.Now().Before(deadline); i++ {
 		runtime.Gosched()
 	}
 }
 
-// companionYields bounds awaitCompanions.
-const companionYields = 64
+// Bounds of awaitCompanions.
+const (
+	companionYields = 10_000
+	companionWait   = time.Millisecond
+)
 
 // collect adds whatever is queued, up to MaxBatch: events that arrived
 // during the previous write share the next one (group commit).
