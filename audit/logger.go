@@ -178,6 +178,9 @@ func (l *Logger) openSegment(ctx context.Context, st *sinkState, s Sink) error {
 // event may or may not be recorded then.
 func (l *Logger) Log(ctx context.Context, e Event) error {
 	start := time.Now()
+	if err := ctx.Err(); err != nil {
+		return err // nothing recorded: the caller had already given up
+	}
 	if e.Action == "" {
 		return fmt.Errorf("%w: Event.Action is empty", ErrInvalidEvent)
 	}
@@ -245,7 +248,11 @@ func (l *Logger) enqueue(ctx context.Context, p *pending) error {
 	case Drop:
 		l.dropped.Add(1)
 		l.inst.drops.Add(ctx, 1)
-		l.buffered(p) // nothing waits for it
+		if l.cfg.Mode == Durable {
+			p.done <- nil // a dropped event is reported by its gap record, not an error
+		} else {
+			l.release(p)
+		}
 		return nil
 	}
 	select {
@@ -253,14 +260,6 @@ func (l *Logger) enqueue(ctx context.Context, p *pending) error {
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
-	}
-}
-
-// buffered makes Log return at once for a dropped durable event: a dropped
-// event is reported by its gap record, not by an error.
-func (l *Logger) buffered(p *pending) {
-	if l.cfg.Mode == Durable {
-		p.done <- nil
 	}
 }
 
@@ -475,9 +474,11 @@ func (l *Logger) write(batch []*pending) {
 			l.cfg.Detector.Observe(p.event)
 		}
 	}
-	if durable {
-		for _, p := range batch {
-			p.done <- err
+	for _, p := range batch {
+		if durable {
+			p.done <- err // the caller returns p to the pool
+		} else {
+			l.release(p) // no one else holds a buffered event
 		}
 	}
 }

@@ -290,3 +290,15 @@ func TestConfigNeverPrintsKeys(t *testing.T) {
 		assert.NotContains(t, s, "7 7 7")
 	}
 }
+
+func TestLogWithEndedContextRecordsNothing(t *testing.T) {
+	dir := t.TempDir()
+	l, _ := newFileLogger(t, dir, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	require.ErrorIs(t, l.Log(ctx, event(0)), context.Canceled)
+	require.NoError(t, l.Close())
+	rep, err := verifyDir(t, dir, false)
+	require.NoError(t, err)
+	assert.Zero(t, rep.Events)
+}
