@@ -200,6 +200,9 @@ func (l *Logger) Log(ctx context.Context, e Event) error {
 	if err != nil {
 		return err
 	}
+	if len(payload) > maxEventSize {
+		return fmt.Errorf("%w: the encoded event is %d bytes, more than the %d a record may hold", ErrInvalidEvent, len(payload), maxEventSize)
+	}
 	p := l.pendingPool.Get().(*pending)
 	p.event, p.payload, p.timeText = e, payload, formatTime(e.Time)
 
@@ -336,6 +339,10 @@ func (l *Logger) run() {
 // events per fsync, grows. A lone caller (peakBatch 1) never waits. The wait
 // ends when a recent peak batch's worth of events is queued, after half the
 // previous write's duration (at most companionWait), or after
+// maxEventSize bounds an encoded event so that its record stays under the
+// line size readers accept.
+const maxEventSize = maxLineSize - 1024
+
 // companionYields yields, whichever comes first.
 func (l *Logger) awaitCompanions() {
 	if l.cfg.Mode != Durable || l.peakBatch < 2 {

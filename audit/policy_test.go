@@ -198,6 +198,8 @@ func TestLogRejectsInvalidEventsAndClosedLogger(t *testing.T) {
 	require.ErrorIs(t, l.Log(context.Background(), Event{Outcome: Success}), ErrInvalidEvent)
 	require.ErrorIs(t, l.Log(context.Background(), Event{Action: "x", Outcome: "maybe"}), ErrInvalidEvent)
 	require.ErrorIs(t, l.Log(context.Background(), Event{Action: "x", Outcome: Success, After: map[string]any{"f": func() {}}}), ErrInvalidEvent)
+	huge := Event{Action: "x", Outcome: Success, Metadata: map[string]any{"blob": strings.Repeat("a", maxLineSize)}}
+	require.ErrorIs(t, l.Log(context.Background(), huge), ErrInvalidEvent, "a record readers could not read back is refused")
 	require.NoError(t, l.Close())
 	require.NoError(t, l.Close(), "Close is idempotent")
 	require.ErrorIs(t, l.Log(context.Background(), event(0)), ErrClosed)
