@@ -187,7 +187,8 @@ func BenchmarkBackup(b *testing.B) {
 			m, err := repo.Create(ctx)
 			require.NoError(b, err)
 			b.StopTimer()
-			_, err = store.Delete(ctx, m.Object), store.Delete(ctx, m.ID+".manifest.json")
+			require.NoError(b, store.Delete(ctx, m.Object))
+			require.NoError(b, store.Delete(ctx, m.ID+".manifest.json"))
 			b.StartTimer()
 		}
 		b.ReportMetric(peakRSS(syscall.RUSAGE_SELF), "peak-RSS-MB")
