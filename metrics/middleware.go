@@ -57,7 +57,9 @@ type Middleware struct {
 	// sets caches the attribute set of each (method, route, status, …)
 	// combination, so the steady state records without allocating.
 	mu   sync.RWMutex
-	sets map[seriesKey]metric.RecordOption
+	// Each value is a one-element slice, passed as opts... so that the
+	// variadic call does not allocate a new slice per request.
+	sets map[seriesKey][]metric.RecordOption
 }
 
 // maxCachedSeries bounds the attribute-set cache; combinations past it are
@@ -84,7 +86,7 @@ func NewMiddleware(cfg MiddlewareConfig) (*Middleware, error) {
 		return nil, fmt.Errorf("metrics: http.server.request.duration: %w", err)
 	}
 	m := &Middleware{duration: duration, exclude: cfg.Exclude, tracing: cfg.Tracing, tracer: cfg.TracerProvider,
-		sets: make(map[seriesKey]metric.RecordOption)}
+		sets: make(map[seriesKey][]metric.RecordOption)}
 	if m.exclude == nil {
 		m.exclude = excludeDefaultPaths
 	}
@@ -163,17 +165,17 @@ func (m *Middleware) record(r *http.Request, status int, panicked bool, seconds 
 		panicked: panicked,
 	}
 	m.mu.RLock()
-	opt, ok := m.sets[key]
+	opts, ok := m.sets[key]
 	m.mu.RUnlock()
 	if !ok {
-		opt = metric.WithAttributeSet(key.attributes())
+		opts = []metric.RecordOption{metric.WithAttributeSet(key.attributes())}
 		m.mu.Lock()
 		if len(m.sets) < maxCachedSeries {
-			m.sets[key] = opt
+			m.sets[key] = opts
 		}
 		m.mu.Unlock()
 	}
-	m.duration.Record(r.Context(), seconds, opt)
+	m.duration.Record(r.Context(), seconds, opts...)
 }
 
 // attributes are exactly the conventions' Required, Conditionally Required
