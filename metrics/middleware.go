@@ -56,7 +56,7 @@ type Middleware struct {
 
 	// sets caches the attribute set of each (method, route, status, …)
 	// combination, so the steady state records without allocating.
-	mu   sync.RWMutex
+	mu sync.RWMutex
 	// Each value is a one-element slice, passed as opts... so that the
 	// variadic call does not allocate a new slice per request.
 	sets map[seriesKey][]metric.RecordOption

@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -17,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/keel-go/keel/metrics"
+	"github.com/keel-go/keel/metrics/internal/promtool"
 )
 
 // service is a small API behind the middleware, as a user would wire it,
@@ -198,28 +198,14 @@ func keys[V any](m map[string]V) []string {
 // TestPromtoolAcceptsExposition runs `promtool check metrics` (the
 // Prometheus linter) over a real scrape.
 func TestPromtoolAcceptsExposition(t *testing.T) {
-	promtool := requirePromtool(t)
+	bin := promtool.Path(t)
 	tel := setup(t)
 	srv := service(t, tel)
 	do(t, http.MethodGet, srv.URL+"/customers/1", nil)
 	do(t, http.MethodPost, srv.URL+"/orders", nil)
 
-	cmd := exec.Command(promtool, "check", "metrics")
+	cmd := exec.Command(bin, "check", "metrics")
 	cmd.Stdin = strings.NewReader(scrapeText(t, srv.URL))
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "promtool check metrics:\n%s", out)
-}
-
-// requirePromtool finds promtool; without it the test skips, except in CI,
-// which installs it (Debian package prometheus).
-func requirePromtool(t *testing.T) string {
-	t.Helper()
-	path, err := exec.LookPath("promtool")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("promtool not found with CI=true (install the Debian package prometheus): %v", err)
-		}
-		t.Skipf("promtool not installed (Debian package prometheus): %v", err)
-	}
-	return path
 }

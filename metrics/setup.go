@@ -273,45 +273,46 @@ func resolveOTLP(c OTLPConfig) (otlpSettings, error) {
 	return s, nil
 }
 
+// exporterOptions turns the settings into one exporter package's options;
+// the four OTLP packages have the same three knobs under different types.
+func exporterOptions[O any](s otlpSettings, endpoint func(string) O, insecure func() O, headers func(map[string]string) O) []O {
+	var opts []O
+	if s.Endpoint != "" {
+		opts = append(opts, endpoint(s.Endpoint))
+	}
+	if s.Insecure {
+		opts = append(opts, insecure())
+	}
+	if len(s.Headers) > 0 {
+		opts = append(opts, headers(s.Headers))
+	}
+	return opts
+}
+
+// signalURL appends the OTLP/HTTP signal path to a base endpoint URL.
+func signalURL(base, signal string) string {
+	return strings.TrimSuffix(base, "/") + "/v1/" + signal
+}
+
 func newMetricExporter(ctx context.Context, s otlpSettings) (sdkmetric.Exporter, error) {
 	var (
 		exp sdkmetric.Exporter
 		err error
 	)
 	if s.Protocol == ProtocolGRPC {
-		var opts []otlpmetricgrpc.Option
-		if s.Endpoint != "" {
-			opts = append(opts, otlpmetricgrpc.WithEndpoint(s.Endpoint))
-		}
-		if s.Insecure {
-			opts = append(opts, otlpmetricgrpc.WithInsecure())
-		}
-		if len(s.Headers) > 0 {
-			opts = append(opts, otlpmetricgrpc.WithHeaders(s.Headers))
-		}
-		exp, err = otlpmetricgrpc.New(ctx, opts...)
+		exp, err = otlpmetricgrpc.New(ctx, exporterOptions(s, otlpmetricgrpc.WithEndpoint,
+			otlpmetricgrpc.WithInsecure, otlpmetricgrpc.WithHeaders)...)
 	} else {
-		var opts []otlpmetrichttp.Option
-		if s.Endpoint != "" {
-			opts = append(opts, otlpmetrichttp.WithEndpointURL(signalURL(s.Endpoint, "metrics")))
-		}
-		if s.Insecure {
-			opts = append(opts, otlpmetrichttp.WithInsecure())
-		}
-		if len(s.Headers) > 0 {
-			opts = append(opts, otlpmetrichttp.WithHeaders(s.Headers))
-		}
-		exp, err = otlpmetrichttp.New(ctx, opts...)
+		exp, err = otlpmetrichttp.New(ctx, exporterOptions(s,
+			func(base string) otlpmetrichttp.Option {
+				return otlpmetrichttp.WithEndpointURL(signalURL(base, "metrics"))
+			},
+			otlpmetrichttp.WithInsecure, otlpmetrichttp.WithHeaders)...)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("metrics: OTLP metric exporter (%s): %w", s.Protocol, err)
 	}
 	return exp, nil
-}
-
-// signalURL appends the OTLP/HTTP signal path to a base endpoint URL.
-func signalURL(base, signal string) string {
-	return strings.TrimSuffix(base, "/") + "/v1/" + signal
 }
 
 func newTraceExporter(ctx context.Context, s otlpSettings) (sdktrace.SpanExporter, error) {
@@ -320,29 +321,14 @@ func newTraceExporter(ctx context.Context, s otlpSettings) (sdktrace.SpanExporte
 		err error
 	)
 	if s.Protocol == ProtocolGRPC {
-		var opts []otlptracegrpc.Option
-		if s.Endpoint != "" {
-			opts = append(opts, otlptracegrpc.WithEndpoint(s.Endpoint))
-		}
-		if s.Insecure {
-			opts = append(opts, otlptracegrpc.WithInsecure())
-		}
-		if len(s.Headers) > 0 {
-			opts = append(opts, otlptracegrpc.WithHeaders(s.Headers))
-		}
-		exp, err = otlptracegrpc.New(ctx, opts...)
+		exp, err = otlptracegrpc.New(ctx, exporterOptions(s, otlptracegrpc.WithEndpoint,
+			otlptracegrpc.WithInsecure, otlptracegrpc.WithHeaders)...)
 	} else {
-		var opts []otlptracehttp.Option
-		if s.Endpoint != "" {
-			opts = append(opts, otlptracehttp.WithEndpointURL(signalURL(s.Endpoint, "traces")))
-		}
-		if s.Insecure {
-			opts = append(opts, otlptracehttp.WithInsecure())
-		}
-		if len(s.Headers) > 0 {
-			opts = append(opts, otlptracehttp.WithHeaders(s.Headers))
-		}
-		exp, err = otlptracehttp.New(ctx, opts...)
+		exp, err = otlptracehttp.New(ctx, exporterOptions(s,
+			func(base string) otlptracehttp.Option {
+				return otlptracehttp.WithEndpointURL(signalURL(base, "traces"))
+			},
+			otlptracehttp.WithInsecure, otlptracehttp.WithHeaders)...)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("metrics: OTLP trace exporter (%s): %w", s.Protocol, err)
