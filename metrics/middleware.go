@@ -55,10 +55,10 @@ type Middleware struct {
 	tracer   trace.TracerProvider
 
 	// sets caches the attribute set of each (method, route, status, …)
-	// combination, so the steady state records without allocating.
-	mu sync.RWMutex
-	// Each value is a one-element slice, passed as opts... so that the
-	// variadic call does not allocate a new slice per request.
+	// combination, so the steady state records without allocating. Each
+	// value is a one-element slice passed as opts..., so that the variadic
+	// call does not build a new slice per request either.
+	mu   sync.RWMutex
 	sets map[seriesKey][]metric.RecordOption
 }
 

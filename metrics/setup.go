@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -115,6 +116,9 @@ type Telemetry struct {
 	tracerProvider *sdktrace.TracerProvider
 	handler        http.Handler
 	resource       *resource.Resource
+
+	shutdownOnce sync.Once
+	shutdownErr  error
 }
 
 // MeterProvider returns the SDK meter provider.
@@ -131,9 +135,13 @@ func (t *Telemetry) Resource() *resource.Resource { return t.resource }
 func (t *Telemetry) Handler() http.Handler { return t.handler }
 
 // Shutdown pushes what is buffered to the OTLP exporters, then stops the
-// providers. It is safe to call more than once; later calls return nil.
+// providers. It is safe to call more than once; later calls return the
+// first call's result.
 func (t *Telemetry) Shutdown(ctx context.Context) error {
-	return errors.Join(t.meterProvider.Shutdown(ctx), t.tracerProvider.Shutdown(ctx))
+	t.shutdownOnce.Do(func() {
+		t.shutdownErr = errors.Join(t.meterProvider.Shutdown(ctx), t.tracerProvider.Shutdown(ctx))
+	})
+	return t.shutdownErr
 }
 
 // Setup builds the resource, a MeterProvider with Keel's views and the

@@ -115,3 +115,10 @@ func TestPrometheusDisabledAnswers404(t *testing.T) {
 	tel.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	assert.Equal(t, http.StatusNotFound, rec.Code)
 }
+
+func TestShutdownTwice(t *testing.T) {
+	tel, err := metrics.Setup(context.Background(), metrics.Config{DisableGlobal: true})
+	require.NoError(t, err)
+	require.NoError(t, tel.Shutdown(context.Background()))
+	require.NoError(t, tel.Shutdown(context.Background()), "a second Shutdown returns the first result")
+}

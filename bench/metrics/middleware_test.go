@@ -11,6 +11,7 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	keelmetrics "github.com/keel-go/keel/metrics"
 )
@@ -22,7 +23,10 @@ import (
 //   - none: no middleware (the baseline);
 //   - otelhttp: otelhttp.NewHandler with its defaults (a span and its
 //     http.server.* metrics);
-//   - keel: Keel's middleware, metrics only (http.server.request.duration);
+//   - otelhttp-metrics: otelhttp with a no-op tracer provider, so only its
+//     metrics (http.server.request.duration and the body sizes);
+//   - keel: Keel's middleware, metrics only (http.server.request.duration),
+//     the like-for-like peer of otelhttp-metrics;
 //   - keel+tracing: Keel's middleware with Tracing (Keel's metric plus
 //     otelhttp's span with otelhttp's metrics off), the like-for-like peer
 //     of otelhttp.
@@ -57,6 +61,8 @@ func BenchmarkServerMiddleware(b *testing.B) {
 	}{
 		{"none", mux},
 		{"otelhttp", otelhttp.NewHandler(mux, "http.server", otelhttp.WithMeterProvider(mp), otelhttp.WithTracerProvider(tp))},
+		{"otelhttp-metrics", otelhttp.NewHandler(mux, "http.server", otelhttp.WithMeterProvider(mp),
+			otelhttp.WithTracerProvider(tracenoop.NewTracerProvider()))},
 		{"keel", keel.Handler(mux)},
 		{"keel+tracing", keelTracing.Handler(mux)},
 	}
