@@ -139,9 +139,15 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 		sw.ResponseWriter = nil
 		writerPool.Put(sw)
 		if panicked {
+			p := recover()
+			if p == nil {
+				// runtime.Goexit, not a panic (panic(nil) recovers as a
+				// *runtime.PanicNilError): let the goroutine exit.
+				m.record(r, status, true, elapsed)
+				return
+			}
 			// Recorded, then re-raised for net/http (or an outer recoverer)
 			// to handle as it would without the middleware.
-			p := recover()
 			m.record(r, status, true, elapsed)
 			panic(p)
 		}
@@ -242,7 +248,8 @@ func Route(pattern string) string {
 	if pattern == "" {
 		return ""
 	}
-	if i := strings.IndexByte(pattern, ' '); i >= 0 {
+	// A method is present only when a blank comes before the path.
+	if i := strings.IndexAny(pattern, " \t"); i >= 0 && i < strings.IndexByte(pattern, '/') {
 		pattern = strings.TrimLeft(pattern[i+1:], " \t")
 	}
 	if i := strings.IndexByte(pattern, '/'); i > 0 {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -180,4 +181,23 @@ func TestViewsCorrectOtelhttp(t *testing.T) {
 	assert.False(t, points[0].Attributes.HasValue(attribute.Key("server.address")))
 	assert.False(t, points[0].Attributes.HasValue(attribute.Key("server.port")))
 	assert.EqualValues(t, 2, points[0].Count)
+}
+
+func TestGoexitIsRecordedAndNotTurnedIntoAPanic(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+	mw, err := metrics.NewMiddleware(metrics.MiddlewareConfig{MeterProvider: mp})
+	require.NoError(t, err)
+	h := mw.Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { runtime.Goexit() }))
+
+	done := make(chan any)
+	go func() {
+		defer func() { done <- recover() }()
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/x", nil))
+	}()
+	assert.Nil(t, <-done, "the goroutine exits without a panic")
+	points := collectHistogram(t, reader, metrics.ScopeName, "http.server.request.duration")
+	require.Len(t, points, 1)
+	assert.EqualValues(t, 1, points[0].Count)
 }
