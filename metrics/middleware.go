@@ -105,8 +105,11 @@ func excludeDefaultPaths(r *http.Request) bool {
 	return false
 }
 
-// Handler wraps next. The route is read from r.Pattern after next returns,
-// so wrap the http.ServeMux (which sets it) or a handler inside one.
+// Handler wraps next. The route is read from r.Pattern after next returns:
+// the http.ServeMux sets it on the request it receives. So wrap the mux
+// directly, or handlers inside it. A middleware placed between this one and
+// the mux that replaces the request (r.WithContext) hides the pattern, and
+// such requests are recorded without http.route.
 func (m *Middleware) Handler(next http.Handler) http.Handler {
 	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if m.exclude(r) {

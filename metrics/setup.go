@@ -85,9 +85,10 @@ type Config struct {
 
 // OTLPConfig selects OTLP exporters. With Protocol empty, OTLP is enabled
 // only when OTEL_EXPORTER_OTLP_ENDPOINT (or its _METRICS_/_TRACES_ variant)
-// is set, using OTEL_EXPORTER_OTLP_PROTOCOL (default http/protobuf). The
-// exporters read every other standard variable themselves (headers,
-// certificates, timeout, compression).
+// is set, using OTEL_EXPORTER_OTLP_PROTOCOL (default http/protobuf).
+// OTEL_METRICS_EXPORTER=none or OTEL_TRACES_EXPORTER=none switches that
+// signal off. The exporters read every other standard variable themselves
+// (headers, certificates, timeout, compression).
 type OTLPConfig struct {
 	// Protocol is ProtocolGRPC or ProtocolHTTPProtobuf; setting it enables
 	// OTLP without any environment variable.
@@ -277,7 +278,15 @@ func resolveOTLP(c OTLPConfig) (otlpSettings, error) {
 	default:
 		return s, fmt.Errorf("metrics: Config.OTLP.Protocol must be %q or %q, got %q", ProtocolGRPC, ProtocolHTTPProtobuf, s.Protocol)
 	}
-	s.enabled = !(c.DisableMetrics && c.DisableTraces)
+	// The standard selectors may switch a signal off ("none"); any other
+	// value keeps OTLP, the only exporter this package pushes with.
+	if strings.TrimSpace(os.Getenv("OTEL_METRICS_EXPORTER")) == "none" {
+		s.DisableMetrics = true
+	}
+	if strings.TrimSpace(os.Getenv("OTEL_TRACES_EXPORTER")) == "none" {
+		s.DisableTraces = true
+	}
+	s.enabled = !(s.DisableMetrics && s.DisableTraces)
 	return s, nil
 }
 

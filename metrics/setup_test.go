@@ -122,3 +122,20 @@ func TestShutdownTwice(t *testing.T) {
 	require.NoError(t, tel.Shutdown(context.Background()))
 	require.NoError(t, tel.Shutdown(context.Background()), "a second Shutdown returns the first result")
 }
+
+func TestEnvExporterNoneSwitchesASignalOff(t *testing.T) {
+	col := &collector{posts: map[string]int{}}
+	srv := httptest.NewServer(col)
+	defer srv.Close()
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", srv.URL)
+	t.Setenv("OTEL_TRACES_EXPORTER", "none")
+	tel, err := metrics.Setup(context.Background(), metrics.Config{DisableGlobal: true, DisablePrometheus: true})
+	require.NoError(t, err)
+	_, span := tel.TracerProvider().Tracer("test").Start(context.Background(), "work")
+	span.End()
+	require.NoError(t, tel.Shutdown(context.Background()))
+	col.mu.Lock()
+	defer col.mu.Unlock()
+	assert.GreaterOrEqual(t, col.posts["/v1/metrics"], 1)
+	assert.Zero(t, col.posts["/v1/traces"])
+}

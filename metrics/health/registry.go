@@ -274,8 +274,12 @@ func (r *Registry) Run(ctx context.Context, kind Kind, exclude ...string) Report
 		}
 		wg.Go(func() {
 			res := run(ctx, &e.check)
-			r.record(ctx, e, res)
 			results[i] = res
+			// A probe whose client went away says nothing about the
+			// dependency: its result is neither kept nor announced.
+			if ctx.Err() == nil {
+				r.record(ctx, e, res)
+			}
 		})
 	}
 	wg.Wait()
