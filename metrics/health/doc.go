@@ -17,7 +17,9 @@
 //
 // /livez runs only Liveness checks (none by default: it passes while the
 // process serves HTTP), because restarting every instance when the database
-// is down helps nobody. /readyz runs the Readiness checks.
+// is down helps nobody. /readyz runs the Readiness checks. On SIGTERM,
+// [Registry.Drain] makes /readyz fail (with a "shutdown" entry) so that the
+// load balancer stops sending traffic before the server shuts down.
 //
 // # Status
 //

@@ -141,6 +141,8 @@ func (r *Registry) reason(err error) string {
 		return "timed out"
 	case errors.Is(err, errNotYetRun):
 		return "not yet checked"
+	case errors.Is(err, ErrShuttingDown):
+		return "shutting down"
 	default:
 		return "reason withheld"
 	}
@@ -151,6 +153,9 @@ func (r *Registry) componentType(name string) string {
 	defer r.mu.Unlock()
 	if e, ok := r.byName[name]; ok {
 		return e.check.ComponentType
+	}
+	if name == shutdownCheck {
+		return "system"
 	}
 	return "component"
 }

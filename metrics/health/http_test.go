@@ -235,3 +235,16 @@ func mapKeys(m map[string]any) []string {
 	}
 	return out
 }
+
+func TestDrainFailsReadinessOnly(t *testing.T) {
+	r := newRegistry(t, health.Config{}, health.Check{Name: "db", Func: pass})
+	assert.Equal(t, http.StatusOK, get(t, r.Readyz(), "/readyz").Code)
+	r.Drain()
+	rec := get(t, r.Readyz(), "/readyz?verbose")
+	assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
+	assert.Equal(t, "[+]db ok\n[-]shutdown failed: shutting down\nreadyz check failed\n", rec.Body.String())
+	resp := decode(t, get(t, r.Readyz(), "/readyz"))
+	assert.Equal(t, health.StatusFail, resp.Status)
+	assert.Equal(t, "system", resp.Checks["shutdown:responseTime"][0].ComponentType)
+	assert.Equal(t, http.StatusOK, get(t, r.Livez(), "/livez").Code, "liveness is unaffected")
+}

@@ -2,6 +2,7 @@ package health
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -54,6 +55,7 @@ type Registry struct {
 	checks  []*entry
 	byName  map[string]*entry
 	closed  bool
+	drained bool
 	onEvent []func(Change)
 
 	// notifyMu serialises listener calls so that each sees changes in order.
@@ -165,6 +167,23 @@ func (r *Registry) OnChange(fn func(Change)) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.onEvent = append(r.onEvent, fn)
+}
+
+// shutdownCheck names the result Drain adds to readiness reports, as
+// Kubernetes' own API server does.
+const shutdownCheck = "shutdown"
+
+// ErrShuttingDown is the readiness error after [Registry.Drain].
+var ErrShuttingDown = errors.New("health: shutting down")
+
+// Drain makes /readyz fail from now on, with a "shutdown" entry, while
+// /livez keeps passing: call it when the process receives SIGTERM, wait for
+// the load balancer to notice (a few probe periods), then shut the server
+// down, so that no request is sent to an instance that is going away.
+func (r *Registry) Drain() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.drained = true
 }
 
 // Close stops the background checks and waits for them; it is idempotent.
@@ -284,6 +303,12 @@ func (r *Registry) Run(ctx context.Context, kind Kind, exclude ...string) Report
 	}
 	wg.Wait()
 
+	r.mu.Lock()
+	drained := r.drained
+	r.mu.Unlock()
+	if drained && kind == Readiness {
+		results = append(results, Result{Check: shutdownCheck, Status: StatusFail, Err: ErrShuttingDown, Time: time.Now()})
+	}
 	rep := Report{Status: StatusPass, Results: results, kind: kind}
 	for _, res := range results {
 		switch {
