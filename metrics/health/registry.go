@@ -162,7 +162,8 @@ func (r *Registry) Register(c Check) error {
 // OnChange adds a listener called, in order and one at a time, whenever a
 // check's status differs from its previous result (including its first
 // result). Listeners run on the goroutine that ran the check; a slow
-// listener delays that probe response, so hand long work off.
+// listener delays that probe response, so hand long work off. A listener
+// must not call Run or the handlers (it would wait for itself).
 func (r *Registry) OnChange(fn func(Change)) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -227,8 +228,9 @@ func (r *Registry) record(ctx context.Context, e *entry, res Result) {
 	r.notifyMu.Lock()
 	defer r.notifyMu.Unlock()
 	e.mu.Lock()
-	if e.seen && res.Time.Before(e.last.Time) {
-		// A slower concurrent run finished after a newer one: keep the newer.
+	if e.seen && res.Time.Add(-res.Duration).Before(e.last.Time.Add(-e.last.Duration)) {
+		// Two probes overlapped and the one that started first finished
+		// last: its news is older than what is kept.
 		e.mu.Unlock()
 		return
 	}
