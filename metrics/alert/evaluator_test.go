@@ -285,6 +285,10 @@ func TestCollectionFailureIsCounted(t *testing.T) {
 		var failures int64
 		for _, sm := range rm.ScopeMetrics {
 			for _, m := range sm.Metrics {
+				if sm.Scope.Name == alert.ScopeName {
+					assert.NotEmpty(t, m.Description, m.Name)
+					assert.NotEmpty(t, m.Unit, m.Name)
+				}
 				if m.Name == "keel.alert.evaluations" {
 					for _, p := range m.Data.(metricdata.Sum[int64]).DataPoints {
 						if v, _ := p.Attributes.Value("keel.alert.outcome"); v.AsString() == "failure" {
