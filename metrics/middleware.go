@@ -21,14 +21,18 @@ import (
 // creates.
 const ScopeName = "github.com/keel-go/keel/metrics"
 
-// DurationBuckets are the bucket boundaries, in seconds, that the stable
+// durationBuckets are the bucket boundaries, in seconds, that the stable
 // HTTP semantic conventions advise for http.server.request.duration.
-var DurationBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10}
+var durationBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10}
 
-// DefaultExcludedPaths are the request paths the middleware does not measure
-// or trace unless [MiddlewareConfig.Exclude] says otherwise: probes and the
-// scrape endpoint, whose traffic would only dilute the service's latency.
-var DefaultExcludedPaths = []string{"/livez", "/readyz", "/healthz", "/metrics"}
+// DurationBuckets returns the bucket boundaries, in seconds, that the stable
+// HTTP semantic conventions advise for http.server.request.duration and
+// that the middleware uses: 5 ms to 10 s.
+func DurationBuckets() []float64 { return append([]float64(nil), durationBuckets...) }
+
+// defaultExcludedPaths are the paths not measured unless
+// MiddlewareConfig.Exclude says otherwise.
+var defaultExcludedPaths = []string{"/livez", "/readyz", "/healthz", "/metrics"}
 
 // MiddlewareConfig configures [NewMiddleware].
 type MiddlewareConfig struct {
@@ -42,7 +46,8 @@ type MiddlewareConfig struct {
 	// otelhttp's own metrics turned off, so the duration is recorded once).
 	Tracing bool
 	// Exclude reports whether a request is neither measured nor traced. Nil
-	// means: its path is one of DefaultExcludedPaths.
+	// means: its path is /livez, /readyz, /healthz or /metrics, whose probe
+	// and scrape traffic would only dilute the service's latency.
 	Exclude func(*http.Request) bool
 }
 
@@ -81,7 +86,7 @@ func NewMiddleware(cfg MiddlewareConfig) (*Middleware, error) {
 	duration, err := mp.Meter(ScopeName).Float64Histogram("http.server.request.duration",
 		metric.WithUnit("s"),
 		metric.WithDescription("Duration of HTTP server requests."),
-		metric.WithExplicitBucketBoundaries(DurationBuckets...))
+		metric.WithExplicitBucketBoundaries(durationBuckets...))
 	if err != nil {
 		return nil, fmt.Errorf("metrics: http.server.request.duration: %w", err)
 	}
@@ -97,7 +102,7 @@ func NewMiddleware(cfg MiddlewareConfig) (*Middleware, error) {
 }
 
 func excludeDefaultPaths(r *http.Request) bool {
-	for _, p := range DefaultExcludedPaths {
+	for _, p := range defaultExcludedPaths {
 		if r.URL.Path == p {
 			return true
 		}

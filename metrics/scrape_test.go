@@ -148,7 +148,8 @@ func TestScrapedRequestDurationFollowsSemanticConventions(t *testing.T) {
 	for _, b := range ok.GetHistogram().GetBucket() {
 		bounds = append(bounds, b.GetUpperBound())
 	}
-	assert.Equal(t, metrics.DurationBuckets, bounds[:len(metrics.DurationBuckets)], "advised buckets")
+	assert.Equal(t, []float64{0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10}, bounds[:14], "advised buckets")
+	assert.Equal(t, bounds[:14], metrics.DurationBuckets())
 
 	failed := series(t, fam, map[string]string{"http_route": "/orders", "http_request_method": "POST"})
 	assert.Equal(t, "503", labels(failed)["error_type"])
