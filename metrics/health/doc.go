@@ -29,7 +29,9 @@
 // pass and warn 200. Each check appears under "checks" as
 // "<name>:responseTime" with componentType, observedValue (its latency in
 // ms), observedUnit "ms", status and time; "output" only when it did not
-// pass. ?exclude=<name> (repeatable) skips a check, as in Kubernetes.
+// pass. ?exclude=<name> (repeatable) skips a check, as in Kubernetes; mounted
+// as "GET /readyz/{check}" a handler serves one check, as /readyz/<name> does
+// in Kubernetes.
 //
 // Ready-made checks: [SQLPing] (database/sql), [Ping] (Redis or anything with
 // Ping(ctx) error, without linking its client), [DiskSpace], and

@@ -275,10 +275,22 @@ type Report struct {
 // their cache), skipping names in exclude, and aggregates their status: fail
 // if any critical check fails, else warn if any check warns, else pass.
 func (r *Registry) Run(ctx context.Context, kind Kind, exclude ...string) Report {
+	return r.run(ctx, kind, func(name string) bool { return !contains(exclude, name) })
+}
+
+// has reports whether a check of kind is named name.
+func (r *Registry) has(kind Kind, name string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e, ok := r.byName[name]
+	return ok && e.check.Kind == kind
+}
+
+func (r *Registry) run(ctx context.Context, kind Kind, include func(name string) bool) Report {
 	r.mu.Lock()
 	var entries []*entry
 	for _, e := range r.checks {
-		if e.check.Kind == kind && !contains(exclude, e.check.Name) {
+		if e.check.Kind == kind && include(e.check.Name) {
 			entries = append(entries, e)
 		}
 	}
