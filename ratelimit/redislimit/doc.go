@@ -1,6 +1,7 @@
 // Package redislimit enforces per-key rate limits across any number of
 // service instances through Redis. It gives the same decisions as
-// ratelimit.Keyed in one process — a bucket of Burst units refilled at
+// ratelimit.Keyed in one process (the same allowed/refused and remaining
+// units; waits agree to within microseconds of rounding) — a bucket of Burst units refilled at
 // Limit per Period — and plugs into ratelimit.Middleware (it implements
 // ratelimit.Taker). It lives in its own package so that importing ratelimit
 // does not link go-redis.

@@ -1,7 +1,9 @@
 -- GCRA (generic cell rate algorithm) for one key, atomically.
 --
 -- KEYS[1]  the key's state: its theoretical arrival time (TAT), in
---          microseconds since the Unix epoch, as Redis's own clock counts.
+--          microseconds since the Unix epoch, as Redis's own clock counts,
+--          written with full double precision (it may have a fraction when
+--          T is not a whole number of microseconds).
 -- ARGV[1]  emission interval T: microseconds to restore one unit.
 -- ARGV[2]  burst: the bucket's capacity in units.
 -- ARGV[3]  cost: units this call takes (1).
@@ -32,5 +34,5 @@ if new_tat - tolerance > now then
 end
 -- The key expires when its bucket would be full again: an absent key and a
 -- full bucket are the same state, so Redis never holds idle keys.
-redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.ceil((new_tat - now) / 1000))
+redis.call('SET', KEYS[1], string.format('%.17g', new_tat), 'PX', math.ceil((new_tat - now) / 1000))
 return {1, math.floor(new_tat - now)}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -60,46 +61,76 @@ func TestNewRejectsInvalidConfig(t *testing.T) {
 	}
 }
 
-// TestSameDecisionsAsInProcess replays one sequence of takes and pauses
+// TestSameDecisionsAsInProcess replays sequences of takes and pauses
 // against the Redis GCRA script (with a stepped clock) and the in-process
-// Keyed token bucket (under synctest), and requires identical decisions.
+// Keyed token bucket (under synctest), and requires identical decisions:
+// allowed, remaining, retry-after and reset.
 func TestSameDecisionsAsInProcess(t *testing.T) {
-	r := testenv.RedisPrefix(t)
-	steps := []time.Duration{0, 0, 0, 0, 0, 100 * time.Millisecond, 150 * time.Millisecond, 0, 0,
+	handPicked := []time.Duration{0, 0, 0, 0, 0, 100 * time.Millisecond, 150 * time.Millisecond, 0, 0,
 		time.Second, 0, 0, 0, 0, 0, 0, 50 * time.Millisecond, 400 * time.Millisecond, 0, time.Hour, 0, 0}
-
-	var want []ratelimit.Decision
-	synctest.Test(t, func(t *testing.T) {
-		keyed, err := ratelimit.NewKeyed(ratelimit.KeyedConfig{Limit: 5, Period: time.Second, Burst: 4})
-		require.NoError(t, err)
-		defer keyed.Close()
-		for _, pause := range steps {
-			time.Sleep(pause)
-			d, err := keyed.Take(context.Background(), "k")
-			require.NoError(t, err)
-			want = append(want, d)
-		}
-	})
-
-	l := newLimiter(t, redislimit.Config{Client: r.Client, Prefix: r.Prefix, Limit: 5, Period: time.Second, Burst: 4})
-	now := time.Unix(1_700_000_000, 0)
-	redislimit.SetClock(l, func() time.Time { return now })
-	var got []ratelimit.Decision
-	for _, pause := range steps {
-		now = now.Add(pause)
-		d, err := l.Take(context.Background(), "k")
-		require.NoError(t, err)
-		got = append(got, d)
-	}
-	require.Equal(t, want, got)
-	allowed := 0
-	for _, d := range got {
-		if d.Allowed {
-			allowed++
+	rng := rand.New(rand.NewPCG(1, 2))
+	random := make([]time.Duration, 300)
+	for i := range random {
+		if rng.IntN(3) > 0 { // two takes in three arrive at the same instant as the previous
+			random[i] = time.Duration(rng.IntN(400)) * time.Millisecond
 		}
 	}
-	assert.Greater(t, allowed, 4, "the sequence exercises refill")
-	assert.Less(t, allowed, len(steps), "the sequence exercises refusals")
+	tests := []struct {
+		name         string
+		limit, burst int
+		period       time.Duration
+		steps        []time.Duration
+	}{
+		{"hand-picked", 5, 4, time.Second, handPicked},
+		{"random 7 per 3s burst 3", 7, 3, 3 * time.Second, random},
+		{"random 1 per 250ms burst 10", 1, 10, 250 * time.Millisecond, random},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := testenv.RedisPrefix(t)
+			var want []ratelimit.Decision
+			synctest.Test(t, func(t *testing.T) {
+				keyed, err := ratelimit.NewKeyed(ratelimit.KeyedConfig{Limit: tt.limit, Period: tt.period, Burst: tt.burst})
+				require.NoError(t, err)
+				defer keyed.Close()
+				for _, pause := range tt.steps {
+					time.Sleep(pause)
+					d, err := keyed.Take(context.Background(), "k")
+					require.NoError(t, err)
+					want = append(want, d)
+				}
+			})
+
+			l := newLimiter(t, redislimit.Config{Client: r.Client, Prefix: r.Prefix, Limit: tt.limit, Period: tt.period, Burst: tt.burst})
+			now := time.Unix(1_700_000_000, 0)
+			redislimit.SetClock(l, func() time.Time { return now })
+			var got []ratelimit.Decision
+			allowed := 0
+			for _, pause := range tt.steps {
+				now = now.Add(pause)
+				d, err := l.Take(context.Background(), "k")
+				require.NoError(t, err)
+				got = append(got, d)
+				if d.Allowed {
+					allowed++
+				}
+			}
+			// Decisions and remaining units must be identical; durations may
+			// differ by rounding: the script keeps its state in whole
+			// microseconds, x/time/rate in float tokens, and the rounding
+			// stays within a few microseconds.
+			require.Len(t, got, len(want))
+			for i := range want {
+				w, g := want[i], got[i]
+				require.Equal(t, w.Allowed, g.Allowed, "step %d", i)
+				require.Equal(t, w.Remaining, g.Remaining, "step %d", i)
+				require.InDelta(t, w.RetryAfter, g.RetryAfter, float64(10*time.Microsecond), "step %d", i)
+				require.InDelta(t, w.Reset, g.Reset, float64(10*time.Microsecond), "step %d", i)
+			}
+			assert.Greater(t, allowed, tt.burst, "the sequence exercises refill")
+			assert.Less(t, allowed, len(tt.steps), "the sequence exercises refusals")
+		})
+	}
 }
 
 // TestInstancesShareOneLimit stands several service instances (each with
