@@ -134,18 +134,16 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 	return h
 }
 
-var writerPool = sync.Pool{New: func() any { return new(statusWriter) }}
-
 func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Handler) {
 	start := time.Now()
-	sw := writerPool.Get().(*statusWriter)
-	sw.ResponseWriter, sw.status = w, 0
+	// A fresh writer per request, not a pooled one: a handler that wrongly
+	// keeps its ResponseWriter past returning must never reach another
+	// request's response.
+	sw := &statusWriter{ResponseWriter: w}
 	panicked := true
 	defer func() {
 		elapsed := time.Since(start).Seconds()
 		status := sw.status
-		sw.ResponseWriter = nil
-		writerPool.Put(sw)
 		if panicked {
 			p := recover()
 			if p == nil {
