@@ -195,7 +195,7 @@ func (l *Logger) Log(ctx context.Context, e Event) error {
 			e.TraceID, e.SpanID = sc.TraceID().String(), sc.SpanID().String()
 		}
 	}
-	e.Before, e.After, e.Metadata = l.red.apply(e.Before), l.red.apply(e.After), l.red.apply(e.Metadata)
+	l.red.event(&e)
 	payload, err := eventPayload(&e)
 	if err != nil {
 		return err

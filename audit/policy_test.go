@@ -209,7 +209,8 @@ func TestEventFieldsFromContextAndRedaction(t *testing.T) {
 	dir := t.TempDir()
 	key := []byte("0123456789abcdef0123456789abcdef")
 	l, _ := newFileLogger(t, dir, func(c *Config, _ *FileSinkConfig) {
-		c.Sensitive = []SensitiveField{{Name: "card", Treatment: Mask, KeepLast: 4}, {Name: "email", Treatment: HMAC}}
+		c.Sensitive = []SensitiveField{{Name: "card", Treatment: Mask, KeepLast: 4}, {Name: "email", Treatment: HMAC},
+			{Name: "actor.ip", Treatment: HMAC}, {Name: "reason", Treatment: Mask}}
 		c.HMACKey = key
 	})
 	sc := trace.NewSpanContext(trace.SpanContextConfig{
@@ -217,6 +218,7 @@ func TestEventFieldsFromContextAndRedaction(t *testing.T) {
 	ctx := trace.ContextWithSpanContext(context.Background(), sc)
 	before := map[string]any{"card": "4111111111111111", "nested": map[string]any{"email": "ann@example.com"}}
 	require.NoError(t, l.Log(ctx, Event{Action: "customer.update", Outcome: Success, Before: before,
+		Actor: Actor{ID: "u-1", IP: "203.0.113.9"}, Reason: "card 4111 declined",
 		After: map[string]any{"list": []any{map[string]any{"email": "bob@example.com"}}}}))
 	require.NoError(t, l.Close())
 	assert.Equal(t, "4111111111111111", before["card"], "the caller's map is not modified")
@@ -229,6 +231,9 @@ func TestEventFieldsFromContextAndRedaction(t *testing.T) {
 	assert.Equal(t, HMACValue(key, "ann@example.com"), e.Before["nested"].(map[string]any)["email"])
 	assert.Equal(t, HMACValue(key, "bob@example.com"), e.After["list"].([]any)[0].(map[string]any)["email"])
 	assert.NotContains(t, string(recs[0].Line), "example.com")
+	assert.Equal(t, HMACValue(key, "203.0.113.9"), e.Actor.IP)
+	assert.Equal(t, "u-1", e.Actor.ID)
+	assert.Equal(t, "****", e.Reason)
 }
 
 func TestConfigValidationNamesTheField(t *testing.T) {

@@ -24,7 +24,10 @@ const (
 )
 
 // SensitiveField names a key of Event.Before, After or Metadata (at any
-// depth, in nested maps and lists) whose value is never written in clear.
+// depth, in nested maps and lists) whose value is never written in clear,
+// or one of the event's own fields "actor.id", "actor.ip",
+// "actor.user_agent", "reason". HMAC keeps a field searchable and the
+// anomaly rules working (the same value always gives the same HMAC).
 type SensitiveField struct {
 	Name      string
 	Treatment Treatment
@@ -67,7 +70,8 @@ func maskValue(v any, keepLast int) string {
 
 // redactor applies the configured treatments.
 type redactor struct {
-	fields map[string]SensitiveField
+	fields map[string]SensitiveField // keys of Before, After, Metadata
+	own    []SensitiveField          // fields of the Event itself
 	key    []byte
 }
 
@@ -78,6 +82,24 @@ func (r *redactor) value(f SensitiveField, v any) string {
 	return maskValue(v, f.KeepLast)
 }
 
+// eventFields are the Event fields a SensitiveField may name.
+var eventFields = map[string]func(e *Event) *string{
+	"actor.id":         func(e *Event) *string { return &e.Actor.ID },
+	"actor.ip":         func(e *Event) *string { return &e.Actor.IP },
+	"actor.user_agent": func(e *Event) *string { return &e.Actor.UserAgent },
+	"reason":           func(e *Event) *string { return &e.Reason },
+}
+
+// event replaces the sensitive values of e, which is the Logger's copy.
+func (r *redactor) event(e *Event) {
+	e.Before, e.After, e.Metadata = r.apply(e.Before), r.apply(e.After), r.apply(e.Metadata)
+	for _, f := range r.own {
+		if p := eventFields[f.Name](e); *p != "" {
+			*p = r.value(f, *p)
+		}
+	}
+}
+
 // apply returns m with sensitive values replaced; m itself is not changed
 // (it belongs to the caller), and is returned as is when nothing matches.
 func (r *redactor) apply(m map[string]any) map[string]any {
@@ -86,7 +108,7 @@ func (r *redactor) apply(m map[string]any) map[string]any {
 }
 
 func (r *redactor) applyMap(m map[string]any) (map[string]any, bool) {
-	if len(r.fields) == 0 || m == nil {
+	if len(r.fields) == 0 || len(m) == 0 {
 		return m, false
 	}
 	out := m
@@ -148,6 +170,10 @@ func newRedactor(fields []SensitiveField, key []byte) (*redactor, error) {
 			return nil, fmt.Errorf("audit: Config.Sensitive[%d].KeepLast must be in [0,4], got %d", i, f.KeepLast)
 		}
 		needKey = needKey || f.Treatment == HMAC
+		if _, ok := eventFields[f.Name]; ok {
+			r.own = append(r.own, f)
+			continue
+		}
 		r.fields[f.Name] = f
 	}
 	if needKey && len(key) < 32 {
