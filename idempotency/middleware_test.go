@@ -488,3 +488,25 @@ func TestMiddlewareRequestBodies(t *testing.T) {
 		})
 	}
 }
+
+func TestMiddlewareFlushingHandlerStreams(t *testing.T) {
+	var runs atomic.Int64
+	h := newMiddleware(t, idempotency.NewMemoryStore(), idempotency.MiddlewareConfig{}).Wrap(
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			runs.Add(1)
+			w.Header().Set("Location", "/exports/1")
+			_, _ = io.WriteString(w, "part 1;")
+			require.NoError(t, http.NewResponseController(w).Flush(), "the capture writer supports Flush")
+			_, _ = io.WriteString(w, "part 2")
+		}))
+	first := post(h, "k", "")
+	require.Equal(t, http.StatusOK, first.Code)
+	assert.Equal(t, "part 1;part 2", first.Body.String())
+	assert.True(t, first.Flushed, "the flush reached the client")
+
+	replay := post(h, "k", "")
+	assert.Equal(t, http.StatusOK, replay.Code)
+	assert.Equal(t, "/exports/1", replay.Header().Get("Location"))
+	assert.Empty(t, replay.Body.String(), "a streamed body is not stored")
+	assert.Equal(t, int64(1), runs.Load())
+}
