@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -477,11 +478,15 @@ func TestMiddlewareRequestBodies(t *testing.T) {
 		}, http.StatusRequestEntityTooLarge},
 		{"shorter than declared", func(r *http.Request) { r.ContentLength = 12 }, http.StatusBadRequest},
 		{"longer than declared", func(r *http.Request) { r.ContentLength = 2 }, http.StatusBadRequest},
+		{"read error", func(r *http.Request) { r.Body = io.NopCloser(iotest.ErrReader(errors.New("connection reset"))) }, http.StatusBadRequest},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			w := do(h, http.MethodPost, "/orders", fmt.Sprint("key-", i), `{"a":1}`, tc.edit)
 			require.Equal(t, tc.status, w.Code, w.Body.String())
+			if tc.status == http.StatusBadRequest {
+				requireProblem(t, w, http.StatusBadRequest, idempotency.CodeBodyUnreadable)
+			}
 			if tc.status == http.StatusCreated {
 				assert.Equal(t, `{"a":1}`, w.Body.String(), "the handler reads the whole body")
 			}
