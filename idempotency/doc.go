@@ -41,6 +41,7 @@
 //	no Idempotency-Key, key optional            handler runs, nothing stored    draft (key is per operation)
 //	key malformed, empty or > 255 characters    400 idempotency_key_invalid     draft, Syntax; Stripe's 255
 //	body > MaxRequestBody (default 1 MiB)       413 idempotency_request_too_large  Keel: the body is hashed
+//	body unreadable or != Content-Length        400 idempotency_body_unreadable    Keel
 //	store unreachable                           503 idempotency_store_unavailable  Keel: fail closed, handler
 //	                                                                            does not run
 //	first use of the key                        handler runs; outcome stored    draft, Enforcement

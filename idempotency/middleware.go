@@ -175,7 +175,8 @@ func (mw *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Ha
 				fmt.Sprintf("request bodies of idempotent requests are limited to %d bytes", mw.maxRequest))
 			return
 		}
-		writeProblem(w, mw.problemType, http.StatusBadRequest, CodeKeyInvalid, "the request body could not be read")
+		writeProblem(w, mw.problemType, http.StatusBadRequest, CodeBodyUnreadable,
+			"the request body could not be read in full (it must match its Content-Length)")
 		return
 	}
 

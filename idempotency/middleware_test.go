@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -477,14 +478,40 @@ func TestMiddlewareRequestBodies(t *testing.T) {
 		}, http.StatusRequestEntityTooLarge},
 		{"shorter than declared", func(r *http.Request) { r.ContentLength = 12 }, http.StatusBadRequest},
 		{"longer than declared", func(r *http.Request) { r.ContentLength = 2 }, http.StatusBadRequest},
+		{"read error", func(r *http.Request) { r.Body = io.NopCloser(iotest.ErrReader(errors.New("connection reset"))) }, http.StatusBadRequest},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			w := do(h, http.MethodPost, "/orders", fmt.Sprint("key-", i), `{"a":1}`, tc.edit)
 			require.Equal(t, tc.status, w.Code, w.Body.String())
+			if tc.status == http.StatusBadRequest {
+				requireProblem(t, w, http.StatusBadRequest, idempotency.CodeBodyUnreadable)
+			}
 			if tc.status == http.StatusCreated {
 				assert.Equal(t, `{"a":1}`, w.Body.String(), "the handler reads the whole body")
 			}
 		})
 	}
+}
+
+func TestMiddlewareFlushingHandlerStreams(t *testing.T) {
+	var runs atomic.Int64
+	h := newMiddleware(t, idempotency.NewMemoryStore(), idempotency.MiddlewareConfig{}).Wrap(
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			runs.Add(1)
+			w.Header().Set("Location", "/exports/1")
+			_, _ = io.WriteString(w, "part 1;")
+			require.NoError(t, http.NewResponseController(w).Flush(), "the capture writer supports Flush")
+			_, _ = io.WriteString(w, "part 2")
+		}))
+	first := post(h, "k", "")
+	require.Equal(t, http.StatusOK, first.Code)
+	assert.Equal(t, "part 1;part 2", first.Body.String())
+	assert.True(t, first.Flushed, "the flush reached the client")
+
+	replay := post(h, "k", "")
+	assert.Equal(t, http.StatusOK, replay.Code)
+	assert.Equal(t, "/exports/1", replay.Header().Get("Location"))
+	assert.Empty(t, replay.Body.String(), "a streamed body is not stored")
+	assert.Equal(t, int64(1), runs.Load())
 }

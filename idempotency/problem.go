@@ -12,6 +12,7 @@ const (
 	CodeKeyMissing       = "idempotency_key_missing"       // 400
 	CodeKeyInvalid       = "idempotency_key_invalid"       // 400
 	CodeRequestTooLarge  = "idempotency_request_too_large" // 413
+	CodeBodyUnreadable   = "idempotency_body_unreadable"   // 400
 	CodeKeyMismatch      = "idempotency_key_mismatch"      // 422
 	CodeInProgress       = "idempotency_in_progress"       // 409
 	CodeStoreUnavailable = "idempotency_store_unavailable" // 503

@@ -2,6 +2,9 @@ package idempotency
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"time"
 )
@@ -113,6 +116,23 @@ type Lease struct {
 	Scope string
 	Key   string
 	Token string
+}
+
+// redacted stands for the key and token wherever a Lease is printed: a
+// client's key fetches its stored response, so it is treated as a secret.
+const redacted = "[REDACTED]"
+
+// String prints the scope only.
+func (l Lease) String() string {
+	return "Lease{Scope:" + l.Scope + " Key:" + redacted + " Token:" + redacted + "}"
+}
+
+// Format prints the scope only, whatever the verb (%v, %+v, %#v, %s).
+func (l Lease) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, l.String()) }
+
+// LogValue logs the scope only.
+func (l Lease) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("scope", l.Scope), slog.String("key", redacted), slog.String("token", redacted))
 }
 
 // Outcome is the stored result of an operation. For HTTP it is the response:

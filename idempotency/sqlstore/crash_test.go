@@ -32,7 +32,7 @@ const (
 	crashEnv     = "KEEL_SQLSTORE_CRASH_CHILD"
 	crashScope   = `"acme" POST /orders`
 	crashKey     = "order-key-1"
-	crashLease   = 1500 * time.Millisecond
+	crashLease   = 3 * time.Second
 	crashAmount  = 4200
 	stageInsert  = "after-insert"   // order row written, record not completed
 	stageDone    = "after-complete" // CompleteTx ran, not committed

@@ -22,7 +22,9 @@ func TestIsDeadlock(t *testing.T) {
 		{sqlStateError("40001"), true},                            // serialization_failure
 		{sqlStateError("23505"), false},                           // unique_violation
 		{errors.New("Error 1213 (40001): Deadlock found when trying to get lock; try restarting transaction"), true},
-		{errors.New("Error 1205 (HY000): Lock wait timeout exceeded; try restarting transaction"), true},
+		// A lock wait timeout already waited innodb_lock_wait_timeout: not
+		// worth waiting that long again.
+		{errors.New("Error 1205 (HY000): Lock wait timeout exceeded; try restarting transaction"), false},
 		{errors.New("Error 1062 (23000): Duplicate entry"), false},
 		{errors.New("connection refused"), false},
 	}

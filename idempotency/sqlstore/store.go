@@ -114,8 +114,7 @@ func isDeadlock(err error) bool {
 		state := coded.SQLState()
 		return state == "40001" || state == "40P01"
 	}
-	msg := err.Error()
-	return strings.Contains(msg, "Error 1213 (40001)") || strings.Contains(msg, "Error 1205 (HY000)")
+	return strings.Contains(err.Error(), "Error 1213 (40001)")
 }
 
 func (s *Store) reserveOnce(ctx context.Context, req idempotency.ReserveRequest, fp []byte) (idempotency.Reservation, bool, error) {
