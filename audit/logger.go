@@ -1,0 +1,550 @@
+package audit
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/otel/trace"
+)
+
+// Logger writes audit events to its sinks through one writer goroutine. It
+// is safe for concurrent use. Close flushes, seals the log with a final
+// checkpoint and stops the goroutine.
+type Logger struct {
+	cfg   Config
+	red   *redactor
+	keyID string
+	inst  *instruments
+
+	queue   chan *pending
+	closeMu sync.RWMutex // Log holds it shared while enqueueing; Close exclusively
+	closed  bool
+	closing chan struct{}
+	done    chan struct{}
+
+	dropped atomic.Uint64 // events dropped by OnFull Drop, not yet recorded
+	failing atomic.Bool   // a sink is failing (buffered mode retries)
+
+	// Owned by the writer goroutine.
+	sinks    []*sinkState
+	closeErr error
+
+	pendingPool sync.Pool
+}
+
+// pending is one event on its way to the writer.
+type pending struct {
+	event    Event
+	payload  []byte
+	timeText string
+	done     chan error // durable mode: the writer's verdict
+}
+
+// sinkState is one sink's hash chain.
+type sinkState struct {
+	sink            Sink
+	logID           string
+	seq             uint64
+	head            string
+	sinceCheckpoint int
+	missed          uint64 // events this sink failed to store, to record as a gap
+	unsynced        bool
+	recs            []*Record
+}
+
+// rotator is implemented by sinks made of segments (FileSink).
+type rotator interface {
+	rotationDue(now time.Time) bool
+	rotate(nextSeq uint64) error
+}
+
+// New validates cfg, opens every sink and starts the writer. When a sink
+// reports a torn tail discarded on open, a recovery record and a checkpoint
+// are written first.
+func New(cfg Config) (*Logger, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	red, err := newRedactor(cfg.Sensitive, cfg.HMACKey)
+	if err != nil {
+		return nil, err
+	}
+	l := &Logger{
+		cfg: cfg, red: red,
+		keyID:   KeyID(cfg.SigningKey.Public().(ed25519.PublicKey)),
+		queue:   make(chan *pending, cfg.QueueSize),
+		closing: make(chan struct{}),
+		done:    make(chan struct{}),
+	}
+	l.pendingPool.New = func() any { return &pending{done: make(chan error, 1)} }
+	if l.inst, err = newInstruments(cfg.MeterProvider, l); err != nil {
+		return nil, err
+	}
+	ctx := context.Background()
+	for i, s := range cfg.Sinks {
+		st, err := openSink(ctx, s)
+		if err == nil {
+			err = l.recordRecovery(ctx, st, s)
+		}
+		if err == nil {
+			err = l.openSegment(ctx, st, s)
+		}
+		if err != nil {
+			for _, prev := range l.sinks {
+				_ = prev.sink.Close()
+			}
+			_ = s.Close()
+			return nil, fmt.Errorf("audit: open Config.Sinks[%d]: %w", i, err)
+		}
+		l.sinks = append(l.sinks, st)
+	}
+	go l.run()
+	return l, nil
+}
+
+func openSink(ctx context.Context, s Sink) (*sinkState, error) {
+	os, err := s.Open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st := &sinkState{sink: s, head: genesisHash}
+	if os.Last != nil {
+		st.logID, st.seq, st.head = os.Last.LogID, os.Last.Seq, os.Last.Hash
+		if os.Last.Kind != KindCheckpoint {
+			st.sinceCheckpoint = 1
+		}
+	} else {
+		var id [16]byte
+		if _, err := rand.Read(id[:]); err != nil {
+			return nil, err
+		}
+		st.logID = hex.EncodeToString(id[:])
+	}
+	if os.Recovered != nil {
+		st.recs = []*Record{{Kind: KindRecovery, Recovery: os.Recovered}}
+	}
+	return st, nil
+}
+
+// recordRecovery writes the recovery record prepared by openSink.
+func (l *Logger) recordRecovery(ctx context.Context, st *sinkState, s Sink) error {
+	if len(st.recs) == 0 {
+		return nil
+	}
+	rec := st.recs[0].Recovery
+	st.recs = st.recs[:0]
+	now := time.Now()
+	r := l.nextRecord(st, KindRecovery, now)
+	r.Recovery = rec
+	seal(r, formatTime(now), kindPayload("recovery", rec))
+	l.advance(st, r)
+	recs := []*Record{r, l.checkpointRecord(st, "recovery", now)}
+	if l.cfg.Logger != nil {
+		l.cfg.Logger.Warn("audit: torn last line discarded on reopen and recorded",
+			"segment", rec.Segment, "offset", rec.Offset, "bytes", rec.DiscardedBytes)
+	}
+	return s.Append(ctx, recs, true)
+}
+
+// openSegment starts a segment left empty by a crash during rotation with
+// the signed checkpoint every rotated segment starts with, so that it can
+// be verified on its own once retention removes the ones before.
+func (l *Logger) openSegment(ctx context.Context, st *sinkState, s Sink) error {
+	e, ok := s.(interface{ segmentEmpty() bool })
+	if !ok || !e.segmentEmpty() || st.seq == 0 {
+		return nil
+	}
+	return s.Append(ctx, []*Record{l.checkpointRecord(st, "rotate", time.Now())}, true)
+}
+
+// Log records e. In Durable mode it returns nil only once e is persisted by
+// the sinks Config.SinkPolicy requires; in Buffered mode once e is queued.
+// It fails with ErrInvalidEvent for an event without Action or with an
+// unknown Outcome, with ErrClosed after Close, and as Config.OnFull says when
+// the queue is full. When ctx ends while Log waits it returns ctx.Err(); the
+// event may or may not be recorded then.
+func (l *Logger) Log(ctx context.Context, e Event) error {
+	start := time.Now()
+	if e.Action == "" {
+		return fmt.Errorf("%w: Event.Action is empty", ErrInvalidEvent)
+	}
+	if !e.Outcome.valid() {
+		return fmt.Errorf("%w: Event.Outcome must be success, failure or denied, got %q", ErrInvalidEvent, e.Outcome)
+	}
+	if e.Time.IsZero() {
+		e.Time = start
+	}
+	if e.TraceID == "" {
+		if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+			e.TraceID, e.SpanID = sc.TraceID().String(), sc.SpanID().String()
+		}
+	}
+	e.Before, e.After, e.Metadata = l.red.apply(e.Before), l.red.apply(e.After), l.red.apply(e.Metadata)
+	payload, err := eventPayload(&e)
+	if err != nil {
+		return err
+	}
+	p := l.pendingPool.Get().(*pending)
+	p.event, p.payload, p.timeText = e, payload, formatTime(e.Time)
+
+	if err := l.enqueue(ctx, p); err != nil || l.cfg.Mode == Buffered {
+		if err != nil {
+			l.release(p)
+		}
+		l.inst.logged(ctx, start, err)
+		return err
+	}
+	select {
+	case err := <-p.done:
+		l.release(p)
+		l.inst.logged(ctx, start, err)
+		return err
+	case <-ctx.Done():
+		// p stays with the writer, which sends into its buffered channel
+		// and forgets it; it is not returned to the pool.
+		l.inst.logged(ctx, start, ctx.Err())
+		return ctx.Err()
+	}
+}
+
+func (l *Logger) release(p *pending) {
+	p.event, p.payload = Event{}, nil
+	l.pendingPool.Put(p)
+}
+
+func (l *Logger) enqueue(ctx context.Context, p *pending) error {
+	l.closeMu.RLock()
+	defer l.closeMu.RUnlock()
+	if l.closed {
+		return ErrClosed
+	}
+	if l.cfg.OnFull == Fail && l.failing.Load() {
+		return fmt.Errorf("%w: a sink is failing and Config.OnFull is Fail", ErrSink)
+	}
+	select {
+	case l.queue <- p:
+		return nil
+	default:
+	}
+	switch l.cfg.OnFull {
+	case Fail:
+		return ErrQueueFull
+	case Drop:
+		l.dropped.Add(1)
+		l.inst.drops.Add(ctx, 1)
+		l.buffered(p) // nothing waits for it
+		return nil
+	}
+	select {
+	case l.queue <- p:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// buffered makes Log return at once for a dropped durable event: a dropped
+// event is reported by its gap record, not by an error.
+func (l *Logger) buffered(p *pending) {
+	if l.cfg.Mode == Durable {
+		p.done <- nil
+	}
+}
+
+// Close stops accepting events, writes everything queued, seals every sink
+// with a final checkpoint ("close"), closes the sinks and stops the writer.
+// It returns what could not be persisted. Calling it again returns nil.
+func (l *Logger) Close() error {
+	l.closeMu.Lock()
+	if l.closed {
+		l.closeMu.Unlock()
+		return nil
+	}
+	l.closed = true
+	l.closeMu.Unlock()
+	close(l.closing)
+	<-l.done
+	l.inst.unregister()
+	return l.closeErr
+}
+
+func (l *Logger) run() {
+	defer close(l.done)
+	checkpoints := time.NewTicker(l.cfg.CheckpointInterval)
+	defer checkpoints.Stop()
+	var syncs <-chan time.Time
+	if l.cfg.Mode == Buffered {
+		t := time.NewTicker(l.cfg.SyncInterval)
+		defer t.Stop()
+		syncs = t.C
+	}
+	batch := make([]*pending, 0, l.cfg.MaxBatch)
+	for {
+		select {
+		case p := <-l.queue:
+			batch = l.collect(append(batch[:0], p))
+			l.write(batch)
+		case <-checkpoints.C:
+			l.write(nil) // records pending gaps
+			l.checkpointAll("interval", false)
+		case <-syncs:
+			l.syncAll()
+		case <-l.closing:
+			for {
+				batch = l.collect(batch[:0])
+				if len(batch) == 0 {
+					break
+				}
+				l.write(batch)
+			}
+			l.write(nil)
+			l.checkpointAll("close", true)
+			for _, st := range l.sinks {
+				if err := st.sink.Close(); err != nil {
+					l.closeErr = errors.Join(l.closeErr, err)
+				}
+			}
+			return
+		}
+	}
+}
+
+// collect adds whatever is queued, up to MaxBatch: events that arrived
+// during the previous write share the next one (group commit).
+func (l *Logger) collect(batch []*pending) []*pending {
+	for len(batch) < l.cfg.MaxBatch {
+		select {
+		case p := <-l.queue:
+			batch = append(batch, p)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+func (l *Logger) nextRecord(st *sinkState, kind Kind, t time.Time) *Record {
+	return &Record{Seq: st.seq + 1, Kind: kind, Time: t, LogID: st.logID, Prev: st.head}
+}
+
+func (l *Logger) advance(st *sinkState, r *Record) {
+	st.seq, st.head = r.Seq, r.Hash
+	if r.Kind == KindCheckpoint {
+		st.sinceCheckpoint = 0
+	} else {
+		st.sinceCheckpoint++
+	}
+}
+
+func (l *Logger) checkpointRecord(st *sinkState, reason string, t time.Time) *Record {
+	r := l.nextRecord(st, KindCheckpoint, t)
+	r.Checkpoint = signCheckpoint(l.cfg.SigningKey, l.keyID, st.logID, r.Seq, r.Prev, reason)
+	seal(r, formatTime(t), kindPayload("checkpoint", r.Checkpoint))
+	l.advance(st, r)
+	return r
+}
+
+func (l *Logger) gapRecords(recs []*Record, st *sinkState, dropped uint64, cause string, t time.Time) []*Record {
+	r := l.nextRecord(st, KindGap, t)
+	r.Gap = &Gap{Dropped: dropped, Cause: cause}
+	seal(r, formatTime(t), kindPayload("gap", r.Gap))
+	l.advance(st, r)
+	return append(recs, r, l.checkpointRecord(st, "gap", t))
+}
+
+// write persists batch (possibly empty: then only pending gap records) to
+// every sink and answers the durable callers.
+func (l *Logger) write(batch []*pending) {
+	ctx := context.Background()
+	now := time.Now()
+	dropped := l.dropped.Swap(0)
+	if len(batch) == 0 && dropped == 0 && !l.anyMissed() {
+		return
+	}
+	var span trace.Span
+	if len(batch) > 0 {
+		ctx, span = l.inst.tracer.Start(ctx, "audit.write")
+		defer span.End()
+	}
+	durable := l.cfg.Mode == Durable
+	succeeded := 0
+	var firstErr error
+	for _, st := range l.sinks {
+		savedSeq, savedHead, savedSince := st.seq, st.head, st.sinceCheckpoint
+		recs := st.recs[:0]
+		if dropped > 0 {
+			recs = l.gapRecords(recs, st, dropped, "queue_full", now)
+		}
+		if st.missed > 0 {
+			recs = l.gapRecords(recs, st, st.missed, "sink_failure", now)
+		}
+		for _, p := range batch {
+			r := l.nextRecord(st, KindEvent, p.event.Time)
+			r.Event = &p.event
+			seal(r, p.timeText, p.payload)
+			l.advance(st, r)
+			recs = append(recs, r)
+		}
+		if st.sinceCheckpoint >= l.cfg.CheckpointEvery {
+			recs = append(recs, l.checkpointRecord(st, "count", now))
+		}
+		err := st.sink.Append(ctx, recs, durable)
+		if err != nil && !durable && l.cfg.OnFull != Drop {
+			err = l.retry(ctx, st, recs, err)
+		}
+		clear(recs)
+		st.recs = recs[:0]
+		if err != nil {
+			st.seq, st.head, st.sinceCheckpoint = savedSeq, savedHead, savedSince
+			st.missed += uint64(len(batch))
+			if dropped > 0 {
+				st.missed += dropped
+			}
+			l.inst.sinkErrors.Add(ctx, 1)
+			if l.cfg.Logger != nil {
+				l.cfg.Logger.Error("audit: sink failed to store a batch", "events", len(batch), "err", err)
+			}
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		st.missed = 0
+		st.unsynced = !durable
+		succeeded++
+		l.rotateIfDue(ctx, st, now)
+	}
+	var err error
+	if (l.cfg.SinkPolicy == AllSinks && firstErr != nil) || succeeded == 0 {
+		err = fmt.Errorf("%w: %w", ErrSink, firstErr)
+		if !durable && len(batch) > 0 {
+			l.closeErr = errors.Join(l.closeErr, fmt.Errorf("audit: %d buffered events were not persisted: %w", len(batch), firstErr))
+		}
+	}
+	if span != nil {
+		l.inst.batchSize.Record(ctx, int64(len(batch)))
+	}
+	if err == nil && l.cfg.Detector != nil {
+		for _, p := range batch {
+			l.cfg.Detector.Observe(p.event)
+		}
+	}
+	if durable {
+		for _, p := range batch {
+			p.done <- err
+		}
+	}
+}
+
+func (l *Logger) anyMissed() bool {
+	for _, st := range l.sinks {
+		if st.missed > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// retry keeps trying a buffered batch that a sink refused: the events were
+// acknowledged at enqueue and must not be lost. Meanwhile the queue fills up
+// and Config.OnFull applies (Fail fails at once). It gives up at Close.
+func (l *Logger) retry(ctx context.Context, st *sinkState, recs []*Record, err error) error {
+	l.failing.Store(true)
+	defer l.failing.Store(false)
+	wait := 10 * time.Millisecond
+	for {
+		if l.cfg.Logger != nil {
+			l.cfg.Logger.Error("audit: sink failed; retrying the buffered batch", "retry_in", wait, "err", err)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-l.closing:
+			t.Stop()
+			return st.sink.Append(ctx, recs, false) // a last attempt
+		}
+		if err = st.sink.Append(ctx, recs, false); err == nil {
+			return nil
+		}
+		wait = min(2*wait, time.Second)
+	}
+}
+
+func (l *Logger) rotateIfDue(ctx context.Context, st *sinkState, now time.Time) {
+	r, ok := st.sink.(rotator)
+	if !ok || !r.rotationDue(now) {
+		return
+	}
+	if err := r.rotate(st.seq + 1); err != nil {
+		if l.cfg.Logger != nil {
+			l.cfg.Logger.Error("audit: segment rotation failed", "err", err)
+		}
+		return
+	}
+	savedSeq, savedHead, savedSince := st.seq, st.head, st.sinceCheckpoint
+	cp := l.checkpointRecord(st, "rotate", now)
+	if err := st.sink.Append(ctx, []*Record{cp}, true); err != nil {
+		st.seq, st.head, st.sinceCheckpoint = savedSeq, savedHead, savedSince
+		if l.cfg.Logger != nil {
+			l.cfg.Logger.Error("audit: writing the checkpoint that opens a segment failed", "err", err)
+		}
+		return
+	}
+	st.unsynced = false
+	l.inst.checkpoints.Add(ctx, 1)
+	if p, ok := st.sink.(interface{ pruneExpired(time.Time) }); ok {
+		p.pruneExpired(now)
+	}
+}
+
+// checkpointAll signs the head of every sink that has records since its
+// last checkpoint (every sink when force is set) and makes it durable.
+func (l *Logger) checkpointAll(reason string, force bool) {
+	ctx := context.Background()
+	now := time.Now()
+	for _, st := range l.sinks {
+		if !force && st.sinceCheckpoint == 0 {
+			continue
+		}
+		savedSeq, savedHead, savedSince := st.seq, st.head, st.sinceCheckpoint
+		cp := l.checkpointRecord(st, reason, now)
+		if err := st.sink.Append(ctx, []*Record{cp}, true); err != nil {
+			st.seq, st.head, st.sinceCheckpoint = savedSeq, savedHead, savedSince
+			err = fmt.Errorf("audit: %s checkpoint: %w", reason, err)
+			if force {
+				l.closeErr = errors.Join(l.closeErr, err)
+			}
+			if l.cfg.Logger != nil {
+				l.cfg.Logger.Error("audit: checkpoint failed", "reason", reason, "err", err)
+			}
+			continue
+		}
+		st.unsynced = false
+		l.inst.checkpoints.Add(ctx, 1)
+	}
+}
+
+// syncAll fsyncs sinks written in buffered mode since their last sync.
+func (l *Logger) syncAll() {
+	for _, st := range l.sinks {
+		if !st.unsynced {
+			continue
+		}
+		if s, ok := st.sink.(interface{ Sync() error }); ok {
+			if err := s.Sync(); err != nil {
+				if l.cfg.Logger != nil {
+					l.cfg.Logger.Error("audit: sync failed", "err", err)
+				}
+				continue
+			}
+		}
+		st.unsynced = false
+	}
+}

@@ -1,0 +1,98 @@
+package audit
+
+import (
+	"context"
+	"time"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// scope is the instrumentation scope of the package's meter and tracer.
+const scope = "github.com/keel-go/keel/audit"
+
+type instruments struct {
+	tracer      trace.Tracer
+	logDuration metric.Float64Histogram
+	events      metric.Int64Counter
+	drops       metric.Int64Counter
+	batchSize   metric.Int64Histogram
+	sinkErrors  metric.Int64Counter
+	checkpoints metric.Int64Counter
+	reg         metric.Registration
+
+	okAttrs, errAttrs metric.MeasurementOption
+}
+
+func newInstruments(mp metric.MeterProvider, l *Logger) (*instruments, error) {
+	if mp == nil {
+		mp = otel.GetMeterProvider()
+	}
+	tp := l.cfg.TracerProvider
+	if tp == nil {
+		tp = otel.GetTracerProvider()
+	}
+	m := mp.Meter(scope)
+	in := &instruments{tracer: tp.Tracer(scope)}
+	var err error
+	mode := "durable"
+	if l.cfg.Mode == Buffered {
+		mode = "buffered"
+	}
+	in.okAttrs = metric.WithAttributeSet(attribute.NewSet(attribute.String("keel.audit.mode", mode), attribute.String("keel.audit.result", "ok")))
+	in.errAttrs = metric.WithAttributeSet(attribute.NewSet(attribute.String("keel.audit.mode", mode), attribute.String("keel.audit.result", "error")))
+	if in.logDuration, err = m.Float64Histogram("keel.audit.log.duration", metric.WithUnit("s"),
+		metric.WithDescription("Time Log took to accept (buffered) or persist (durable) an event.")); err != nil {
+		return nil, err
+	}
+	if in.events, err = m.Int64Counter("keel.audit.events", metric.WithUnit("{event}"),
+		metric.WithDescription("Events passed to Log, by result.")); err != nil {
+		return nil, err
+	}
+	if in.drops, err = m.Int64Counter("keel.audit.dropped", metric.WithUnit("{event}"),
+		metric.WithDescription("Events dropped because the queue was full (OnFull Drop); each drop is recorded in a gap record.")); err != nil {
+		return nil, err
+	}
+	if in.batchSize, err = m.Int64Histogram("keel.audit.batch.size", metric.WithUnit("{event}"),
+		metric.WithDescription("Events written together (one fsync in durable mode).")); err != nil {
+		return nil, err
+	}
+	if in.sinkErrors, err = m.Int64Counter("keel.audit.sink.errors", metric.WithUnit("{error}"),
+		metric.WithDescription("Failed batch writes to a sink.")); err != nil {
+		return nil, err
+	}
+	if in.checkpoints, err = m.Int64Counter("keel.audit.checkpoints", metric.WithUnit("{checkpoint}"),
+		metric.WithDescription("Signed checkpoints written.")); err != nil {
+		return nil, err
+	}
+	queue, err := m.Int64ObservableGauge("keel.audit.queue.length", metric.WithUnit("{event}"),
+		metric.WithDescription("Events waiting for the writer."))
+	if err != nil {
+		return nil, err
+	}
+	in.reg, err = m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		o.ObserveInt64(queue, int64(len(l.queue)))
+		return nil
+	}, queue)
+	if err != nil {
+		return nil, err
+	}
+	return in, nil
+}
+
+func (in *instruments) logged(ctx context.Context, start time.Time, err error) {
+	attrs := in.okAttrs
+	if err != nil {
+		attrs = in.errAttrs
+	}
+	in.logDuration.Record(ctx, time.Since(start).Seconds(), attrs)
+	in.events.Add(ctx, 1, attrs)
+}
+
+func (in *instruments) unregister() {
+	if in.reg != nil {
+		_ = in.reg.Unregister()
+	}
+}

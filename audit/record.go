@@ -1,0 +1,241 @@
+package audit
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Kind says what a record holds.
+type Kind string
+
+// The record kinds. Every kind is part of the hash chain.
+const (
+	// KindEvent holds an audit event.
+	KindEvent Kind = "event"
+	// KindCheckpoint is an Ed25519 signature over the chain head before it.
+	KindCheckpoint Kind = "checkpoint"
+	// KindGap says how many events were dropped (queue full with
+	// OnFull: Drop, or a sink that missed a batch). It is always followed at
+	// once by a checkpoint, which signs it.
+	KindGap Kind = "gap"
+	// KindRecovery says that bytes of a torn last line were discarded when the
+	// log was reopened after a crash. It is followed at once by a checkpoint.
+	KindRecovery Kind = "recovery"
+)
+
+// formatVersion is the "v" member of every record.
+const formatVersion = 1
+
+// hashSuffixLen is the length of the `,"hash":"<64 hex>"}` suffix of a line.
+const hashSuffixLen = len(`,"hash":"`) + 64 + len(`"}`)
+
+// genesisHash is the "prev" of the first record of a log.
+const genesisHash = "0000000000000000000000000000000000000000000000000000000000000000"
+
+// Checkpoint is the signed part of a checkpoint record.
+type Checkpoint struct {
+	// Reason is why the checkpoint was written: "interval", "count", "open",
+	// "rotate", "gap", "recovery", or "close" (the last record of a log that
+	// was closed cleanly).
+	Reason string `json:"reason"`
+	// KeyID names the Ed25519 key: the first 8 bytes of SHA-256 of the
+	// 32-byte public key, in hex.
+	KeyID string `json:"key_id"`
+	// Sig is the standard base64 Ed25519 signature of the checkpoint message
+	// (docs/FORMATS.md).
+	Sig string `json:"sig"`
+}
+
+// Gap records dropped events.
+type Gap struct {
+	Dropped uint64 `json:"dropped"`
+	Cause   string `json:"cause"` // "queue_full" or "sink_failure"
+}
+
+// Recovery records a torn tail discarded on reopen.
+type Recovery struct {
+	Segment         string `json:"segment"`
+	Offset          int64  `json:"offset"`
+	DiscardedBytes  int64  `json:"discarded_bytes"`
+	DiscardedSHA256 string `json:"discarded_sha256"`
+}
+
+// Record is one entry of the log as stored: a line of the file sink, a row of
+// the SQL sink.
+type Record struct {
+	Seq        uint64
+	Kind       Kind
+	Time       time.Time
+	LogID      string // 32 hex digits, fixed when the log is created
+	Prev       string // hash of the record before, 64 hex digits
+	Hash       string // SHA-256 of this record's canonical body, 64 hex digits
+	Event      *Event // for KindEvent
+	Checkpoint *Checkpoint
+	Gap        *Gap
+	Recovery   *Recovery
+	// Line is the exact stored encoding, without the newline.
+	Line []byte
+}
+
+// wireRecord fixes the member order of the canonical body.
+type wireRecord struct {
+	V          int            `json:"v"`
+	Seq        uint64         `json:"seq"`
+	Kind       Kind           `json:"kind"`
+	Time       string         `json:"time"`
+	Log        string         `json:"log"`
+	Prev       string         `json:"prev"`
+	Actor      *Actor         `json:"actor,omitempty"`
+	Action     string         `json:"action,omitempty"`
+	Resource   *Resource      `json:"resource,omitempty"`
+	Outcome    Outcome        `json:"outcome,omitempty"`
+	Reason     string         `json:"reason,omitempty"`
+	Tenant     string         `json:"tenant,omitempty"`
+	RequestID  string         `json:"request_id,omitempty"`
+	TraceID    string         `json:"trace_id,omitempty"`
+	SpanID     string         `json:"span_id,omitempty"`
+	Before     map[string]any `json:"before,omitempty"`
+	After      map[string]any `json:"after,omitempty"`
+	Metadata   map[string]any `json:"metadata,omitempty"`
+	Checkpoint *Checkpoint    `json:"checkpoint,omitempty"`
+	Gap        *Gap           `json:"gap,omitempty"`
+	Recovery   *Recovery      `json:"recovery,omitempty"`
+}
+
+// canonicalBody returns the bytes a record's hash covers: the line with its
+// trailing `,"hash":"…"` member removed.
+func canonicalBody(line []byte) ([]byte, string, bool) {
+	if len(line) < hashSuffixLen+2 {
+		return nil, "", false
+	}
+	suffix := line[len(line)-hashSuffixLen:]
+	if !bytes.HasPrefix(suffix, []byte(`,"hash":"`)) || !bytes.HasSuffix(suffix, []byte(`"}`)) {
+		return nil, "", false
+	}
+	hash := string(suffix[9 : 9+64])
+	if !isLowerHex(hash, 64) {
+		return nil, "", false
+	}
+	body := make([]byte, 0, len(line)-hashSuffixLen+1)
+	body = append(body, line[:len(line)-hashSuffixLen]...)
+	body = append(body, '}')
+	return body, hash, true
+}
+
+// DecodeLine parses one stored line (without its newline) and checks that
+// its hash matches its body. Malformed input gives an error wrapping
+// ErrMalformed; a body that does not match its hash gives ErrHashMismatch.
+// The chain (seq, prev) and signatures are checked by Verify, not here.
+func DecodeLine(line []byte) (*Record, error) {
+	body, hash, ok := canonicalBody(line)
+	if !ok {
+		return nil, fmt.Errorf("%w: line does not end with a \"hash\" member of 64 lowercase hex digits", ErrMalformed)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	dec.UseNumber()
+	var w wireRecord
+	if err := dec.Decode(&w); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("%w: data after the record", ErrMalformed)
+	}
+	r, err := fromWire(&w)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(body)
+	if hex.EncodeToString(sum[:]) != hash {
+		return r, fmt.Errorf("%w: record %d", ErrHashMismatch, r.Seq)
+	}
+	r.Hash = hash
+	r.Line = line
+	return r, nil
+}
+
+func fromWire(w *wireRecord) (*Record, error) {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: "+format, append([]any{ErrMalformed}, args...)...)
+	}
+	if w.V != formatVersion {
+		return nil, bad("version %d, want %d", w.V, formatVersion)
+	}
+	if w.Seq == 0 {
+		return nil, bad("seq must be at least 1")
+	}
+	t, err := time.Parse(time.RFC3339Nano, w.Time)
+	if err != nil {
+		return nil, bad("record %d: time: %v", w.Seq, err)
+	}
+	if !isLowerHex(w.Log, 32) {
+		return nil, bad("record %d: log id must be 32 lowercase hex digits", w.Seq)
+	}
+	if !isLowerHex(w.Prev, 64) {
+		return nil, bad("record %d: prev must be 64 lowercase hex digits", w.Seq)
+	}
+	r := &Record{Seq: w.Seq, Kind: w.Kind, Time: t, LogID: w.Log, Prev: w.Prev}
+	hasEvent := w.Actor != nil || w.Action != "" || w.Resource != nil || w.Outcome != "" ||
+		w.Reason != "" || w.Tenant != "" || w.RequestID != "" || w.TraceID != "" || w.SpanID != "" ||
+		w.Before != nil || w.After != nil || w.Metadata != nil
+	parts := 0
+	for _, p := range []bool{hasEvent, w.Checkpoint != nil, w.Gap != nil, w.Recovery != nil} {
+		if p {
+			parts++
+		}
+	}
+	if parts > 1 {
+		return nil, bad("record %d mixes the members of several kinds", w.Seq)
+	}
+	switch w.Kind {
+	case KindEvent:
+		if w.Action == "" || !w.Outcome.valid() {
+			return nil, bad("event %d needs an action and an outcome of success, failure or denied", w.Seq)
+		}
+		e := &Event{Time: t, Action: w.Action, Outcome: w.Outcome, Reason: w.Reason, Tenant: w.Tenant,
+			RequestID: w.RequestID, TraceID: w.TraceID, SpanID: w.SpanID,
+			Before: w.Before, After: w.After, Metadata: w.Metadata}
+		if w.Actor != nil {
+			e.Actor = *w.Actor
+		}
+		if w.Resource != nil {
+			e.Resource = *w.Resource
+		}
+		r.Event = e
+	case KindCheckpoint:
+		if w.Checkpoint == nil || w.Checkpoint.Reason == "" || !isLowerHex(w.Checkpoint.KeyID, 16) || w.Checkpoint.Sig == "" {
+			return nil, bad("checkpoint %d needs a reason, a 16-hex-digit key_id and a sig", w.Seq)
+		}
+		r.Checkpoint = w.Checkpoint
+	case KindGap:
+		if w.Gap == nil || w.Gap.Dropped == 0 {
+			return nil, bad("gap %d needs a dropped count", w.Seq)
+		}
+		r.Gap = w.Gap
+	case KindRecovery:
+		if w.Recovery == nil {
+			return nil, bad("recovery %d needs its details", w.Seq)
+		}
+		r.Recovery = w.Recovery
+	default:
+		return nil, bad("record %d has unknown kind %q", w.Seq, w.Kind)
+	}
+	return r, nil
+}
+
+func isLowerHex(s string, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,51 @@
+package audit
+
+import (
+	"context"
+	"iter"
+)
+
+// Sink stores records. A Logger calls its sinks from one goroutine, so a
+// Sink need not be safe for concurrent Append; Lines may run concurrently
+// with Append.
+type Sink interface {
+	// Open prepares the sink and reports the last record it holds, so that
+	// the Logger continues its chain, and any torn tail it discarded.
+	Open(ctx context.Context) (OpenState, error)
+	// Append stores recs, in order, atomically: all of them or, when it
+	// returns an error, none. With sync it returns only when they are
+	// durable.
+	Append(ctx context.Context, recs []*Record, sync bool) error
+	// Close releases the sink. Close does not write; the Logger seals the log
+	// before it closes its sinks.
+	Close() error
+}
+
+// OpenState is what a Sink found when it was opened.
+type OpenState struct {
+	// Last is the last record held, nil for an empty sink.
+	Last *Record
+	// Recovered is set when a torn last line (a write cut short by a crash)
+	// was discarded; the Logger records it in a recovery record.
+	Recovered *Recovery
+}
+
+// Line is one stored record as a Source yields it.
+type Line struct {
+	// Bytes is the record's exact stored encoding, without the newline.
+	Bytes []byte
+	// Where locates the record for error messages.
+	Where string
+	// Torn is set for a last line of a file that has no newline: a write that
+	// was cut short.
+	Torn bool
+}
+
+// Source is a log that can be read back in order, for Verify and Query. The
+// file and SQL sinks are Sources; DirSource reads a file sink's directory
+// without writing.
+type Source interface {
+	// Lines yields the stored lines in log order, streaming. Iteration stops
+	// at the first error, which is yielded.
+	Lines(ctx context.Context) iter.Seq2[Line, error]
+}

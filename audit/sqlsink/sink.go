@@ -1,0 +1,300 @@
+package sqlsink
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"iter"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/keel-go/keel/audit"
+)
+
+// Dialect names the SQL dialect of the database.
+type Dialect int
+
+// The supported dialects.
+const (
+	Postgres Dialect = iota + 1
+	SQLite
+	MySQL
+)
+
+func (d Dialect) String() string {
+	switch d {
+	case Postgres:
+		return "postgres"
+	case SQLite:
+		return "sqlite"
+	case MySQL:
+		return "mysql"
+	}
+	return "dialect(" + strconv.Itoa(int(d)) + ")"
+}
+
+// DefaultTable is Config.Table's default.
+const DefaultTable = "keel_audit_log"
+
+// Config configures a Sink.
+type Config struct {
+	// DB is the database; the Sink never closes it. Required.
+	DB *sql.DB
+	// Dialect of DB. Required.
+	Dialect Dialect
+	// Table holds the log; created with its indexes by Open when missing.
+	// Default keel_audit_log. Letters, digits and underscores only.
+	Table string
+}
+
+// Sink is an audit.Sink, audit.Source and audit.Querier over a SQL table.
+type Sink struct {
+	cfg Config
+}
+
+var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
+
+// New validates cfg.
+func New(cfg Config) (*Sink, error) {
+	if cfg.DB == nil {
+		return nil, errors.New("sqlsink: Config.DB is required")
+	}
+	if cfg.Dialect < Postgres || cfg.Dialect > MySQL {
+		return nil, fmt.Errorf("sqlsink: Config.Dialect must be Postgres, SQLite or MySQL, got %d", int(cfg.Dialect))
+	}
+	if cfg.Table == "" {
+		cfg.Table = DefaultTable
+	}
+	if !identifier.MatchString(cfg.Table) {
+		return nil, fmt.Errorf("sqlsink: Config.Table must be letters, digits and underscores (at most 63), got %q", cfg.Table)
+	}
+	return &Sink{cfg: cfg}, nil
+}
+
+// indexedLen bounds the searchable copies; longer values are cut (Query
+// re-checks every match against the record itself).
+const indexedLen = 255
+
+func (s *Sink) schema() []string {
+	t := s.cfg.Table
+	blob := map[Dialect]string{Postgres: "BYTEA", SQLite: "BLOB", MySQL: "LONGBLOB"}[s.cfg.Dialect]
+	cols := `seq BIGINT NOT NULL PRIMARY KEY,
+	kind VARCHAR(16) NOT NULL,
+	time_unix_nano BIGINT NOT NULL,
+	actor_id VARCHAR(255) NOT NULL,
+	action VARCHAR(255) NOT NULL,
+	resource_type VARCHAR(255) NOT NULL,
+	resource_id VARCHAR(255) NOT NULL,
+	outcome VARCHAR(16) NOT NULL,
+	tenant VARCHAR(255) NOT NULL,
+	line ` + blob + ` NOT NULL`
+	indexes := [][2]string{
+		{"actor", "actor_id, time_unix_nano"},
+		{"resource", "resource_type, resource_id, time_unix_nano"},
+		{"action", "action, time_unix_nano"},
+		{"time", "time_unix_nano"},
+	}
+	if s.cfg.Dialect == MySQL {
+		for _, ix := range indexes {
+			cols += fmt.Sprintf(",\n\tINDEX %s_%s (%s)", t, ix[0], ix[1])
+		}
+		return []string{fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (\n\t%s\n) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin", t, cols)}
+	}
+	stmts := []string{fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (\n\t%s\n)", t, cols)}
+	for _, ix := range indexes {
+		stmts = append(stmts, fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s_%s ON %s (%s)", t, ix[0], t, ix[1]))
+	}
+	return stmts
+}
+
+// Open creates the table if missing and returns its last record.
+func (s *Sink) Open(ctx context.Context) (audit.OpenState, error) {
+	for _, stmt := range s.schema() {
+		if _, err := s.cfg.DB.ExecContext(ctx, stmt); err != nil {
+			return audit.OpenState{}, fmt.Errorf("sqlsink: create table %s: %w", s.cfg.Table, err)
+		}
+	}
+	var line []byte
+	err := s.cfg.DB.QueryRowContext(ctx, "SELECT line FROM "+s.cfg.Table+" ORDER BY seq DESC LIMIT 1").Scan(&line)
+	if errors.Is(err, sql.ErrNoRows) {
+		return audit.OpenState{}, nil
+	}
+	if err != nil {
+		return audit.OpenState{}, fmt.Errorf("sqlsink: read last record: %w", err)
+	}
+	r, err := audit.DecodeLine(line)
+	if err != nil {
+		return audit.OpenState{}, fmt.Errorf("sqlsink: last record of %s: %w (run Verify)", s.cfg.Table, err)
+	}
+	return audit.OpenState{Last: r}, nil
+}
+
+// rowsPerInsert keeps a multi-row INSERT well under every dialect's limit
+// on bound parameters.
+const rowsPerInsert = 200
+
+const columns = "seq, kind, time_unix_nano, actor_id, action, resource_type, resource_id, outcome, tenant, line"
+
+// Append inserts recs in one transaction. sync is ignored: a committed
+// transaction is as durable as the database is configured to make it.
+func (s *Sink) Append(ctx context.Context, recs []*audit.Record, _ bool) (err error) {
+	tx, err := s.cfg.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlsink: begin: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	var sb strings.Builder
+	args := make([]any, 0, 10*min(len(recs), rowsPerInsert))
+	for start := 0; start < len(recs); start += rowsPerInsert {
+		chunk := recs[start:min(start+rowsPerInsert, len(recs))]
+		sb.Reset()
+		args = args[:0]
+		sb.WriteString("INSERT INTO " + s.cfg.Table + " (" + columns + ") VALUES ")
+		for i, r := range chunk {
+			if i > 0 {
+				sb.WriteByte(',')
+			}
+			sb.WriteByte('(')
+			for c := range 10 {
+				if c > 0 {
+					sb.WriteByte(',')
+				}
+				s.placeholder(&sb, len(args)+c+1)
+			}
+			sb.WriteByte(')')
+			args = append(args, rowValues(r)...)
+		}
+		if _, err := tx.ExecContext(ctx, sb.String(), args...); err != nil {
+			return fmt.Errorf("sqlsink: insert: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlsink: commit: %w", err)
+	}
+	return nil
+}
+
+func (s *Sink) placeholder(sb *strings.Builder, n int) {
+	if s.cfg.Dialect == Postgres {
+		sb.WriteByte('$')
+		sb.WriteString(strconv.Itoa(n))
+		return
+	}
+	sb.WriteByte('?')
+}
+
+func rowValues(r *audit.Record) []any {
+	var e audit.Event
+	if r.Event != nil {
+		e = *r.Event
+	}
+	return []any{int64(r.Seq), string(r.Kind), r.Time.UnixNano(), cut(e.Actor.ID), cut(e.Action),
+		cut(e.Resource.Type), cut(e.Resource.ID), string(e.Outcome), cut(e.Tenant), r.Line}
+}
+
+// cut shortens s to at most indexedLen characters.
+func cut(s string) string {
+	if utf8.RuneCountInString(s) <= indexedLen {
+		return s
+	}
+	return string([]rune(s)[:indexedLen])
+}
+
+// Close does nothing: the DB belongs to the caller.
+func (s *Sink) Close() error { return nil }
+
+// Lines streams the rows in seq order.
+func (s *Sink) Lines(ctx context.Context) iter.Seq2[audit.Line, error] {
+	return func(yield func(audit.Line, error) bool) {
+		rows, err := s.cfg.DB.QueryContext(ctx, "SELECT seq, line FROM "+s.cfg.Table+" ORDER BY seq")
+		if err != nil {
+			yield(audit.Line{}, fmt.Errorf("sqlsink: read: %w", err))
+			return
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var seq int64
+			var line []byte
+			if err := rows.Scan(&seq, &line); err != nil {
+				yield(audit.Line{}, fmt.Errorf("sqlsink: read: %w", err))
+				return
+			}
+			if !yield(audit.Line{Bytes: line, Where: "row seq=" + strconv.FormatInt(seq, 10)}, nil) {
+				return
+			}
+		}
+		if err := rows.Err(); err != nil {
+			yield(audit.Line{}, fmt.Errorf("sqlsink: read: %w", err))
+		}
+	}
+}
+
+// Query streams the events f selects, in log order, using the indexes;
+// each match is decoded, its hash checked, and re-tested against f.
+func (s *Sink) Query(ctx context.Context, f audit.Filter) iter.Seq2[*audit.Record, error] {
+	return func(yield func(*audit.Record, error) bool) {
+		var sb strings.Builder
+		args := []any{string(audit.KindEvent)}
+		sb.WriteString("SELECT seq, line FROM " + s.cfg.Table + " WHERE kind = ")
+		s.placeholder(&sb, 1)
+		add := func(cond string, v any) {
+			args = append(args, v)
+			sb.WriteString(" AND " + cond)
+			s.placeholder(&sb, len(args))
+		}
+		for _, c := range []struct{ col, v string }{
+			{"actor_id", f.ActorID}, {"action", f.Action}, {"resource_type", f.ResourceType},
+			{"resource_id", f.ResourceID}, {"outcome", string(f.Outcome)}, {"tenant", f.Tenant},
+		} {
+			if c.v != "" {
+				add(c.col+" = ", cut(c.v))
+			}
+		}
+		if !f.Since.IsZero() {
+			add("time_unix_nano >= ", f.Since.UnixNano())
+		}
+		if !f.Until.IsZero() {
+			add("time_unix_nano < ", f.Until.UnixNano())
+		}
+		sb.WriteString(" ORDER BY seq")
+		rows, err := s.cfg.DB.QueryContext(ctx, sb.String(), args...)
+		if err != nil {
+			yield(nil, fmt.Errorf("sqlsink: query: %w", err))
+			return
+		}
+		defer rows.Close()
+		n := 0
+		for rows.Next() {
+			var seq int64
+			var line []byte
+			if err := rows.Scan(&seq, &line); err != nil {
+				yield(nil, fmt.Errorf("sqlsink: query: %w", err))
+				return
+			}
+			r, err := audit.DecodeLine(line)
+			if err != nil {
+				yield(nil, fmt.Errorf("sqlsink: row seq=%d: %w", seq, err))
+				return
+			}
+			if !f.Match(r) {
+				continue
+			}
+			if !yield(r, nil) {
+				return
+			}
+			if n++; f.Limit > 0 && n >= f.Limit {
+				return
+			}
+		}
+		if err := rows.Err(); err != nil {
+			yield(nil, fmt.Errorf("sqlsink: query: %w", err))
+		}
+	}
+}

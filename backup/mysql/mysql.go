@@ -1,0 +1,256 @@
+// Package mysql is the MySQL / MariaDB driver of package backup:
+// mariadb-dump (or mysqldump) with a consistent snapshot, restored by the
+// mariadb (or mysql) client reading the dump on its standard input.
+//
+// The dump is taken with --single-transaction (a consistent snapshot of
+// InnoDB tables without locking them), --routines, --triggers and
+// --events. It names no database, so it restores into any database.
+//
+// The password never reaches a process argument: it is written to a
+// defaults file readable only by the owner (0600, in a 0700 directory),
+// passed with --defaults-extra-file and removed when the tool exits.
+// Commands run without a shell.
+//
+// Restore is not transactional in MySQL: a failed restore can leave part
+// of the dump applied, which is why Restore checks the whole backup
+// before the client starts and why the client is killed, not given end
+// of input, if the stream fails.
+//
+// A Driver is safe for concurrent use.
+package mysql
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	gomysql "github.com/go-sql-driver/mysql"
+
+	"github.com/keel-go/keel/backup"
+	"github.com/keel-go/keel/backup/internal/tool"
+)
+
+// Config configures a Driver.
+type Config struct {
+	// DSN is a go-sql-driver/mysql DSN ("user:password@tcp(host:3306)/db").
+	// It must name a database.
+	DSN string
+	// Dump and Client are the programs; default mariadb-dump and mariadb,
+	// falling back to mysqldump and mysql.
+	Dump, Client string
+}
+
+// Driver dumps and restores one MySQL/MariaDB database.
+type Driver struct {
+	cfg  Config
+	conn *gomysql.Config
+}
+
+// New validates cfg and finds the tools.
+func New(cfg Config) (*Driver, error) {
+	c, err := gomysql.ParseDSN(cfg.DSN)
+	if err != nil {
+		return nil, errors.New("mysql: Config.DSN is not a valid DSN")
+	}
+	if c.DBName == "" {
+		return nil, errors.New("mysql: Config.DSN must name a database")
+	}
+	if cfg.Dump == "" {
+		cfg.Dump = firstInPath("mariadb-dump", "mysqldump")
+	}
+	if cfg.Client == "" {
+		cfg.Client = firstInPath("mariadb", "mysql")
+	}
+	return &Driver{cfg: cfg, conn: c}, nil
+}
+
+func firstInPath(names ...string) string {
+	for _, n := range names {
+		if _, err := exec.LookPath(n); err == nil {
+			return n
+		}
+	}
+	return names[0]
+}
+
+// Driver returns "mysql".
+func (d *Driver) Driver() string { return "mysql" }
+
+// Name returns user@address/database, without the password.
+func (d *Driver) Name() string {
+	return fmt.Sprintf("mysql://%s@%s/%s", d.conn.User, d.conn.Addr, d.conn.DBName)
+}
+
+// connArgs returns the non-secret connection arguments and a cleanup for
+// the defaults file holding the password (first argument, as the tools
+// require).
+func (d *Driver) connArgs(cfg *gomysql.Config) ([]string, func(), error) {
+	var args []string
+	cleanup := func() {}
+	if cfg.Passwd != "" {
+		dir, err := os.MkdirTemp("", "keel-mysql-")
+		if err != nil {
+			return nil, nil, fmt.Errorf("mysql: %w", err)
+		}
+		cleanup = func() { _ = os.RemoveAll(dir) }
+		f := filepath.Join(dir, "client.cnf")
+		esc := strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(cfg.Passwd)
+		if err := os.WriteFile(f, []byte("[client]\npassword=\""+esc+"\"\n"), 0o600); err != nil {
+			cleanup()
+			return nil, nil, fmt.Errorf("mysql: %w", err)
+		}
+		args = append(args, "--defaults-extra-file="+f)
+	}
+	switch cfg.Net {
+	case "unix":
+		args = append(args, "--socket="+cfg.Addr)
+	default:
+		host, port, err := net.SplitHostPort(cfg.Addr)
+		if err != nil {
+			host, port = cfg.Addr, "3306"
+		}
+		args = append(args, "--protocol=TCP", "--host="+host, "--port="+port)
+	}
+	if cfg.User != "" {
+		args = append(args, "--user="+cfg.User)
+	}
+	return args, cleanup, nil
+}
+
+func (d *Driver) open(ctx context.Context, cfg *gomysql.Config) (*sql.DB, error) {
+	connector, err := gomysql.NewConnector(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("mysql: %w", err)
+	}
+	db := sql.OpenDB(connector)
+	if err := db.PingContext(ctx); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("mysql: connect to %s: %w", d.Name(), err)
+	}
+	return db, nil
+}
+
+// Dump streams a consistent dump of the database to w.
+func (d *Driver) Dump(ctx context.Context, w io.Writer) (map[string]string, error) {
+	tools := map[string]string{}
+	if v, err := tool.Output(ctx, d.cfg.Dump, []string{"--version"}, os.Environ()); err == nil {
+		tools[filepath.Base(d.cfg.Dump)] = v
+	} else {
+		return nil, fmt.Errorf("mysql: %w", err)
+	}
+	db, err := d.open(ctx, d.conn)
+	if err != nil {
+		return nil, err
+	}
+	var server string
+	err = db.QueryRowContext(ctx, "SELECT VERSION()").Scan(&server)
+	_ = db.Close()
+	if err != nil {
+		return nil, fmt.Errorf("mysql: server version: %w", err)
+	}
+	tools["server"] = server
+
+	args, cleanup, err := d.connArgs(d.conn)
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
+	args = append(args, "--single-transaction", "--routines", "--triggers", "--events",
+		"--hex-blob", "--no-tablespaces", "--default-character-set=utf8mb4", "--skip-dump-date", "--", d.conn.DBName)
+	if err := tool.Run(ctx, tool.Command{Path: d.cfg.Dump, Args: args, Env: os.Environ(), Stdout: w}); err != nil {
+		return nil, fmt.Errorf("mysql: %w", err)
+	}
+	return tools, nil
+}
+
+// Empty reports whether the database has no tables, views or routines.
+func (d *Driver) Empty(ctx context.Context) (bool, error) {
+	db, err := d.open(ctx, d.conn)
+	if err != nil {
+		return false, err
+	}
+	defer func() { _ = db.Close() }()
+	var n int
+	err = db.QueryRowContext(ctx, `SELECT
+	  (SELECT count(*) FROM information_schema.tables WHERE table_schema = ?)
+	+ (SELECT count(*) FROM information_schema.routines WHERE routine_schema = ?)`, d.conn.DBName, d.conn.DBName).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("mysql: inspect %s: %w", d.Name(), err)
+	}
+	return n == 0, nil
+}
+
+// Restore feeds the dump to the client. The dump drops and recreates each
+// table it holds, so replace needs no extra step.
+func (d *Driver) Restore(ctx context.Context, r io.Reader, _ bool) error {
+	return d.restoreInto(ctx, d.conn.DBName, r)
+}
+
+func (d *Driver) restoreInto(ctx context.Context, dbName string, r io.Reader) error {
+	args, cleanup, err := d.connArgs(d.conn)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	args = append(args, "--default-character-set=utf8mb4", "--batch", "--database="+dbName)
+	if err := tool.Run(ctx, tool.Command{Path: d.cfg.Client, Args: args, Env: os.Environ(), Stdin: r}); err != nil {
+		return fmt.Errorf("mysql: %w", err)
+	}
+	return nil
+}
+
+// TrialRestore restores into a scratch database on the same server (the
+// user needs CREATE and DROP), runs sanityQuery there and drops it.
+func (d *Driver) TrialRestore(ctx context.Context, r io.Reader, sanityQuery string) (detail string, err error) {
+	var b [4]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	scratch := "keel_verify_" + hex.EncodeToString(b[:])
+	db, err := d.open(ctx, d.conn)
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = db.Close() }()
+	if _, err := db.ExecContext(ctx, "CREATE DATABASE "+scratch); err != nil {
+		return "", fmt.Errorf("mysql: create scratch database: %w", err)
+	}
+	defer func() {
+		if _, derr := db.ExecContext(context.WithoutCancel(ctx), "DROP DATABASE IF EXISTS "+scratch); derr != nil && err == nil {
+			err = fmt.Errorf("mysql: drop scratch database %s: %w", scratch, derr)
+		}
+	}()
+	if err := d.restoreInto(ctx, scratch, r); err != nil {
+		return "", err
+	}
+	if sanityQuery == "" {
+		return "", nil
+	}
+	cfg := d.conn.Clone()
+	cfg.DBName = scratch
+	sdb, err := d.open(ctx, cfg)
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = sdb.Close() }()
+	var v sql.NullString
+	if err := sdb.QueryRowContext(ctx, sanityQuery).Scan(&v); err != nil {
+		return "", fmt.Errorf("mysql: sanity query: %w", err)
+	}
+	return v.String, nil
+}
+
+var (
+	_ backup.Source      = (*Driver)(nil)
+	_ backup.Target      = (*Driver)(nil)
+	_ backup.TrialTarget = (*Driver)(nil)
+)

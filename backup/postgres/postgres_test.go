@@ -1,0 +1,302 @@
+package postgres_test
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"filippo.io/age"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/keel-go/keel/backup"
+	"github.com/keel-go/keel/backup/local"
+	"github.com/keel-go/keel/backup/postgres"
+	"github.com/keel-go/keel/internal/testenv"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	dropBenchDatabases()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// withPasswordRole creates a login role with a random password and returns
+// the database's DSN for it, and the password.
+func withPasswordRole(t *testing.T, pg *testenv.Postgres) (string, string) {
+	t.Helper()
+	var b [8]byte
+	_, err := rand.Read(b[:])
+	require.NoError(t, err)
+	role := "keel_bk_" + hex.EncodeToString(b[:4])
+	password := "s3cret-" + hex.EncodeToString(b[4:]) + "-pw"
+	_, err = pg.DB.Exec(fmt.Sprintf("CREATE ROLE %s LOGIN SUPERUSER PASSWORD '%s'", role, password))
+	require.NoError(t, err)
+	t.Cleanup(func() { _, _ = pg.DB.Exec("DROP ROLE IF EXISTS " + role) })
+	u, err := url.Parse(pg.DSN)
+	require.NoError(t, err)
+	u.User = url.UserPassword(role, password)
+	return u.String(), password
+}
+
+func seed(t *testing.T, db *sql.DB, rows int) {
+	t.Helper()
+	for _, q := range []string{
+		`CREATE TABLE customers (id bigserial PRIMARY KEY, name text NOT NULL, email text UNIQUE, created timestamptz DEFAULT now())`,
+		`CREATE TABLE orders (id bigserial PRIMARY KEY, customer_id bigint REFERENCES customers(id), amount numeric(12,2), note bytea)`,
+		`CREATE VIEW big_orders AS SELECT * FROM orders WHERE amount > 500`,
+		`CREATE FUNCTION order_total(c bigint) RETURNS numeric LANGUAGE sql AS 'SELECT sum(amount) FROM orders WHERE customer_id = c'`,
+		fmt.Sprintf(`INSERT INTO customers (name, email) SELECT 'customer ' || g, 'c' || g || '@example.com' FROM generate_series(1, %d) g`, rows),
+		fmt.Sprintf(`INSERT INTO orders (customer_id, amount, note) SELECT 1 + g %% %d, (g * 7919 %% 100000) / 100.0, decode(md5(g::text), 'hex') FROM generate_series(1, %d) g`, rows, rows*3),
+	} {
+		_, err := db.Exec(q)
+		require.NoError(t, err, q)
+	}
+}
+
+// fingerprint returns row counts and content checksums of every table.
+func fingerprint(t *testing.T, db *sql.DB) map[string]string {
+	t.Helper()
+	rows, err := db.Query(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`)
+	require.NoError(t, err)
+	var tables []string
+	for rows.Next() {
+		var n string
+		require.NoError(t, rows.Scan(&n))
+		tables = append(tables, n)
+	}
+	require.NoError(t, rows.Err())
+	out := map[string]string{}
+	for _, tbl := range tables {
+		var n int
+		var sum sql.NullString
+		require.NoError(t, db.QueryRow(fmt.Sprintf(`SELECT count(*), md5(string_agg(t::text, '|' ORDER BY t::text)) FROM %s t`, tbl)).Scan(&n, &sum))
+		out[tbl] = fmt.Sprintf("%d:%s", n, sum.String)
+	}
+	var total string
+	require.NoError(t, db.QueryRow(`SELECT order_total(1)::text`).Scan(&total))
+	out["order_total(1)"] = total
+	return out
+}
+
+type env struct {
+	repo   *backup.Repository
+	store  *local.Storage
+	ident  *age.X25519Identity
+	driver *postgres.Driver
+	pg     *testenv.Postgres
+	secret string
+}
+
+func newEnv(t *testing.T, rows int) *env {
+	t.Helper()
+	pg := testenv.PostgresDatabase(t)
+	dsn, secret := withPasswordRole(t, pg)
+	seed(t, pg.DB, rows)
+	drv, err := postgres.New(postgres.Config{DSN: dsn})
+	require.NoError(t, err)
+	store, err := local.New(t.TempDir())
+	require.NoError(t, err)
+	key, err := backup.GenerateSigningKey()
+	require.NoError(t, err)
+	ident, err := age.GenerateX25519Identity()
+	require.NoError(t, err)
+	repo, err := backup.New(backup.Config{
+		Storage: store, Source: drv, SigningKey: key,
+		Recipients: []age.Recipient{ident.Recipient()}, Identities: []age.Identity{ident},
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = repo.Close() })
+	return &env{repo: repo, store: store, ident: ident, driver: drv, pg: pg, secret: secret}
+}
+
+func dropAll(t *testing.T, db *sql.DB) {
+	_, err := db.Exec(`DROP SCHEMA public CASCADE; CREATE SCHEMA public`)
+	require.NoError(t, err)
+}
+
+func TestRoundTripDropRestore(t *testing.T) {
+	e := newEnv(t, 500)
+	ctx := context.Background()
+	before := fingerprint(t, e.pg.DB)
+	m, err := e.repo.Create(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "postgres", m.Driver)
+	assert.NotContains(t, m.Source, e.secret)
+	assert.Contains(t, m.Tools, "pg_dump")
+	assert.Contains(t, m.Tools, "server")
+
+	_, err = e.repo.Restore(ctx, m.ID, e.driver, backup.RestoreOptions{})
+	require.ErrorIs(t, err, backup.ErrTargetNotEmpty)
+
+	dropAll(t, e.pg.DB)
+	assert.NotEqual(t, before, func() map[string]string {
+		var n int
+		require.NoError(t, e.pg.DB.QueryRow(`SELECT count(*) FROM pg_tables WHERE schemaname='public'`).Scan(&n))
+		return map[string]string{"tables": fmt.Sprint(n)}
+	}())
+	_, err = e.repo.Restore(ctx, "latest", e.driver, backup.RestoreOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, before, fingerprint(t, e.pg.DB))
+
+	// Force restores over existing data.
+	_, err = e.pg.DB.Exec(`DELETE FROM orders WHERE id % 2 = 0`)
+	require.NoError(t, err)
+	_, err = e.repo.Restore(ctx, m.ID, e.driver, backup.RestoreOptions{Force: true})
+	require.NoError(t, err)
+	assert.Equal(t, before, fingerprint(t, e.pg.DB))
+}
+
+func TestRestoreIntoAnotherDatabase(t *testing.T) {
+	e := newEnv(t, 100)
+	ctx := context.Background()
+	before := fingerprint(t, e.pg.DB)
+	_, err := e.repo.Create(ctx)
+	require.NoError(t, err)
+	other := testenv.PostgresDatabase(t)
+	target, err := postgres.New(postgres.Config{DSN: other.DSN})
+	require.NoError(t, err)
+	_, err = e.repo.Restore(ctx, "", target, backup.RestoreOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, before, fingerprint(t, other.DB))
+}
+
+func TestCorruptBackupIsRefusedAndTargetUntouched(t *testing.T) {
+	e := newEnv(t, 200)
+	ctx := context.Background()
+	m, err := e.repo.Create(ctx)
+	require.NoError(t, err)
+	p := filepath.Join(e.store.Dir(), m.Object)
+	b, err := os.ReadFile(p)
+	require.NoError(t, err)
+	b[len(b)-10] ^= 0x80
+	require.NoError(t, os.WriteFile(p, b, 0o600))
+
+	other := testenv.PostgresDatabase(t)
+	target, err := postgres.New(postgres.Config{DSN: other.DSN})
+	require.NoError(t, err)
+	_, err = e.repo.Restore(ctx, m.ID, target, backup.RestoreOptions{})
+	require.ErrorIs(t, err, backup.ErrCorrupt)
+	empty, err := target.Empty(ctx)
+	require.NoError(t, err)
+	assert.True(t, empty, "nothing may be written from a corrupt backup")
+}
+
+func TestTrialRestoreVerify(t *testing.T) {
+	e := newEnv(t, 100)
+	ctx := context.Background()
+	_, err := e.repo.Create(ctx)
+	require.NoError(t, err)
+	v, err := e.repo.Verify(ctx, "", backup.VerifyOptions{Level: backup.VerifyRestore, Trial: e.driver, SanityQuery: "SELECT count(*) FROM orders"})
+	require.NoError(t, err)
+	assert.Equal(t, "300", v.Detail)
+	_, err = e.repo.Verify(ctx, "", backup.VerifyOptions{Level: backup.VerifyRestore, Trial: e.driver, SanityQuery: "SELECT count(*) FROM no_such_table"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "no_such_table")
+	// No scratch database is left behind.
+	var n int
+	require.NoError(t, e.pg.DB.QueryRow(`SELECT count(*) FROM pg_database WHERE datname LIKE 'keel_verify_%'`).Scan(&n))
+	assert.Zero(t, n)
+}
+
+func TestFailedDumpProducesNoBackup(t *testing.T) {
+	e := newEnv(t, 10)
+	u, err := url.Parse(e.pg.DSN)
+	require.NoError(t, err)
+	u.Path = "/keel_no_such_database"
+	drv, err := postgres.New(postgres.Config{DSN: u.String()})
+	require.NoError(t, err)
+	key, err := backup.GenerateSigningKey()
+	require.NoError(t, err)
+	repo, err := backup.New(backup.Config{Storage: e.store, Source: drv, SigningKey: key, Unencrypted: true})
+	require.NoError(t, err)
+	defer func() { _ = repo.Close() }()
+	_, err = repo.Create(context.Background())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "keel_no_such_database")
+
+	// A cancelled run leaves nothing either.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err = e.repo.Create(ctx)
+	require.Error(t, err)
+	names, err := e.store.List(context.Background())
+	require.NoError(t, err)
+	assert.Empty(t, names)
+}
+
+// TestPasswordNeverInProcessArguments scans /proc/*/cmdline while dumps
+// and restores run: no process may carry the password in its arguments.
+func TestPasswordNeverInProcessArguments(t *testing.T) {
+	if _, err := os.Stat("/proc/self/cmdline"); err != nil {
+		t.Skip("needs /proc")
+	}
+	e := newEnv(t, 3000)
+	var stop atomic.Bool
+	var seen atomic.Int64 // pg_dump / pg_restore processes observed
+	var leaks sync.Map
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for !stop.Load() {
+			procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+			for _, p := range procs {
+				b, err := os.ReadFile(p)
+				if err != nil {
+					continue
+				}
+				cmd := strings.ReplaceAll(string(b), "\x00", " ")
+				if strings.Contains(cmd, "pg_dump") || strings.Contains(cmd, "pg_restore") {
+					if strings.Contains(cmd, "--dbname=") {
+						seen.Add(1)
+					}
+				}
+				if strings.Contains(cmd, e.secret) {
+					leaks.Store(p, cmd)
+				}
+			}
+			time.Sleep(time.Millisecond)
+		}
+	})
+	ctx := context.Background()
+	for range 3 {
+		_, err := e.repo.Create(ctx)
+		require.NoError(t, err)
+	}
+	_, err := e.repo.Restore(ctx, "", e.driver, backup.RestoreOptions{Force: true})
+	require.NoError(t, err)
+	stop.Store(true)
+	wg.Wait()
+	require.Positive(t, seen.Load(), "the scan must have seen the tools running")
+	leaks.Range(func(k, v any) bool {
+		t.Errorf("password found in %s: %s", k, v)
+		return true
+	})
+}
+
+func TestNewRejectsBadDSN(t *testing.T) {
+	for _, dsn := range []string{"", "mysql://x/y", "postgres:///db", "postgres://host"} {
+		_, err := postgres.New(postgres.Config{DSN: dsn})
+		require.Error(t, err, dsn)
+		assert.True(t, strings.HasPrefix(err.Error(), "postgres: "))
+	}
+	d, err := postgres.New(postgres.Config{DSN: "postgres://app:hunter2@db:5432/sales?sslmode=require&password=x"})
+	require.NoError(t, err)
+	assert.Equal(t, "postgres://app@db:5432/sales", d.Name())
+}

@@ -1,0 +1,106 @@
+// Command hitratio prints the hit-ratio table of Keel's cache against the
+// peer libraries on the public traces (see ../../../../../shared/traces or
+// -dir): every trace at several capacities, one goroutine, Get then Set on
+// a miss.
+//
+//	cd bench && go run ./cache/cmd/hitratio -dir /path/to/traces
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/keel-go/keel/bench/cache/replay"
+)
+
+// capacities per trace, after the points the ARC and LIRS papers and the
+// peer libraries' published charts use.
+var traces = []struct {
+	file       string
+	capacities []int
+}{
+	{"arc-OLTP.lis.zst", []int{250, 500, 1000, 2000}},
+	{"arc-P3.lis.zst", []int{25_000, 50_000, 100_000, 200_000}},
+	{"lirs-gli.trace.gz", []int{250, 500, 1000, 2000}},
+	{"lirs-loop.trace.gz", []int{256, 512, 768, 1024}},
+	{"lirs-multi2.trace.gz", []int{500, 1000, 2000, 3000}},
+}
+
+func main() {
+	dir := flag.String("dir", "../shared/traces", "directory holding the trace files")
+	only := flag.String("trace", "", "replay only traces whose file name contains this")
+	caps := flag.String("capacities", "", "comma-separated capacities overriding the defaults")
+	runs := flag.Int("runs", 1, "replays per cell, averaged (hash seeds differ from run to run)")
+	flag.Parse()
+	if err := run(os.Stdout, *dir, *only, *caps, *runs); err != nil {
+		fmt.Fprintln(os.Stderr, "hitratio:", err)
+		os.Exit(1)
+	}
+}
+
+func run(w io.Writer, dir, only, caps string, runs int) error {
+	if runs < 1 {
+		return fmt.Errorf("-runs must be >= 1, got %d", runs)
+	}
+	var override []int
+	for _, s := range strings.Split(caps, ",") {
+		if s == "" {
+			continue
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n <= 0 {
+			return fmt.Errorf("-capacities: %q is not a positive integer", s)
+		}
+		override = append(override, n)
+	}
+	fmt.Fprint(w, "| trace | capacity |")
+	for _, c := range replay.Contenders {
+		fmt.Fprintf(w, " %s |", c.Name)
+	}
+	fmt.Fprint(w, "\n|---|---:|")
+	for range replay.Contenders {
+		fmt.Fprint(w, "---:|")
+	}
+	fmt.Fprintln(w)
+	for _, tr := range traces {
+		if only != "" && !strings.Contains(tr.file, only) {
+			continue
+		}
+		keys, err := replay.Load(filepath.Join(dir, tr.file))
+		if err != nil {
+			return err
+		}
+		capacities := tr.capacities
+		if override != nil {
+			capacities = override
+		}
+		for _, capacity := range capacities {
+			fmt.Fprintf(w, "| %s | %d |", strings.SplitN(tr.file, ".", 2)[0], capacity)
+			for _, c := range replay.Contenders {
+				sum, held := 0.0, 0
+				for range runs {
+					p, err := c.New(capacity)
+					if err != nil {
+						return fmt.Errorf("%s at %d: %w", c.Name, capacity, err)
+					}
+					res := replay.Replay(keys, p)
+					p.Close()
+					sum += res.HitRatio
+					held = max(held, res.MaxLen)
+				}
+				mark := ""
+				if held > capacity {
+					mark = fmt.Sprintf(" (held %d)", held)
+				}
+				fmt.Fprintf(w, " %.2f%s |", 100*sum/float64(runs), mark)
+			}
+			fmt.Fprintln(w)
+		}
+	}
+	return nil
+}

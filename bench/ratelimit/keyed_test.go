@@ -1,0 +1,133 @@
+package ratelimit
+
+import (
+	"runtime"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/keel-go/keel/bench/harness"
+	"github.com/keel-go/keel/ratelimit"
+)
+
+// keyedAllower is what both in-process contenders offer.
+type keyedAllower interface{ Allow(key string) bool }
+
+// syncMapLimiter is the common hand-written alternative: a sync.Map of
+// x/time/rate limiters, with no bound and no expiry.
+type syncMapLimiter struct {
+	m     sync.Map
+	limit rate.Limit
+	burst int
+}
+
+func (s *syncMapLimiter) Allow(key string) bool {
+	v, ok := s.m.Load(key)
+	if !ok {
+		v, _ = s.m.LoadOrStore(key, rate.NewLimiter(s.limit, s.burst))
+	}
+	return v.(*rate.Limiter).Allow()
+}
+
+func (s *syncMapLimiter) Len() int {
+	n := 0
+	s.m.Range(func(any, any) bool { n++; return true })
+	return n
+}
+
+func newContenders(b *testing.B, maxKeys int) []struct {
+	name string
+	l    keyedAllower
+	len  func() int
+} {
+	keel, err := ratelimit.NewKeyed(ratelimit.KeyedConfig{Limit: 1_000_000_000, Period: time.Second, MaxKeys: maxKeys})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = keel.Close() })
+	sm := &syncMapLimiter{limit: 1_000_000_000, burst: 1_000_000_000}
+	return []struct {
+		name string
+		l    keyedAllower
+		len  func() int
+	}{
+		{"keel", keel, keel.Len},
+		{"syncmap-xrate", sm, sm.Len},
+	}
+}
+
+// BenchmarkKeyedAllow takes from per-key buckets on a Zipf stream over
+// 10,000 keys, all already tracked (the steady state of a per-API-key limit).
+func BenchmarkKeyedAllow(b *testing.B) {
+	const keySpace = 10_000
+	ids, err := harness.ScrambledZipf(1<<16, 1.1, keySpace, 42)
+	if err != nil {
+		b.Fatal(err)
+	}
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = "api-key-" + strconv.FormatUint(id, 10)
+	}
+	for _, c := range newContenders(b, 2*keySpace) {
+		for _, k := range keys {
+			c.l.Allow(k)
+		}
+		b.Run(c.name+"/serial", func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				c.l.Allow(keys[i&(1<<16-1)])
+				i++
+			}
+		})
+		b.Run(c.name+"/parallel", func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				i := 0
+				for pb.Next() {
+					c.l.Allow(keys[i&(1<<16-1)])
+					i++
+				}
+			})
+		})
+	}
+	b.Run("clock-reference", func(b *testing.B) {
+		// What one time.Now costs on this machine right now: both limiters
+		// read the clock once per call.
+		var t time.Time
+		for b.Loop() {
+			t = time.Now()
+		}
+		runtime.KeepAlive(t)
+	})
+}
+
+// BenchmarkKeyedDistinctKeys feeds b.N distinct keys (use
+// -benchtime=2000000x) to each contender and reports the keys it still holds
+// and the heap they take after a GC. Keel is bounded at 100,000 keys.
+func BenchmarkKeyedDistinctKeys(b *testing.B) {
+	for _, name := range []string{"keel", "syncmap-xrate"} {
+		b.Run(name, func(b *testing.B) {
+			runtime.GC()
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			c := newContenders(b, 100_000)[map[string]int{"keel": 0, "syncmap-xrate": 1}[name]]
+			buf := make([]byte, 0, 32)
+			i := 0
+			for b.Loop() {
+				buf = strconv.AppendInt(append(buf[:0], "client-"...), int64(i), 10)
+				c.l.Allow(string(buf))
+				i++
+			}
+			b.StopTimer()
+			runtime.GC()
+			runtime.ReadMemStats(&after)
+			b.ReportMetric(float64(c.len()), "keys-held")
+			b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/(1<<20), "heap-MiB")
+			runtime.KeepAlive(c.l)
+		})
+	}
+}

@@ -1,0 +1,408 @@
+package cache
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"hash/maphash"
+	"iter"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// ErrClosed is returned by GetOrLoad and GetOrLoadMany after Close.
+var ErrClosed = errors.New("cache: closed")
+
+// Cache is a concurrent, size-bounded, TTL cache with stampede-proof
+// loading. Create it with New; it is safe for concurrent use. Close it to
+// stop its cleanup goroutine and in-flight loads.
+type Cache[K comparable, V any] struct {
+	cfg       Config[K, V]
+	seed      maphash.Seed
+	shards    []*shard[K, V]
+	nShards   uint64
+	staleNano int64
+
+	// lifecycle: loads and the janitor run under closeCtx; Close cancels it
+	// and waits for them. spawnMu orders spawning against Close.
+	closeCtx  context.Context
+	cancel    context.CancelFunc
+	spawnMu   sync.RWMutex
+	closed    bool
+	workers   sync.WaitGroup
+	closeOnce sync.Once
+
+	loadCounters
+	obs *observer
+}
+
+// New creates a cache from cfg, validating it (the error names the field).
+func New[K comparable, V any](cfg Config[K, V]) (*Cache[K, V], error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	c := &Cache[K, V]{
+		cfg:       cfg,
+		seed:      maphash.MakeSeed(),
+		nShards:   uint64(cfg.Shards),
+		staleNano: int64(cfg.StaleIfError),
+	}
+	c.shards = make([]*shard[K, V], cfg.Shards)
+	for i := range c.shards {
+		// Split Capacity exactly: the shards' capacities sum to it.
+		n := cfg.Capacity / cfg.Shards
+		if i < cfg.Capacity%cfg.Shards {
+			n++
+		}
+		c.shards[i] = newShard[K, V](c.seed, n, cfg.Admission)
+	}
+	c.closeCtx, c.cancel = context.WithCancel(context.Background())
+	c.obs, err = newObserver(c)
+	if err != nil {
+		c.cancel()
+		return nil, err
+	}
+	if cfg.CleanupInterval > 0 {
+		c.workers.Add(1)
+		go c.janitor(cfg.CleanupInterval)
+	}
+	return c, nil
+}
+
+// hashKey hashes any comparable key with the cache's seed.
+func hashKey[K comparable](seed maphash.Seed, key K) uint64 {
+	return maphash.Comparable(seed, key)
+}
+
+// shardFor returns key's shard and hash. The shard index comes from the
+// hash's high bits (multiply-shift, no power-of-two restriction).
+func (c *Cache[K, V]) shardFor(key K) (*shard[K, V], uint64) {
+	h := hashKey(c.seed, key)
+	return c.shards[((h>>32)*c.nShards)>>32], h
+}
+
+// now is the cache's clock: time.Now, so that testing/synctest drives it.
+func now() int64 { return time.Now().UnixNano() }
+
+// Get returns the live value for key. Expired entries, stale entries kept
+// for StaleIfError and cached NotFound results all read as absent. With
+// ExpireAfterAccess a hit extends the entry's life.
+func (c *Cache[K, V]) Get(key K) (V, bool) {
+	s, h := c.shardFor(key)
+	s.mu.Lock()
+	it, seg, ok := s.access(key, h)
+	if !ok {
+		s.misses++
+		s.mu.Unlock()
+		var zero V
+		return zero, false
+	}
+	if it.expires != 0 {
+		t := now()
+		if !it.liveAt(t) {
+			s.misses++
+			ev, report := c.dropExpired(s, key, it, t)
+			s.mu.Unlock()
+			if report {
+				c.notify(ev)
+			}
+			var zero V
+			return zero, false
+		}
+		if c.cfg.ExpireAfterAccess {
+			it.expires = t + it.ttl
+			seg.Add(key, it)
+		}
+	}
+	if it.err != nil {
+		s.misses++
+		s.mu.Unlock()
+		var zero V
+		return zero, false
+	}
+	s.hits++
+	s.mu.Unlock()
+	return it.value, true
+}
+
+// dropExpired removes an expired entry unless StaleIfError still keeps it.
+// Called with s.mu held.
+func (c *Cache[K, V]) dropExpired(s *shard[K, V], key K, it item[V], t int64) (eviction[K, V], bool) {
+	if it.keepAt(t, c.staleNano) {
+		return eviction[K, V]{}, false
+	}
+	s.remove(key)
+	s.expired++
+	if it.err != nil {
+		return eviction[K, V]{}, false
+	}
+	return eviction[K, V]{key: key, value: it.value, reason: Expired}, true
+}
+
+// Set stores value under key with the configured TTL (and jitter).
+func (c *Cache[K, V]) Set(key K, value V) {
+	c.SetWithTTL(key, value, c.cfg.TTL)
+}
+
+// SetWithTTL stores value under key for ttl (ttl <= 0: never expires),
+// shortened by the configured jitter. A load in flight for key is not
+// allowed to overwrite this value when it finishes.
+func (c *Cache[K, V]) SetWithTTL(key K, value V, ttl time.Duration) {
+	t := now()
+	it := c.newItem(value, nil, ttl, t)
+	s, h := c.shardFor(key)
+	s.mu.Lock()
+	s.supersedeFlight(key)
+	ev, report := s.put(key, h, it, t)
+	s.mu.Unlock()
+	if report {
+		c.notify(ev)
+	}
+}
+
+// newItem builds an entry written at t living ttl (jittered).
+func (c *Cache[K, V]) newItem(value V, err error, ttl time.Duration, t int64) item[V] {
+	it := item[V]{value: value, err: err, born: t}
+	if ttl > 0 {
+		d := int64(ttl)
+		if c.cfg.TTLJitter > 0 {
+			d -= int64(float64(d) * c.cfg.TTLJitter * randomFraction())
+			d = max(d, 1)
+		}
+		it.ttl = d
+		it.expires = t + d
+	}
+	return it
+}
+
+// randomFraction returns a uniform float64 in [0, 1) from crypto/rand.
+func randomFraction() float64 {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	return float64(binary.LittleEndian.Uint64(b[:])>>11) / (1 << 53)
+}
+
+// Delete removes key and reports whether a live entry was there. A load
+// in flight for key is not allowed to store its result.
+func (c *Cache[K, V]) Delete(key K) bool {
+	s, _ := c.shardFor(key)
+	t := now()
+	s.mu.Lock()
+	s.supersedeFlight(key)
+	it, ok := s.remove(key)
+	if ok {
+		s.deletedN++
+	}
+	s.mu.Unlock()
+	if !ok || it.err != nil {
+		return false
+	}
+	if c.cfg.OnEvict != nil {
+		c.cfg.OnEvict(key, it.value, Deleted)
+	}
+	return it.liveAt(t)
+}
+
+// Len returns the number of live entries (expired, stale and NotFound
+// entries are not counted). It visits every entry: O(n).
+func (c *Cache[K, V]) Len() int {
+	t := now()
+	n := 0
+	for _, s := range c.shards {
+		s.mu.Lock()
+		for _, seg := range s.segments() {
+			for _, it := range seg.Values() {
+				if it.err == nil && it.liveAt(t) {
+					n++
+				}
+			}
+		}
+		s.mu.Unlock()
+	}
+	return n
+}
+
+// Purge removes every entry; OnEvict sees each live one as Deleted.
+func (c *Cache[K, V]) Purge() {
+	for _, s := range c.shards {
+		var evs []eviction[K, V]
+		s.mu.Lock()
+		for k := range s.flights {
+			s.supersedeFlight(k)
+		}
+		for _, seg := range s.segments() {
+			if c.cfg.OnEvict != nil {
+				for _, k := range seg.Keys() {
+					if it, ok := seg.Peek(k); ok && it.err == nil {
+						evs = append(evs, eviction[K, V]{key: k, value: it.value, reason: Deleted})
+					}
+				}
+			}
+			s.deletedN += uint64(seg.Len())
+			seg.Purge()
+		}
+		if s.sketch != nil {
+			s.sketch.reset()
+		}
+		s.mu.Unlock()
+		for _, ev := range evs {
+			c.notify(ev)
+		}
+	}
+}
+
+// All iterates over the live entries, shard by shard. Each shard is
+// copied under its lock and yielded without it, so the loop body may use
+// the cache; entries changed meanwhile may or may not be seen.
+func (c *Cache[K, V]) All() iter.Seq2[K, V] {
+	return func(yield func(K, V) bool) {
+		for _, s := range c.shards {
+			t := now()
+			var keys []K
+			var vals []V
+			s.mu.Lock()
+			for _, seg := range s.segments() {
+				for _, k := range seg.Keys() {
+					if it, ok := seg.Peek(k); ok && it.err == nil && it.liveAt(t) {
+						keys = append(keys, k)
+						vals = append(vals, it.value)
+					}
+				}
+			}
+			s.mu.Unlock()
+			for i := range keys {
+				if !yield(keys[i], vals[i]) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// notify reports an eviction to OnEvict; never called with a lock held.
+func (c *Cache[K, V]) notify(ev eviction[K, V]) {
+	if c.cfg.OnEvict != nil {
+		c.cfg.OnEvict(ev.key, ev.value, ev.reason)
+	}
+}
+
+// Close stops the cleanup goroutine, cancels loads in flight (their
+// waiters get the cancellation error, or a stale value) and waits for
+// them. Get, Set and Delete keep working afterwards; GetOrLoad and
+// GetOrLoadMany return ErrClosed. Close is idempotent and returns nil.
+func (c *Cache[K, V]) Close() error {
+	c.closeOnce.Do(func() {
+		c.spawnMu.Lock()
+		c.closed = true
+		c.spawnMu.Unlock()
+		c.cancel()
+		c.workers.Wait()
+		c.obs.close()
+	})
+	return nil
+}
+
+// spawn runs fn on a goroutine that Close waits for, unless the cache is
+// closed, in which case it reports false and runs nothing.
+func (c *Cache[K, V]) spawn(fn func()) bool {
+	c.spawnMu.RLock()
+	defer c.spawnMu.RUnlock()
+	if c.closed {
+		return false
+	}
+	c.workers.Add(1)
+	go func() {
+		defer c.workers.Done()
+		fn()
+	}()
+	return true
+}
+
+// isClosed reports whether Close has begun.
+func (c *Cache[K, V]) isClosed() bool {
+	c.spawnMu.RLock()
+	defer c.spawnMu.RUnlock()
+	return c.closed
+}
+
+// janitor removes entries past their expiry (and stale grace) every
+// interval, so that memory is returned and OnEvict learns of them.
+func (c *Cache[K, V]) janitor(interval time.Duration) {
+	defer c.workers.Done()
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-c.closeCtx.Done():
+			return
+		case <-tick.C:
+			c.sweep()
+		}
+	}
+}
+
+// sweep removes expired entries from every shard.
+func (c *Cache[K, V]) sweep() {
+	for _, s := range c.shards {
+		t := now()
+		var evs []eviction[K, V]
+		s.mu.Lock()
+		for _, seg := range s.segments() {
+			for _, k := range seg.Keys() {
+				it, _ := seg.Peek(k)
+				if it.keepAt(t, c.staleNano) {
+					continue
+				}
+				seg.Remove(k)
+				s.expired++
+				if it.err == nil {
+					evs = append(evs, eviction[K, V]{key: k, value: it.value, reason: Expired})
+				}
+			}
+		}
+		s.mu.Unlock()
+		for _, ev := range evs {
+			c.notify(ev)
+		}
+	}
+}
+
+// Stats returns a snapshot of the cache's counters.
+func (c *Cache[K, V]) Stats() Stats {
+	st := c.loadCounters.snapshot()
+	for _, s := range c.shards {
+		s.mu.Lock()
+		st.Hits += s.hits
+		st.Misses += s.misses
+		st.Evicted += s.evicted
+		st.Expired += s.expired
+		st.Deleted += s.deletedN
+		st.Stored += s.len()
+		s.mu.Unlock()
+	}
+	return st
+}
+
+// loadCounters are the load-side counters (loads are rare next to reads,
+// so shared atomics cost nothing that matters).
+type loadCounters struct {
+	loadSuccesses, loadErrors, loadsNotFound atomic.Uint64
+	loadNanos                                atomic.Int64
+	staleServed                              atomic.Uint64
+	refreshes, refreshErrors                 atomic.Uint64
+}
+
+func (l *loadCounters) snapshot() Stats {
+	return Stats{
+		LoadSuccesses: l.loadSuccesses.Load(),
+		LoadErrors:    l.loadErrors.Load(),
+		LoadsNotFound: l.loadsNotFound.Load(),
+		LoadTime:      time.Duration(l.loadNanos.Load()),
+		StaleServed:   l.staleServed.Load(),
+		Refreshes:     l.refreshes.Load(),
+		RefreshErrors: l.refreshErrors.Load(),
+	}
+}

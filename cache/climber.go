@@ -1,0 +1,101 @@
+package cache
+
+import "math"
+
+// The window of W-TinyLFU adapts to the workload by hill climbing, as in
+// Caffeine: every sample of 10 × capacity lookups the shard compares its
+// hit rate with the previous sample's and moves the window/main boundary a
+// step in the direction that helped (a bigger window favours recency, a
+// smaller one frequency). The step starts at 6.25 % of the capacity,
+// decays by 2 % per sample, and restarts when the hit rate jumps by 5
+// points (the workload changed).
+const (
+	climbStepFraction = 0.0625
+	climbStepDecay    = 0.98
+	climbRestartDelta = 0.05
+)
+
+// climber is the hill-climbing state of one shard.
+type climber struct {
+	hits, misses int
+	sampleSize   int
+	prevHitRate  float64
+	step         float64
+}
+
+func newClimber(capacity int) climber {
+	return climber{sampleSize: 10 * capacity, step: -climbStepFraction * float64(capacity)}
+}
+
+// record counts one lookup and, at the end of a sample, returns the
+// number of entries to move the boundary by (> 0: grow the window).
+func (c *climber) record(hit bool, capacity int) int {
+	if hit {
+		c.hits++
+	} else {
+		c.misses++
+	}
+	n := c.hits + c.misses
+	if n < c.sampleSize {
+		return 0
+	}
+	rate := float64(c.hits) / float64(n)
+	change := rate - c.prevHitRate
+	amount := c.step
+	if change < 0 {
+		amount = -c.step
+	}
+	if math.Abs(change) >= climbRestartDelta {
+		c.step = math.Copysign(climbStepFraction*float64(capacity), amount)
+	} else {
+		c.step = climbStepDecay * amount
+	}
+	c.prevHitRate = rate
+	c.hits, c.misses = 0, 0
+	return int(amount)
+}
+
+// adapt moves the window/main boundary by delta entries, moving entries
+// between the lists so that every list stays within its share. Called with
+// s.mu held.
+func (s *shard[K, V]) adapt(delta int) {
+	switch {
+	case delta > 0:
+		// Grow the window at the expense of main's protected share; main's
+		// oldest entries move to the window's recent end.
+		quota := min(delta, s.protCap)
+		moved := 0
+		for moved < quota {
+			k, v, ok := s.probation.RemoveOldest()
+			if !ok {
+				if k, v, ok = s.protected.RemoveOldest(); !ok {
+					break
+				}
+			}
+			s.window.Add(k, v)
+			moved++
+		}
+		quota = max(moved, min(quota, s.mainCap-(s.probation.Len()+s.protected.Len())))
+		s.windowCap += quota
+		s.mainCap -= quota
+		s.protCap -= quota
+		for s.protected.Len() > s.protCap {
+			k, v, _ := s.protected.RemoveOldest()
+			s.probation.Add(k, v)
+		}
+	case delta < 0:
+		// Shrink the window (to at least one entry); its oldest entries
+		// move to probation.
+		quota := min(-delta, s.windowCap-1)
+		for range quota {
+			k, v, ok := s.window.RemoveOldest()
+			if !ok {
+				break
+			}
+			s.probation.Add(k, v)
+		}
+		s.windowCap -= quota
+		s.mainCap += quota
+		s.protCap += quota
+	}
+}

@@ -1,0 +1,77 @@
+// Package cache is the cache a service puts in front of its database and
+// downstream APIs: a generic, size-bounded, TTL cache whose loader never
+// stampedes the thing behind it.
+//
+// It is built on github.com/hashicorp/golang-lru/v2 (its LRU lists are the
+// eviction core) and adds what golang-lru lacks: per-entry TTL with jitter
+// and optional sliding expiry, sharding for concurrent throughput, eviction
+// callbacks that run outside every lock, a cleanup goroutine stopped by
+// Close, an optional TinyLFU admission filter, a loader with stampede
+// protection, negative caching, refresh ahead, stale-if-error, bulk loads,
+// and statistics exported as OpenTelemetry metrics.
+//
+// # Use
+//
+//	customers, err := cache.New(cache.Config[int64, Customer]{
+//		Capacity: 50_000,
+//		TTL:      5 * time.Minute,
+//		NotFound: sql.ErrNoRows, // cache "no such customer" too (NegativeTTL)
+//	})
+//	if err != nil { ... }
+//	defer customers.Close()
+//
+//	c, err := customers.GetOrLoad(ctx, id, func(ctx context.Context, id int64) (Customer, error) {
+//		return db.LoadCustomer(ctx, id) // runs once however many requests miss together
+//	})
+//
+// For a cache shared by several instances of a service, with Redis as the
+// second tier and invalidation across instances, see the rediscache
+// subpackage.
+//
+// # Eviction
+//
+// Capacity bounds the number of stored entries and is never exceeded, even
+// under concurrent writes: the cache is split into Shards (by key hash),
+// each with an exact share of Capacity and its own lock. By default each
+// shard is an LRU. With Config.Admission it is W-TinyLFU: new entries enter
+// a 1 % LRU window, and when the window's oldest entry must move into the
+// full main area (a segmented LRU, 20 % probation and 80 % protected) it
+// evicts main's oldest entry only if a count-min sketch of recent access
+// frequency (4-bit counters, halved every 10 × capacity accesses) says it
+// is used more often. Scans and one-time keys then cannot flush the hot
+// set; see docs/BENCHMARKS.md for the hit ratios on public traces.
+//
+// # Loading
+//
+// GetOrLoad runs one load per key however many callers miss at once; the
+// others wait for it. A caller whose context ends stops waiting at once
+// without cancelling the load for the rest: the load runs on its own
+// goroutine under the first caller's context values, Config.LoadTimeout,
+// and Close. A Set or Delete of the key while its load runs wins: the load's
+// result goes to its waiters but is not stored. Loader panics are recovered
+// and returned as ErrLoaderPanic. Errors are not cached, except the
+// Config.NotFound error, which is cached for Config.NegativeTTL. With
+// Config.RefreshAhead, a hit past that fraction of the entry's TTL returns
+// the value at once and starts one background refresh; no caller waits for
+// it, and a failed refresh keeps the current value. With
+// Config.StaleIfError, a failed load of a key that expired less than that
+// long ago returns the expired value instead of the error. GetOrLoadMany
+// loads all the missing keys of a list with one batch call.
+//
+// # Guarantees
+//
+//   - Concurrency: every method is safe for concurrent use. OnEvict is never
+//     called with a lock held, so it may call back into the cache.
+//   - Expiry: an entry is invisible from the instant its TTL passes (Get,
+//     Len and All skip it) even before the cleanup goroutine removes it.
+//   - Faults: a failing or panicking loader reaches its callers as an error
+//     (or a stale value) and is counted; nothing is retried behind the
+//     caller's back.
+//   - Bad input: New rejects an invalid Config with an error naming the
+//     field; nil loaders return ErrNilLoader; nothing panics.
+//   - Close stops the cleanup goroutine and every load in flight and waits
+//     for them. Get, Set and Delete keep working on the memory afterwards.
+//   - Cost: a Get hit does not allocate. Metrics are asynchronous
+//     instruments read from the counters at collection time, so lookups pay
+//     nothing for them.
+package cache

@@ -1,0 +1,236 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ErrNilLoader is returned when GetOrLoad or GetOrLoadMany is given a nil
+// loader.
+var ErrNilLoader = errors.New("cache: loader is nil")
+
+// ErrNotLoaded is the error for a key that a batch loader (GetOrLoadMany)
+// left out of its result when Config.NotFound is not set; with NotFound set,
+// such a key is a NotFound result and is cached as one.
+var ErrNotLoaded = errors.New("cache: batch loader returned no value for the key")
+
+// ErrLoaderPanic wraps a panic raised by a loader, which is recovered so
+// that it reaches the callers as an error instead of crashing the process
+// from a background goroutine.
+var ErrLoaderPanic = errors.New("cache: loader panicked")
+
+// flight is one load in progress for a key: every concurrent caller of
+// GetOrLoad for the key waits on the same flight, so the loader runs once.
+type flight[V any] struct {
+	done  chan struct{}
+	value V
+	err   error
+	// superseded is set (under the shard lock) when Set, Delete or Purge
+	// changed the key while the load ran: the result is still handed to
+	// the waiters but not stored, so that it cannot overwrite newer data.
+	superseded bool
+	refresh    bool
+}
+
+// supersedeFlight marks key's load in flight, if any, as superseded.
+// Called with s.mu held.
+func (s *shard[K, V]) supersedeFlight(key K) {
+	if len(s.flights) == 0 {
+		return
+	}
+	if f := s.flights[key]; f != nil {
+		f.superseded = true
+	}
+}
+
+// GetOrLoad returns key's live value, or loads it with loader and caches
+// it. Concurrent calls for a key that is absent or expired run loader once
+// and share its result (stampede protection). A caller whose ctx ends stops
+// waiting at once with ctx's error, without cancelling the load for the
+// others; the load runs under its own context (ctx's values, not its
+// cancellation) bounded by Config.LoadTimeout.
+//
+// With Config.RefreshAhead, a caller that finds an entry past its refresh
+// point gets the current value at once and one background load replaces it.
+// With Config.NotFound, a "not found" load is cached (Config.NegativeTTL)
+// and returned as that error. With Config.StaleIfError, a failed load of a
+// recently expired key returns the expired value instead of the error.
+func (c *Cache[K, V]) GetOrLoad(ctx context.Context, key K, loader func(ctx context.Context, key K) (V, error)) (V, error) {
+	var zero V
+	if loader == nil {
+		return zero, ErrNilLoader
+	}
+	if c.isClosed() {
+		return zero, ErrClosed
+	}
+	s, h := c.shardFor(key)
+	s.mu.Lock()
+	it, seg, ok := s.access(key, h)
+	if ok {
+		t := int64(0)
+		if it.expires != 0 {
+			t = now()
+		}
+		if it.liveAt(t) {
+			s.hits++
+			if c.cfg.ExpireAfterAccess {
+				it.expires = t + it.ttl
+				seg.Add(key, it)
+			}
+			if it.err != nil {
+				s.mu.Unlock()
+				return zero, it.err
+			}
+			if c.refreshDue(it, t) && s.flights[key] == nil {
+				f := &flight[V]{done: make(chan struct{}), refresh: true}
+				s.flights[key] = f
+				s.mu.Unlock()
+				c.startLoad(ctx, key, f, loader)
+				return it.value, nil
+			}
+			s.mu.Unlock()
+			return it.value, nil
+		}
+		ev, report := c.dropExpired(s, key, it, t)
+		if report {
+			defer c.notify(ev)
+		}
+	}
+	s.misses++
+	f := s.flights[key]
+	if f == nil {
+		f = &flight[V]{done: make(chan struct{})}
+		s.flights[key] = f
+		s.mu.Unlock()
+		c.startLoad(ctx, key, f, loader)
+	} else {
+		s.mu.Unlock()
+	}
+	select {
+	case <-f.done:
+		return f.value, f.err
+	case <-ctx.Done():
+		return zero, ctx.Err()
+	}
+}
+
+// refreshDue reports whether a live entry has passed its refresh point.
+func (c *Cache[K, V]) refreshDue(it item[V], t int64) bool {
+	return c.cfg.RefreshAhead > 0 && it.ttl > 0 && it.err == nil &&
+		t >= it.born+int64(float64(it.ttl)*c.cfg.RefreshAhead)
+}
+
+// startLoad runs loader for key in the background and completes f.
+func (c *Cache[K, V]) startLoad(ctx context.Context, key K, f *flight[V], loader func(context.Context, K) (V, error)) {
+	values := context.WithoutCancel(ctx)
+	started := c.spawn(func() {
+		lctx, done := c.loadContext(values)
+		defer done()
+		begin := time.Now()
+		v, err := callLoader(lctx, key, loader)
+		c.recordLoad(lctx, f.refresh, err, time.Since(begin))
+		c.finish(key, f, v, err)
+	})
+	if !started {
+		c.finish(key, f, *new(V), ErrClosed)
+	}
+}
+
+// loadContext derives a load's context: the caller's values, the load
+// timeout, cancelled by Close, and a span.
+func (c *Cache[K, V]) loadContext(values context.Context) (context.Context, func()) {
+	lctx, cancel := context.WithTimeout(values, c.cfg.LoadTimeout)
+	stop := context.AfterFunc(c.closeCtx, cancel)
+	lctx, end := c.obs.startSpan(lctx)
+	return lctx, func() {
+		end()
+		stop()
+		cancel()
+	}
+}
+
+// callLoader runs loader, turning a panic into ErrLoaderPanic.
+func callLoader[K any, V any](ctx context.Context, key K, loader func(context.Context, K) (V, error)) (v V, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %v", ErrLoaderPanic, r)
+		}
+	}()
+	return loader(ctx, key)
+}
+
+// isNotFound reports whether err is the configured NotFound error.
+func (c *Cache[K, V]) isNotFound(err error) bool {
+	return err != nil && c.cfg.NotFound != nil && errors.Is(err, c.cfg.NotFound)
+}
+
+// finish stores a load's result (unless superseded), resolves the flight
+// and wakes its waiters. A failed load falls back to a kept stale value.
+func (c *Cache[K, V]) finish(key K, f *flight[V], v V, err error) {
+	s, h := c.shardFor(key)
+	t := now()
+	var ev eviction[K, V]
+	report := false
+	s.mu.Lock()
+	if s.flights[key] == f {
+		delete(s.flights, key)
+	}
+	switch {
+	case err == nil:
+		f.value = v
+		if !f.superseded {
+			ev, report = s.put(key, h, c.newItem(v, nil, c.cfg.TTL, t), t)
+		}
+	case c.isNotFound(err):
+		f.err = err
+		if !f.superseded {
+			ev, report = s.put(key, h, c.newItem(*new(V), err, c.cfg.NegativeTTL, t), t)
+		}
+	default:
+		f.err = err
+		if old, _, ok := s.peek(key); ok && old.err == nil && old.keepAt(t, c.staleNano) {
+			// A failed refresh leaves the live value in place; a failed
+			// load after expiry serves the stale value within its grace.
+			f.value, f.err = old.value, nil
+			if !old.liveAt(t) {
+				c.staleServed.Add(1)
+			}
+		}
+	}
+	s.mu.Unlock()
+	close(f.done)
+	if report {
+		c.notify(ev)
+	}
+}
+
+// recordLoad counts a finished load and logs failures (never the key).
+func (c *Cache[K, V]) recordLoad(ctx context.Context, refresh bool, err error, d time.Duration) {
+	c.loadNanos.Add(int64(d))
+	result := "success"
+	switch {
+	case refresh && err != nil && !c.isNotFound(err):
+		c.refreshErrors.Add(1)
+		result = "error"
+	case refresh:
+		c.refreshes.Add(1)
+	case err == nil:
+		c.loadSuccesses.Add(1)
+	case c.isNotFound(err):
+		c.loadsNotFound.Add(1)
+		result = "not_found"
+	default:
+		c.loadErrors.Add(1)
+		result = "error"
+	}
+	c.obs.recordLoad(ctx, result, refresh, d)
+	if result == "error" && c.cfg.Logger != nil {
+		what := "load"
+		if refresh {
+			what = "refresh"
+		}
+		c.cfg.Logger.WarnContext(ctx, "cache: "+what+" failed", "cache", c.cfg.Name, "error", err)
+	}
+}

@@ -1,0 +1,51 @@
+package field
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestSecretNeverPrintsItsValue(t *testing.T) {
+	const value = "hunter2-secret-value"
+	s := NewSecret(value)
+	type holder struct {
+		Exported   Secret[string]
+		unexported Secret[string]
+	}
+	h := holder{Exported: s, unexported: s}
+
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%d", "%10.3v"} {
+		out := fmt.Sprintf(verb, s)
+		assert.Equal(t, Redacted, out, verb)
+		assert.NotContains(t, fmt.Sprintf(verb, h), value, verb+" on a struct")
+		assert.NotContains(t, fmt.Sprintf(verb, &h), value, verb+" on a pointer to a struct")
+	}
+	assert.Equal(t, Redacted, fmt.Sprint(s))
+	assert.Equal(t, Redacted, s.String())
+
+	j, err := json.Marshal(h)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"Exported":"[REDACTED]"}`, string(j))
+
+	var buf bytes.Buffer
+	logger := slog.New(slog.NewJSONHandler(&buf, nil))
+	logger.Info("login", "password", s, "holder", h)
+	assert.NotContains(t, buf.String(), value)
+	assert.Contains(t, buf.String(), `"password":"[REDACTED]"`)
+
+	buf.Reset()
+	slog.New(slog.NewTextHandler(&buf, nil)).Info("login", "password", s)
+	assert.Contains(t, buf.String(), "password=[REDACTED]")
+
+	assert.Equal(t, value, s.Reveal())
+	assert.False(t, s.IsZero())
+	var zero Secret[[]byte]
+	assert.True(t, zero.IsZero())
+	assert.Nil(t, zero.Reveal())
+}

@@ -1,0 +1,32 @@
+// Package password stores passwords so that a stolen table is useless, and
+// moves users off legacy hashes as they log in.
+//
+// New hashes are argon2id with OWASP's parameters (19 MiB, 2 passes, 1 lane;
+// configurable) in the PHC string format that other argon2 implementations
+// read:
+//
+//	h, _ := password.New(password.Config{})
+//	stored, _ := h.Hash("correct horse battery staple")
+//	// $argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>
+//
+// Verify also accepts, for migration, bcrypt ($2a$/$2b$/$2y$), PBKDF2-SHA256
+// in PHC form ($pbkdf2-sha256$; FromPBKDF2Columns converts the older Python
+// system's two base64 columns into it), Django's pbkdf2_sha256$ strings and
+// passlib's $scrypt$ strings. NeedsRehash tells the login path which hashes
+// to replace; VerifyAndUpgrade does both in one call. The formats are
+// specified in docs/FORMATS.md.
+//
+// # Guarantees
+//
+// A Hasher is immutable and safe for concurrent use. Salts come from
+// crypto/rand; derived keys are compared in constant time. A password longer
+// than Config.MaxLength (1024 bytes by default) is refused before any work,
+// so a huge password cannot be used to burn CPU. bcrypt reads only 72 bytes:
+// a longer password checked against a bcrypt hash returns ErrBcryptTooLong
+// unless Config.BcryptTruncate says to compare the first 72 bytes. Stored
+// hashes are treated as untrusted input: parameters outside documented
+// bounds are refused (ErrMalformedHash) rather than computed, and the parser
+// has a fuzz target. An optional pepper (HMAC-SHA256 before argon2id, its id
+// recorded as the PHC keyid) protects a table stolen without the
+// application's secrets. Errors never contain the password.
+package password

@@ -1,0 +1,30 @@
+package metrics
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+)
+
+// prometheusRenames maps exported family names that break Prometheus naming
+// rules to names that keep them. The runtime instrumentation's gauge
+// go.goroutine.count would be exposed as go_goroutine_count, and a "_count"
+// suffix on anything but a histogram or summary is rejected by
+// `promtool check metrics` (it collides with histogram series). Prometheus
+// users know the value as go_goroutines (client_golang's name), so the
+// exposition uses that; OTLP keeps the semantic-convention name.
+var prometheusRenames = map[string]string{
+	"go_goroutine_count": "go_goroutines",
+}
+
+// renamingGatherer applies prometheusRenames to what it gathers.
+type renamingGatherer struct{ prometheus.Gatherer }
+
+func (g renamingGatherer) Gather() ([]*dto.MetricFamily, error) {
+	fams, err := g.Gatherer.Gather()
+	for _, f := range fams {
+		if to, ok := prometheusRenames[f.GetName()]; ok && f.GetType() != dto.MetricType_HISTOGRAM && f.GetType() != dto.MetricType_SUMMARY {
+			f.Name = &to
+		}
+	}
+	return fams, err
+}

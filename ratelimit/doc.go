@@ -1,0 +1,72 @@
+// Package ratelimit caps how fast and how many calls get through: token
+// buckets for a rate (per process, or per key such as an API key, user or
+// client IP), a bulkhead for concurrency, and net/http middleware that
+// answers 429 with Retry-After, the IETF RateLimit and RateLimit-Policy
+// header fields and an RFC 9457 problem body. The subpackage redislimit
+// enforces the same per-key limits across many instances through Redis.
+//
+// # Which limiter
+//
+//   - Limiter: one token bucket (golang.org/x/time/rate) — pace calls to an
+//     upstream with Wait, or shed with Allow/Do.
+//   - Keyed: one bucket per key in a bounded LRU map with idle expiry — cap
+//     each API key at, say, 100 requests per minute with a burst of 20.
+//   - Bulkhead: at most N calls in flight, with an optional bounded queue
+//     and maximum wait — shed load before the service falls over.
+//   - Middleware: a Keyed (or a redislimit.Limiter) in front of a handler.
+//
+// # The algorithm
+//
+// A bucket holds at most Burst units and gains Limit units per Period,
+// continuously (one unit every Period/Limit). A call takes one unit; when
+// none is left it is refused (Allow, Do) or waits for the next (Wait). So a
+// client can send Burst requests at once and then Limit per Period on
+// average. redislimit implements the same bucket as GCRA (the generic cell
+// rate algorithm), which gives the same decisions from one timestamp per key.
+//
+// # Example
+//
+//	perKey, err := ratelimit.NewKeyed(ratelimit.KeyedConfig{
+//		Name: "api", Limit: 100, Period: time.Minute, Burst: 20,
+//	})
+//	if err != nil { ... }
+//	mw, err := ratelimit.NewMiddleware(ratelimit.MiddlewareConfig{
+//		Limiter: perKey, Key: ratelimit.APIKey("X-API-Key"),
+//	})
+//	if err != nil { ... }
+//	http.ListenAndServe(addr, mw.Wrap(mux))
+//
+// # Guarantees
+//
+// Concurrency: every exported type is safe for concurrent use. Keyed locks
+// one of up to 32 shards per call; Allow on a key already tracked does not
+// allocate.
+//
+// Memory: Keyed tracks at most MaxKeys keys whatever the number of distinct
+// keys it sees. A key idle for IdleTimeout (by default the time its bucket
+// takes to refill, so forgetting it changes no decision) is reclaimed when a
+// new key needs room; when MaxKeys is reached the least recently used key is
+// forgotten and, if it was still active, starts again with a full bucket
+// (counted by the keel.ratelimit.keys.evicted metric — raise MaxKeys if it
+// grows).
+//
+// Refusals: every refusal is an error matching ErrLimited; a *LimitedError
+// carries the limiter's name and, where it is known, RetryAfter. Waits honour
+// their context: cancellation returns ctx.Err() at once, and a wait that
+// could not finish before the context's deadline is refused at once instead
+// of sleeping until it. A refused or cancelled wait hands its unit back.
+//
+// Bad input: constructors return an error naming the offending Config
+// field; nothing a caller passes makes the package panic. The middleware
+// answers 400 with a problem body when its key function cannot find a key,
+// and its client-IP key function never trusts X-Forwarded-For from a peer
+// outside TrustedProxies.
+//
+// Goroutines: none are started. Close only unregisters metric callbacks.
+//
+// Metrics (OpenTelemetry API, scope github.com/keel-go/keel/ratelimit):
+// keel.ratelimit.decisions, keel.ratelimit.keys, keel.ratelimit.keys.evicted,
+// keel.ratelimit.in_flight, keel.ratelimit.queued and
+// keel.ratelimit.wait.duration, attributed by limiter name; see
+// docs/METRICS.md.
+package ratelimit

@@ -1,0 +1,79 @@
+package ratelimit
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+)
+
+// Header field names from draft-ietf-httpapi-ratelimit-headers (revision 11).
+const (
+	HeaderRateLimitPolicy = "RateLimit-Policy"
+	HeaderRateLimit       = "RateLimit"
+	HeaderRetryAfter      = "Retry-After"
+)
+
+// validPolicyName reports whether name can be serialised as a Structured
+// Field String (RFC 9651 §3.3.3): printable ASCII only. Quotes and
+// backslashes are allowed; they are escaped when written.
+func validPolicyName(name string) error {
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c < 0x20 || c > 0x7e {
+			return fmt.Errorf("ratelimit: policy name %q must be printable ASCII (byte %#x at %d)", name, c, i)
+		}
+	}
+	return nil
+}
+
+// appendSFString appends s as a Structured Field String. s has passed
+// validPolicyName.
+func appendSFString(b []byte, s string) []byte {
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		if s[i] == '"' || s[i] == '\\' {
+			b = append(b, '\\')
+		}
+		b = append(b, s[i])
+	}
+	return append(b, '"')
+}
+
+// formatPolicy renders the RateLimit-Policy field value for p: one Quota
+// Policy Item, the policy name with q (quota) and w (window, whole seconds,
+// at least 1).
+//
+//	"api";q=100;w=60
+func formatPolicy(p Policy) string {
+	b := appendSFString(nil, p.Name)
+	b = append(b, ";q="...)
+	b = strconv.AppendInt(b, int64(p.Quota), 10)
+	b = append(b, ";w="...)
+	b = strconv.AppendInt(b, ceilSeconds(p.Window), 10)
+	return string(b)
+}
+
+// formatRateLimit renders the RateLimit field value for one decision: the
+// policy name with r (available quota) and, when the bucket is not full, t
+// (seconds until the next unit is restored, rounded up).
+//
+//	"api";r=7;t=1
+func formatRateLimit(name []byte, d Decision) string {
+	b := make([]byte, 0, len(name)+24)
+	b = append(b, name...)
+	b = append(b, ";r="...)
+	b = strconv.AppendInt(b, int64(max(d.Remaining, 0)), 10)
+	if d.Reset > 0 {
+		b = append(b, ";t="...)
+		b = strconv.AppendInt(b, ceilSeconds(d.Reset), 10)
+	}
+	return string(b)
+}
+
+// ceilSeconds rounds d up to whole seconds, at least 1: the delay-seconds of
+// RFC 9110 have no fractions, and rounding down would invite a retry that is
+// refused again.
+func ceilSeconds(d time.Duration) int64 {
+	s := int64(math.Ceil(d.Seconds()))
+	return max(s, 1)
+}

@@ -1,0 +1,53 @@
+package ratelimit
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+)
+
+// Problem type URIs and the stable codes the middleware puts in its RFC 9457
+// problem bodies. Clients branch on "code"; "type" identifies the problem
+// for generic tooling.
+const (
+	// ProblemTypeQuotaExceeded is the problem type the RateLimit draft
+	// registers for a client over its quota.
+	ProblemTypeQuotaExceeded = "https://iana.org/assignments/http-problem-types#quota-exceeded"
+
+	// CodeLimited marks a 429: the client is over its rate limit.
+	CodeLimited = "rate_limited"
+	// CodeKeyMissing marks a 400: the request carried no rate-limit key
+	// (for example no API key header).
+	CodeKeyMissing = "rate_limit_key_missing"
+	// CodeUnavailable marks a 503: the limiter could not decide (a shared
+	// store in fail-closed mode was unreachable).
+	CodeUnavailable = "rate_limiter_unavailable"
+)
+
+// problem is an RFC 9457 problem details object with Keel's "code"
+// extension and the RateLimit draft's "violated-policies" extension.
+type problem struct {
+	Type             string   `json:"type"`
+	Title            string   `json:"title"`
+	Status           int      `json:"status"`
+	Detail           string   `json:"detail,omitempty"`
+	Code             string   `json:"code"`
+	ViolatedPolicies []string `json:"violated-policies,omitempty"`
+}
+
+// writeProblem writes p as application/problem+json with p.Status.
+func writeProblem(w http.ResponseWriter, p problem) {
+	body, err := json.Marshal(p)
+	if err != nil {
+		// Marshalling strings and ints cannot fail; answer with the status
+		// alone if it somehow did.
+		w.WriteHeader(p.Status)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/problem+json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(p.Status)
+	_, _ = w.Write(body)
+}

@@ -1,0 +1,42 @@
+// Package redislimit enforces per-key rate limits across any number of
+// service instances through Redis. It gives the same decisions as
+// ratelimit.Keyed in one process — a bucket of Burst units refilled at
+// Limit per Period — and plugs into ratelimit.Middleware (it implements
+// ratelimit.Taker). It lives in its own package so that importing ratelimit
+// does not link go-redis.
+//
+// # Algorithm
+//
+// GCRA, the generic cell rate algorithm: per key, Redis stores one number,
+// the theoretical arrival time (TAT) of the next unit. A call is allowed when
+// TAT - Burst*T <= now, where T = Period/Limit, and then moves TAT on by T.
+// This is a token bucket in another form, and it needs one GET and one SET.
+// Both run inside one Lua script, so each decision is atomic and costs one
+// round trip (EVALSHA). Time comes from Redis (TIME), never from the calling
+// process, so clock skew between instances cannot loosen the limit. A key
+// expires exactly when its bucket would be full again, so Redis holds no idle
+// keys. See docs/FORMATS.md for the key layout.
+//
+// # Faults
+//
+// When Redis cannot answer (unreachable, timeout, error reply), FailOpen
+// (the default) allows the call and FailClosed refuses it with an error
+// wrapping ErrUnavailable; either way the decision is counted by
+// keel.ratelimit.redis.failures and logged at most once a second. A done
+// context is returned as its error in both modes and is not a failure. How
+// long a call may wait for Redis is the client's (redis.Options ReadTimeout,
+// DialTimeout, MaxRetries) or the context's: set them short, because a
+// limiter that waits seconds for its store defeats its purpose.
+//
+// # Example
+//
+//	limiter, err := redislimit.New(redislimit.Config{
+//		Client: redis.NewClient(&redis.Options{Addr: "redis:6379", ReadTimeout: 50 * time.Millisecond}),
+//		Name:   "api", Limit: 100, Period: time.Minute, Burst: 20,
+//	})
+//	if err != nil { ... }
+//	mw, err := ratelimit.NewMiddleware(ratelimit.MiddlewareConfig{Limiter: limiter, Key: ratelimit.APIKey("X-API-Key")})
+//
+// Every exported type is safe for concurrent use. No goroutines are started;
+// Close only unregisters the metric callback.
+package redislimit

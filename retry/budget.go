@@ -1,0 +1,97 @@
+package retry
+
+import (
+	"fmt"
+	"math"
+	"sync/atomic"
+)
+
+// BudgetConfig configures a Budget. Zero fields mean the defaults.
+type BudgetConfig struct {
+	// MaxTokens is the bucket's size, in (0, 1000]. Default 10.
+	MaxTokens float64
+	// TokenRatio is what a successful attempt puts back, in (0, 1]. Default 0.1.
+	TokenRatio float64
+}
+
+// Budget is a retry budget shared by any number of policies that call the
+// same dependency: the retry throttling of gRPC (gRFC A6). The bucket starts
+// full at MaxTokens; every failed attempt (first or retry) takes one token,
+// every successful attempt puts back TokenRatio, and a retry is allowed only
+// while more than MaxTokens/2 tokens remain. First attempts always run.
+//
+// When the dependency fails every call, retries stop once the bucket falls to
+// half, so it sees the callers' own load plus at most about MaxTokens/2 extra
+// attempts rather than MaxAttempts times the load. When a fraction s of
+// attempts succeed, the retry rate settles where s*TokenRatio balances the
+// failures, so TokenRatio bounds the extra load (0.1: about 1.1x).
+//
+// Tokens are kept in thousandths, as gRPC does. A Budget is safe for
+// concurrent use and lock-free.
+type Budget struct {
+	milli     atomic.Int64
+	max       int64
+	ratio     int64
+	threshold int64
+}
+
+// NewBudget returns a full Budget, or an error naming a bad field.
+func NewBudget(cfg BudgetConfig) (*Budget, error) {
+	if cfg.MaxTokens == 0 {
+		cfg.MaxTokens = 10
+	}
+	if cfg.TokenRatio == 0 {
+		cfg.TokenRatio = 0.1
+	}
+	if !(cfg.MaxTokens > 0 && cfg.MaxTokens <= 1000) {
+		return nil, fmt.Errorf("retry: BudgetConfig.MaxTokens must be in (0,1000], got %v", cfg.MaxTokens)
+	}
+	if !(cfg.TokenRatio > 0 && cfg.TokenRatio <= 1) {
+		return nil, fmt.Errorf("retry: BudgetConfig.TokenRatio must be in (0,1], got %v", cfg.TokenRatio)
+	}
+	b := &Budget{
+		max:   int64(math.Round(cfg.MaxTokens * 1000)),
+		ratio: int64(math.Round(cfg.TokenRatio * 1000)),
+	}
+	if b.ratio == 0 {
+		b.ratio = 1
+	}
+	b.threshold = b.max / 2
+	b.milli.Store(b.max)
+	return b, nil
+}
+
+// Tokens returns the tokens currently in the bucket.
+func (b *Budget) Tokens() float64 { return float64(b.milli.Load()) / 1000 }
+
+// allowRetry reports whether a retry may run now.
+func (b *Budget) allowRetry() bool { return b.milli.Load() > b.threshold }
+
+// onFailure takes one token, never going below zero.
+func (b *Budget) onFailure() {
+	for {
+		cur := b.milli.Load()
+		if cur == 0 {
+			return
+		}
+		next := max(cur-1000, 0)
+		if b.milli.CompareAndSwap(cur, next) {
+			return
+		}
+	}
+}
+
+// onSuccess puts back TokenRatio, never going above MaxTokens. A full bucket
+// is only read, so that successes under load do not contend on a write.
+func (b *Budget) onSuccess() {
+	for {
+		cur := b.milli.Load()
+		if cur >= b.max {
+			return
+		}
+		next := min(cur+b.ratio, b.max)
+		if b.milli.CompareAndSwap(cur, next) {
+			return
+		}
+	}
+}

@@ -1,0 +1,79 @@
+package retry_test
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/keel-go/keel/retry"
+)
+
+// Under a 100% failure rate, a shared budget keeps the load the dependency
+// sees near the callers' own: about 1x, never MaxAttempts x.
+func TestBudgetBoundsLoadUnderTotalFailure(t *testing.T) {
+	const calls = 1000
+	run := func(budget *retry.Budget) int64 {
+		var attempts atomic.Int64
+		var policies []*retry.Policy
+		for range 4 { // several policies share one budget
+			policies = append(policies, mustNew(t, retry.Config{MaxAttempts: 3, Backoff: retry.Constant{}, Budget: budget}))
+		}
+		var wg sync.WaitGroup
+		for g := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range calls / 8 {
+					_ = policies[g%4].Do(context.Background(), func(context.Context) error {
+						attempts.Add(1)
+						return errBoom
+					})
+				}
+			}()
+		}
+		wg.Wait()
+		return attempts.Load()
+	}
+
+	assert.Equal(t, int64(3*calls), run(nil), "without a budget every call makes 3 attempts")
+
+	budget, err := retry.NewBudget(retry.BudgetConfig{MaxTokens: 10, TokenRatio: 0.1})
+	require.NoError(t, err)
+	got := run(budget)
+	assert.LessOrEqual(t, got, int64(1.1*calls), "with a budget the load stays within 1.1x")
+	assert.GreaterOrEqual(t, got, int64(calls), "first attempts always run")
+	assert.LessOrEqual(t, budget.Tokens(), 5.0)
+}
+
+func TestBudgetRefillsOnSuccessAndReportsExhaustion(t *testing.T) {
+	budget, err := retry.NewBudget(retry.BudgetConfig{MaxTokens: 4, TokenRatio: 0.5})
+	require.NoError(t, err)
+	p := mustNew(t, retry.Config{MaxAttempts: 5, Backoff: retry.Constant{}, Budget: budget})
+
+	// 4 tokens, threshold 2: fail, (3 > 2) retry, fail, (2 > 2 is false) stop.
+	calls := 0
+	err = p.Do(context.Background(), func(context.Context) error { calls++; return errBoom })
+	assert.Equal(t, 2, calls)
+	assert.ErrorIs(t, err, retry.ErrBudgetExhausted)
+	assert.InDelta(t, 2.0, budget.Tokens(), 1e-9)
+
+	for range 4 {
+		require.NoError(t, p.Do(context.Background(), func(context.Context) error { return nil }))
+	}
+	assert.InDelta(t, 4.0, budget.Tokens(), 1e-9, "successes refill, capped at MaxTokens")
+}
+
+func TestNewBudgetValidates(t *testing.T) {
+	for _, cfg := range []retry.BudgetConfig{{MaxTokens: -1}, {MaxTokens: 1001}, {TokenRatio: 2}, {TokenRatio: -0.1}} {
+		_, err := retry.NewBudget(cfg)
+		require.Error(t, err)
+		assert.Regexp(t, `^retry: BudgetConfig\.(MaxTokens|TokenRatio) must be`, err.Error())
+	}
+	b, err := retry.NewBudget(retry.BudgetConfig{})
+	require.NoError(t, err)
+	assert.InDelta(t, 10.0, b.Tokens(), 1e-9)
+}

@@ -1,0 +1,85 @@
+package retry
+
+import (
+	"context"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+)
+
+const scope = "github.com/keel-go/keel/retry"
+
+// Call outcomes, the values of keel.retry.outcome.
+const (
+	outcomeSuccess      = "success"
+	outcomeMaxAttempts  = "max_attempts"
+	outcomeMaxElapsed   = "max_elapsed"
+	outcomeNotRetryable = "not_retryable"
+	outcomeBudget       = "budget_exhausted"
+	outcomeBackoffStop  = "backoff_stopped"
+	outcomeCanceled     = "canceled"
+)
+
+var outcomes = []string{outcomeSuccess, outcomeMaxAttempts, outcomeMaxElapsed, outcomeNotRetryable,
+	outcomeBudget, outcomeBackoffStop, outcomeCanceled}
+
+// instruments holds the policy's instruments and, bound once at New, the
+// attribute sets of every measurement, so that recording allocates nothing.
+type instruments struct {
+	calls         metric.Int64Counter
+	attempts      metric.Int64Counter
+	delay         metric.Float64Histogram
+	callOpts      map[string][]metric.AddOption
+	successCall   []metric.AddOption
+	attemptOK     []metric.AddOption
+	attemptFailed []metric.AddOption
+	delayOpts     []metric.RecordOption
+}
+
+func newInstruments(mp metric.MeterProvider, name string) (*instruments, error) {
+	if mp == nil {
+		mp = otel.GetMeterProvider()
+	}
+	m := mp.Meter(scope)
+	in := &instruments{callOpts: make(map[string][]metric.AddOption, len(outcomes))}
+	var err error
+	if in.calls, err = m.Int64Counter("keel.retry.calls", metric.WithUnit("{call}"),
+		metric.WithDescription("Calls through a retry policy, by how they ended.")); err != nil {
+		return nil, err
+	}
+	if in.attempts, err = m.Int64Counter("keel.retry.attempts", metric.WithUnit("{attempt}"),
+		metric.WithDescription("Attempts made by a retry policy, first attempts included.")); err != nil {
+		return nil, err
+	}
+	if in.delay, err = m.Float64Histogram("keel.retry.delay", metric.WithUnit("s"),
+		metric.WithDescription("Waits before a retry."),
+		metric.WithExplicitBucketBoundaries(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)); err != nil {
+		return nil, err
+	}
+	policy := attribute.String("keel.retry.name", name)
+	for _, o := range outcomes {
+		in.callOpts[o] = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(policy, attribute.String("keel.retry.outcome", o)))}
+	}
+	in.successCall = in.callOpts[outcomeSuccess]
+	in.attemptOK = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(policy, attribute.String("keel.retry.result", "success")))}
+	in.attemptFailed = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(policy, attribute.String("keel.retry.result", "failure")))}
+	in.delayOpts = []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(policy))}
+	return in, nil
+}
+
+func (in *instruments) attempt(ctx context.Context, ok bool) {
+	if ok {
+		in.attempts.Add(ctx, 1, in.attemptOK...)
+		return
+	}
+	in.attempts.Add(ctx, 1, in.attemptFailed...)
+}
+
+func (in *instruments) call(ctx context.Context, outcome string) {
+	if outcome == outcomeSuccess {
+		in.calls.Add(ctx, 1, in.successCall...)
+		return
+	}
+	in.calls.Add(ctx, 1, in.callOpts[outcome]...)
+}

@@ -1,0 +1,77 @@
+package retry_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric/noop"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
+	"github.com/keel-go/keel/retry"
+)
+
+// sums collects every Int64 sum as "metric|attr=value,..." -> value.
+func sums(t *testing.T, reader *sdkmetric.ManualReader) map[string]int64 {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	require.NoError(t, reader.Collect(context.Background(), &rm))
+	out := map[string]int64{}
+	for _, sm := range rm.ScopeMetrics {
+		assert.Equal(t, "github.com/keel-go/keel/retry", sm.Scope.Name)
+		for _, m := range sm.Metrics {
+			switch data := m.Data.(type) {
+			case metricdata.Sum[int64]:
+				for _, dp := range data.DataPoints {
+					out[m.Name+"|"+dp.Attributes.Encoded(attribute.DefaultEncoder())] += dp.Value
+				}
+			case metricdata.Histogram[float64]:
+				for _, dp := range data.DataPoints {
+					out[m.Name+"|"+dp.Attributes.Encoded(attribute.DefaultEncoder())] += int64(dp.Count)
+				}
+			}
+		}
+	}
+	return out
+}
+
+func TestMetrics(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	p := mustNew(t, retry.Config{Name: "billing", MaxAttempts: 2, Backoff: retry.Constant{}, MeterProvider: mp})
+
+	require.NoError(t, p.Do(context.Background(), func(context.Context) error { return nil }))
+	_ = p.Do(context.Background(), func(context.Context) error { return errBoom })
+	_ = p.Do(context.Background(), func(context.Context) error { return retry.Permanent(errBoom) })
+
+	assert.Equal(t, map[string]int64{
+		"keel.retry.calls|keel.retry.name=billing,keel.retry.outcome=success":       1,
+		"keel.retry.calls|keel.retry.name=billing,keel.retry.outcome=max_attempts":  1,
+		"keel.retry.calls|keel.retry.name=billing,keel.retry.outcome=not_retryable": 1,
+		"keel.retry.attempts|keel.retry.name=billing,keel.retry.result=success":     1,
+		"keel.retry.attempts|keel.retry.name=billing,keel.retry.result=failure":     3,
+		"keel.retry.delay|keel.retry.name=billing":                                  1,
+	}, sums(t, reader))
+}
+
+func TestFirstAttemptSuccessDoesNotAllocate(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector's instrumentation allocates")
+	}
+	fn := func(context.Context) error { return nil }
+	get := func(context.Context) (int, error) { return 42, nil }
+	for name, cfg := range map[string]retry.Config{
+		"global provider": {},
+		"noop provider":   {MeterProvider: noop.NewMeterProvider()},
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := mustNew(t, cfg)
+			ctx := context.Background()
+			assert.Zero(t, testing.AllocsPerRun(100, func() { _ = p.Do(ctx, fn) }))
+			assert.Zero(t, testing.AllocsPerRun(100, func() { _, _ = retry.Do(ctx, p, get) }))
+		})
+	}
+}
