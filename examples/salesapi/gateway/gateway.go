@@ -139,7 +139,9 @@ func (g *Gateway) charge(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if chaos.Down || rand.Float64() < chaos.FailureRate {
-		w.Header().Set("Retry-After", "1")
+		if chaos.Down { // an outage announces itself; a random failure does not
+			w.Header().Set("Retry-After", "1")
+		}
 		http.Error(w, `{"error":"gateway unavailable"}`, http.StatusServiceUnavailable)
 		return
 	}
