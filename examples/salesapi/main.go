@@ -8,6 +8,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -39,7 +40,7 @@ func main() {
 
 type options struct {
 	addr, dataDir, dbURL, redisAddr, idemStore, logLevel string
-	backupEvery                                          time.Duration
+	backupEvery, idemLease                               time.Duration
 	rateLimit                                            int
 	chaos                                                gateway.Chaos
 	demo                                                 bool
@@ -54,6 +55,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.dbURL, "db", "", "PostgreSQL URL (postgres://…); default the embedded SQLite database. SALESAPI_DB_URL is read when -db is empty, so a password need not be in the process arguments")
 	fs.StringVar(&o.redisAddr, "redis", "", "Redis address (host:port) for shared rate limits and, with -idempotency-store redis, idempotency records")
 	fs.StringVar(&o.idemStore, "idempotency-store", "sql", "where idempotency records live: sql (in the order's transaction) or redis")
+	fs.DurationVar(&o.idemLease, "idempotency-lease", 2*time.Minute, "how long a request holds its Idempotency-Key before a retry may take it over (>= 10s)")
 	fs.DurationVar(&o.backupEvery, "backup-every", 0, "take a verified backup this often (0: only on POST /v1/admin/backups)")
 	fs.IntVar(&o.rateLimit, "rate-limit", 6000, "requests per minute per API key")
 	fs.Float64Var(&o.chaos.FailureRate, "gateway-failure-rate", 0, "fraction of payment gateway calls that fail, in [0,1]")
@@ -131,10 +133,10 @@ func serve(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	defer gw.Close()
 
 	a, err := app.New(ctx, app.Config{
-		DataDir: o.dataDir, DatabaseURL: o.dbURL, RedisAddr: o.redisAddr, IdempotencyInRedis: o.idemStore == "redis",
+		DataDir: o.dataDir, DatabaseURL: o.dbURL, RedisAddr: o.redisAddr, IdempotencyInRedis: o.idemStore == "redis", IdempotencyLease: o.idemLease,
 		APIKeys: keys, GatewayURL: gw.URL(), RateLimit: o.rateLimit, BackupEvery: o.backupEvery,
 		Logger: logger, MetricsHandler: tel.Handler(),
-	}, chaosSetter(gw))
+	}, gatewayControl{gw})
 	if err != nil {
 		return err
 	}
@@ -160,31 +162,38 @@ func serve(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	return srv.Shutdown(shutdownCtx)
 }
 
-// chaosSetter backs POST /v1/admin/chaos with the simulated gateway.
-func chaosSetter(gw *gateway.Gateway) func(context.Context, []byte) error {
-	return func(_ context.Context, body []byte) error {
-		var in struct {
-			FailureRate *float64 `json:"failure_rate"`
-			LatencyMS   *int64   `json:"latency_ms"`
-			Down        *bool    `json:"down"`
-		}
-		dec := json.NewDecoder(strings.NewReader(string(body)))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&in); err != nil {
-			return fmt.Errorf("chaos: want {failure_rate, latency_ms, down}: %w", err)
-		}
-		c := gw.Chaos()
-		if in.FailureRate != nil {
-			c.FailureRate = *in.FailureRate
-		}
-		if in.LatencyMS != nil {
-			c.Latency = time.Duration(*in.LatencyMS) * time.Millisecond
-		}
-		if in.Down != nil {
-			c.Down = *in.Down
-		}
-		return gw.SetChaos(c)
+// gatewayControl backs the admin endpoints with the simulated gateway.
+type gatewayControl struct{ gw *gateway.Gateway }
+
+func (g gatewayControl) SetChaos(body []byte) error {
+	var in struct {
+		FailureRate *float64 `json:"failure_rate"`
+		LatencyMS   *int64   `json:"latency_ms"`
+		Down        *bool    `json:"down"`
 	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		return fmt.Errorf("chaos: want {failure_rate, latency_ms, down}: %w", err)
+	}
+	c := g.gw.Chaos()
+	if in.FailureRate != nil {
+		c.FailureRate = *in.FailureRate
+	}
+	if in.LatencyMS != nil {
+		c.Latency = time.Duration(*in.LatencyMS) * time.Millisecond
+	}
+	if in.Down != nil {
+		c.Down = *in.Down
+	}
+	return g.gw.SetChaos(c)
+}
+
+func (g gatewayControl) Stats() map[string]any {
+	charges, calls := g.gw.Stats()
+	c := g.gw.Chaos()
+	return map[string]any{"charges": charges, "calls": calls, "failure_rate": c.FailureRate,
+		"latency_ms": c.Latency.Milliseconds(), "down": c.Down}
 }
 
 // apiKeys reads SALESAPI_API_KEYS ("key1=admin,key2=sales"), or else uses the

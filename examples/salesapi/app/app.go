@@ -75,23 +75,32 @@ type App struct {
 	}
 	health *health.Registry
 
-	// SetChaos changes the simulated payment gateway (POST /v1/admin/chaos).
-	setChaos func(ctx context.Context, body []byte) error
+	// gateway controls the simulated payment gateway (admin endpoints).
+	gateway GatewayControl
 
 	handler http.Handler
 	closers []func() error
 }
 
+// GatewayControl is the control surface of a simulated payment gateway,
+// behind POST /v1/admin/chaos and GET /v1/admin/gateway.
+type GatewayControl interface {
+	// SetChaos applies a JSON body {failure_rate, latency_ms, down}.
+	SetChaos(body []byte) error
+	// Stats reports what the gateway did (charges made, calls received).
+	Stats() map[string]any
+}
+
 // New opens the database, loads or creates the keys and builds every
-// component. setChaos, if not nil, backs POST /v1/admin/chaos.
-func New(ctx context.Context, cfg Config, setChaos func(ctx context.Context, body []byte) error) (a *App, err error) {
+// component. gw, if not nil, backs the gateway admin endpoints.
+func New(ctx context.Context, cfg Config, gw GatewayControl) (a *App, err error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("salesapi: data directory: %w", err)
 	}
-	a = &App{cfg: cfg, auth: newAuthenticator(cfg.APIKeys), setChaos: setChaos}
+	a = &App{cfg: cfg, auth: newAuthenticator(cfg.APIKeys), gateway: gw}
 	defer func() {
 		if err != nil {
 			_ = a.Close()
@@ -204,22 +213,25 @@ func (a *App) buildIdempotency(ctx context.Context) error {
 		a.idemSQL, st = ss, ss
 	}
 	var err error
-	a.idem, err = idempotency.New(idempotency.Config{Store: st, Logger: a.cfg.Logger})
+	a.idem, err = idempotency.New(idempotency.Config{Store: st, Lease: a.cfg.IdempotencyLease, Logger: a.cfg.Logger})
 	return err
 }
 
 func (a *App) buildPayments(context.Context) error {
 	var err error
+	// The breaker trips on sustained failure, not on a flaky gateway: a 30 %
+	// failure rate (absorbed by retries) reaches 60 % of 40 calls with
+	// probability ~1e-5, while a dead gateway trips it after 20 calls.
 	a.payBreaker, err = breaker.New(breaker.Config{
-		Name: "payment_gateway", FailureRate: 0.5, WindowSize: 20, MinimumCalls: 10,
-		ConsecutiveFailures: 5, OpenDuration: 2 * time.Second, HalfOpenProbes: 1, HalfOpenSuccesses: 2,
+		Name: "payment_gateway", FailureRate: 0.6, WindowSize: 40, MinimumCalls: 20,
+		ConsecutiveFailures: 12, OpenDuration: 2 * time.Second, HalfOpenProbes: 1, HalfOpenSuccesses: 2,
 		Logger: a.cfg.Logger,
 	})
 	if err != nil {
 		return err
 	}
 	a.payRetry, err = retry.New(retry.Config{
-		Name: "payment_gateway", MaxAttempts: 4, MaxElapsedTime: 5 * time.Second, AttemptTimeout: 2 * time.Second,
+		Name: "payment_gateway", MaxAttempts: 5, MaxElapsedTime: 5 * time.Second, AttemptTimeout: 2 * time.Second,
 		Backoff:       retry.Exponential{Initial: 20 * time.Millisecond, Max: 500 * time.Millisecond},
 		MaxRetryAfter: time.Second, Classifier: classifyPayment, Logger: a.cfg.Logger,
 	})

@@ -133,7 +133,7 @@ func (a *App) listBackups(w http.ResponseWriter, r *http.Request) {
 
 // chaos is POST /v1/admin/chaos: it changes the simulated payment gateway.
 func (a *App) chaos(w http.ResponseWriter, r *http.Request) {
-	if a.setChaos == nil {
+	if a.gateway == nil {
 		problem(w, http.StatusNotFound, CodeNotFound, "no simulated gateway in this process")
 		return
 	}
@@ -142,7 +142,7 @@ func (a *App) chaos(w http.ResponseWriter, r *http.Request) {
 		problem(w, http.StatusBadRequest, CodeMalformed, "unreadable body")
 		return
 	}
-	if err := a.setChaos(r.Context(), body); err != nil {
+	if err := a.gateway.SetChaos(body); err != nil {
 		problem(w, http.StatusUnprocessableEntity, CodeInvalid, err.Error())
 		return
 	}
@@ -150,4 +150,13 @@ func (a *App) chaos(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// gatewayStats is GET /v1/admin/gateway: what the simulated gateway did.
+func (a *App) gatewayStats(w http.ResponseWriter, r *http.Request) {
+	if a.gateway == nil {
+		problem(w, http.StatusNotFound, CodeNotFound, "no simulated gateway in this process")
+		return
+	}
+	writeJSON(w, http.StatusOK, a.gateway.Stats())
 }

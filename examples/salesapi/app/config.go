@@ -25,6 +25,10 @@ type Config struct {
 	// (one short window where a crash between the two lets a retry run
 	// again), rather than inside it. Requires RedisAddr.
 	IdempotencyInRedis bool
+	// IdempotencyLease is how long a request holds its Idempotency-Key
+	// before another may take it over (default 2m); it must exceed the
+	// longest an order can take (payment retries are bounded at 5s).
+	IdempotencyLease time.Duration
 	// APIKeys are the bearer tokens accepted. Required.
 	APIKeys []APIKey
 	// GatewayURL is the payment gateway's base URL. Required.
@@ -66,6 +70,8 @@ func (c *Config) validate() error {
 		return errors.New("salesapi: Config.IdempotencyInRedis requires Config.RedisAddr")
 	case c.RateLimit < 0, c.RateBurst < 0:
 		return fmt.Errorf("salesapi: Config.RateLimit and RateBurst must be >= 0, got %d and %d", c.RateLimit, c.RateBurst)
+	case c.IdempotencyLease != 0 && c.IdempotencyLease < 10*time.Second:
+		return fmt.Errorf("salesapi: Config.IdempotencyLease must be at least 10s (an order can take 5s), got %s", c.IdempotencyLease)
 	case c.BackupEvery < 0:
 		return fmt.Errorf("salesapi: Config.BackupEvery must be >= 0, got %s", c.BackupEvery)
 	}

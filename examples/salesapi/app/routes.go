@@ -42,6 +42,7 @@ func (a *App) routes() http.Handler {
 	handle("POST /v1/admin/backups", RoleAdmin, a.createBackup)
 	handle("GET /v1/admin/backups", RoleAdmin, a.listBackups)
 	handle("POST /v1/admin/chaos", RoleAdmin, a.chaos)
+	handle("GET /v1/admin/gateway", RoleAdmin, a.gatewayStats)
 
 	orders := a.requireRole(RoleSales, a.createOrder)
 	if !a.cfg.Bare {
