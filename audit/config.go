@@ -148,3 +148,20 @@ func (c *Config) validate() error {
 	}
 	return nil
 }
+
+// LogValue describes the configuration without its keys, which print as
+// [REDACTED].
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.Int("sinks", len(c.Sinks)), slog.Int("mode", int(c.Mode)), slog.Int("on_full", int(c.OnFull)),
+		slog.Int("sink_policy", int(c.SinkPolicy)), slog.Int("queue_size", c.QueueSize),
+		slog.String("signing_key", redacted), slog.String("hmac_key", redacted))
+}
+
+// Format prints the configuration for every fmt verb without its keys.
+func (c Config) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "audit.Config{Sinks:%d Mode:%d OnFull:%d SinkPolicy:%d QueueSize:%d SigningKey:%s HMACKey:%s}",
+		len(c.Sinks), c.Mode, c.OnFull, c.SinkPolicy, c.QueueSize, redacted, redacted)
+}
+
+const redacted = "[REDACTED]"

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -141,4 +142,25 @@ func TestReopenRecordsTornLastLine(t *testing.T) {
 	torn, err := os.ReadFile(fmt.Sprintf("%s.torn-%d", path, rec.Recovery.Offset))
 	require.NoError(t, err, "the discarded bytes are kept aside")
 	assert.Equal(t, `{"v":1,"seq":6,"kind":"event","ti`, string(torn))
+}
+
+func TestReopenAfterCrashDuringRotation(t *testing.T) {
+	dir := t.TempDir()
+	writeLog(t, dir, 3, nil)
+	// The process stopped right after creating the next segment.
+	require.NoError(t, os.WriteFile(filepath.Join(dir, segmentName(5)), nil, 0o600))
+	writeLog(t, dir, 2, nil)
+	names, err := listSegments(dir)
+	require.NoError(t, err)
+	require.Len(t, names, 2)
+	first := collectRecords(t, dir)[4]
+	assert.Equal(t, KindCheckpoint, first.Kind, "the new segment starts with a signed checkpoint")
+	assert.Equal(t, uint64(5), first.Seq)
+
+	_, err = verifyDir(t, dir, false)
+	require.NoError(t, err)
+	require.NoError(t, os.Remove(filepath.Join(dir, names[0])))
+	rep, err := verifyDir(t, dir, false)
+	require.NoError(t, err, "the second segment verifies on its own")
+	assert.Equal(t, uint64(5), rep.FirstSeq)
 }

@@ -102,10 +102,6 @@ func TestRules(t *testing.T) {
 	}
 }
 
-func itoa(n int) string {
-	return strings.TrimSpace(strings.Replace(time.Duration(n).String(), "ns", "", 1))
-}
-
 func TestLoggerFeedsDetectorAndNotifiers(t *testing.T) {
 	var mu sync.Mutex
 	var got []Finding

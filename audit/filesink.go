@@ -52,7 +52,9 @@ const segmentPrefix, segmentSuffix = "audit-", ".jsonl"
 // segment files named audit-<first seq, 20 digits>.jsonl. Appends are written
 // with one write call per batch and, in durable mode, one fsync. A crash can
 // leave at most a torn last line, which Open detects, moves aside to a
-// .torn file and reports so the Logger records it.
+// .torn file and reports so the Logger records it. One Logger (one process)
+// writes a directory; readers (DirSource, Verify, Query, `keel audit`) may
+// run at any time.
 type FileSink struct {
 	cfg FileSinkConfig
 

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,18 +24,22 @@ type Logger struct {
 	keyID string
 	inst  *instruments
 
-	queue   chan *pending
-	closeMu sync.RWMutex // Log holds it shared while enqueueing; Close exclusively
-	closed  bool
-	closing chan struct{}
-	done    chan struct{}
+	queue    chan *pending
+	closeMu  sync.RWMutex // Log holds it shared while enqueueing; Close exclusively
+	closed   bool
+	stopping chan struct{} // closed first by Close: a retrying writer gives up
+	stopOnce sync.Once
+	closing  chan struct{} // closed once no Log can enqueue any more
+	done     chan struct{}
 
 	dropped atomic.Uint64 // events dropped by OnFull Drop, not yet recorded
 	failing atomic.Bool   // a sink is failing (buffered mode retries)
 
 	// Owned by the writer goroutine.
-	sinks    []*sinkState
-	closeErr error
+	sinks     []*sinkState
+	closeErr  error
+	peakBatch int           // recent largest batch, decaying
+	lastWrite time.Duration // how long writing it took
 
 	pendingPool sync.Pool
 }
@@ -78,10 +83,11 @@ func New(cfg Config) (*Logger, error) {
 	}
 	l := &Logger{
 		cfg: cfg, red: red,
-		keyID:   KeyID(cfg.SigningKey.Public().(ed25519.PublicKey)),
-		queue:   make(chan *pending, cfg.QueueSize),
-		closing: make(chan struct{}),
-		done:    make(chan struct{}),
+		keyID:    KeyID(cfg.SigningKey.Public().(ed25519.PublicKey)),
+		queue:    make(chan *pending, cfg.QueueSize),
+		stopping: make(chan struct{}),
+		closing:  make(chan struct{}),
+		done:     make(chan struct{}),
 	}
 	l.pendingPool.New = func() any { return &pending{done: make(chan error, 1)} }
 	if l.inst, err = newInstruments(cfg.MeterProvider, l); err != nil {
@@ -172,6 +178,9 @@ func (l *Logger) openSegment(ctx context.Context, st *sinkState, s Sink) error {
 // event may or may not be recorded then.
 func (l *Logger) Log(ctx context.Context, e Event) error {
 	start := time.Now()
+	if err := ctx.Err(); err != nil {
+		return err // nothing recorded: the caller had already given up
+	}
 	if e.Action == "" {
 		return fmt.Errorf("%w: Event.Action is empty", ErrInvalidEvent)
 	}
@@ -190,6 +199,9 @@ func (l *Logger) Log(ctx context.Context, e Event) error {
 	payload, err := eventPayload(&e)
 	if err != nil {
 		return err
+	}
+	if len(payload) > maxEventSize {
+		return fmt.Errorf("%w: the encoded event is %d bytes, more than the %d a record may hold", ErrInvalidEvent, len(payload), maxEventSize)
 	}
 	p := l.pendingPool.Get().(*pending)
 	p.event, p.payload, p.timeText = e, payload, formatTime(e.Time)
@@ -239,7 +251,11 @@ func (l *Logger) enqueue(ctx context.Context, p *pending) error {
 	case Drop:
 		l.dropped.Add(1)
 		l.inst.drops.Add(ctx, 1)
-		l.buffered(p) // nothing waits for it
+		if l.cfg.Mode == Durable {
+			p.done <- nil // a dropped event is reported by its gap record, not an error
+		} else {
+			l.release(p)
+		}
 		return nil
 	}
 	select {
@@ -250,18 +266,13 @@ func (l *Logger) enqueue(ctx context.Context, p *pending) error {
 	}
 }
 
-// buffered makes Log return at once for a dropped durable event: a dropped
-// event is reported by its gap record, not by an error.
-func (l *Logger) buffered(p *pending) {
-	if l.cfg.Mode == Durable {
-		p.done <- nil
-	}
-}
-
 // Close stops accepting events, writes everything queued, seals every sink
 // with a final checkpoint ("close"), closes the sinks and stops the writer.
 // It returns what could not be persisted. Calling it again returns nil.
 func (l *Logger) Close() error {
+	// A writer retrying a failing sink must give up first: a Log blocked
+	// on the full queue holds closeMu shared until the writer moves on.
+	l.stopOnce.Do(func() { close(l.stopping) })
 	l.closeMu.Lock()
 	if l.closed {
 		l.closeMu.Unlock()
@@ -289,8 +300,14 @@ func (l *Logger) run() {
 	for {
 		select {
 		case p := <-l.queue:
+			l.awaitCompanions()
 			batch = l.collect(append(batch[:0], p))
+			start := time.Now()
 			l.write(batch)
+			// The batch the writer waits for is a recent peak, decaying, so
+			// that it tracks the number of concurrent callers rather than
+			// settling on whatever the last wait happened to gather.
+			l.peakBatch, l.lastWrite = max(len(batch), l.peakBatch-l.peakBatch/8), time.Since(start)
 		case <-checkpoints.C:
 			l.write(nil) // records pending gaps
 			l.checkpointAll("interval", false)
@@ -315,6 +332,34 @@ func (l *Logger) run() {
 		}
 	}
 }
+
+// awaitCompanions lets the callers the previous durable batches released
+// enqueue their next events before the writer takes a new batch, as
+// PostgreSQL's commit_delay does: under concurrency the batch, and so the
+// events per fsync, grows. A lone caller (peakBatch 1) never waits. The wait
+// ends when a recent peak batch's worth of events is queued, after half the
+// previous write's duration (at most companionWait), or after
+// maxEventSize bounds an encoded event so that its record stays under the
+// line size readers accept.
+const maxEventSize = maxLineSize - 1024
+
+// companionYields yields, whichever comes first.
+func (l *Logger) awaitCompanions() {
+	if l.cfg.Mode != Durable || l.peakBatch < 2 {
+		return
+	}
+	want := min(l.peakBatch, l.cfg.MaxBatch) - 1 // one is already taken
+	deadline := time.Now().Add(min(l.lastWrite/2, companionWait))
+	for i := 0; i < companionYields && len(l.queue) < want && time.Now().Before(deadline); i++ {
+		runtime.Gosched()
+	}
+}
+
+// Bounds of awaitCompanions.
+const (
+	companionYields = 10_000
+	companionWait   = time.Millisecond
+)
 
 // collect adds whatever is queued, up to MaxBatch: events that arrived
 // during the previous write share the next one (group commit).
@@ -436,9 +481,11 @@ func (l *Logger) write(batch []*pending) {
 			l.cfg.Detector.Observe(p.event)
 		}
 	}
-	if durable {
-		for _, p := range batch {
-			p.done <- err
+	for _, p := range batch {
+		if durable {
+			p.done <- err // the caller returns p to the pool
+		} else {
+			l.release(p) // no one else holds a buffered event
 		}
 	}
 }
@@ -466,7 +513,7 @@ func (l *Logger) retry(ctx context.Context, st *sinkState, recs []*Record, err e
 		t := time.NewTimer(wait)
 		select {
 		case <-t.C:
-		case <-l.closing:
+		case <-l.stopping:
 			t.Stop()
 			return st.sink.Append(ctx, recs, false) // a last attempt
 		}

@@ -23,7 +23,9 @@ type instruments struct {
 	checkpoints metric.Int64Counter
 	reg         metric.Registration
 
-	okAttrs, errAttrs metric.MeasurementOption
+	// Pre-built option slices: passing them with ... does not allocate.
+	okRecord, errRecord []metric.RecordOption
+	okAdd, errAdd       []metric.AddOption
 }
 
 func newInstruments(mp metric.MeterProvider, l *Logger) (*instruments, error) {
@@ -41,8 +43,10 @@ func newInstruments(mp metric.MeterProvider, l *Logger) (*instruments, error) {
 	if l.cfg.Mode == Buffered {
 		mode = "buffered"
 	}
-	in.okAttrs = metric.WithAttributeSet(attribute.NewSet(attribute.String("keel.audit.mode", mode), attribute.String("keel.audit.result", "ok")))
-	in.errAttrs = metric.WithAttributeSet(attribute.NewSet(attribute.String("keel.audit.mode", mode), attribute.String("keel.audit.result", "error")))
+	ok := metric.WithAttributeSet(attribute.NewSet(attribute.String("keel.audit.mode", mode), attribute.String("keel.audit.result", "ok")))
+	bad := metric.WithAttributeSet(attribute.NewSet(attribute.String("keel.audit.mode", mode), attribute.String("keel.audit.result", "error")))
+	in.okRecord, in.errRecord = []metric.RecordOption{ok}, []metric.RecordOption{bad}
+	in.okAdd, in.errAdd = []metric.AddOption{ok}, []metric.AddOption{bad}
 	if in.logDuration, err = m.Float64Histogram("keel.audit.log.duration", metric.WithUnit("s"),
 		metric.WithDescription("Time Log took to accept (buffered) or persist (durable) an event.")); err != nil {
 		return nil, err
@@ -83,12 +87,12 @@ func newInstruments(mp metric.MeterProvider, l *Logger) (*instruments, error) {
 }
 
 func (in *instruments) logged(ctx context.Context, start time.Time, err error) {
-	attrs := in.okAttrs
+	rec, add := in.okRecord, in.okAdd
 	if err != nil {
-		attrs = in.errAttrs
+		rec, add = in.errRecord, in.errAdd
 	}
-	in.logDuration.Record(ctx, time.Since(start).Seconds(), attrs)
-	in.events.Add(ctx, 1, attrs)
+	in.logDuration.Record(ctx, time.Since(start).Seconds(), rec...)
+	in.events.Add(ctx, 1, add...)
 }
 
 func (in *instruments) unregister() {

@@ -3,8 +3,12 @@ package audit
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -194,6 +198,8 @@ func TestLogRejectsInvalidEventsAndClosedLogger(t *testing.T) {
 	require.ErrorIs(t, l.Log(context.Background(), Event{Outcome: Success}), ErrInvalidEvent)
 	require.ErrorIs(t, l.Log(context.Background(), Event{Action: "x", Outcome: "maybe"}), ErrInvalidEvent)
 	require.ErrorIs(t, l.Log(context.Background(), Event{Action: "x", Outcome: Success, After: map[string]any{"f": func() {}}}), ErrInvalidEvent)
+	huge := Event{Action: "x", Outcome: Success, Metadata: map[string]any{"blob": strings.Repeat("a", maxLineSize)}}
+	require.ErrorIs(t, l.Log(context.Background(), huge), ErrInvalidEvent, "a record readers could not read back is refused")
 	require.NoError(t, l.Close())
 	require.NoError(t, l.Close(), "Close is idempotent")
 	require.ErrorIs(t, l.Log(context.Background(), event(0)), ErrClosed)
@@ -252,4 +258,49 @@ func TestConfigValidationNamesTheField(t *testing.T) {
 	}
 	_, err = NewFileSink(FileSinkConfig{})
 	assert.ErrorContains(t, err, "FileSinkConfig.Dir")
+}
+
+func TestCloseGivesUpOnAFailingSinkAndReportsLoss(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		dir := t.TempDir()
+		fs := newFaulty(t, dir)
+		fs.fail.Store(true)
+		l, err := New(Config{Sinks: []Sink{fs}, SigningKey: testKey(t), Mode: Buffered, QueueSize: 1, MaxBatch: 1})
+		require.NoError(t, err)
+		require.NoError(t, l.Log(context.Background(), event(0)))
+		synctest.Wait()                                           // the writer is retrying the failed batch
+		require.NoError(t, l.Log(context.Background(), event(1))) // fills the queue
+		blocked := make(chan error)
+		go func() { blocked <- l.Log(context.Background(), event(2)) }()
+		synctest.Wait() // the third caller is blocked on the full queue (OnFull Block)
+
+		err = l.Close()
+		require.Error(t, err, "Close does not hang, and says what was lost")
+		assert.Contains(t, err.Error(), "were not persisted")
+		assert.NoError(t, <-blocked, "the blocked caller got its event into the queue")
+	})
+}
+
+func TestConfigNeverPrintsKeys(t *testing.T) {
+	cfg := Config{SigningKey: testKey(t), HMACKey: []byte("hmac-secret-hmac-secret-hmac-secret")}
+	var buf strings.Builder
+	slog.New(slog.NewTextHandler(&buf, nil)).Info("config", "cfg", cfg)
+	for _, s := range []string{fmt.Sprintf("%v", cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%#v", cfg), fmt.Sprintf("%s", cfg), fmt.Sprintf("%x", cfg), buf.String()} {
+		assert.Contains(t, s, "[REDACTED]")
+		assert.NotContains(t, s, "hmac-secret")
+		assert.NotContains(t, s, "0707")
+		assert.NotContains(t, s, "7 7 7")
+	}
+}
+
+func TestLogWithEndedContextRecordsNothing(t *testing.T) {
+	dir := t.TempDir()
+	l, _ := newFileLogger(t, dir, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	require.ErrorIs(t, l.Log(ctx, event(0)), context.Canceled)
+	require.NoError(t, l.Close())
+	rep, err := verifyDir(t, dir, false)
+	require.NoError(t, err)
+	assert.Zero(t, rep.Events)
 }

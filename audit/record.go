@@ -81,29 +81,20 @@ type Record struct {
 	Line []byte
 }
 
-// wireRecord fixes the member order of the canonical body.
+// wireRecord is a whole record body, for decoding: the chain header, the
+// event members (eventWire, embedded so that its members are promoted) and
+// the members of the other kinds.
 type wireRecord struct {
-	V          int            `json:"v"`
-	Seq        uint64         `json:"seq"`
-	Kind       Kind           `json:"kind"`
-	Time       string         `json:"time"`
-	Log        string         `json:"log"`
-	Prev       string         `json:"prev"`
-	Actor      *Actor         `json:"actor,omitempty"`
-	Action     string         `json:"action,omitempty"`
-	Resource   *Resource      `json:"resource,omitempty"`
-	Outcome    Outcome        `json:"outcome,omitempty"`
-	Reason     string         `json:"reason,omitempty"`
-	Tenant     string         `json:"tenant,omitempty"`
-	RequestID  string         `json:"request_id,omitempty"`
-	TraceID    string         `json:"trace_id,omitempty"`
-	SpanID     string         `json:"span_id,omitempty"`
-	Before     map[string]any `json:"before,omitempty"`
-	After      map[string]any `json:"after,omitempty"`
-	Metadata   map[string]any `json:"metadata,omitempty"`
-	Checkpoint *Checkpoint    `json:"checkpoint,omitempty"`
-	Gap        *Gap           `json:"gap,omitempty"`
-	Recovery   *Recovery      `json:"recovery,omitempty"`
+	V    int    `json:"v"`
+	Seq  uint64 `json:"seq"`
+	Kind Kind   `json:"kind"`
+	Time string `json:"time"`
+	Log  string `json:"log"`
+	Prev string `json:"prev"`
+	eventWire
+	Checkpoint *Checkpoint `json:"checkpoint,omitempty"`
+	Gap        *Gap        `json:"gap,omitempty"`
+	Recovery   *Recovery   `json:"recovery,omitempty"`
 }
 
 // canonicalBody returns the bytes a record's hash covers: the line with its

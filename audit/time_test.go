@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"crypto/ed25519"
 	"os"
 	"path/filepath"
 	"testing"
@@ -67,5 +68,35 @@ func TestBufferedModeSyncsAndRotatesByAge(t *testing.T) {
 		_, err = verifyDir(t, dir, false)
 		require.ErrorIs(t, err, ErrChainBroken)
 		assert.Contains(t, err.Error(), "missing")
+	})
+}
+
+func TestPruneKeepsAnUnbrokenVerifiableSuffix(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		dir := t.TempDir()
+		l, sink := newFileLogger(t, dir, func(_ *Config, f *FileSinkConfig) { f.MaxAge = time.Hour })
+		for i := range 6 {
+			require.NoError(t, l.Log(context.Background(), event(i)))
+			time.Sleep(time.Hour)
+		}
+		before, err := listSegments(dir)
+		require.NoError(t, err)
+		removed, err := sink.Prune(time.Now().Add(-3*time.Hour + time.Minute))
+		require.NoError(t, err)
+		assert.Equal(t, before[:len(removed)], removed, "only the oldest segments go")
+		assert.NotEmpty(t, removed)
+		require.NoError(t, l.Close())
+
+		n := 0
+		for _, err := range sink.Lines(context.Background()) {
+			require.NoError(t, err)
+			n++
+		}
+		assert.Positive(t, n)
+		rep, err := verifyDir(t, dir, false)
+		require.NoError(t, err)
+		assert.Greater(t, rep.FirstSeq, uint64(1))
+		_, err = Verify(context.Background(), DirSource(dir), VerifyOptions{PublicKeys: []ed25519.PublicKey{pub(testKey(t))}, FromStart: true})
+		require.ErrorIs(t, err, ErrChainBroken, "FromStart refuses a log whose start was removed")
 	})
 }

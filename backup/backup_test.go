@@ -381,6 +381,15 @@ func TestWrongIdentityIsNotCorruption(t *testing.T) {
 	require.Error(t, err)
 	assert.NotErrorIs(t, err, backup.ErrCorrupt)
 	assert.Contains(t, err.Error(), "Identities")
+
+	noKeys, err := backup.New(backup.Config{Storage: f.store, VerifyKeys: []ed25519.PublicKey{f.key.Public()}})
+	require.NoError(t, err)
+	defer func() { _ = noKeys.Close() }()
+	_, err = noKeys.Verify(ctx, m.ID, backup.VerifyOptions{Level: backup.VerifyFull})
+	require.ErrorContains(t, err, "Config.Identities is empty")
+	assert.NotErrorIs(t, err, backup.ErrCorrupt)
+	_, err = noKeys.Verify(ctx, m.ID, backup.VerifyOptions{Level: backup.VerifyChecksum})
+	require.NoError(t, err, "a checksum verify needs no decryption key")
 }
 
 func TestConfigValidationNamesTheField(t *testing.T) {

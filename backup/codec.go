@@ -95,6 +95,8 @@ func (s *sealer) abort() {
 	}
 }
 
+var errNoIdentities = errors.New("backup: the backup is encrypted and Config.Identities is empty")
+
 // opener is the read side: stored bytes in, plain dump out.
 type opener struct {
 	io.Reader
@@ -105,7 +107,7 @@ func newOpener(src io.Reader, comp Compression, encrypted bool, identities []age
 	r := src
 	if encrypted {
 		if len(identities) == 0 {
-			return nil, errors.New("backup: the backup is encrypted and Config.Identities is empty")
+			return nil, errNoIdentities
 		}
 		dr, err := age.Decrypt(r, identities...)
 		if err != nil {

@@ -172,6 +172,9 @@ func (r *Repository) readPlain(ctx context.Context, m *Manifest, fn func(io.Read
 	op, err := newOpener(stored, m.Compression, m.Encryption.Scheme != "none", r.cfg.Identities)
 	if err != nil {
 		var noMatch *age.NoIdentityMatchError
+		if errors.Is(err, errNoIdentities) {
+			return err
+		}
 		if errors.As(err, &noMatch) {
 			return fmt.Errorf("backup: %s: none of Config.Identities can decrypt it: %w", m.ID, err)
 		}

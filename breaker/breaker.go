@@ -32,15 +32,17 @@ type Breaker struct {
 	listeners     []func(StateChange)
 	logger        *slog.Logger
 	metrics       *instruments
-	// windowed: a rate condition is set, so closed-state outcomes go through
-	// the window under mu; otherwise they are counted lock-free in word.
-	windowed bool
+	// windowed: a rate condition is set, so closed-state outcomes also go
+	// into the current generation's window.
+	windowed       bool
+	windowSize     int
+	windowDuration time.Duration
+	win            atomic.Pointer[generationWindow]
 	// timed: outcomes need a start time (slow calls) or an end time (time window).
 	timed bool
 
+	// mu serialises state changes, half-open probe accounting and delivery.
 	mu             sync.Mutex
-	window         window
-	consecFailures int // windowed mode's count (the lock-free mode keeps it in word)
 	openCount      int
 	probes         int // probes in flight (HalfOpen)
 	probeSuccesses int
@@ -55,33 +57,29 @@ func New(cfg Config) (*Breaker, error) {
 		return nil, err
 	}
 	b := &Breaker{
-		name:          cfg.Name,
-		consecutive:   uint64(cfg.ConsecutiveFailures),
-		failureRate:   cfg.FailureRate,
-		slowRate:      cfg.SlowCallRate,
-		slowThreshold: cfg.SlowCallDuration,
-		minCalls:      cfg.MinimumCalls,
-		openDuration:  cfg.OpenDuration,
-		breakDuration: cfg.BreakDuration,
-		maxProbes:     cfg.HalfOpenProbes,
-		probesToClose: cfg.HalfOpenSuccesses,
-		classify:      cfg.Classifier,
-		listeners:     slices.Clone(cfg.OnStateChange),
-		logger:        cfg.Logger,
-		windowed:      cfg.windowed(),
-	}
-	if b.windowed {
-		if cfg.WindowDuration > 0 {
-			b.window = newTimeWindow(cfg.WindowDuration)
-		} else {
-			b.window = newCountWindow(cfg.WindowSize)
-		}
+		name:           cfg.Name,
+		consecutive:    uint64(cfg.ConsecutiveFailures),
+		failureRate:    cfg.FailureRate,
+		slowRate:       cfg.SlowCallRate,
+		slowThreshold:  cfg.SlowCallDuration,
+		minCalls:       cfg.MinimumCalls,
+		openDuration:   cfg.OpenDuration,
+		breakDuration:  cfg.BreakDuration,
+		maxProbes:      cfg.HalfOpenProbes,
+		probesToClose:  cfg.HalfOpenSuccesses,
+		classify:       cfg.Classifier,
+		listeners:      slices.Clone(cfg.OnStateChange),
+		logger:         cfg.Logger,
+		windowed:       cfg.windowed(),
+		windowSize:     cfg.WindowSize,
+		windowDuration: cfg.WindowDuration,
 	}
 	b.timed = b.slowRate > 0 || (b.windowed && cfg.WindowDuration > 0)
 	if b.metrics, err = newInstruments(cfg.MeterProvider, b.name); err != nil {
 		return nil, err
 	}
 	b.word.Store(makeWord(0, 0, Closed))
+	b.newWindow(0)
 	return b, nil
 }
 
@@ -172,57 +170,87 @@ func (b *Breaker) done(p permit, err error) {
 		now = time.Now()
 		slow = b.slowRate > 0 && now.Sub(p.start) > b.slowThreshold
 	}
-	if p.state == Closed && !b.windowed {
-		b.countConsecutive(p.gen, outcome)
-		return
-	}
-	if outcome == Ignored && p.state == Closed {
+	if p.state == Closed {
+		if outcome == Ignored {
+			return
+		}
+		if b.consecutive > 0 && b.countConsecutive(p.gen, outcome) {
+			return
+		}
+		if b.windowed {
+			b.recordWindow(p.gen, outcome == Failure, slow, now)
+		}
 		return
 	}
 	b.mu.Lock()
-	if genOf(b.word.Load()) != p.gen { // the state changed since the call began
-		b.mu.Unlock()
-		return
-	}
 	changed := false
-	if p.state == HalfOpen {
+	if genOf(b.word.Load()) == p.gen { // else the state changed since the probe began
 		changed = b.probeDone(outcome, slow, now)
-	} else {
-		changed = b.recordClosed(outcome, slow, now)
 	}
 	b.mu.Unlock()
 	b.deliverIf(changed)
 }
 
-// countConsecutive is the lock-free closed-state path when no rate condition is
-// set: the count lives in the state word, so a stale generation is detected by
-// the same compare-and-swap that updates it.
-func (b *Breaker) countConsecutive(gen uint32, outcome Outcome) {
+// countConsecutive counts consecutive failures in the closed state, lock-free:
+// the count lives in the state word, so a stale generation is detected by the
+// same compare-and-swap that updates it. It reports whether it opened the
+// breaker (or found it changed), in which case the outcome is spent.
+func (b *Breaker) countConsecutive(gen uint32, outcome Outcome) bool {
 	for {
 		w := b.word.Load()
 		if genOf(w) != gen {
-			return
+			return true
 		}
 		var next uint64
 		switch outcome {
 		case Success:
 			if consecOf(w) == 0 {
-				return // the common case: nothing to write, no cache-line contention
+				return false // the common case: nothing to write, no cache-line contention
 			}
 			next = makeWord(gen, 0, Closed)
 		case Failure:
 			next = makeWord(gen, consecOf(w)+1, Closed)
 		default:
-			return
+			return false
 		}
 		if !b.word.CompareAndSwap(w, next) {
 			continue
 		}
 		if outcome == Failure && consecOf(next) >= b.consecutive {
 			b.tripFrom(gen)
+			return true
 		}
+		return false
+	}
+}
+
+// recordWindow adds a closed-state outcome to its generation's window and
+// opens the breaker when a rate condition holds.
+func (b *Breaker) recordWindow(gen uint32, failed, slow bool, now time.Time) {
+	w := b.win.Load()
+	if w.gen != gen {
 		return
 	}
+	calls, failures, slows := w.add(now, failed, slow)
+	if calls >= b.minCalls &&
+		((b.failureRate > 0 && float64(failures) >= b.failureRate*float64(calls)) ||
+			(b.slowRate > 0 && float64(slows) >= b.slowRate*float64(calls))) {
+		b.tripFrom(gen)
+	}
+}
+
+// newWindow installs an empty window for closed generation gen.
+func (b *Breaker) newWindow(gen uint32) {
+	if !b.windowed {
+		return
+	}
+	var w window
+	if b.windowDuration > 0 {
+		w = newTimeWindow(b.windowDuration)
+	} else {
+		w = newCountWindow(b.windowSize)
+	}
+	b.win.Store(&generationWindow{gen: gen, window: w})
 }
 
 // tripFrom opens the breaker if it is still in generation gen.
@@ -235,30 +263,6 @@ func (b *Breaker) tripFrom(gen uint32) {
 	}
 	b.mu.Unlock()
 	b.deliverIf(changed)
-}
-
-// recordClosed adds an outcome to the window and trips when a condition holds.
-// Called with mu held; returns whether the state changed.
-func (b *Breaker) recordClosed(outcome Outcome, slow bool, now time.Time) bool {
-	failed := outcome == Failure
-	if failed {
-		b.consecFailures++
-	} else {
-		b.consecFailures = 0
-	}
-	b.window.add(now, failed, slow)
-	trip := b.consecutive > 0 && uint64(b.consecFailures) >= b.consecutive
-	if calls, failures, slows := b.window.totals(now); !trip && calls >= b.minCalls {
-		trip = (b.failureRate > 0 && float64(failures) >= b.failureRate*float64(calls)) ||
-			(b.slowRate > 0 && float64(slows) >= b.slowRate*float64(calls))
-	}
-	if trip {
-		if now.IsZero() {
-			now = time.Now()
-		}
-		b.transition(Open, now)
-	}
-	return trip
 }
 
 // probeDone records a half-open probe's outcome. Called with mu held.
@@ -297,11 +301,12 @@ func (b *Breaker) transition(to State, now time.Time) {
 	case Closed, Disabled:
 		b.openCount = 0
 	}
-	b.probes, b.probeSuccesses, b.consecFailures = 0, 0, 0
-	if b.window != nil {
-		b.window.reset()
+	b.probes, b.probeSuccesses = 0, 0
+	gen := genOf(w) + 1
+	if to == Closed {
+		b.newWindow(gen)
 	}
-	b.word.Store(makeWord(genOf(w)+1, 0, to))
+	b.word.Store(makeWord(gen, 0, to))
 	b.pending = append(b.pending, StateChange{Name: b.name, From: from, To: to, At: now, OpenCount: b.openCount})
 }
 

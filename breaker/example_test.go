@@ -53,7 +53,7 @@ func ExampleConfig() {
 		HalfOpenProbes:    3,
 		HalfOpenSuccesses: 3,
 		BreakDuration: func(openCount int) time.Duration {
-			return min(30*time.Second<<(openCount-1), 5*time.Minute)
+			return min(30*time.Second<<min(openCount-1, 4), 5*time.Minute) // min: no shift overflow
 		},
 	})
 	fmt.Println(err)

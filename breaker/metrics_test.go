@@ -68,7 +68,8 @@ func TestClosedDoDoesNotAllocate(t *testing.T) {
 		t.Skip("the race detector's instrumentation allocates")
 	}
 	ctx := context.Background()
-	get := func(context.Context) (int, error) { return 7, nil }
+	calls := 0 // captured, as a caller's closure usually captures its variables
+	get := func(context.Context) (int, error) { calls++; return 7, nil }
 	for name, cfg := range map[string]breaker.Config{
 		"consecutive, global provider": {},
 		"consecutive, noop provider":   {MeterProvider: noop.NewMeterProvider()},
@@ -79,6 +80,10 @@ func TestClosedDoDoesNotAllocate(t *testing.T) {
 			b := mustNew(t, cfg)
 			assert.Zero(t, testing.AllocsPerRun(100, func() { _ = b.Do(ctx, succeed) }))
 			assert.Zero(t, testing.AllocsPerRun(100, func() { _, _ = breaker.Do(ctx, b, get) }))
+			assert.Zero(t, testing.AllocsPerRun(100, func() {
+				_ = b.Do(ctx, func(context.Context) error { calls++; return nil }) // a closure built per call
+			}))
+			assert.Positive(t, calls)
 			assert.Equal(t, breaker.Closed, b.State())
 		})
 	}

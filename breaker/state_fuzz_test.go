@@ -36,8 +36,8 @@ func (b *Breaker) checkInvariants(outstanding int) error {
 		return fmt.Errorf("half-open with %d successes, %d close it", b.probeSuccesses, b.probesToClose)
 	}
 	if s == Closed && b.consecutive > 0 {
-		if c := consecOf(w); c >= b.consecutive || uint64(b.consecFailures) >= b.consecutive {
-			return fmt.Errorf("closed with %d/%d consecutive failures (threshold %d)", c, b.consecFailures, b.consecutive)
+		if c := consecOf(w); c >= b.consecutive {
+			return fmt.Errorf("closed with %d consecutive failures (threshold %d)", c, b.consecutive)
 		}
 	}
 	if s != Closed && consecOf(w) != 0 {
@@ -46,23 +46,34 @@ func (b *Breaker) checkInvariants(outstanding int) error {
 	if (s == Open || s == HalfOpen) != (b.openCount > 0) && s != ForcedOpen {
 		return fmt.Errorf("%s with open count %d", s, b.openCount)
 	}
-	if b.window != nil {
-		calls, failures, slows := b.window.totals(time.Now())
-		if failures < 0 || slows < 0 || failures > calls || slows > calls {
+	if win := b.win.Load(); b.windowed && s == Closed {
+		if win.gen != genOf(w) {
+			return fmt.Errorf("closed generation %d uses the window of generation %d", genOf(w), win.gen)
+		}
+		calls, failures, slows := win.totals(time.Now())
+		if failures > calls || slows > calls {
 			return fmt.Errorf("window totals calls=%d failures=%d slow=%d", calls, failures, slows)
 		}
-		if cw, ok := b.window.(*countWindow); ok && calls > len(cw.ring) {
+		cw, counted := win.window.(*countWindow)
+		if counted && calls > len(cw.ring) {
 			return fmt.Errorf("count window holds %d > %d", calls, len(cw.ring))
-		}
-		if s != Closed && calls != 0 {
-			return fmt.Errorf("%s with %d calls in the window", s, calls)
 		}
 		// A count window only changes when a call ends, so the rate that trips
 		// it can never be seen while closed. (A time window's rate also moves
 		// as old calls expire; it is evaluated when a call ends.)
-		_, counted := b.window.(*countWindow)
-		if counted && s == Closed && calls >= b.minCalls && b.failureRate > 0 && float64(failures) >= b.failureRate*float64(calls) {
+		if counted && calls >= b.minCalls && b.failureRate > 0 && float64(failures) >= b.failureRate*float64(calls) {
 			return fmt.Errorf("closed with failure rate %d/%d >= %v", failures, calls, b.failureRate)
+		}
+		if counted {
+			var f, sl int
+			for i := range cw.ring {
+				m := cw.ring[i].Load()
+				f += int(m & markFailed)
+				sl += int(m&markSlow) >> 1
+			}
+			if f != failures || sl != slows {
+				return fmt.Errorf("count window totals %d/%d, ring holds %d/%d", failures, slows, f, sl)
+			}
 		}
 	}
 	if len(b.pending) != 0 || b.delivering {

@@ -1,20 +1,38 @@
 package breaker
 
-import "time"
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+)
 
-// window counts recent outcomes for the rate conditions. It is guarded by the
-// breaker's mutex.
+// window counts the outcomes of recent closed-state calls for the rate
+// conditions. add records one outcome and returns the totals it leaves.
+//
+// A breaker makes a new window each time it closes, tagged with that
+// generation, so a window never needs resetting and a late outcome from an
+// earlier generation lands in a window nobody reads any more.
 type window interface {
-	add(now time.Time, failed, slow bool)
-	totals(now time.Time) (calls, failures, slow int)
-	reset()
+	add(now time.Time, failed, slow bool) (calls, failures, slows int)
+	totals(now time.Time) (calls, failures, slows int)
 }
 
-// countWindow holds the last len(ring) outcomes.
+// generationWindow is the window of one closed generation.
+type generationWindow struct {
+	gen uint32
+	window
+}
+
+// countWindow holds the last len(ring) outcomes, lock-free: each call claims
+// the next slot with one atomic increment and swaps its mark in; the running
+// totals move by the difference between the new mark and the one it evicted.
+// Totals read while other calls are mid-update may be off by those calls,
+// never more, and settle as soon as they finish.
 type countWindow struct {
-	ring            []uint8 // bit 0: failed, bit 1: slow
-	next, n         int
-	failures, slows int
+	next     atomic.Uint64
+	failures atomic.Int64
+	slows    atomic.Int64
+	ring     []atomic.Uint32 // 0: success (or empty), markFailed | markSlow
 }
 
 const (
@@ -22,39 +40,41 @@ const (
 	markSlow
 )
 
-func newCountWindow(size int) *countWindow { return &countWindow{ring: make([]uint8, size)} }
+func newCountWindow(size int) *countWindow { return &countWindow{ring: make([]atomic.Uint32, size)} }
 
-func (w *countWindow) add(_ time.Time, failed, slow bool) {
-	if w.n == len(w.ring) { // evict the oldest, which sits where the next one goes
-		old := w.ring[w.next]
-		w.failures -= int(old & markFailed)
-		w.slows -= int(old&markSlow) >> 1
-	} else {
-		w.n++
-	}
-	var m uint8
+func (w *countWindow) add(_ time.Time, failed, slow bool) (int, int, int) {
+	var mark uint32
 	if failed {
-		m |= markFailed
-		w.failures++
+		mark |= markFailed
 	}
 	if slow {
-		m |= markSlow
-		w.slows++
+		mark |= markSlow
 	}
-	w.ring[w.next] = m
-	w.next = (w.next + 1) % len(w.ring)
+	i := w.next.Add(1) - 1
+	slot := &w.ring[i%uint64(len(w.ring))]
+	old := mark
+	if slot.Load() != mark { // the common all-success case writes nothing here
+		old = slot.Swap(mark)
+	}
+	failures, slows := w.failures.Load(), w.slows.Load()
+	if d := int64(mark&markFailed) - int64(old&markFailed); d != 0 {
+		failures = w.failures.Add(d)
+	}
+	if d := int64(mark&markSlow>>1) - int64(old&markSlow>>1); d != 0 {
+		slows = w.slows.Add(d)
+	}
+	return int(min(i+1, uint64(len(w.ring)))), int(max(failures, 0)), int(max(slows, 0))
 }
 
-func (w *countWindow) totals(time.Time) (int, int, int) { return w.n, w.failures, w.slows }
-
-func (w *countWindow) reset() {
-	clear(w.ring)
-	w.next, w.n, w.failures, w.slows = 0, 0, 0, 0
+func (w *countWindow) totals(time.Time) (int, int, int) {
+	return int(min(w.next.Load(), uint64(len(w.ring)))), int(max(w.failures.Load(), 0)), int(max(w.slows.Load(), 0))
 }
 
-// timeWindow holds the outcomes of the last duration in timeBuckets buckets.
+// timeWindow holds the outcomes of the last duration in timeBuckets buckets,
+// under its own mutex (a time window needs the clock on every call anyway).
 type timeWindow struct {
 	width   int64 // nanoseconds per bucket
+	mu      sync.Mutex
 	buckets [timeBuckets]bucket
 }
 
@@ -67,8 +87,10 @@ type bucket struct {
 
 func newTimeWindow(d time.Duration) *timeWindow { return &timeWindow{width: int64(d) / timeBuckets} }
 
-func (w *timeWindow) add(now time.Time, failed, slow bool) {
+func (w *timeWindow) add(now time.Time, failed, slow bool) (int, int, int) {
 	epoch := now.UnixNano() / w.width
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	b := &w.buckets[uint64(epoch)%timeBuckets] // unsigned: never a negative index
 	if b.epoch != epoch {
 		*b = bucket{epoch: epoch}
@@ -80,10 +102,17 @@ func (w *timeWindow) add(now time.Time, failed, slow bool) {
 	if slow {
 		b.slows++
 	}
+	return w.sum(epoch)
 }
 
-func (w *timeWindow) totals(now time.Time) (calls, failures, slows int) {
-	epoch := now.UnixNano() / w.width
+func (w *timeWindow) totals(now time.Time) (int, int, int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.sum(now.UnixNano() / w.width)
+}
+
+// sum adds up the buckets of the last timeBuckets intervals. Called with mu held.
+func (w *timeWindow) sum(epoch int64) (calls, failures, slows int) {
 	for _, b := range w.buckets {
 		if b.epoch > epoch-timeBuckets && b.epoch <= epoch {
 			calls += b.calls
@@ -93,5 +122,3 @@ func (w *timeWindow) totals(now time.Time) (calls, failures, slows int) {
 	}
 	return calls, failures, slows
 }
-
-func (w *timeWindow) reset() { w.buckets = [timeBuckets]bucket{} }

@@ -34,6 +34,11 @@ type Cache[K comparable, V any] struct {
 	workers   sync.WaitGroup
 	closeOnce sync.Once
 
+	// mayExpire is set once any entry with a TTL may exist, so that caches
+	// without expiry never read the clock, and the others read it before
+	// taking a shard lock rather than while holding it.
+	mayExpire atomic.Bool
+
 	loadCounters
 	obs *observer
 }
@@ -59,6 +64,7 @@ func New[K comparable, V any](cfg Config[K, V]) (*Cache[K, V], error) {
 		}
 		c.shards[i] = newShard[K, V](c.seed, n, cfg.Admission)
 	}
+	c.mayExpire.Store(cfg.TTL > 0 || cfg.NotFound != nil)
 	c.closeCtx, c.cancel = context.WithCancel(context.Background())
 	c.obs, err = newObserver(c)
 	if err != nil {
@@ -87,11 +93,30 @@ func (c *Cache[K, V]) shardFor(key K) (*shard[K, V], uint64) {
 // now is the cache's clock: time.Now, so that testing/synctest drives it.
 func now() int64 { return time.Now().UnixNano() }
 
+// readClock returns now, or 0 while no entry can have an expiry. Called
+// before taking a lock; clockAt completes it under the lock if needed.
+func (c *Cache[K, V]) readClock() int64 {
+	if c.mayExpire.Load() {
+		return now()
+	}
+	return 0
+}
+
+// clockAt returns t, or reads the clock if t was not read (an entry with a
+// TTL was stored since).
+func clockAt(t int64) int64 {
+	if t == 0 {
+		return now()
+	}
+	return t
+}
+
 // Get returns the live value for key. Expired entries, stale entries kept
 // for StaleIfError and cached NotFound results all read as absent. With
 // ExpireAfterAccess a hit extends the entry's life.
 func (c *Cache[K, V]) Get(key K) (V, bool) {
 	s, h := c.shardFor(key)
+	t := c.readClock()
 	s.mu.Lock()
 	it, seg, ok := s.access(key, h)
 	if !ok {
@@ -101,7 +126,7 @@ func (c *Cache[K, V]) Get(key K) (V, bool) {
 		return zero, false
 	}
 	if it.expires != 0 {
-		t := now()
+		t = clockAt(t)
 		if !it.liveAt(t) {
 			s.misses++
 			ev, report := c.dropExpired(s, key, it, t)
@@ -117,7 +142,7 @@ func (c *Cache[K, V]) Get(key K) (V, bool) {
 			seg.Add(key, it)
 		}
 	}
-	if it.err != nil {
+	if it.missing != nil {
 		s.misses++
 		s.mu.Unlock()
 		var zero V
@@ -136,7 +161,7 @@ func (c *Cache[K, V]) dropExpired(s *shard[K, V], key K, it item[V], t int64) (e
 	}
 	s.remove(key)
 	s.expired++
-	if it.err != nil {
+	if it.missing != nil {
 		return eviction[K, V]{}, false
 	}
 	return eviction[K, V]{key: key, value: it.value, reason: Expired}, true
@@ -165,7 +190,10 @@ func (c *Cache[K, V]) SetWithTTL(key K, value V, ttl time.Duration) {
 
 // newItem builds an entry written at t living ttl (jittered).
 func (c *Cache[K, V]) newItem(value V, err error, ttl time.Duration, t int64) item[V] {
-	it := item[V]{value: value, err: err, born: t}
+	it := item[V]{value: value, born: t}
+	if err != nil {
+		it.missing = &notFound{err}
+	}
 	if ttl > 0 {
 		d := int64(ttl)
 		if c.cfg.TTLJitter > 0 {
@@ -174,6 +202,9 @@ func (c *Cache[K, V]) newItem(value V, err error, ttl time.Duration, t int64) it
 		}
 		it.ttl = d
 		it.expires = t + d
+		if !c.mayExpire.Load() {
+			c.mayExpire.Store(true)
+		}
 	}
 	return it
 }
@@ -197,7 +228,7 @@ func (c *Cache[K, V]) Delete(key K) bool {
 		s.deletedN++
 	}
 	s.mu.Unlock()
-	if !ok || it.err != nil {
+	if !ok || it.missing != nil {
 		return false
 	}
 	if c.cfg.OnEvict != nil {
@@ -215,7 +246,7 @@ func (c *Cache[K, V]) Len() int {
 		s.mu.Lock()
 		for _, seg := range s.segments() {
 			for _, it := range seg.Values() {
-				if it.err == nil && it.liveAt(t) {
+				if it.missing == nil && it.liveAt(t) {
 					n++
 				}
 			}
@@ -236,7 +267,7 @@ func (c *Cache[K, V]) Purge() {
 		for _, seg := range s.segments() {
 			if c.cfg.OnEvict != nil {
 				for _, k := range seg.Keys() {
-					if it, ok := seg.Peek(k); ok && it.err == nil {
+					if it, ok := seg.Peek(k); ok && it.missing == nil {
 						evs = append(evs, eviction[K, V]{key: k, value: it.value, reason: Deleted})
 					}
 				}
@@ -266,7 +297,7 @@ func (c *Cache[K, V]) All() iter.Seq2[K, V] {
 			s.mu.Lock()
 			for _, seg := range s.segments() {
 				for _, k := range seg.Keys() {
-					if it, ok := seg.Peek(k); ok && it.err == nil && it.liveAt(t) {
+					if it, ok := seg.Peek(k); ok && it.missing == nil && it.liveAt(t) {
 						keys = append(keys, k)
 						vals = append(vals, it.value)
 					}
@@ -358,7 +389,7 @@ func (c *Cache[K, V]) sweep() {
 				}
 				seg.Remove(k)
 				s.expired++
-				if it.err == nil {
+				if it.missing == nil {
 					evs = append(evs, eviction[K, V]{key: k, value: it.value, reason: Expired})
 				}
 			}

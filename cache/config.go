@@ -37,9 +37,10 @@ type Config[K comparable, V any] struct {
 	// Shards splits the cache into independently locked parts selected by
 	// key hash, for concurrent throughput. Each shard gets an equal part of
 	// Capacity and runs its own eviction order. Default: 4 per CPU
-	// (GOMAXPROCS), reduced so that no shard holds fewer than 4096 entries
-	// (a cache of fewer than 8192 entries gets one shard and evicts exactly like one LRU). Must
-	// not exceed Capacity.
+	// (GOMAXPROCS), reduced so that no shard holds fewer than 4096 entries:
+	// a cache of fewer than 8192 entries gets one shard and evicts exactly
+	// like one LRU, and larger ones stay within a few hundredths of a point
+	// of its hit ratio (docs/BENCHMARKS.md). Must not exceed Capacity.
 	Shards int
 
 	// TTL is how long an entry lives after it is written (expire after

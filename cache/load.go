@@ -66,12 +66,12 @@ func (c *Cache[K, V]) GetOrLoad(ctx context.Context, key K, loader func(ctx cont
 		return zero, ErrClosed
 	}
 	s, h := c.shardFor(key)
+	t := c.readClock()
 	s.mu.Lock()
 	it, seg, ok := s.access(key, h)
 	if ok {
-		t := int64(0)
 		if it.expires != 0 {
-			t = now()
+			t = clockAt(t)
 		}
 		if it.liveAt(t) {
 			s.hits++
@@ -79,9 +79,9 @@ func (c *Cache[K, V]) GetOrLoad(ctx context.Context, key K, loader func(ctx cont
 				it.expires = t + it.ttl
 				seg.Add(key, it)
 			}
-			if it.err != nil {
+			if it.missing != nil {
 				s.mu.Unlock()
-				return zero, it.err
+				return zero, it.missing.err
 			}
 			if c.refreshDue(it, t) && s.flights[key] == nil {
 				f := &flight[V]{done: make(chan struct{}), refresh: true}
@@ -118,7 +118,7 @@ func (c *Cache[K, V]) GetOrLoad(ctx context.Context, key K, loader func(ctx cont
 
 // refreshDue reports whether a live entry has passed its refresh point.
 func (c *Cache[K, V]) refreshDue(it item[V], t int64) bool {
-	return c.cfg.RefreshAhead > 0 && it.ttl > 0 && it.err == nil &&
+	return c.cfg.RefreshAhead > 0 && it.ttl > 0 && it.missing == nil &&
 		t >= it.born+int64(float64(it.ttl)*c.cfg.RefreshAhead)
 }
 
@@ -190,7 +190,7 @@ func (c *Cache[K, V]) finish(key K, f *flight[V], v V, err error) {
 		}
 	default:
 		f.err = err
-		if old, _, ok := s.peek(key); ok && old.err == nil && old.keepAt(t, c.staleNano) {
+		if old, _, ok := s.peek(key); ok && old.missing == nil && old.keepAt(t, c.staleNano) {
 			// A failed refresh leaves the live value in place; a failed
 			// load after expiry serves the stale value within its grace.
 			f.value, f.err = old.value, nil

@@ -2,6 +2,7 @@ package cache
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -64,7 +65,7 @@ func (c *Cache[K, V]) GetOrLoadMany(ctx context.Context, keys []K, batch func(ct
 		switch {
 		case w.f.err == nil:
 			found[w.key] = w.f.value
-		case c.isNotFound(w.f.err), w.f.err == ErrNotLoaded:
+		case c.isNotFound(w.f.err), errors.Is(w.f.err, ErrNotLoaded):
 		default:
 			if firstErr == nil {
 				firstErr = w.f.err
@@ -79,14 +80,14 @@ func (c *Cache[K, V]) GetOrLoadMany(ctx context.Context, keys []K, batch func(ct
 // neither a hit nor a flight.
 func (c *Cache[K, V]) lookupOrJoin(key K) (v V, f *flight[V], own, hit bool) {
 	s, h := c.shardFor(key)
+	t := c.readClock()
 	s.mu.Lock()
 	it, seg, ok := s.access(key, h)
 	var ev eviction[K, V]
 	report := false
 	if ok {
-		t := int64(0)
 		if it.expires != 0 {
-			t = now()
+			t = clockAt(t)
 		}
 		if it.liveAt(t) {
 			s.hits++
@@ -95,7 +96,7 @@ func (c *Cache[K, V]) lookupOrJoin(key K) (v V, f *flight[V], own, hit bool) {
 				seg.Add(key, it)
 			}
 			s.mu.Unlock()
-			if it.err != nil {
+			if it.missing != nil {
 				return v, nil, false, false
 			}
 			return it.value, nil, false, true

@@ -239,7 +239,7 @@ func (s *shard[K, V]) outgoing(k K, it item[V], now int64) (eviction[K, V], bool
 	} else {
 		s.evicted++
 	}
-	if it.err != nil {
+	if it.missing != nil {
 		return eviction[K, V]{}, false
 	}
 	return eviction[K, V]{key: k, value: it.value, reason: reason}, true

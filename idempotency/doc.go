@@ -10,6 +10,7 @@
 //     [Outcome]), in progress ([ErrInProgress]) or mismatch ([ErrMismatch]);
 //     Complete(lease, outcome) stores the result and Release(lease) forgets
 //     the attempt. Both are compare-and-set on the lease's token.
+//     [Manager.Do] wraps one call in all three for code outside HTTP.
 //   - Stores ([Store]): [MemoryStore] for one process; the sqlstore package
 //     for PostgreSQL, MySQL/MariaDB and SQLite, with CompleteTx to complete
 //     inside the caller's own transaction; the redisstore package. Each
@@ -23,9 +24,9 @@
 //
 //	m, _ := idempotency.New(idempotency.Config{Store: store})
 //	mw, _ := idempotency.NewMiddleware(idempotency.MiddlewareConfig{
-//		Manager:   m,
+//		Manager:    m,
 //		RequireKey: true,
-//		Principal: func(r *http.Request) string { return accountID(r) },
+//		Principal:  func(r *http.Request) string { return accountID(r) },
 //	})
 //	mux.Handle("POST /orders", mw.Wrap(createOrder))
 //
@@ -101,6 +102,10 @@
 // completing inside the operation's own database transaction
 // (sqlstore.Store.CompleteTx with [LeaseFromContext] and [MarkCompleted]):
 // the order row and the idempotency record then commit or vanish together.
+//
+// Status codes: a 5xx or 429 releases the key, so a handler must not answer
+// one after its side effect happened — answer 2xx or 4xx, or complete the
+// record itself (MarkCompleted) — or a retry will run the operation again.
 //
 // Bad input: malformed keys, oversized bodies and invalid scopes are
 // answered with an error naming the problem ([ErrInvalidKey]), never a

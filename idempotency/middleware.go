@@ -185,13 +185,20 @@ func (mw *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Ha
 		return
 	}
 	if begun.Replayed {
+		if st := begun.Outcome.Status; st < 200 || st > 999 {
+			// Only a store written by other code can hold this; never
+			// hand it to WriteHeader, which panics on it.
+			writeProblem(w, mw.problemType, http.StatusServiceUnavailable, CodeStoreUnavailable,
+				"the stored response for this "+HeaderName+" is invalid")
+			return
+		}
 		writeReplay(w, begun.Outcome)
 		return
 	}
 
 	state := &requestState{lease: begun.Lease}
 	r = r.WithContext(context.WithValue(r.Context(), stateKey{}, state))
-	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.Body = &replayBody{Reader: bytes.NewReader(body)}
 	cw := &captureWriter{ResponseWriter: w, limit: mw.maxStored}
 	mw.run(cw, r, next, state)
 }
@@ -273,11 +280,12 @@ func (mw *Middleware) writeBeginError(w http.ResponseWriter, err error) {
 	}
 }
 
-// writeReplay answers with a stored outcome.
+// writeReplay answers with a stored outcome. out is the store's copy, owned
+// by this request, so its header values are used as they are.
 func writeReplay(w http.ResponseWriter, out Outcome) {
 	h := w.Header()
 	for name, vs := range out.Header {
-		h[name] = slices.Clone(vs)
+		h[name] = vs
 	}
 	h.Set(ReplayedHeader, "true")
 	if out.BodyOmitted {
@@ -339,7 +347,8 @@ func putLen(b []byte, n int) {
 
 var errBodyTooLarge = errors.New("idempotency: request body too large")
 
-// readBody reads the whole request body, up to limit bytes.
+// readBody reads the whole request body, up to limit bytes, in one
+// allocation when the length is declared.
 func readBody(r *http.Request, limit int64) ([]byte, error) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, nil
@@ -347,15 +356,35 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 	if r.ContentLength > limit {
 		return nil, errBodyTooLarge
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
-	if err != nil {
+	if r.ContentLength < 0 { // chunked: length unknown
+		body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+		if err != nil {
+			return nil, err
+		}
+		if int64(len(body)) > limit {
+			return nil, errBodyTooLarge
+		}
+		return body, nil
+	}
+	// One byte more than declared, to check that the body ends there.
+	buf := make([]byte, r.ContentLength+1)
+	n, err := io.ReadFull(r.Body, buf)
+	switch {
+	case err == nil:
+		return nil, errors.New("idempotency: request body longer than its Content-Length")
+	case int64(n) != r.ContentLength:
+		return nil, fmt.Errorf("idempotency: request body ended after %d of %d bytes: %w", n, r.ContentLength, err)
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+		return buf[:n], nil
+	default:
 		return nil, err
 	}
-	if int64(len(body)) > limit {
-		return nil, errBodyTooLarge
-	}
-	return body, nil
 }
+
+// replayBody hands the handler the body the middleware read.
+type replayBody struct{ *bytes.Reader }
+
+func (*replayBody) Close() error { return nil }
 
 // stateKey is the context key of the *requestState of a proceeding request.
 type stateKey struct{}

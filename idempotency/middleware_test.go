@@ -4,11 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -338,38 +338,6 @@ func TestMiddlewareHandlerCompletesItself(t *testing.T) {
 	assert.False(t, idempotency.MarkCompleted(context.Background()))
 }
 
-// TestMiddlewareConcurrentSameKey: ConcurrentRequests requests with one key
-// at once; the side effect runs exactly once, every other request gets 409
-// or the replay.
-func TestMiddlewareConcurrentSameKey(t *testing.T) {
-	o := &orders{}
-	h := newMiddleware(t, idempotency.NewMemoryStore(), idempotency.MiddlewareConfig{}).Wrap(o)
-	var (
-		wg    sync.WaitGroup
-		start = make(chan struct{})
-		mu    sync.Mutex
-		codes = map[int]int{}
-	)
-	for range 100 {
-		wg.Go(func() {
-			<-start
-			w := post(h, "same", "{}")
-			code := w.Code
-			if w.Header().Get(idempotency.ReplayedHeader) == "true" {
-				code = -code // count replays apart
-			}
-			mu.Lock()
-			codes[code]++
-			mu.Unlock()
-		})
-	}
-	close(start)
-	wg.Wait()
-	assert.Equal(t, int64(1), o.runs.Load(), "side effect exactly once")
-	assert.Equal(t, 1, codes[http.StatusCreated], "one request ran: %v", codes)
-	assert.Equal(t, 99, codes[http.StatusConflict]+codes[-http.StatusCreated], "the rest: 409 or replay: %v", codes)
-}
-
 func TestMiddlewareConfigValidation(t *testing.T) {
 	_, err := idempotency.NewMiddleware(idempotency.MiddlewareConfig{})
 	require.ErrorContains(t, err, "MiddlewareConfig.Manager")
@@ -472,4 +440,51 @@ func TestMetrics(t *testing.T) {
 	assert.Equal(t, map[string]int64{"proceed": 1, "conflict": 1, "mismatch": 1, "replay": 1}, counts["keel.idempotency.begins"])
 	assert.Equal(t, map[string]int64{"completed": 1, "lease_lost": 1}, counts["keel.idempotency.ends"])
 	assert.Equal(t, uint64(6), durations, "four reserves and two completes timed")
+}
+
+// replayStore always answers Replay with the outcome it holds, standing for
+// a store written to by other code.
+type replayStore struct{ out idempotency.Outcome }
+
+func (s replayStore) Reserve(context.Context, idempotency.ReserveRequest) (idempotency.Reservation, error) {
+	return idempotency.Reservation{Decision: idempotency.Replay, Outcome: s.out}, nil
+}
+func (replayStore) Complete(context.Context, idempotency.Lease, idempotency.Outcome) error {
+	return nil
+}
+func (replayStore) Release(context.Context, idempotency.Lease) error { return nil }
+
+func TestMiddlewareRejectsInvalidStoredStatus(t *testing.T) {
+	for _, status := range []int{0, 99, 150, 1000} {
+		w := post(newMiddleware(t, replayStore{idempotency.Outcome{Status: status}}, idempotency.MiddlewareConfig{}).Wrap(&orders{}), "k", "{}")
+		requireProblem(t, w, http.StatusServiceUnavailable, idempotency.CodeStoreUnavailable)
+	}
+}
+
+func TestMiddlewareRequestBodies(t *testing.T) {
+	o := &orders{}
+	h := newMiddleware(t, idempotency.NewMemoryStore(), idempotency.MiddlewareConfig{MaxRequestBody: 16}).Wrap(o)
+	tests := []struct {
+		name   string
+		edit   func(*http.Request)
+		status int
+	}{
+		{"declared length", nil, http.StatusCreated},
+		{"chunked (length unknown)", func(r *http.Request) { r.ContentLength = -1 }, http.StatusCreated},
+		{"chunked over the limit", func(r *http.Request) {
+			r.ContentLength = -1
+			r.Body = io.NopCloser(strings.NewReader(strings.Repeat("x", 17)))
+		}, http.StatusRequestEntityTooLarge},
+		{"shorter than declared", func(r *http.Request) { r.ContentLength = 12 }, http.StatusBadRequest},
+		{"longer than declared", func(r *http.Request) { r.ContentLength = 2 }, http.StatusBadRequest},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			w := do(h, http.MethodPost, "/orders", fmt.Sprint("key-", i), `{"a":1}`, tc.edit)
+			require.Equal(t, tc.status, w.Code, w.Body.String())
+			if tc.status == http.StatusCreated {
+				assert.Equal(t, `{"a":1}`, w.Body.String(), "the handler reads the whole body")
+			}
+		})
+	}
 }

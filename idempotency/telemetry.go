@@ -55,13 +55,16 @@ var endNames = [numEnds]string{"completed", "released", "lease_lost", "error"}
 // telemetry holds the instruments and, precomputed, every attribute set they
 // use, so that recording allocates nothing.
 type telemetry struct {
-	tracer    trace.Tracer
-	begins    metric.Int64Counter
-	ends      metric.Int64Counter
-	duration  metric.Float64Histogram
-	beginOpts [numResults]metric.AddOption
-	endOpts   [numEnds]metric.AddOption
-	durOpts   [numOps][2]metric.RecordOption
+	tracer   trace.Tracer
+	begins   metric.Int64Counter
+	ends     metric.Int64Counter
+	duration metric.Float64Histogram
+	// Option slices, not single options: passing one to a variadic
+	// parameter would allocate a slice on every call.
+	beginOpts [numResults][]metric.AddOption
+	endOpts   [numEnds][]metric.AddOption
+	durOpts   [numOps][2][]metric.RecordOption
+	spanOpts  []trace.SpanStartOption
 }
 
 func newTelemetry(mp metric.MeterProvider, tp trace.TracerProvider) (*telemetry, error) {
@@ -91,35 +94,38 @@ func newTelemetry(mp metric.MeterProvider, tp trace.TracerProvider) (*telemetry,
 		return nil, err
 	}
 	for i, name := range beginResultNames {
-		t.beginOpts[i] = metric.WithAttributeSet(attribute.NewSet(attribute.String("keel.idempotency.result", name)))
+		t.beginOpts[i] = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(attribute.String("keel.idempotency.result", name)))}
 	}
 	for i, name := range endNames {
-		t.endOpts[i] = metric.WithAttributeSet(attribute.NewSet(attribute.String("keel.idempotency.result", name)))
+		t.endOpts[i] = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(attribute.String("keel.idempotency.result", name)))}
 	}
 	for i, name := range storeOpNames {
 		for j, failed := range []bool{false, true} {
-			t.durOpts[i][j] = metric.WithAttributeSet(attribute.NewSet(
+			t.durOpts[i][j] = []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(
 				attribute.String("keel.idempotency.operation", name),
-				attribute.Bool("keel.idempotency.error", failed)))
+				attribute.Bool("keel.idempotency.error", failed)))}
 		}
 	}
+	t.spanOpts = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindInternal)}
 	return t, nil
 }
 
-func (t *telemetry) begin(ctx context.Context, r beginResult) { t.begins.Add(ctx, 1, t.beginOpts[r]) }
+func (t *telemetry) begin(ctx context.Context, r beginResult) {
+	t.begins.Add(ctx, 1, t.beginOpts[r]...)
+}
 
-func (t *telemetry) end(ctx context.Context, e endKind) { t.ends.Add(ctx, 1, t.endOpts[e]) }
+func (t *telemetry) end(ctx context.Context, e endKind) { t.ends.Add(ctx, 1, t.endOpts[e]...) }
 
 func (t *telemetry) storeDone(ctx context.Context, op storeOp, start time.Time, err error) {
 	failed := 0
 	if err != nil && !errors.Is(err, ErrLeaseLost) {
 		failed = 1
 	}
-	t.duration.Record(ctx, time.Since(start).Seconds(), t.durOpts[op][failed])
+	t.duration.Record(ctx, time.Since(start).Seconds(), t.durOpts[op][failed]...)
 }
 
 func (t *telemetry) start(ctx context.Context, name string) (context.Context, trace.Span) {
-	return t.tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindInternal))
+	return t.tracer.Start(ctx, name, t.spanOpts...)
 }
 
 func endSpan(span trace.Span, err error) {

@@ -21,14 +21,18 @@ import (
 // creates.
 const ScopeName = "github.com/keel-go/keel/metrics"
 
-// DurationBuckets are the bucket boundaries, in seconds, that the stable
+// durationBuckets are the bucket boundaries, in seconds, that the stable
 // HTTP semantic conventions advise for http.server.request.duration.
-var DurationBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10}
+var durationBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10}
 
-// DefaultExcludedPaths are the request paths the middleware does not measure
-// or trace unless [MiddlewareConfig.Exclude] says otherwise: probes and the
-// scrape endpoint, whose traffic would only dilute the service's latency.
-var DefaultExcludedPaths = []string{"/livez", "/readyz", "/healthz", "/metrics"}
+// DurationBuckets returns the bucket boundaries, in seconds, that the stable
+// HTTP semantic conventions advise for http.server.request.duration and
+// that the middleware uses: 5 ms to 10 s.
+func DurationBuckets() []float64 { return append([]float64(nil), durationBuckets...) }
+
+// defaultExcludedPaths are the paths not measured unless
+// MiddlewareConfig.Exclude says otherwise.
+var defaultExcludedPaths = []string{"/livez", "/readyz", "/healthz", "/metrics"}
 
 // MiddlewareConfig configures [NewMiddleware].
 type MiddlewareConfig struct {
@@ -42,7 +46,8 @@ type MiddlewareConfig struct {
 	// otelhttp's own metrics turned off, so the duration is recorded once).
 	Tracing bool
 	// Exclude reports whether a request is neither measured nor traced. Nil
-	// means: its path is one of DefaultExcludedPaths.
+	// means: its path is /livez, /readyz, /healthz or /metrics, whose probe
+	// and scrape traffic would only dilute the service's latency.
 	Exclude func(*http.Request) bool
 }
 
@@ -55,9 +60,11 @@ type Middleware struct {
 	tracer   trace.TracerProvider
 
 	// sets caches the attribute set of each (method, route, status, …)
-	// combination, so the steady state records without allocating.
+	// combination, so the steady state records without allocating. Each
+	// value is a one-element slice passed as opts..., so that the variadic
+	// call does not build a new slice per request either.
 	mu   sync.RWMutex
-	sets map[seriesKey]metric.RecordOption
+	sets map[seriesKey][]metric.RecordOption
 }
 
 // maxCachedSeries bounds the attribute-set cache; combinations past it are
@@ -79,12 +86,12 @@ func NewMiddleware(cfg MiddlewareConfig) (*Middleware, error) {
 	duration, err := mp.Meter(ScopeName).Float64Histogram("http.server.request.duration",
 		metric.WithUnit("s"),
 		metric.WithDescription("Duration of HTTP server requests."),
-		metric.WithExplicitBucketBoundaries(DurationBuckets...))
+		metric.WithExplicitBucketBoundaries(durationBuckets...))
 	if err != nil {
 		return nil, fmt.Errorf("metrics: http.server.request.duration: %w", err)
 	}
 	m := &Middleware{duration: duration, exclude: cfg.Exclude, tracing: cfg.Tracing, tracer: cfg.TracerProvider,
-		sets: make(map[seriesKey]metric.RecordOption)}
+		sets: make(map[seriesKey][]metric.RecordOption)}
 	if m.exclude == nil {
 		m.exclude = excludeDefaultPaths
 	}
@@ -95,7 +102,7 @@ func NewMiddleware(cfg MiddlewareConfig) (*Middleware, error) {
 }
 
 func excludeDefaultPaths(r *http.Request) bool {
-	for _, p := range DefaultExcludedPaths {
+	for _, p := range defaultExcludedPaths {
 		if r.URL.Path == p {
 			return true
 		}
@@ -103,8 +110,11 @@ func excludeDefaultPaths(r *http.Request) bool {
 	return false
 }
 
-// Handler wraps next. The route is read from r.Pattern after next returns,
-// so wrap the http.ServeMux (which sets it) or a handler inside one.
+// Handler wraps next. The route is read from r.Pattern after next returns:
+// the http.ServeMux sets it on the request it receives. So wrap the mux
+// directly, or handlers inside it. A middleware placed between this one and
+// the mux that replaces the request (r.WithContext) hides the pattern, and
+// such requests are recorded without http.route.
 func (m *Middleware) Handler(next http.Handler) http.Handler {
 	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if m.exclude(r) {
@@ -137,9 +147,15 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 		sw.ResponseWriter = nil
 		writerPool.Put(sw)
 		if panicked {
+			p := recover()
+			if p == nil {
+				// runtime.Goexit, not a panic (panic(nil) recovers as a
+				// *runtime.PanicNilError): let the goroutine exit.
+				m.record(r, status, true, elapsed)
+				return
+			}
 			// Recorded, then re-raised for net/http (or an outer recoverer)
 			// to handle as it would without the middleware.
-			p := recover()
 			m.record(r, status, true, elapsed)
 			panic(p)
 		}
@@ -163,17 +179,17 @@ func (m *Middleware) record(r *http.Request, status int, panicked bool, seconds 
 		panicked: panicked,
 	}
 	m.mu.RLock()
-	opt, ok := m.sets[key]
+	opts, ok := m.sets[key]
 	m.mu.RUnlock()
 	if !ok {
-		opt = metric.WithAttributeSet(key.attributes())
+		opts = []metric.RecordOption{metric.WithAttributeSet(key.attributes())}
 		m.mu.Lock()
 		if len(m.sets) < maxCachedSeries {
-			m.sets[key] = opt
+			m.sets[key] = opts
 		}
 		m.mu.Unlock()
 	}
-	m.duration.Record(r.Context(), seconds, opt)
+	m.duration.Record(r.Context(), seconds, opts...)
 }
 
 // attributes are exactly the conventions' Required, Conditionally Required
@@ -240,7 +256,8 @@ func Route(pattern string) string {
 	if pattern == "" {
 		return ""
 	}
-	if i := strings.IndexByte(pattern, ' '); i >= 0 {
+	// A method is present only when a blank comes before the path.
+	if i := strings.IndexAny(pattern, " \t"); i >= 0 && i < strings.IndexByte(pattern, '/') {
 		pattern = strings.TrimLeft(pattern[i+1:], " \t")
 	}
 	if i := strings.IndexByte(pattern, '/'); i > 0 {

@@ -3,9 +3,13 @@ package metrics_test
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -180,4 +184,63 @@ func TestViewsCorrectOtelhttp(t *testing.T) {
 	assert.False(t, points[0].Attributes.HasValue(attribute.Key("server.address")))
 	assert.False(t, points[0].Attributes.HasValue(attribute.Key("server.port")))
 	assert.EqualValues(t, 2, points[0].Count)
+}
+
+func TestGoexitIsRecordedAndNotTurnedIntoAPanic(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+	mw, err := metrics.NewMiddleware(metrics.MiddlewareConfig{MeterProvider: mp})
+	require.NoError(t, err)
+	h := mw.Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { runtime.Goexit() }))
+
+	done := make(chan any)
+	go func() {
+		defer func() { done <- recover() }()
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/x", nil))
+	}()
+	assert.Nil(t, <-done, "the goroutine exits without a panic")
+	points := collectHistogram(t, reader, metrics.ScopeName, "http.server.request.duration")
+	require.Len(t, points, 1)
+	assert.EqualValues(t, 1, points[0].Count)
+}
+
+// TestHijackPassesThrough upgrades a connection behind the middleware, as a
+// WebSocket server does, over a real socket.
+func TestHijackPassesThrough(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+	mw, err := metrics.NewMiddleware(metrics.MiddlewareConfig{MeterProvider: mp})
+	require.NoError(t, err)
+	srv := httptest.NewServer(mw.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, buf, err := http.NewResponseController(w).Hijack()
+		if !assert.NoError(t, err) {
+			return
+		}
+		defer conn.Close()
+		_, _ = buf.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\nhello")
+		_ = buf.Flush()
+	})))
+	defer srv.Close()
+
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = io.WriteString(conn, "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n")
+	require.NoError(t, err)
+	got, err := io.ReadAll(conn)
+	require.NoError(t, err)
+	assert.Contains(t, string(got), "101 Switching Protocols")
+	assert.True(t, strings.HasSuffix(string(got), "hello"))
+
+	// The handler closed the connection before returning, so the record
+	// may land an instant after the client saw EOF.
+	var points []metricdata.HistogramDataPoint[float64]
+	require.Eventually(t, func() bool {
+		points = collectHistogram(t, reader, metrics.ScopeName, "http.server.request.duration")
+		return len(points) == 1
+	}, 5*time.Second, time.Millisecond)
+	status, _ := points[0].Attributes.Value("http.response.status_code")
+	assert.EqualValues(t, 101, status.AsInt64())
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -84,9 +85,10 @@ type Config struct {
 
 // OTLPConfig selects OTLP exporters. With Protocol empty, OTLP is enabled
 // only when OTEL_EXPORTER_OTLP_ENDPOINT (or its _METRICS_/_TRACES_ variant)
-// is set, using OTEL_EXPORTER_OTLP_PROTOCOL (default http/protobuf). The
-// exporters read every other standard variable themselves (headers,
-// certificates, timeout, compression).
+// is set, using OTEL_EXPORTER_OTLP_PROTOCOL (default http/protobuf).
+// OTEL_METRICS_EXPORTER=none or OTEL_TRACES_EXPORTER=none switches that
+// signal off. The exporters read every other standard variable themselves
+// (headers, certificates, timeout, compression).
 type OTLPConfig struct {
 	// Protocol is ProtocolGRPC or ProtocolHTTPProtobuf; setting it enables
 	// OTLP without any environment variable.
@@ -115,6 +117,9 @@ type Telemetry struct {
 	tracerProvider *sdktrace.TracerProvider
 	handler        http.Handler
 	resource       *resource.Resource
+
+	shutdownOnce sync.Once
+	shutdownErr  error
 }
 
 // MeterProvider returns the SDK meter provider.
@@ -131,9 +136,13 @@ func (t *Telemetry) Resource() *resource.Resource { return t.resource }
 func (t *Telemetry) Handler() http.Handler { return t.handler }
 
 // Shutdown pushes what is buffered to the OTLP exporters, then stops the
-// providers. It is safe to call more than once; later calls return nil.
+// providers. It is safe to call more than once; later calls return the
+// first call's result.
 func (t *Telemetry) Shutdown(ctx context.Context) error {
-	return errors.Join(t.meterProvider.Shutdown(ctx), t.tracerProvider.Shutdown(ctx))
+	t.shutdownOnce.Do(func() {
+		t.shutdownErr = errors.Join(t.meterProvider.Shutdown(ctx), t.tracerProvider.Shutdown(ctx))
+	})
+	return t.shutdownErr
 }
 
 // Setup builds the resource, a MeterProvider with Keel's views and the
@@ -269,8 +278,37 @@ func resolveOTLP(c OTLPConfig) (otlpSettings, error) {
 	default:
 		return s, fmt.Errorf("metrics: Config.OTLP.Protocol must be %q or %q, got %q", ProtocolGRPC, ProtocolHTTPProtobuf, s.Protocol)
 	}
-	s.enabled = !(c.DisableMetrics && c.DisableTraces)
+	// The standard selectors may switch a signal off ("none"); any other
+	// value keeps OTLP, the only exporter this package pushes with.
+	if strings.TrimSpace(os.Getenv("OTEL_METRICS_EXPORTER")) == "none" {
+		s.DisableMetrics = true
+	}
+	if strings.TrimSpace(os.Getenv("OTEL_TRACES_EXPORTER")) == "none" {
+		s.DisableTraces = true
+	}
+	s.enabled = !(s.DisableMetrics && s.DisableTraces)
 	return s, nil
+}
+
+// exporterOptions turns the settings into one exporter package's options;
+// the four OTLP packages have the same three knobs under different types.
+func exporterOptions[O any](s otlpSettings, endpoint func(string) O, insecure func() O, headers func(map[string]string) O) []O {
+	var opts []O
+	if s.Endpoint != "" {
+		opts = append(opts, endpoint(s.Endpoint))
+	}
+	if s.Insecure {
+		opts = append(opts, insecure())
+	}
+	if len(s.Headers) > 0 {
+		opts = append(opts, headers(s.Headers))
+	}
+	return opts
+}
+
+// signalURL appends the OTLP/HTTP signal path to a base endpoint URL.
+func signalURL(base, signal string) string {
+	return strings.TrimSuffix(base, "/") + "/v1/" + signal
 }
 
 func newMetricExporter(ctx context.Context, s otlpSettings) (sdkmetric.Exporter, error) {
@@ -279,39 +317,19 @@ func newMetricExporter(ctx context.Context, s otlpSettings) (sdkmetric.Exporter,
 		err error
 	)
 	if s.Protocol == ProtocolGRPC {
-		var opts []otlpmetricgrpc.Option
-		if s.Endpoint != "" {
-			opts = append(opts, otlpmetricgrpc.WithEndpoint(s.Endpoint))
-		}
-		if s.Insecure {
-			opts = append(opts, otlpmetricgrpc.WithInsecure())
-		}
-		if len(s.Headers) > 0 {
-			opts = append(opts, otlpmetricgrpc.WithHeaders(s.Headers))
-		}
-		exp, err = otlpmetricgrpc.New(ctx, opts...)
+		exp, err = otlpmetricgrpc.New(ctx, exporterOptions(s, otlpmetricgrpc.WithEndpoint,
+			otlpmetricgrpc.WithInsecure, otlpmetricgrpc.WithHeaders)...)
 	} else {
-		var opts []otlpmetrichttp.Option
-		if s.Endpoint != "" {
-			opts = append(opts, otlpmetrichttp.WithEndpointURL(signalURL(s.Endpoint, "metrics")))
-		}
-		if s.Insecure {
-			opts = append(opts, otlpmetrichttp.WithInsecure())
-		}
-		if len(s.Headers) > 0 {
-			opts = append(opts, otlpmetrichttp.WithHeaders(s.Headers))
-		}
-		exp, err = otlpmetrichttp.New(ctx, opts...)
+		exp, err = otlpmetrichttp.New(ctx, exporterOptions(s,
+			func(base string) otlpmetrichttp.Option {
+				return otlpmetrichttp.WithEndpointURL(signalURL(base, "metrics"))
+			},
+			otlpmetrichttp.WithInsecure, otlpmetrichttp.WithHeaders)...)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("metrics: OTLP metric exporter (%s): %w", s.Protocol, err)
 	}
 	return exp, nil
-}
-
-// signalURL appends the OTLP/HTTP signal path to a base endpoint URL.
-func signalURL(base, signal string) string {
-	return strings.TrimSuffix(base, "/") + "/v1/" + signal
 }
 
 func newTraceExporter(ctx context.Context, s otlpSettings) (sdktrace.SpanExporter, error) {
@@ -320,29 +338,14 @@ func newTraceExporter(ctx context.Context, s otlpSettings) (sdktrace.SpanExporte
 		err error
 	)
 	if s.Protocol == ProtocolGRPC {
-		var opts []otlptracegrpc.Option
-		if s.Endpoint != "" {
-			opts = append(opts, otlptracegrpc.WithEndpoint(s.Endpoint))
-		}
-		if s.Insecure {
-			opts = append(opts, otlptracegrpc.WithInsecure())
-		}
-		if len(s.Headers) > 0 {
-			opts = append(opts, otlptracegrpc.WithHeaders(s.Headers))
-		}
-		exp, err = otlptracegrpc.New(ctx, opts...)
+		exp, err = otlptracegrpc.New(ctx, exporterOptions(s, otlptracegrpc.WithEndpoint,
+			otlptracegrpc.WithInsecure, otlptracegrpc.WithHeaders)...)
 	} else {
-		var opts []otlptracehttp.Option
-		if s.Endpoint != "" {
-			opts = append(opts, otlptracehttp.WithEndpointURL(signalURL(s.Endpoint, "traces")))
-		}
-		if s.Insecure {
-			opts = append(opts, otlptracehttp.WithInsecure())
-		}
-		if len(s.Headers) > 0 {
-			opts = append(opts, otlptracehttp.WithHeaders(s.Headers))
-		}
-		exp, err = otlptracehttp.New(ctx, opts...)
+		exp, err = otlptracehttp.New(ctx, exporterOptions(s,
+			func(base string) otlptracehttp.Option {
+				return otlptracehttp.WithEndpointURL(signalURL(base, "traces"))
+			},
+			otlptracehttp.WithInsecure, otlptracehttp.WithHeaders)...)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("metrics: OTLP trace exporter (%s): %w", s.Protocol, err)

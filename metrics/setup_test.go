@@ -115,3 +115,53 @@ func TestPrometheusDisabledAnswers404(t *testing.T) {
 	tel.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	assert.Equal(t, http.StatusNotFound, rec.Code)
 }
+
+func TestShutdownTwice(t *testing.T) {
+	tel, err := metrics.Setup(context.Background(), metrics.Config{DisableGlobal: true})
+	require.NoError(t, err)
+	require.NoError(t, tel.Shutdown(context.Background()))
+	require.NoError(t, tel.Shutdown(context.Background()), "a second Shutdown returns the first result")
+}
+
+func TestEnvExporterNoneSwitchesASignalOff(t *testing.T) {
+	col := &collector{posts: map[string]int{}}
+	srv := httptest.NewServer(col)
+	defer srv.Close()
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", srv.URL)
+	t.Setenv("OTEL_TRACES_EXPORTER", "none")
+	tel, err := metrics.Setup(context.Background(), metrics.Config{DisableGlobal: true, DisablePrometheus: true})
+	require.NoError(t, err)
+	_, span := tel.TracerProvider().Tracer("test").Start(context.Background(), "work")
+	span.End()
+	require.NoError(t, tel.Shutdown(context.Background()))
+	col.mu.Lock()
+	defer col.mu.Unlock()
+	assert.GreaterOrEqual(t, col.posts["/v1/metrics"], 1)
+	assert.Zero(t, col.posts["/v1/traces"])
+}
+
+func TestResourceFromConfigAndEnvironment(t *testing.T) {
+	t.Setenv("OTEL_SERVICE_NAME", "from-env")
+	t.Setenv("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment.name=staging")
+	tel, err := metrics.Setup(context.Background(), metrics.Config{DisableGlobal: true, DisablePrometheus: true,
+		Attributes: []attribute.KeyValue{attribute.String("team", "sales")}})
+	require.NoError(t, err)
+	defer func() { require.NoError(t, tel.Shutdown(context.Background())) }()
+	set := tel.Resource().Set()
+	name, _ := set.Value("service.name")
+	assert.Equal(t, "from-env", name.AsString(), "OTEL_SERVICE_NAME when Config.ServiceName is empty")
+	env, _ := set.Value("deployment.environment.name")
+	assert.Equal(t, "staging", env.AsString())
+	team, _ := set.Value("team")
+	assert.Equal(t, "sales", team.AsString())
+	id, _ := set.Value("service.instance.id")
+	assert.Regexp(t, "^[0-9a-f]{32}$", id.AsString(), "a random instance id")
+
+	other, err := metrics.Setup(context.Background(), metrics.Config{ServiceName: "salesapi", DisableGlobal: true, DisablePrometheus: true})
+	require.NoError(t, err)
+	defer func() { require.NoError(t, other.Shutdown(context.Background())) }()
+	name, _ = other.Resource().Set().Value("service.name")
+	assert.Equal(t, "salesapi", name.AsString(), "the config wins over the environment")
+	otherID, _ := other.Resource().Set().Value("service.instance.id")
+	assert.NotEqual(t, id.AsString(), otherID.AsString())
+}

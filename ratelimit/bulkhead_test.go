@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/keel-go/keel/ratelimit"
+	"github.com/keel-go/keel/ratelimit/internal/metrictest"
 )
 
 func TestNewBulkheadRejectsInvalidConfig(t *testing.T) {
@@ -60,7 +61,7 @@ func TestBulkheadRefusesBeyondMaxInFlight(t *testing.T) {
 
 func TestBulkheadQueue(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		mp, collect := newReader(t)
+		mp, collect := metrictest.New(t)
 		b, err := ratelimit.NewBulkhead(ratelimit.BulkheadConfig{
 			Name: "db", MaxInFlight: 1, MaxQueue: 1, MaxWait: time.Second, MeterProvider: mp,
 		})

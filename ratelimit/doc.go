@@ -14,6 +14,7 @@
 //   - Bulkhead: at most N calls in flight, with an optional bounded queue
 //     and maximum wait — shed load before the service falls over.
 //   - Middleware: a Keyed (or a redislimit.Limiter) in front of a handler.
+//   - Bulkhead.Wrap: a Bulkhead in front of a handler (503 when saturated).
 //
 // # The algorithm
 //
@@ -44,11 +45,11 @@
 //
 // Memory: Keyed tracks at most MaxKeys keys whatever the number of distinct
 // keys it sees. A key idle for IdleTimeout (by default the time its bucket
-// takes to refill, so forgetting it changes no decision) is reclaimed when a
-// new key needs room; when MaxKeys is reached the least recently used key is
-// forgotten and, if it was still active, starts again with a full bucket
-// (counted by the keel.ratelimit.keys.evicted metric — raise MaxKeys if it
-// grows).
+// takes to refill, so forgetting it changes no decision) is reclaimed as new
+// keys arrive in its shard, without a background goroutine. When MaxKeys is
+// reached the least recently used key is forgotten and, if it was still
+// active, starts again with a full bucket (counted by the
+// keel.ratelimit.keys.evicted metric — raise MaxKeys if it grows).
 //
 // Refusals: every refusal is an error matching ErrLimited; a *LimitedError
 // carries the limiter's name and, where it is known, RetryAfter. Waits honour

@@ -40,16 +40,25 @@ func appendSFString(b []byte, s string) []byte {
 }
 
 // formatPolicy renders the RateLimit-Policy field value for p: one Quota
-// Policy Item, the policy name with q (quota) and w (window, whole seconds,
+// Policy Item, the policy name with q (quota) and w (window in whole seconds,
 // at least 1).
 //
 //	"api";q=100;w=60
+//
+// The field has no sub-second windows, so a Period that is not a whole number
+// of seconds is stated over the next whole second at the same rate, rounded
+// down: 10 per 100ms is advertised as q=100;w=1, 3 per 1.5s as q=4;w=2.
 func formatPolicy(p Policy) string {
+	w := ceilSeconds(p.Window)
+	q := int64(p.Quota)
+	if time.Duration(w)*time.Second != p.Window {
+		q = int64(math.Floor(float64(p.Quota) * float64(time.Duration(w)*time.Second) / float64(p.Window)))
+	}
 	b := appendSFString(nil, p.Name)
 	b = append(b, ";q="...)
-	b = strconv.AppendInt(b, int64(p.Quota), 10)
+	b = strconv.AppendInt(b, q, 10)
 	b = append(b, ";w="...)
-	b = strconv.AppendInt(b, ceilSeconds(p.Window), 10)
+	b = strconv.AppendInt(b, w, 10)
 	return string(b)
 }
 

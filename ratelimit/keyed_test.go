@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/keel-go/keel/ratelimit"
+	"github.com/keel-go/keel/ratelimit/internal/metrictest"
 )
 
 func TestNewKeyedRejectsInvalidConfig(t *testing.T) {
@@ -95,7 +96,7 @@ func TestKeyedWait(t *testing.T) {
 
 func TestKeyedMemoryIsBoundedByMaxKeys(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		mp, collect := newReader(t)
+		mp, collect := metrictest.New(t)
 		k, err := ratelimit.NewKeyed(ratelimit.KeyedConfig{
 			Name: "ip", Limit: 1, Period: time.Hour, MaxKeys: 1000, MeterProvider: mp,
 		})
@@ -119,7 +120,7 @@ func TestKeyedMemoryIsBoundedByMaxKeys(t *testing.T) {
 
 func TestKeyedIdleKeysExpire(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		mp, collect := newReader(t)
+		mp, collect := metrictest.New(t)
 		// 60/min with burst 60: an empty bucket refills in one minute, which is
 		// the default idle timeout.
 		k, err := ratelimit.NewKeyed(ratelimit.KeyedConfig{

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/keel-go/keel/ratelimit"
+	"github.com/keel-go/keel/ratelimit/internal/metrictest"
 )
 
 func TestNewRejectsInvalidConfig(t *testing.T) {
@@ -159,7 +160,7 @@ func TestLimiterReserve(t *testing.T) {
 }
 
 func TestLimiterMetrics(t *testing.T) {
-	mp, collect := newReader(t)
+	mp, collect := metrictest.New(t)
 	l, err := ratelimit.New(ratelimit.Config{Name: "orders", Limit: 2, Period: time.Hour, MeterProvider: mp})
 	require.NoError(t, err)
 	for range 5 {

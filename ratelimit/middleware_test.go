@@ -177,3 +177,25 @@ func TestNewMiddlewareValidates(t *testing.T) {
 	assert.Equal(t, `"a\"b\\c";q=1;w=1`, rec.Header().Get("RateLimit-Policy"), "quotes and backslashes are escaped")
 	assert.Regexp(t, sfItem, rec.Header().Get("RateLimit-Policy"))
 }
+
+func TestMiddlewarePolicyWindowInWholeSeconds(t *testing.T) {
+	tests := []struct {
+		limit  int
+		period time.Duration
+		want   string
+	}{
+		{100, time.Minute, `"default";q=100;w=60`},
+		{10, 100 * time.Millisecond, `"default";q=100;w=1`},
+		{3, 1500 * time.Millisecond, `"default";q=4;w=2`},
+		{5, 0, `"default";q=5;w=1`},
+	}
+	for _, tt := range tests {
+		keyed, err := ratelimit.NewKeyed(ratelimit.KeyedConfig{Limit: tt.limit, Period: tt.period})
+		require.NoError(t, err)
+		mw, err := ratelimit.NewMiddleware(ratelimit.MiddlewareConfig{Limiter: keyed})
+		require.NoError(t, err)
+		rec := serve(mw.Wrap(okHandler()), nil)
+		assert.Equal(t, tt.want, rec.Header().Get("RateLimit-Policy"), "%d per %s", tt.limit, tt.period)
+		require.NoError(t, keyed.Close())
+	}
+}

@@ -14,11 +14,18 @@ const (
 	// registers for a client over its quota.
 	ProblemTypeQuotaExceeded = "https://iana.org/assignments/http-problem-types#quota-exceeded"
 
+	// ProblemTypeReducedCapacity is the problem type the RateLimit draft
+	// registers for a request refused because the server is saturated.
+	ProblemTypeReducedCapacity = "https://iana.org/assignments/http-problem-types#temporary-reduced-capacity"
+
 	// CodeLimited marks a 429: the client is over its rate limit.
 	CodeLimited = "rate_limited"
 	// CodeKeyMissing marks a 400: the request carried no rate-limit key
 	// (for example no API key header).
 	CodeKeyMissing = "rate_limit_key_missing"
+	// CodeOverloaded marks a 503 from Bulkhead.Wrap: every slot is taken and
+	// the queue is full, or the request waited longer than MaxWait.
+	CodeOverloaded = "overloaded"
 	// CodeUnavailable marks a 503: the limiter could not decide (a shared
 	// store in fail-closed mode was unreachable).
 	CodeUnavailable = "rate_limiter_unavailable"

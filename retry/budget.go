@@ -22,9 +22,11 @@ type BudgetConfig struct {
 //
 // When the dependency fails every call, retries stop once the bucket falls to
 // half, so it sees the callers' own load plus at most about MaxTokens/2 extra
-// attempts rather than MaxAttempts times the load. When a fraction s of
-// attempts succeed, the retry rate settles where s*TokenRatio balances the
-// failures, so TokenRatio bounds the extra load (0.1: about 1.1x).
+// attempts rather than MaxAttempts times the load. Over a long run the bucket
+// can only stay above half if successes put back what failures take, so every
+// failed attempt (a retry included) must be paid for by 1/TokenRatio successful
+// ones: retries add at most about TokenRatio of the successful load (0.1: the
+// dependency sees at most ~1.1x), whatever the failure rate.
 //
 // Tokens are kept in thousandths, as gRPC does. A Budget is safe for
 // concurrent use and lock-free.

@@ -2,6 +2,7 @@ package retry_test
 
 import (
 	"context"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -76,4 +77,33 @@ func TestNewBudgetValidates(t *testing.T) {
 	b, err := retry.NewBudget(retry.BudgetConfig{})
 	require.NoError(t, err)
 	assert.InDelta(t, 10.0, b.Tokens(), 1e-9)
+}
+
+// When half the attempts fail, retries without a budget add 50% more load
+// (1 + 1/2 + 1/4 with three attempts); with the budget they add about
+// TokenRatio's worth.
+func TestBudgetBoundsLoadUnderPartialFailure(t *testing.T) {
+	const calls = 10000
+	run := func(budget *retry.Budget) int {
+		p := mustNew(t, retry.Config{MaxAttempts: 3, Backoff: retry.Constant{}, Budget: budget})
+		attempts := 0
+		coin := rand.New(rand.NewPCG(1, 2)) // deterministic: the same failures in both runs
+		for range calls {
+			_ = p.Do(context.Background(), func(context.Context) error {
+				attempts++
+				if coin.IntN(2) == 0 {
+					return errBoom
+				}
+				return nil
+			})
+		}
+		return attempts
+	}
+	without := run(nil)
+	budget, err := retry.NewBudget(retry.BudgetConfig{MaxTokens: 10, TokenRatio: 0.1})
+	require.NoError(t, err)
+	with := run(budget)
+	t.Logf("attempts for %d calls: %d without a budget, %d with", calls, without, with)
+	assert.Greater(t, without, int(1.3*calls))
+	assert.LessOrEqual(t, with, int(1.1*calls))
 }

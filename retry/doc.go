@@ -56,7 +56,7 @@
 // # Telemetry
 //
 // Instruments (scope github.com/keel-go/keel/retry): keel.retry.calls,
-// keel.retry.attempts, keel.retry.delay; see docs/METRICS.md. Each retry and a
+// keel.retry.retries, keel.retry.delay; see docs/METRICS.md. Each retry and a
 // give-up add an event to the caller's span, when it is recording; the package
 // starts no span of its own.
 package retry

@@ -27,14 +27,13 @@ var outcomes = []string{outcomeSuccess, outcomeMaxAttempts, outcomeMaxElapsed, o
 // instruments holds the policy's instruments and, bound once at New, the
 // attribute sets of every measurement, so that recording allocates nothing.
 type instruments struct {
-	calls         metric.Int64Counter
-	attempts      metric.Int64Counter
-	delay         metric.Float64Histogram
-	callOpts      map[string][]metric.AddOption
-	successCall   []metric.AddOption
-	attemptOK     []metric.AddOption
-	attemptFailed []metric.AddOption
-	delayOpts     []metric.RecordOption
+	calls       metric.Int64Counter
+	retries     metric.Int64Counter
+	delay       metric.Float64Histogram
+	callOpts    map[string][]metric.AddOption
+	successCall []metric.AddOption
+	nameOpts    []metric.AddOption
+	delayOpts   []metric.RecordOption
 }
 
 func newInstruments(mp metric.MeterProvider, name string) (*instruments, error) {
@@ -48,8 +47,10 @@ func newInstruments(mp metric.MeterProvider, name string) (*instruments, error) 
 		metric.WithDescription("Calls through a retry policy, by how they ended.")); err != nil {
 		return nil, err
 	}
-	if in.attempts, err = m.Int64Counter("keel.retry.attempts", metric.WithUnit("{attempt}"),
-		metric.WithDescription("Attempts made by a retry policy, first attempts included.")); err != nil {
+	// Retries rather than attempts: a call whose first attempt succeeds then
+	// records one measurement, not two; attempts = calls + retries.
+	if in.retries, err = m.Int64Counter("keel.retry.retries", metric.WithUnit("{retry}"),
+		metric.WithDescription("Attempts after the first made by a retry policy.")); err != nil {
 		return nil, err
 	}
 	if in.delay, err = m.Float64Histogram("keel.retry.delay", metric.WithUnit("s"),
@@ -62,18 +63,14 @@ func newInstruments(mp metric.MeterProvider, name string) (*instruments, error) 
 		in.callOpts[o] = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(policy, attribute.String("keel.retry.outcome", o)))}
 	}
 	in.successCall = in.callOpts[outcomeSuccess]
-	in.attemptOK = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(policy, attribute.String("keel.retry.result", "success")))}
-	in.attemptFailed = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(policy, attribute.String("keel.retry.result", "failure")))}
+	in.nameOpts = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(policy))}
 	in.delayOpts = []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(policy))}
 	return in, nil
 }
 
-func (in *instruments) attempt(ctx context.Context, ok bool) {
-	if ok {
-		in.attempts.Add(ctx, 1, in.attemptOK...)
-		return
-	}
-	in.attempts.Add(ctx, 1, in.attemptFailed...)
+func (in *instruments) retry(ctx context.Context, delay float64) {
+	in.retries.Add(ctx, 1, in.nameOpts...)
+	in.delay.Record(ctx, delay, in.delayOpts...)
 }
 
 func (in *instruments) call(ctx context.Context, outcome string) {

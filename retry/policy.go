@@ -137,23 +137,19 @@ func (p *Policy) Name() string { return p.name }
 // success, and otherwise an *Error that keeps every attempt's error.
 // Cancellation of ctx interrupts a wait at once and is never retried.
 func (p *Policy) Do(ctx context.Context, fn func(ctx context.Context) error) error {
-	_, err := run(ctx, p, fn, func(ctx context.Context, fn func(context.Context) error) (struct{}, error) {
-		return struct{}{}, fn(ctx)
-	})
+	_, err := run(ctx, p, func(ctx context.Context) (struct{}, error) { return struct{}{}, fn(ctx) })
 	return err
 }
 
 // Do is Policy.Do for functions that return a value. On failure it returns the
 // last attempt's value (an *http.Response with an unread body, say) with the error.
 func Do[T any](ctx context.Context, p *Policy, fn func(ctx context.Context) (T, error)) (T, error) {
-	return run(ctx, p, fn, func(ctx context.Context, fn func(context.Context) (T, error)) (T, error) {
-		return fn(ctx)
-	})
+	return run(ctx, p, fn)
 }
 
-// run is the loop. F is the user's function type and call adapts it to the
-// (T, error) shape, so that Policy.Do does not allocate a closure per call.
-func run[T any, F any](ctx context.Context, p *Policy, fn F, call func(context.Context, F) (T, error)) (T, error) {
+// run is the loop. It only ever calls fn, never stores it, so that fn (often
+// a closure over the caller's variables) does not escape to the heap.
+func run[T any](ctx context.Context, p *Policy, fn func(context.Context) (T, error)) (T, error) {
 	var start time.Time
 	if p.maxElapsed > 0 {
 		start = time.Now()
@@ -172,7 +168,7 @@ func run[T any, F any](ctx context.Context, p *Policy, fn F, call func(context.C
 		if p.attemptTimeout > 0 {
 			actx, cancel = context.WithTimeout(ctx, p.attemptTimeout)
 		}
-		result, err := call(actx, fn)
+		result, err := fn(actx)
 		attemptTimedOut := false
 		if cancel != nil {
 			attemptTimedOut = actx.Err() != nil && ctx.Err() == nil
@@ -181,14 +177,12 @@ func run[T any, F any](ctx context.Context, p *Policy, fn F, call func(context.C
 
 		o := p.classify(ctx, func() any { return result }, err, attemptTimedOut)
 		if o.err == nil && !o.retry {
-			p.metrics.attempt(ctx, true)
 			if p.budget != nil {
 				p.budget.onSuccess()
 			}
 			p.metrics.call(ctx, outcomeSuccess)
 			return result, nil
 		}
-		p.metrics.attempt(ctx, false)
 		if p.budget != nil {
 			p.budget.onFailure()
 		}
@@ -242,7 +236,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 }
 
 func (p *Policy) noteRetry(ctx context.Context, attempt int, err error, delay time.Duration) {
-	p.metrics.delay.Record(ctx, delay.Seconds(), p.metrics.delayOpts...)
+	p.metrics.retry(ctx, delay.Seconds())
 	if span := trace.SpanFromContext(ctx); span.IsRecording() {
 		span.AddEvent("keel.retry", trace.WithAttributes(p.nameAttr,
 			attribute.Int("keel.retry.attempt", attempt),

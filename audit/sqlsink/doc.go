@@ -14,9 +14,10 @@
 //	sink, err := sqlsink.New(sqlsink.Config{DB: db, Dialect: sqlsink.Postgres})
 //	logger, err := audit.New(audit.Config{Sinks: []audit.Sink{sink}, SigningKey: key})
 //
-// Guarantees: a batch is inserted in one transaction, so a failed Append
-// stores nothing; the row order is the chain order; one Logger writes a
-// table (two would collide on the primary key and fail, never interleave).
+// Guarantees: a batch is inserted by one statement (one transaction of
+// several above 200 records), so a failed Append stores nothing; the row
+// order is the chain order; one Logger writes a table (two would collide on
+// the primary key and fail, never interleave).
 // The Sink is safe for concurrent use by one Logger and any number of
 // readers (Lines, Query).
 package sqlsink

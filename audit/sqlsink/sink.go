@@ -138,9 +138,21 @@ const rowsPerInsert = 200
 
 const columns = "seq, kind, time_unix_nano, actor_id, action, resource_type, resource_id, outcome, tenant, line"
 
-// Append inserts recs in one transaction. sync is ignored: a committed
-// transaction is as durable as the database is configured to make it.
+// Append inserts recs atomically: one multi-row INSERT (a single
+// statement is atomic on its own), or a transaction of several for a batch
+// larger than rowsPerInsert. sync is ignored: a committed statement is as
+// durable as the database is configured to make it.
 func (s *Sink) Append(ctx context.Context, recs []*audit.Record, _ bool) (err error) {
+	if len(recs) == 0 {
+		return nil
+	}
+	if len(recs) <= rowsPerInsert {
+		query, args := s.insert(recs)
+		if _, err := s.cfg.DB.ExecContext(ctx, query, args...); err != nil {
+			return fmt.Errorf("sqlsink: insert: %w", err)
+		}
+		return nil
+	}
 	tx, err := s.cfg.DB.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlsink: begin: %w", err)
@@ -150,28 +162,9 @@ func (s *Sink) Append(ctx context.Context, recs []*audit.Record, _ bool) (err er
 			_ = tx.Rollback()
 		}
 	}()
-	var sb strings.Builder
-	args := make([]any, 0, 10*min(len(recs), rowsPerInsert))
 	for start := 0; start < len(recs); start += rowsPerInsert {
-		chunk := recs[start:min(start+rowsPerInsert, len(recs))]
-		sb.Reset()
-		args = args[:0]
-		sb.WriteString("INSERT INTO " + s.cfg.Table + " (" + columns + ") VALUES ")
-		for i, r := range chunk {
-			if i > 0 {
-				sb.WriteByte(',')
-			}
-			sb.WriteByte('(')
-			for c := range 10 {
-				if c > 0 {
-					sb.WriteByte(',')
-				}
-				s.placeholder(&sb, len(args)+c+1)
-			}
-			sb.WriteByte(')')
-			args = append(args, rowValues(r)...)
-		}
-		if _, err := tx.ExecContext(ctx, sb.String(), args...); err != nil {
+		query, args := s.insert(recs[start:min(start+rowsPerInsert, len(recs))])
+		if _, err := tx.ExecContext(ctx, query, args...); err != nil {
 			return fmt.Errorf("sqlsink: insert: %w", err)
 		}
 	}
@@ -179,6 +172,28 @@ func (s *Sink) Append(ctx context.Context, recs []*audit.Record, _ bool) (err er
 		return fmt.Errorf("sqlsink: commit: %w", err)
 	}
 	return nil
+}
+
+// insert builds one multi-row INSERT of recs.
+func (s *Sink) insert(recs []*audit.Record) (string, []any) {
+	var sb strings.Builder
+	args := make([]any, 0, 10*len(recs))
+	sb.WriteString("INSERT INTO " + s.cfg.Table + " (" + columns + ") VALUES ")
+	for i, r := range recs {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteByte('(')
+		for c := range 10 {
+			if c > 0 {
+				sb.WriteByte(',')
+			}
+			s.placeholder(&sb, len(args)+c+1)
+		}
+		sb.WriteByte(')')
+		args = append(args, rowValues(r)...)
+	}
+	return sb.String(), args
 }
 
 func (s *Sink) placeholder(sb *strings.Builder, n int) {

@@ -170,3 +170,49 @@ func TestNewValidatesConfig(t *testing.T) {
 		assert.ErrorContains(t, err, tt.want)
 	}
 }
+
+// TestLargeBatchIsAtomic appends a batch larger than one INSERT holds: it
+// is stored whole, and a batch that fails part-way stores nothing.
+func TestLargeBatchIsAtomic(t *testing.T) {
+	dir := t.TempDir()
+	fs, err := audit.NewFileSink(audit.FileSinkConfig{Dir: dir})
+	require.NoError(t, err)
+	l, err := audit.New(audit.Config{Sinks: []audit.Sink{fs}, SigningKey: key})
+	require.NoError(t, err)
+	for i := range 450 {
+		require.NoError(t, l.Log(context.Background(), audit.Event{Action: "customer.read", Outcome: audit.Success,
+			Resource: audit.Resource{Type: "customer", ID: fmt.Sprint(i)}}))
+	}
+	require.NoError(t, l.Close())
+	var recs []*audit.Record
+	for line, err := range audit.DirSource(dir).Lines(context.Background()) {
+		require.NoError(t, err)
+		r, err := audit.DecodeLine(append([]byte(nil), line.Bytes...))
+		require.NoError(t, err)
+		recs = append(recs, r)
+	}
+	require.Greater(t, len(recs), 400)
+
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			sink, err := sqlsink.New(sqlsink.Config{DB: b.open(t), Dialect: b.dialect})
+			require.NoError(t, err)
+			_, err = sink.Open(context.Background())
+			require.NoError(t, err)
+
+			broken := append(append([]*audit.Record(nil), recs...), recs[300]) // a duplicate seq in the last INSERT
+			require.Error(t, sink.Append(context.Background(), broken, true))
+			n := 0
+			for _, err := range sink.Lines(context.Background()) {
+				require.NoError(t, err)
+				n++
+			}
+			assert.Zero(t, n, "a failed batch stores nothing")
+
+			require.NoError(t, sink.Append(context.Background(), recs, true))
+			rep, err := verify(t, sink)
+			require.NoError(t, err)
+			assert.Equal(t, uint64(450), rep.Events)
+		})
+	}
+}

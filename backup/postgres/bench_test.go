@@ -27,6 +27,11 @@ import (
 // -benchtime=1x run in CI is quick). The recorded figures use 1024.
 const benchSizeEnv = "KEEL_BENCH_BACKUP_MB"
 
+// benchKeepEnv=1 keeps the generated database after the run and reuses it
+// in the next, so that runs can alternate (one process per -count) without
+// generating a gigabyte each time. Drop it by hand afterwards.
+const benchKeepEnv = "KEEL_BENCH_BACKUP_KEEP"
+
 var (
 	benchOnce sync.Once
 	benchDSN  string
@@ -91,6 +96,24 @@ func newBenchDatabase(b *testing.B, name string) string {
 	return u.String()
 }
 
+// keptBenchDatabase returns the DSN of a database kept by an earlier run,
+// or "" if there is none.
+func keptBenchDatabase(b *testing.B, name string) string {
+	pg := testenv.PostgresDatabase(b)
+	var n int
+	if err := pg.DB.QueryRow(`SELECT count(*) FROM pg_database WHERE datname = $1`, name).Scan(&n); err != nil || n == 0 {
+		return ""
+	}
+	u, err := url.Parse(pg.DSN)
+	require.NoError(b, err)
+	u.Path = "/postgres"
+	benchMu.Lock()
+	adminDSN = u.String()
+	benchMu.Unlock()
+	u.Path = "/" + name
+	return u.String()
+}
+
 // seedBench fills a database with about mb megabytes of order rows:
 // numbers, timestamps and text that compresses about like real data.
 func seedBench(dsn string, mb int) error {
@@ -122,8 +145,20 @@ func seedBench(dsn string, mb int) error {
 func benchSource(b *testing.B) string {
 	benchOnce.Do(func() {
 		mb := benchMB(b)
-		benchDSN = newBenchDatabase(b, fmt.Sprintf("keel_bench_backup_%dmb", mb))
+		name := fmt.Sprintf("keel_bench_backup_%dmb", mb)
+		if os.Getenv(benchKeepEnv) == "1" {
+			benchDSN = keptBenchDatabase(b, name)
+			if benchDSN != "" {
+				return
+			}
+		}
+		benchDSN = newBenchDatabase(b, name)
 		benchErr = seedBench(benchDSN, mb)
+		if benchErr == nil && os.Getenv(benchKeepEnv) == "1" {
+			benchMu.Lock()
+			benchDrop = benchDrop[:len(benchDrop)-1]
+			benchMu.Unlock()
+		}
 	})
 	require.NoError(b, benchErr)
 	return benchDSN
@@ -187,7 +222,8 @@ func BenchmarkBackup(b *testing.B) {
 			m, err := repo.Create(ctx)
 			require.NoError(b, err)
 			b.StopTimer()
-			_, err = store.Delete(ctx, m.Object), store.Delete(ctx, m.ID+".manifest.json")
+			require.NoError(b, store.Delete(ctx, m.Object))
+			require.NoError(b, store.Delete(ctx, m.ID+".manifest.json"))
 			b.StartTimer()
 		}
 		b.ReportMetric(peakRSS(syscall.RUSAGE_SELF), "peak-RSS-MB")

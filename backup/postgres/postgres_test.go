@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -299,4 +300,15 @@ func TestNewRejectsBadDSN(t *testing.T) {
 	d, err := postgres.New(postgres.Config{DSN: "postgres://app:hunter2@db:5432/sales?sslmode=require&password=x"})
 	require.NoError(t, err)
 	assert.Equal(t, "postgres://app@db:5432/sales", d.Name())
+}
+
+func TestOlderClientThanServerFailsClearly(t *testing.T) {
+	pg := testenv.PostgresDatabase(t)
+	fake := filepath.Join(t.TempDir(), "pg_dump")
+	require.NoError(t, os.WriteFile(fake, []byte("#!/bin/sh\necho 'pg_dump (PostgreSQL) 9.6.24'\n"), 0o755))
+	drv, err := postgres.New(postgres.Config{DSN: pg.DSN, PgDump: fake})
+	require.NoError(t, err)
+	_, err = drv.Dump(context.Background(), io.Discard)
+	require.ErrorIs(t, err, backup.ErrToolVersion)
+	assert.Contains(t, err.Error(), "pg_dump 9.6")
 }

@@ -77,6 +77,7 @@ func BenchmarkKeyedAllow(b *testing.B) {
 		}
 		b.Run(c.name+"/serial", func(b *testing.B) {
 			b.ReportAllocs()
+			defer reportCPU(b)()
 			i := 0
 			for b.Loop() {
 				c.l.Allow(keys[i&(1<<16-1)])
@@ -85,6 +86,7 @@ func BenchmarkKeyedAllow(b *testing.B) {
 		})
 		b.Run(c.name+"/parallel", func(b *testing.B) {
 			b.ReportAllocs()
+			defer reportCPU(b)()
 			b.RunParallel(func(pb *testing.PB) {
 				i := 0
 				for pb.Next() {
@@ -98,6 +100,7 @@ func BenchmarkKeyedAllow(b *testing.B) {
 		// What one time.Now costs on this machine right now: both limiters
 		// read the clock once per call.
 		var t time.Time
+		defer reportCPU(b)()
 		for b.Loop() {
 			t = time.Now()
 		}
@@ -129,5 +132,17 @@ func BenchmarkKeyedDistinctKeys(b *testing.B) {
 			b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/(1<<20), "heap-MiB")
 			runtime.KeepAlive(c.l)
 		})
+	}
+}
+
+// reportCPU starts measuring the process's CPU time; the function it returns
+// reports it per operation as cpu-ns/op.
+func reportCPU(b *testing.B) func() {
+	start, ok := processCPU()
+	return func() {
+		end, ok2 := processCPU()
+		if ok && ok2 && b.N > 0 {
+			b.ReportMetric(float64(end-start)/float64(b.N), "cpu-ns/op")
+		}
 	}
 }

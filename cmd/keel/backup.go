@@ -32,6 +32,7 @@ import (
 // Environment variables for secrets, which are never taken from flags.
 const (
 	envSource     = "KEEL_BACKUP_SOURCE"     // a source DSN that may carry a password
+	envTarget     = "KEEL_BACKUP_TARGET"     // a restore target DSN that may carry a password
 	envPassphrase = "KEEL_BACKUP_PASSPHRASE" // age passphrase
 	envS3Key      = "AWS_ACCESS_KEY_ID"
 	envS3Secret   = "AWS_SECRET_ACCESS_KEY"
@@ -441,7 +442,7 @@ func backupRestore(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	var c backupConfig
 	id := fs.String("id", "latest", "backup id, or latest")
-	target := fs.String("target", "", "restore here instead of the source (DSN without password, or path)")
+	target := fs.String("target", "", "restore here instead of the source (DSN without password, or path; or set "+envTarget+")")
 	force := fs.Bool("force", false, "replace a target that holds data")
 	if err := parseBackupFlags(fs, &c, args); err != nil {
 		return err
@@ -452,6 +453,9 @@ func backupRestore(args []string, stdout, stderr io.Writer) error {
 	}
 	defer func() { _ = repo.Close() }()
 	loc, fromArgv := *target, true
+	if loc == "" && os.Getenv(envTarget) != "" {
+		loc, fromArgv = os.Getenv(envTarget), false
+	}
 	if loc == "" {
 		loc, fromArgv = c.source(fs)
 	}

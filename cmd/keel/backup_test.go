@@ -136,3 +136,21 @@ func TestBackupRefusesSecretsInArguments(t *testing.T) {
 	_, _, code = runCLI(t, "backup", "list", "--bogus")
 	assert.Equal(t, 2, code)
 }
+
+func TestBackupRestoreTargetFromEnvironment(t *testing.T) {
+	e := newCLIEnv(t)
+	src := filepath.Join(e.dir, "data")
+	require.NoError(t, os.MkdirAll(src, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(src, "f"), []byte("x"), 0o644))
+	common := []string{"--driver", "dir", "--source", src, "--storage", e.store, "--signing-key", e.key, "--recipient", e.recipient, "--identity", e.identity}
+	_, stderr, code := runCLI(t, append([]string{"backup", "create"}, common...)...)
+	require.Equal(t, 0, code, stderr)
+	target := filepath.Join(e.dir, "elsewhere")
+	t.Setenv("KEEL_BACKUP_TARGET", target)
+	out, stderr, code := runCLI(t, append([]string{"backup", "restore"}, common...)...)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, target)
+	b, err := os.ReadFile(filepath.Join(target, "f"))
+	require.NoError(t, err)
+	assert.Equal(t, "x", string(b))
+}

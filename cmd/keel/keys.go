@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strconv"
 	"time"
@@ -102,6 +103,9 @@ func keysPromote(args []string, stdout, stderr io.Writer) error {
 	if err := parseKeyFlags(fs, args, file); err != nil || *file == "" {
 		return err
 	}
+	if err := checkID(fs, *id); err != nil {
+		return err
+	}
 	return updateKeyset(*file, stdout, func(ks *field.Keyset) (string, error) {
 		if err := ks.Promote(uint32(*id)); err != nil {
 			return "", err
@@ -117,12 +121,24 @@ func keysRetire(args []string, stdout, stderr io.Writer) error {
 	if err := parseKeyFlags(fs, args, file); err != nil || *file == "" {
 		return err
 	}
+	if err := checkID(fs, *id); err != nil {
+		return err
+	}
 	return updateKeyset(*file, stdout, func(ks *field.Keyset) (string, error) {
 		if err := ks.Retire(uint32(*id)); err != nil {
 			return "", err
 		}
 		return fmt.Sprintf("removed key %d; values still encrypted under it can no longer be decrypted", *id), nil
 	})
+}
+
+// checkID requires a key id flag in [1, 2^32-1].
+func checkID(fs *flag.FlagSet, id uint) error {
+	if id == 0 || id > math.MaxUint32 {
+		fmt.Fprintf(fs.Output(), "%s: -id must be a key ID from 1 to %d\n", fs.Name(), uint32(math.MaxUint32))
+		return errUsage
+	}
+	return nil
 }
 
 // updateKeyset reads a key ring file, applies change and writes it back

@@ -110,6 +110,8 @@ func TestKeysUsageErrors(t *testing.T) {
 		{[]string{"keys", "generate", "-file", filepath.Join(dir, "k"), "-algorithm", "rot13"}, 1, `unknown algorithm "rot13"`},
 		{[]string{"keys", "rotate", "-file", filepath.Join(dir, "missing")}, 1, "no such file"},
 		{[]string{"keys", "list", "-nope"}, 2, "flag provided but not defined"},
+		{[]string{"keys", "promote", "-file", filepath.Join(dir, "k")}, 2, "-id must be a key ID"},
+		{[]string{"keys", "retire", "-file", filepath.Join(dir, "k"), "-id", "4294967296"}, 2, "-id must be a key ID"},
 	}
 	for _, c := range cases {
 		code, _, errOut := keel(c.args...)

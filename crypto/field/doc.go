@@ -27,7 +27,9 @@
 // Rotation needs no downtime: add the new key to every instance first
 // (Keyset.Rotate with promote=false), then promote it, then let a background
 // job rewrite old values (Ring.NeedsReencrypt, Ring.Reencrypt), then retire
-// the old key. docs/KEY-ROTATION.md is the runbook. Envelope encrypts each
+// the old key. RingFile serves a key ring file and swaps in its new Ring on
+// Reload (for example on SIGHUP), so instances pick up each step without a
+// restart. docs/KEY-ROTATION.md is the runbook. Envelope encrypts each
 // value under its own data key wrapped by a KEK (LocalKEK, or a KMS behind
 // the KEK interface); rotating the KEK rewraps only the data keys
 // (Envelope.Rewrap).

@@ -2,6 +2,7 @@ package field_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"log"
 
@@ -71,4 +72,20 @@ func ExampleSecret() {
 	password := field.NewSecret("hunter2")
 	fmt.Printf("%v %s %q %#v\n", password, password, password, password)
 	// Output: [REDACTED] [REDACTED] [REDACTED] [REDACTED]
+}
+
+func ExampleEnvelope() {
+	ks, _ := field.GenerateKeyset(0)
+	ring, _ := ks.Ring()
+	kek, _ := field.NewLocalKEK(ring) // a KMS client can implement field.KEK instead
+	env, err := field.NewEnvelope(kek)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+	row := field.Context("orders", "card_token", "1001")
+	ct, _ := env.Encrypt(ctx, []byte("tok_4242"), row)
+	pt, err := env.Decrypt(ctx, ct, row)
+	fmt.Println(string(pt), err)
+	// Output: tok_4242 <nil>
 }

@@ -158,3 +158,13 @@ func TestContextIsUnambiguous(t *testing.T) {
 	assert.NotEqual(t, Context("a"), Context("a", ""))
 	assert.Equal(t, Context("t", "c", "1"), Context("t", "c", "1"))
 }
+
+func TestNeedsReencryptRejectsMalformedValues(t *testing.T) {
+	r := newRing(t, 0, fixedKey(1, 0, 1))
+	for _, ct := range [][]byte{nil, {1}, {1, 1, 0, 0, 0, 1}, {9, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}} {
+		_, err := r.NeedsReencrypt(ct)
+		assert.ErrorIs(t, err, ErrDecrypt)
+		_, err = KeyID(ct)
+		assert.ErrorIs(t, err, ErrDecrypt)
+	}
+}

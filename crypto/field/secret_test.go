@@ -49,3 +49,18 @@ func TestSecretNeverPrintsItsValue(t *testing.T) {
 	assert.True(t, zero.IsZero())
 	assert.Nil(t, zero.Reveal())
 }
+
+func TestKeysAndKeysetsPrintRedacted(t *testing.T) {
+	ks, err := GenerateKeyset(0)
+	require.NoError(t, err)
+	material := fmt.Sprintf("%x", ks.Keys[0].Material.Reveal())
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%x"} {
+		out := fmt.Sprintf(verb, ks)
+		assert.NotContains(t, out, material, verb)
+		assert.NotContains(t, out, fmt.Sprintf("%x", ks.IndexKey.Reveal()), verb)
+		assert.NotContains(t, fmt.Sprintf(verb, ks.Keys[0]), material, verb)
+	}
+	j, err := json.Marshal(ks)
+	require.NoError(t, err)
+	assert.Contains(t, string(j), `"Material":"[REDACTED]"`, "only MarshalKeyset writes material")
+}

@@ -31,5 +31,6 @@
 // unknown rule, a tag on an unexported field or a cycle it returns the zero
 // value and an error naming the field, and the slog integration logs such a
 // value as "[REDACTED]". Email makes at most one allocation. Log messages are
-// not masked (they are not structured): put data in attributes.
+// masked (with Text) only when Config.Messages asks for it: put data in
+// attributes.
 package mask

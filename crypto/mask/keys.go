@@ -20,6 +20,10 @@ type Config struct {
 	Rules map[string]Rule
 	// NoDefaults drops the default keys and rules: only Keys and Rules apply.
 	NoDefaults bool
+	// Messages makes Handler also pass each log message through Text, for
+	// code that formats data into messages (emails and long numbers are
+	// masked). Off by default: it costs a regular-expression scan per record.
+	Messages bool
 }
 
 // DefaultKeys are the key names redacted by default. A key whose normalised
@@ -46,13 +50,14 @@ var defaultRules = map[string]Rule{
 // Masker masks values by key name. It is immutable and safe for concurrent
 // use.
 type Masker struct {
-	rules map[string]Rule // normalised key → rule (Redact for sensitive keys)
-	parts []string
+	rules    map[string]Rule // normalised key → rule (Redact for sensitive keys)
+	parts    []string
+	messages bool
 }
 
 // New returns a Masker for cfg.
 func New(cfg Config) (*Masker, error) {
-	m := &Masker{rules: map[string]Rule{}}
+	m := &Masker{rules: map[string]Rule{}, messages: cfg.Messages}
 	if !cfg.NoDefaults {
 		for _, k := range DefaultKeys {
 			m.rules[normalize(k)] = Redact

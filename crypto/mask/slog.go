@@ -88,7 +88,8 @@ func hasMaskTags(t reflect.Type, depth int) bool {
 
 // Handler wraps next so that every record's attributes, those added with
 // With and WithAttrs, and those inside groups, are masked by m before next
-// sees them. The message itself is not masked: put data in attributes.
+// sees them. The message is masked only with Config.Messages (through Text):
+// put data in attributes.
 func (m *Masker) Handler(next slog.Handler) slog.Handler {
 	return &handler{next: next, m: m}
 }
@@ -101,7 +102,11 @@ type handler struct {
 func (h *handler) Enabled(ctx context.Context, l slog.Level) bool { return h.next.Enabled(ctx, l) }
 
 func (h *handler) Handle(ctx context.Context, r slog.Record) error {
-	out := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
+	msg := r.Message
+	if h.m.messages {
+		msg = Text(msg)
+	}
+	out := slog.NewRecord(r.Time, r.Level, msg, r.PC)
 	r.Attrs(func(a slog.Attr) bool {
 		out.AddAttrs(h.m.attr(a))
 		return true

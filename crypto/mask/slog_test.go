@@ -87,3 +87,15 @@ func TestHandlerRedactsUnmaskableStructs(t *testing.T) {
 	assert.NotContains(t, buf.String(), "ann@example.com")
 	assert.Equal(t, Redacted, decode(t, &buf)["v"])
 }
+
+func TestHandlerMasksMessagesWhenAsked(t *testing.T) {
+	m, err := New(Config{Messages: true})
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	slog.New(m.Handler(slog.NewJSONHandler(&buf, nil))).Info("sent invoice to ann@example.com for card 4111 1111 1111 1111")
+	assert.Equal(t, "sent invoice to a***@example.com for card ***1111", decode(t, &buf)["msg"])
+
+	buf.Reset()
+	slog.New(Default().Handler(slog.NewJSONHandler(&buf, nil))).Info("sent to ann@example.com")
+	assert.Equal(t, "sent to ann@example.com", decode(t, &buf)["msg"], "messages are left alone by default")
+}

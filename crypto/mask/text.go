@@ -13,7 +13,8 @@ var (
 // ticket, a note): every email address as Email, every number of six or
 // more digits (separators allowed) as "***" plus its last four digits.
 // Everything else is kept, so the text stays readable; shorter numbers
-// (quantities, years) are kept too. It is a safety net, not a guarantee: a
+// (quantities, years) are kept too, while dates written as six or more
+// digits ("2024-01-15") are masked like any other long number. It is a safety net, not a guarantee: a
 // name or an address in prose is not recognised.
 func Text(s string) string {
 	s = emailInText.ReplaceAllStringFunc(s, Email)

@@ -16,6 +16,10 @@
 // to replace; VerifyAndUpgrade does both in one call. The formats are
 // specified in docs/FORMATS.md.
 //
+// One hash at the defaults takes about 17–18 ms of one core of a 2-core AMD
+// EPYC and 19 MiB of memory (docs/BENCHMARKS.md): plan login capacity and
+// concurrency with that figure.
+//
 // # Guarantees
 //
 // A Hasher is immutable and safe for concurrent use. Salts come from

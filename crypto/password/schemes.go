@@ -27,6 +27,7 @@ const (
 	maxSaltLength    = 128
 	maxHashLength    = 128
 	bcryptMaxPassLen = 72
+	maxBcryptCost    = 18
 )
 
 // b64 is the PHC string format's base64: standard alphabet, no padding.
@@ -48,8 +49,12 @@ func parse(encoded string) (scheme, error) {
 	case strings.HasPrefix(encoded, "$argon2id$"), strings.HasPrefix(encoded, "$argon2i$"):
 		return parseArgon(encoded)
 	case strings.HasPrefix(encoded, "$2a$"), strings.HasPrefix(encoded, "$2b$"), strings.HasPrefix(encoded, "$2y$"):
-		if _, err := bcrypt.Cost([]byte(encoded)); err != nil {
+		cost, err := bcrypt.Cost([]byte(encoded))
+		if err != nil {
 			return nil, malformed("bcrypt: %v", err)
+		}
+		if cost > maxBcryptCost {
+			return nil, malformed("bcrypt cost %d is above %d", cost, maxBcryptCost)
 		}
 		return bcryptHash(encoded), nil
 	case strings.HasPrefix(encoded, "$pbkdf2-sha256$"):

@@ -17,9 +17,12 @@ package idempotencytest
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -64,6 +67,7 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) idempotency.Store) 
 		{"ReleaseLetsRetryRun", testRelease},
 		{"StoredOutcomeIsACopy", testOutcomeIsACopy},
 		{"ConcurrentReserveExactlyOnce", testConcurrent},
+		{"ConcurrentHTTPRequestsExactlyOnce", testConcurrentHTTP},
 		{"ExpiredLeaseIsTakenOver", testLeaseTakeover},
 		{"ExpiredLeaseCannotComplete", testExpiredLeaseCannotComplete},
 		{"ExpiredRecordIsForgotten", testRecordExpiry},
@@ -333,6 +337,47 @@ func testConcurrent(t *testing.T, s idempotency.Store) {
 	res := reserve(t, s, request("tenant POST /orders", "same-key", "fp", longLease, longTTL))
 	require.Equal(t, idempotency.Replay, res.Decision)
 	assertSameOutcome(t, want, res.Outcome)
+}
+
+// testConcurrentHTTP sends ConcurrentRequests requests with one key through
+// the net/http middleware at once; the handler's side effect runs exactly
+// once and every other request gets 409 or the replay.
+func testConcurrentHTTP(t *testing.T, s idempotency.Store) {
+	m, err := idempotency.New(idempotency.Config{Store: s})
+	require.NoError(t, err)
+	mw, err := idempotency.NewMiddleware(idempotency.MiddlewareConfig{Manager: m})
+	require.NoError(t, err)
+	var runs atomic.Int64
+	h := mw.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		runs.Add(1)
+		w.WriteHeader(http.StatusCreated)
+		_, _ = io.WriteString(w, "order 1")
+	}))
+	var (
+		wg    sync.WaitGroup
+		start = make(chan struct{})
+		mu    sync.Mutex
+		seen  = map[string]int{}
+	)
+	for range ConcurrentRequests {
+		wg.Go(func() {
+			r := httptest.NewRequest(http.MethodPost, "/orders", strings.NewReader(`{"sku":"a"}`))
+			r.Header.Set(idempotency.HeaderName, "same")
+			w := httptest.NewRecorder()
+			<-start
+			h.ServeHTTP(w, r)
+			outcome := fmt.Sprint(w.Code, " replayed=", w.Header().Get(idempotency.ReplayedHeader))
+			mu.Lock()
+			seen[outcome]++
+			mu.Unlock()
+		})
+	}
+	close(start)
+	wg.Wait()
+	assert.Equal(t, int64(1), runs.Load(), "side effect exactly once")
+	assert.Equal(t, 1, seen["201 replayed="], "one request ran: %v", seen)
+	assert.Equal(t, ConcurrentRequests-1, seen["409 replayed="]+seen["201 replayed=true"],
+		"the rest got 409 or the replay: %v", seen)
 }
 
 // testLeaseTakeover: a stalled first holder whose lease expired cannot

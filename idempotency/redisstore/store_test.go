@@ -2,13 +2,6 @@ package redisstore_test
 
 import (
 	"context"
-	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -81,43 +74,4 @@ func TestRecordsExpireOnRedisClock(t *testing.T) {
 	pttl, err = r.Client.PTTL(ctx, key).Result()
 	require.NoError(t, err)
 	assert.InDelta(t, 3_600_000, pttl.Milliseconds(), 2_000, "completed: the retention, counted from the reservation")
-}
-
-// TestMiddlewareConcurrentSameKey: 100 requests with one key through the
-// middleware on the real Redis; the side effect runs exactly once.
-func TestMiddlewareConcurrentSameKey(t *testing.T) {
-	m, err := idempotency.New(idempotency.Config{Store: newStore(t)})
-	require.NoError(t, err)
-	mw, err := idempotency.NewMiddleware(idempotency.MiddlewareConfig{Manager: m})
-	require.NoError(t, err)
-	var runs atomic.Int64
-	h := mw.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		runs.Add(1)
-		w.WriteHeader(http.StatusCreated)
-		_, _ = io.WriteString(w, "order 1")
-	}))
-	var (
-		wg    sync.WaitGroup
-		start = make(chan struct{})
-		mu    sync.Mutex
-		seen  = map[string]int{}
-	)
-	for range 100 {
-		wg.Go(func() {
-			r := httptest.NewRequest(http.MethodPost, "/orders", strings.NewReader(`{"sku":"a"}`))
-			r.Header.Set("Idempotency-Key", "same")
-			w := httptest.NewRecorder()
-			<-start
-			h.ServeHTTP(w, r)
-			outcome := fmt.Sprint(w.Code, " replayed=", w.Header().Get(idempotency.ReplayedHeader))
-			mu.Lock()
-			seen[outcome]++
-			mu.Unlock()
-		})
-	}
-	close(start)
-	wg.Wait()
-	assert.Equal(t, int64(1), runs.Load(), "side effect exactly once")
-	assert.Equal(t, 1, seen["201 replayed="], "one request ran: %v", seen)
-	assert.Equal(t, 99, seen["409 replayed="]+seen["201 replayed=true"], "the rest got 409 or the replay: %v", seen)
 }

@@ -20,6 +20,11 @@ const (
 	// SQLite: SQLite 3.35 or later, e.g. through modernc.org/sqlite. Only
 	// processes sharing the database file share the records.
 	SQLite
+	// MariaDB: MariaDB 10.5 or later through github.com/go-sql-driver/mysql.
+	// The same schema as MySQL, but Reserve uses INSERT … RETURNING, so a
+	// replay, like a first use, is one statement. (The MySQL dialect works
+	// on MariaDB too.)
+	MariaDB
 )
 
 func (d Dialect) String() string {
@@ -30,6 +35,8 @@ func (d Dialect) String() string {
 		return "mysql"
 	case SQLite:
 		return "sqlite"
+	case MariaDB:
+		return "mariadb"
 	default:
 		return "Dialect(" + strconv.Itoa(int(d)) + ")"
 	}
@@ -42,7 +49,7 @@ func (d Dialect) nowMillis() string {
 	switch d {
 	case Postgres:
 		return "(EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT"
-	case MySQL:
+	case MySQL, MariaDB:
 		return "CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED)"
 	default:
 		// julianday('now') is fixed for the duration of one statement.
@@ -80,7 +87,7 @@ func (d Dialect) schema(table string) []string {
 )`,
 			`CREATE INDEX IF NOT EXISTS ` + index + ` ON ` + table + ` (expires_at)`,
 		}
-	case MySQL:
+	case MySQL, MariaDB:
 		// VARBINARY, not VARCHAR: keys compare byte for byte, never through
 		// a case-insensitive collation ("abc" and "ABC" are two keys).
 		return []string{
@@ -151,25 +158,36 @@ func buildQueries(d Dialect, table string) queries {
 	// completed, or when its retention ended.
 	switch d {
 	case Postgres:
-		free := `(r.state = 1 AND r.lease_until <= n.ms) OR r.expires_at <= n.ms`
+		// One statement, three steps: cur reads the live record, if any, from
+		// the statement's snapshot; only when there is none does ins insert
+		// or take over an expired record (ON CONFLICT handles a record
+		// committed since the snapshot). A replay is thus a plain read — no
+		// row lock, so no WAL flush at commit. When both come back empty (a
+		// record appeared or changed between snapshot and insert) Reserve
+		// runs the statement again.
+		free := `(r.state = 1 AND r.lease_until <= %[1]s) OR r.expires_at <= %[1]s`
 		q.reserve = fmt.Sprintf(`WITH n AS (SELECT %[1]s AS ms),
+cur AS (
+	SELECT r.token, r.state, r.fingerprint, r.lease_until - n.ms AS left_ms, r.status, r.header, r.body, r.body_omitted
+	FROM %[2]s r, n
+	WHERE r.scope = $1::TEXT AND r.idem_key = $2::TEXT AND NOT (%[3]s)
+),
 ins AS (
 	INSERT INTO %[2]s AS r (scope, idem_key, fingerprint, token, state, lease_until, expires_at)
 	SELECT $1::TEXT, $2::TEXT, $3::BYTEA, $4::TEXT, 1, n.ms + $5::BIGINT, n.ms + $6::BIGINT FROM n
+	WHERE NOT EXISTS (SELECT 1 FROM cur)
 	ON CONFLICT (scope, idem_key) DO UPDATE SET
 		fingerprint = EXCLUDED.fingerprint, token = EXCLUDED.token, state = 1,
 		lease_until = EXCLUDED.lease_until, expires_at = EXCLUDED.expires_at,
 		status = 0, header = NULL, body = NULL, body_omitted = FALSE
-	WHERE %[3]s
+	WHERE %[4]s
 	RETURNING r.token
 )
 SELECT TRUE, $4::TEXT, 1::SMALLINT, ''::BYTEA, 0::BIGINT, 0, NULL::BYTEA, NULL::BYTEA, FALSE FROM ins
 UNION ALL
-SELECT FALSE, r.token, r.state, r.fingerprint, r.lease_until - n.ms, r.status, r.header, r.body, r.body_omitted
-FROM %[2]s r, n
-WHERE r.scope = $1 AND r.idem_key = $2 AND NOT EXISTS (SELECT 1 FROM ins) AND NOT (%[4]s)`,
-			now, table, strings.ReplaceAll(free, "n.ms", "(SELECT ms FROM n)"), free)
-	case MySQL:
+SELECT FALSE, token, state, fingerprint, left_ms, status, header, body, body_omitted FROM cur`,
+			now, table, fmt.Sprintf(free, "n.ms"), fmt.Sprintf(free, "(SELECT ms FROM n)"))
+	case MySQL, MariaDB:
 		// MySQL evaluates ON DUPLICATE KEY UPDATE assignments left to right,
 		// each seeing the columns already assigned. So token is decided
 		// first from the old row, and every later column follows "did the
@@ -188,6 +206,12 @@ ON DUPLICATE KEY UPDATE
 	state = IF(%[4]s, 1, state),
 	lease_until = IF(%[4]s, VALUES(lease_until), lease_until),
 	expires_at = IF(%[4]s, VALUES(expires_at), expires_at)`, table, now, free, took)
+		if d == MariaDB {
+			// RETURNING yields the row as the statement left it: ours when
+			// inserted or taken over, else the live record.
+			q.reserve += fmt.Sprintf(`
+RETURNING token, state, fingerprint, lease_until - %s, status, header, body, body_omitted`, now)
+		}
 	default:
 		free := fmt.Sprintf(`(state = 1 AND lease_until <= %[1]s) OR expires_at <= %[1]s`, now)
 		q.reserve = fmt.Sprintf(`INSERT INTO %[1]s (scope, idem_key, fingerprint, token, state, lease_until, expires_at)
@@ -199,7 +223,7 @@ ON CONFLICT (scope, idem_key) DO UPDATE SET
 WHERE %[3]s
 RETURNING token`, table, now, free)
 	}
-	if d != Postgres {
+	if d == MySQL || d == SQLite {
 		q.lookup = fmt.Sprintf(`SELECT token, state, fingerprint, lease_until - %[2]s, status, header, body, body_omitted,
 	(state = 1 AND lease_until <= %[2]s) OR expires_at <= %[2]s
 FROM %[1]s WHERE scope = ? AND idem_key = ?`, table, now)

@@ -1,6 +1,7 @@
 // Package sqlstore keeps idempotency records in a SQL database through
 // database/sql: PostgreSQL (github.com/jackc/pgx/v5/stdlib), MySQL and
-// MariaDB (github.com/go-sql-driver/mysql) and SQLite (modernc.org/sqlite).
+// MariaDB (github.com/go-sql-driver/mysql; dialects MySQL and MariaDB) and
+// SQLite (modernc.org/sqlite).
 // This package imports no driver: register the one you use.
 //
 //	store, err := sqlstore.New(sqlstore.Config{DB: db, Dialect: sqlstore.Postgres})
@@ -31,8 +32,14 @@
 //
 //	            first request          replay / in progress / mismatch
 //	PostgreSQL  1 (+1 for Complete)    1 (the same statement returns the live record)
+//	MariaDB     1 (+1 for Complete)    1 (INSERT … RETURNING returns the live record)
 //	MySQL       1 (+1 for Complete)    2 (the upsert, then a SELECT)
 //	SQLite      1 (+1 for Complete)    2 (the upsert, then a SELECT)
+//
+// A statement is one network round trip on PostgreSQL (pgx caches the
+// prepared statement). With go-sql-driver/mysql it is two (prepare, then
+// execute) unless the DSN sets interpolateParams=true, which makes it one;
+// docs/BENCHMARKS.md has the measured counts.
 //
 // Time is the database server's clock (clock_timestamp(), NOW(3),
 // julianday('now')) in milliseconds since the epoch, so instances with

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/keel-go/keel/idempotency"
@@ -48,9 +49,9 @@ func New(cfg Config) (*Store, error) {
 		return nil, errors.New("sqlstore: Config.DB is required")
 	}
 	switch cfg.Dialect {
-	case Postgres, MySQL, SQLite:
+	case Postgres, MySQL, MariaDB, SQLite:
 	case 0:
-		return nil, errors.New("sqlstore: Config.Dialect is required (sqlstore.Postgres, sqlstore.MySQL or sqlstore.SQLite)")
+		return nil, errors.New("sqlstore: Config.Dialect is required (sqlstore.Postgres, sqlstore.MySQL, sqlstore.MariaDB or sqlstore.SQLite)")
 	default:
 		return nil, fmt.Errorf("sqlstore: Config.Dialect %d is not a known dialect", cfg.Dialect)
 	}
@@ -77,25 +78,44 @@ func (s *Store) Migrate(ctx context.Context) error {
 }
 
 // reserveAttempts bounds the retries of a Reserve that found the record
-// changing under it (released or expired between two reads), which needs a
-// concurrent writer each time.
+// changing under it (released or expired between two reads) or was chosen
+// as a deadlock victim; each needs a concurrent writer.
 const reserveAttempts = 5
 
 // Reserve implements idempotency.Store in one statement on PostgreSQL and
-// in one statement (first use, takeover) or two (replay, in progress,
-// mismatch) on MySQL and SQLite.
+// MariaDB, and in one statement (first use, takeover) or two (replay, in
+// progress, mismatch) on MySQL and SQLite.
 func (s *Store) Reserve(ctx context.Context, req idempotency.ReserveRequest) (idempotency.Reservation, error) {
 	fp := req.Fingerprint
 	if fp == nil {
 		fp = []byte{} // NOT NULL column; drivers send a nil slice as NULL
 	}
-	for range reserveAttempts {
+	for attempt := 1; ; attempt++ {
 		res, found, err := s.reserveOnce(ctx, req, fp)
-		if err != nil || found {
+		switch {
+		case err != nil && (attempt == reserveAttempts || !isDeadlock(err)):
 			return res, err
+		case err == nil && found:
+			return res, nil
+		case attempt == reserveAttempts:
+			return idempotency.Reservation{}, fmt.Errorf("sqlstore: reserve: the record changed under %d consecutive attempts", reserveAttempts)
 		}
 	}
-	return idempotency.Reservation{}, fmt.Errorf("sqlstore: reserve: the record changed under %d consecutive attempts", reserveAttempts)
+}
+
+// isDeadlock reports whether the database aborted the statement to break a
+// deadlock or a serialization conflict, which a retry resolves. InnoDB can
+// do so to concurrent upserts of one key. Drivers are not imported here, so
+// the test goes by SQLSTATE (pgx's errors have a SQLState method) or by
+// go-sql-driver/mysql's message ("Error 1213 (40001): Deadlock found …").
+func isDeadlock(err error) bool {
+	var coded interface{ SQLState() string }
+	if errors.As(err, &coded) {
+		state := coded.SQLState()
+		return state == "40001" || state == "40P01"
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "Error 1213 (40001)") || strings.Contains(msg, "Error 1205 (HY000)")
 }
 
 func (s *Store) reserveOnce(ctx context.Context, req idempotency.ReserveRequest, fp []byte) (idempotency.Reservation, bool, error) {
@@ -115,6 +135,17 @@ func (s *Store) reserveOnce(ctx context.Context, req idempotency.ReserveRequest,
 		}
 		if mine {
 			return idempotency.Reservation{Decision: idempotency.Proceed}, true, nil
+		}
+		res, err := rec.decide(req.Token, fp)
+		return res, err == nil, err
+	}
+
+	if s.dialect == MariaDB {
+		var rec record
+		err := s.db.QueryRowContext(ctx, s.q.reserve, req.Scope, req.Key, fp, req.Token, leaseMs, ttlMs).Scan(
+			&rec.token, &rec.state, &rec.fingerprint, &rec.leftMs, &rec.status, &rec.header, &rec.body, &rec.bodyOmitted)
+		if err != nil {
+			return idempotency.Reservation{}, false, fmt.Errorf("sqlstore: reserve: %w", err)
 		}
 		res, err := rec.decide(req.Token, fp)
 		return res, err == nil, err

@@ -285,6 +285,10 @@ func TestCollectionFailureIsCounted(t *testing.T) {
 		var failures int64
 		for _, sm := range rm.ScopeMetrics {
 			for _, m := range sm.Metrics {
+				if sm.Scope.Name == alert.ScopeName {
+					assert.NotEmpty(t, m.Description, m.Name)
+					assert.NotEmpty(t, m.Unit, m.Name)
+				}
 				if m.Name == "keel.alert.evaluations" {
 					for _, p := range m.Data.(metricdata.Sum[int64]).DataPoints {
 						if v, _ := p.Attributes.Value("keel.alert.outcome"); v.AsString() == "failure" {
@@ -331,4 +335,51 @@ func TestNewValidates(t *testing.T) {
 		_, err := alert.New(tc.cfg)
 		assert.EqualError(t, err, tc.want)
 	}
+}
+
+// TestDeltaReaderIsIgnored: windows need cumulative totals, so points from
+// a delta-temporality reader are not data (the rule stays silent rather
+// than computing nonsense).
+func TestDeltaReaderIsIgnored(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		reader := sdkmetric.NewManualReader(sdkmetric.WithTemporalitySelector(
+			func(sdkmetric.InstrumentKind) metricdata.Temporality { return metricdata.DeltaTemporality }))
+		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+		defer func() { _ = mp.Shutdown(context.Background()) }()
+		h, err := mp.Meter("test").Int64Histogram("http.server.request.duration", metric.WithUnit("s"))
+		require.NoError(t, err)
+		rec := &recorder{}
+		newEvaluator(t, alert.Config{Source: reader, Notifiers: []alert.Notifier{rec},
+			Rules: []alert.Rule{{Name: "Errors", Condition: alert.ErrorRatio{Above: 0.01}}}})
+		time.Sleep(time.Second)
+		for range 5 {
+			h.Record(context.Background(), 1, metric.WithAttributes(attribute.String("error.type", "500")))
+			time.Sleep(alert.DefaultInterval)
+			synctest.Wait()
+		}
+		assert.Empty(t, rec.got())
+	})
+}
+
+func TestIntegerHistogramsCount(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		reader := sdkmetric.NewManualReader()
+		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+		defer func() { _ = mp.Shutdown(context.Background()) }()
+		h, err := mp.Meter("test").Int64Histogram("rpc.server.duration", metric.WithUnit("ms"),
+			metric.WithExplicitBucketBoundaries(10, 100, 1000))
+		require.NoError(t, err)
+		rec := &recorder{}
+		newEvaluator(t, alert.Config{Source: reader, Notifiers: []alert.Notifier{rec},
+			Rules: []alert.Rule{{Name: "SlowRPC", Condition: alert.LatencyQuantile{Metric: "rpc.server.duration", Unit: "ms", Quantile: 0.5, Above: 100}}}})
+		time.Sleep(time.Second)
+		for range 10 {
+			h.Record(context.Background(), 500)
+		}
+		time.Sleep(alert.DefaultInterval)
+		synctest.Wait()
+		got := rec.got()
+		require.Len(t, got, 1)
+		assert.InDelta(t, 100+900*0.5, got[0].Value, 1e-9, "median inside the (100, 1000] bucket")
+	})
 }

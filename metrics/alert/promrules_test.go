@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/keel-go/keel/metrics/alert"
+	"github.com/keel-go/keel/metrics/internal/promtool"
 )
 
 // serviceRules are the two main rules of a service, plus a gauge rule.
@@ -86,8 +87,8 @@ func writeRules(t *testing.T) string {
 }
 
 func TestPromtoolChecksRules(t *testing.T) {
-	promtool := requirePromtool(t)
-	out, err := exec.Command(promtool, "check", "rules", writeRules(t)).CombinedOutput()
+	bin := promtool.Path(t)
+	out, err := exec.Command(bin, "check", "rules", writeRules(t)).CombinedOutput()
 	require.NoError(t, err, "promtool check rules:\n%s", out)
 	assert.Contains(t, string(out), "SUCCESS: 3 rules found")
 }
@@ -158,27 +159,13 @@ tests:
 `
 
 func TestPromtoolUnitTestsFireTheMainRules(t *testing.T) {
-	promtool := requirePromtool(t)
+	bin := promtool.Path(t)
 	rules := writeRules(t)
 	tests := filepath.Join(filepath.Dir(rules), "rules_test.yml")
 	require.NoError(t, os.WriteFile(tests, []byte(promtoolTests), 0o600))
-	cmd := exec.Command(promtool, "test", "rules", tests)
+	cmd := exec.Command(bin, "test", "rules", tests)
 	cmd.Dir = filepath.Dir(rules)
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "promtool test rules:\n%s", out)
 	assert.Contains(t, string(out), "SUCCESS")
-}
-
-// requirePromtool finds promtool; without it the test skips, except in CI,
-// which installs it (Debian package prometheus).
-func requirePromtool(t *testing.T) string {
-	t.Helper()
-	path, err := exec.LookPath("promtool")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("promtool not found with CI=true (install the Debian package prometheus): %v", err)
-		}
-		t.Skipf("promtool not installed (Debian package prometheus): %v", err)
-	}
-	return path
 }

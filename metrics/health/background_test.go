@@ -131,3 +131,17 @@ func TestCheckMetrics(t *testing.T) {
 		"redis/pass": 0, "redis/warn": 0, "redis/fail": 1,
 	}, values)
 }
+
+func TestAbandonedProbeIsNotRecorded(t *testing.T) {
+	var changes []health.Change
+	r := newRegistry(t, health.Config{}, health.Check{Name: "db",
+		Func: func(ctx context.Context) error { return ctx.Err() }})
+	r.OnChange(func(c health.Change) { changes = append(changes, c) })
+	require.Equal(t, health.StatusPass, r.Run(context.Background(), health.Readiness).Status)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // the prober hung up
+	assert.Equal(t, health.StatusFail, r.Run(ctx, health.Readiness).Status, "the response still tells the truth")
+	require.Len(t, changes, 1, "but the dependency's status did not change")
+	assert.Equal(t, health.StatusPass, changes[0].To)
+}

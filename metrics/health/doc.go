@@ -17,7 +17,9 @@
 //
 // /livez runs only Liveness checks (none by default: it passes while the
 // process serves HTTP), because restarting every instance when the database
-// is down helps nobody. /readyz runs the Readiness checks.
+// is down helps nobody. /readyz runs the Readiness checks. On SIGTERM,
+// [Registry.Drain] makes /readyz fail (with a "shutdown" entry) so that the
+// load balancer stops sending traffic before the server shuts down.
 //
 // # Status
 //
@@ -27,7 +29,9 @@
 // pass and warn 200. Each check appears under "checks" as
 // "<name>:responseTime" with componentType, observedValue (its latency in
 // ms), observedUnit "ms", status and time; "output" only when it did not
-// pass. ?exclude=<name> (repeatable) skips a check, as in Kubernetes.
+// pass. ?exclude=<name> (repeatable) skips a check, as in Kubernetes; mounted
+// as "GET /readyz/{check}" a handler serves one check, as /readyz/<name> does
+// in Kubernetes.
 //
 // Ready-made checks: [SQLPing] (database/sql), [Ping] (Redis or anything with
 // Ping(ctx) error, without linking its client), [DiskSpace], and

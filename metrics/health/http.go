@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -46,8 +47,9 @@ func (r *Registry) Readyz() http.Handler { return r.handler(Readiness) }
 
 // handler answers GET and HEAD with the draft's JSON, or with Kubernetes'
 // plain-text form when the query has "verbose". Repeated ?exclude=<name>
-// skips checks, as Kubernetes' endpoints allow. Status 200 for pass and
-// warn, 503 for fail.
+// skips checks, as Kubernetes' endpoints allow. Mounted with a {check}
+// wildcard ("GET /readyz/{check}"), it serves that one check (404 for an
+// unknown name). Status 200 for pass and warn, 503 for fail.
 func (r *Registry) handler(kind Kind) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if req.Method != http.MethodGet && req.Method != http.MethodHead {
@@ -56,7 +58,18 @@ func (r *Registry) handler(kind Kind) http.Handler {
 			return
 		}
 		q := req.URL.Query()
-		rep := r.Run(req.Context(), kind, q["exclude"]...)
+		var rep Report
+		if name := req.PathValue("check"); name != "" {
+			// Mounted as "GET /readyz/{check}": one check, as Kubernetes
+			// serves /readyz/<name>.
+			if !r.has(kind, name) {
+				http.Error(w, "health: no "+kind.String()+" check named "+strconv.Quote(name), http.StatusNotFound)
+				return
+			}
+			rep = r.run(req.Context(), kind, func(n string) bool { return n == name })
+		} else {
+			rep = r.Run(req.Context(), kind, q["exclude"]...)
+		}
 		code := http.StatusOK
 		if rep.Status == StatusFail {
 			code = http.StatusServiceUnavailable
@@ -141,6 +154,8 @@ func (r *Registry) reason(err error) string {
 		return "timed out"
 	case errors.Is(err, errNotYetRun):
 		return "not yet checked"
+	case errors.Is(err, ErrShuttingDown):
+		return "shutting down"
 	default:
 		return "reason withheld"
 	}
@@ -151,6 +166,9 @@ func (r *Registry) componentType(name string) string {
 	defer r.mu.Unlock()
 	if e, ok := r.byName[name]; ok {
 		return e.check.ComponentType
+	}
+	if name == shutdownCheck {
+		return "system"
 	}
 	return "component"
 }

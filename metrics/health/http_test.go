@@ -235,3 +235,38 @@ func mapKeys(m map[string]any) []string {
 	}
 	return out
 }
+
+func TestDrainFailsReadinessOnly(t *testing.T) {
+	r := newRegistry(t, health.Config{}, health.Check{Name: "db", Func: pass})
+	assert.Equal(t, http.StatusOK, get(t, r.Readyz(), "/readyz").Code)
+	r.Drain()
+	rec := get(t, r.Readyz(), "/readyz?verbose")
+	assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
+	assert.Equal(t, "[+]db ok\n[-]shutdown failed: shutting down\nreadyz check failed\n", rec.Body.String())
+	resp := decode(t, get(t, r.Readyz(), "/readyz"))
+	assert.Equal(t, health.StatusFail, resp.Status)
+	assert.Equal(t, "system", resp.Checks["shutdown:responseTime"][0].ComponentType)
+	assert.Equal(t, http.StatusOK, get(t, r.Livez(), "/livez").Code, "liveness is unaffected")
+}
+
+func TestSingleCheckEndpoint(t *testing.T) {
+	r := newRegistry(t, health.Config{},
+		health.Check{Name: "db", Func: pass},
+		health.Check{Name: "redis", Func: failing},
+		health.Check{Name: "loop", Kind: health.Liveness, Func: pass})
+	mux := http.NewServeMux()
+	mux.Handle("GET /readyz/{check}", r.Readyz())
+	mux.Handle("GET /livez/{check}", r.Livez())
+
+	rec := get(t, mux, "/readyz/db?verbose")
+	assert.Equal(t, http.StatusOK, rec.Code)
+	assert.Equal(t, "[+]db ok\nreadyz check passed\n", rec.Body.String())
+
+	rec = get(t, mux, "/readyz/redis")
+	assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
+	assert.Len(t, decode(t, rec).Checks, 1)
+
+	assert.Equal(t, http.StatusNotFound, get(t, mux, "/readyz/nope").Code)
+	assert.Equal(t, http.StatusNotFound, get(t, mux, "/readyz/loop").Code, "a liveness check is not a readiness check")
+	assert.Equal(t, http.StatusOK, get(t, mux, "/livez/loop").Code)
+}

@@ -2,6 +2,7 @@ package health
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -54,6 +55,7 @@ type Registry struct {
 	checks  []*entry
 	byName  map[string]*entry
 	closed  bool
+	drained bool
 	onEvent []func(Change)
 
 	// notifyMu serialises listener calls so that each sees changes in order.
@@ -160,11 +162,29 @@ func (r *Registry) Register(c Check) error {
 // OnChange adds a listener called, in order and one at a time, whenever a
 // check's status differs from its previous result (including its first
 // result). Listeners run on the goroutine that ran the check; a slow
-// listener delays that probe response, so hand long work off.
+// listener delays that probe response, so hand long work off. A listener
+// must not call Run or the handlers (it would wait for itself).
 func (r *Registry) OnChange(fn func(Change)) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.onEvent = append(r.onEvent, fn)
+}
+
+// shutdownCheck names the result Drain adds to readiness reports, as
+// Kubernetes' own API server does.
+const shutdownCheck = "shutdown"
+
+// ErrShuttingDown is the readiness error after [Registry.Drain].
+var ErrShuttingDown = errors.New("health: shutting down")
+
+// Drain makes /readyz fail from now on, with a "shutdown" entry, while
+// /livez keeps passing: call it when the process receives SIGTERM, wait for
+// the load balancer to notice (a few probe periods), then shut the server
+// down, so that no request is sent to an instance that is going away.
+func (r *Registry) Drain() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.drained = true
 }
 
 // Close stops the background checks and waits for them; it is idempotent.
@@ -208,8 +228,9 @@ func (r *Registry) record(ctx context.Context, e *entry, res Result) {
 	r.notifyMu.Lock()
 	defer r.notifyMu.Unlock()
 	e.mu.Lock()
-	if e.seen && res.Time.Before(e.last.Time) {
-		// A slower concurrent run finished after a newer one: keep the newer.
+	if e.seen && res.Time.Add(-res.Duration).Before(e.last.Time.Add(-e.last.Duration)) {
+		// Two probes overlapped and the one that started first finished
+		// last: its news is older than what is kept.
 		e.mu.Unlock()
 		return
 	}
@@ -254,10 +275,22 @@ type Report struct {
 // their cache), skipping names in exclude, and aggregates their status: fail
 // if any critical check fails, else warn if any check warns, else pass.
 func (r *Registry) Run(ctx context.Context, kind Kind, exclude ...string) Report {
+	return r.run(ctx, kind, func(name string) bool { return !contains(exclude, name) })
+}
+
+// has reports whether a check of kind is named name.
+func (r *Registry) has(kind Kind, name string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e, ok := r.byName[name]
+	return ok && e.check.Kind == kind
+}
+
+func (r *Registry) run(ctx context.Context, kind Kind, include func(name string) bool) Report {
 	r.mu.Lock()
 	var entries []*entry
 	for _, e := range r.checks {
-		if e.check.Kind == kind && !contains(exclude, e.check.Name) {
+		if e.check.Kind == kind && include(e.check.Name) {
 			entries = append(entries, e)
 		}
 	}
@@ -274,12 +307,22 @@ func (r *Registry) Run(ctx context.Context, kind Kind, exclude ...string) Report
 		}
 		wg.Go(func() {
 			res := run(ctx, &e.check)
-			r.record(ctx, e, res)
 			results[i] = res
+			// A probe whose client went away says nothing about the
+			// dependency: its result is neither kept nor announced.
+			if ctx.Err() == nil {
+				r.record(ctx, e, res)
+			}
 		})
 	}
 	wg.Wait()
 
+	r.mu.Lock()
+	drained := r.drained
+	r.mu.Unlock()
+	if drained && kind == Readiness {
+		results = append(results, Result{Check: shutdownCheck, Status: StatusFail, Err: ErrShuttingDown, Time: time.Now()})
+	}
 	rep := Report{Status: StatusPass, Results: results, kind: kind}
 	for _, res := range results {
 		switch {

@@ -12,7 +12,8 @@
 // TAT - Burst*T <= now, where T = Period/Limit, and then moves TAT on by T.
 // This is a token bucket in another form, and it needs one GET and one SET.
 // Both run inside one Lua script, so each decision is atomic and costs one
-// round trip (EVALSHA). Time comes from Redis (TIME), never from the calling
+// round trip (EVALSHA; the first call after Redis starts or flushes its
+// script cache also sends the script, once). Time comes from Redis (TIME), never from the calling
 // process, so clock skew between instances cannot loosen the limit. A key
 // expires exactly when its bucket would be full again, so Redis holds no idle
 // keys. See docs/FORMATS.md for the key layout.

@@ -21,6 +21,7 @@ import (
 
 	"github.com/keel-go/keel/internal/testenv"
 	"github.com/keel-go/keel/ratelimit"
+	"github.com/keel-go/keel/ratelimit/internal/metrictest"
 	"github.com/keel-go/keel/ratelimit/redislimit"
 )
 
@@ -143,6 +144,48 @@ func TestInstancesShareOneLimit(t *testing.T) {
 	assert.InDelta(t, 72*time.Second, d.RetryAfter, float64(5*time.Second))
 }
 
+// TestInstancesShareOneRateOverTime runs several instances against one key
+// with a fast refill for a short while, and bounds what they got together
+// by the bucket's algebra over the elapsed time as Redis measured it: at most
+// Burst + elapsed/T (+1 for the unit due at the edge).
+func TestInstancesShareOneRateOverTime(t *testing.T) {
+	r := testenv.RedisPrefix(t)
+	const instances, workers = 4, 3
+	const limit, burst = 100, 10 // one unit every 10ms
+	ctx := context.Background()
+	start, err := r.Client.Time(ctx).Result()
+	require.NoError(t, err)
+	stop := time.Now().Add(300 * time.Millisecond)
+	var allowed atomic.Int64
+	var wg sync.WaitGroup
+	for range instances {
+		client := redis.NewClient(&redis.Options{Addr: r.Addr})
+		defer client.Close()
+		l := newLimiter(t, redislimit.Config{Client: client, Prefix: r.Prefix, Name: "fast", Limit: limit, Period: time.Second, Burst: burst})
+		for range workers {
+			wg.Go(func() {
+				for time.Now().Before(stop) {
+					ok, err := l.Allow(ctx, "k")
+					if !assert.NoError(t, err) {
+						return
+					}
+					if ok {
+						allowed.Add(1)
+					}
+				}
+			})
+		}
+	}
+	wg.Wait()
+	end, err := r.Client.Time(ctx).Result()
+	require.NoError(t, err)
+	elapsed := end.Sub(start)
+	most := int64(burst) + int64(elapsed/(10*time.Millisecond)) + 1
+	t.Logf("allowed %d in %s of Redis time (bound %d)", allowed.Load(), elapsed, most)
+	assert.LessOrEqual(t, allowed.Load(), most)
+	assert.Greater(t, allowed.Load(), int64(burst), "units were restored while the instances ran")
+}
+
 func TestKeysExpireWhenTheBucketIsFull(t *testing.T) {
 	r := testenv.RedisPrefix(t)
 	l := newLimiter(t, redislimit.Config{Client: r.Client, Prefix: r.Prefix, Name: "ttl", Limit: 10, Period: time.Minute, Burst: 5})
@@ -201,7 +244,7 @@ func unreachableClient(t *testing.T) *redis.Client {
 }
 
 func TestFailOpenWhenRedisIsUnreachable(t *testing.T) {
-	mp, collect := newReader(t)
+	mp, collect := metrictest.New(t)
 	var logs bytes.Buffer
 	l := newLimiter(t, redislimit.Config{
 		Client: unreachableClient(t), Name: "orders", Limit: 1, Period: time.Hour, Burst: 3,
@@ -222,7 +265,7 @@ func TestFailOpenWhenRedisIsUnreachable(t *testing.T) {
 }
 
 func TestFailClosedWhenRedisIsUnreachable(t *testing.T) {
-	mp, collect := newReader(t)
+	mp, collect := metrictest.New(t)
 	l := newLimiter(t, redislimit.Config{
 		Client: unreachableClient(t), Name: "orders", Limit: 100, FailMode: redislimit.FailClosed, MeterProvider: mp,
 	})
@@ -247,7 +290,7 @@ func TestFailClosedWhenRedisIsUnreachable(t *testing.T) {
 }
 
 func TestCanceledContextIsNotAFailure(t *testing.T) {
-	mp, collect := newReader(t)
+	mp, collect := metrictest.New(t)
 	l := newLimiter(t, redislimit.Config{Client: unreachableClient(t), Limit: 1, MeterProvider: mp})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()

@@ -1,25 +1,31 @@
-package redislimit_test
+// Package metrictest collects the metrics a ratelimit package emits, for
+// tests: a MeterProvider backed by a manual reader, and a function that
+// returns one metric's data points keyed by their attributes.
+package metrictest
 
 import (
 	"context"
+	"strings"
 	"testing"
 
-	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 )
 
-// newReader returns a MeterProvider and a function that collects one metric's
-// data points as "attribute values joined" -> value.
-func newReader(t *testing.T) (*sdkmetric.MeterProvider, func(name string) map[string]int64) {
+// New returns a MeterProvider (shut down when t ends) and collect, which
+// reads the named metric's data points as "k1=v1,k2=v2" -> value (for a
+// histogram, its count).
+func New(t testing.TB) (mp *sdkmetric.MeterProvider, collect func(name string) map[string]int64) {
 	t.Helper()
 	reader := sdkmetric.NewManualReader()
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	mp = sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
 	return mp, func(name string) map[string]int64 {
 		var rm metricdata.ResourceMetrics
-		require.NoError(t, reader.Collect(context.Background(), &rm))
+		if err := reader.Collect(context.Background(), &rm); err != nil {
+			t.Fatalf("metrictest: collect: %v", err)
+		}
 		out := map[string]int64{}
 		for _, sm := range rm.ScopeMetrics {
 			for _, m := range sm.Metrics {
@@ -40,7 +46,7 @@ func newReader(t *testing.T) (*sdkmetric.MeterProvider, func(name string) map[st
 						out[attrKey(dp.Attributes)] = int64(dp.Count)
 					}
 				default:
-					t.Fatalf("metric %s has unexpected type %T", name, m.Data)
+					t.Fatalf("metrictest: metric %s has unexpected type %T", name, m.Data)
 				}
 			}
 		}
@@ -49,12 +55,9 @@ func newReader(t *testing.T) (*sdkmetric.MeterProvider, func(name string) map[st
 }
 
 func attrKey(set attribute.Set) string {
-	key := ""
+	parts := make([]string, 0, set.Len())
 	for _, kv := range set.ToSlice() {
-		if key != "" {
-			key += ","
-		}
-		key += string(kv.Key) + "=" + kv.Value.Emit()
+		parts = append(parts, string(kv.Key)+"="+kv.Value.String())
 	}
-	return key
+	return strings.Join(parts, ",")
 }

@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""Independent verifier of a Keel audit log directory, written from
+docs/FORMATS.md ("audit log records and checkpoints") alone.
+
+usage: verify.py DIR PUBKEY_BASE64
+Prints "OK <events>" and exits 0, or prints "BAD seq=<n>: <why>" and exits 1.
+"""
+import base64, hashlib, json, os, re, sys
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.exceptions import InvalidSignature
+
+SUFFIX = re.compile(rb',"hash":"([0-9a-f]{64})"\}$')
+
+
+def bad(seq, why):
+    print(f"BAD seq={seq}: {why}")
+    sys.exit(1)
+
+
+def main():
+    d, pub_b64 = sys.argv[1], sys.argv[2]
+    raw = base64.b64decode(pub_b64)
+    key = Ed25519PublicKey.from_public_bytes(raw)
+    key_id = hashlib.sha256(raw).hexdigest()[:16]
+    names = sorted(n for n in os.listdir(d) if re.fullmatch(r"audit-\d{20}\.jsonl", n))
+    prev = None
+    events = 0
+    for name in names:
+        data = open(os.path.join(d, name), "rb").read()
+        if data and not data.endswith(b"\n"):
+            bad(prev["seq"] + 1 if prev else 1, "torn last line")
+        for line in data.split(b"\n")[:-1]:
+            want = prev["seq"] + 1 if prev else 1
+            m = SUFFIX.search(line)
+            if len(line) < 75 or not m or len(line) - m.start() != 75:
+                bad(want, "no hash suffix")
+            body = line[:-75] + b"}"
+            if hashlib.sha256(body).hexdigest() != m.group(1).decode():
+                bad(want, "hash mismatch")
+            rec = json.loads(body)
+            if prev is None:
+                if rec["seq"] == 1:
+                    if rec["prev"] != "0" * 64:
+                        bad(1, "first prev is not 64 zeros")
+                elif rec["kind"] != "checkpoint":
+                    bad(rec["seq"], "a log after retention must start with a checkpoint")
+            else:
+                if rec["log"] != prev["log"]:
+                    bad(want, "other log")
+                if rec["seq"] != want:
+                    bad(want, f"seq {rec['seq']} after {prev['seq']}")
+                if rec["prev"] != prev["hash"]:
+                    bad(want, "prev does not match")
+            if rec["kind"] == "checkpoint":
+                cp = rec["checkpoint"]
+                if cp["key_id"] != key_id:
+                    bad(rec["seq"], "unknown key")
+                msg = "keel-audit-checkpoint-v1\n%s\n%d\n%s\n%s\n" % (rec["log"], rec["seq"], rec["prev"], cp["reason"])
+                try:
+                    key.verify(base64.b64decode(cp["sig"]), msg.encode())
+                except InvalidSignature:
+                    bad(rec["seq"], "bad signature")
+            elif rec["kind"] == "event":
+                events += 1
+            rec["hash"] = m.group(1).decode()
+            prev = rec
+    if prev is None:
+        bad(1, "empty log")
+    if prev["kind"] != "checkpoint" or prev["checkpoint"]["reason"] != "close":
+        bad(prev["seq"] + 1, "log does not end with the close checkpoint")
+    print(f"OK {events}")
+
+
+main()

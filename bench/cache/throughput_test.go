@@ -1,0 +1,106 @@
+package cachebench
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/keel-go/keel/bench/harness"
+)
+
+// Workload sizes. The defaults keep one iteration cheap (CI runs every
+// benchmark once); KEEL_BENCH_CACHE_CAPACITY scales them up.
+const (
+	defaultCapacity = 100_000
+	streamLen       = 1 << 16 // keys each goroutine cycles through
+	zipfExponent    = 1.01
+)
+
+// workload is a key stream shared by every contender in one run.
+type workload struct {
+	capacity int
+	keys     []uint64
+}
+
+// newWorkload draws the scrambled Zipf stream over keySpace keys.
+func newWorkload(b *testing.B, keySpaceFactor int) workload {
+	capacity := envInt(b, "KEEL_BENCH_CACHE_CAPACITY", defaultCapacity)
+	keys, err := harness.ScrambledZipf(streamLen, zipfExponent, uint64(capacity*keySpaceFactor), 42)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return workload{capacity: capacity, keys: keys}
+}
+
+// BenchmarkCacheGetParallel: every goroutine reads Zipf-distributed keys
+// from a cache that holds them all (hits only).
+func BenchmarkCacheGetParallel(b *testing.B) {
+	w := newWorkload(b, 1)
+	for _, c := range throughputContenders {
+		b.Run(c.name, func(b *testing.B) {
+			cache := c.new(b, w.capacity)
+			defer cache.Close()
+			for _, k := range w.keys {
+				cache.Set(k, k)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				i := rand.IntN(streamLen)
+				for pb.Next() {
+					k := w.keys[i&(streamLen-1)]
+					if v, ok := cache.Get(k); ok && v != k {
+						b.Errorf("%s: got %d for key %d", c.name, v, k)
+					}
+					i++
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkCacheGetSetParallel: 75 % reads, 25 % writes, on Zipf keys over
+// a key space ten times the capacity (so there are misses and evictions).
+func BenchmarkCacheGetSetParallel(b *testing.B) {
+	w := newWorkload(b, 10)
+	for _, c := range throughputContenders {
+		b.Run(c.name, func(b *testing.B) {
+			cache := c.new(b, w.capacity)
+			defer cache.Close()
+			for _, k := range w.keys {
+				cache.Set(k, k)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				i := rand.IntN(streamLen)
+				for pb.Next() {
+					k := w.keys[i&(streamLen-1)]
+					if i&3 == 0 {
+						cache.Set(k, k)
+					} else {
+						cache.Get(k)
+					}
+					i++
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkCacheGetHit: one goroutine, one hot key: the cost of a hit and
+// its allocations (Keel: 0 allocs/op).
+func BenchmarkCacheGetHit(b *testing.B) {
+	for _, c := range throughputContenders {
+		b.Run(c.name, func(b *testing.B) {
+			cache := c.new(b, 1000)
+			defer cache.Close()
+			cache.Set(42, 42)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, ok := cache.Get(42); !ok {
+					b.Fatal("miss")
+				}
+			}
+		})
+	}
+}
