@@ -146,6 +146,9 @@ func (a *App) openStore(ctx context.Context) error {
 }
 
 func (a *App) buildCaches(context.Context) error {
+	if a.cfg.Bare {
+		return nil // every read goes to the database
+	}
 	var err error
 	a.customers, err = cache.New(cache.Config[string, customer]{
 		Name: "customers", Capacity: 10_000, TTL: a.cfg.CustomerCacheTTL, TTLJitter: 0.1,

@@ -127,7 +127,6 @@ func (a *App) createOrder(w http.ResponseWriter, r *http.Request) {
 	if leased && a.idemSQL != nil {
 		idempotency.MarkCompleted(ctx) // the record is already complete, in the order's transaction
 	}
-	a.forgetReports()
 	if !a.record(w, r, audit.Event{Action: "order.create", Resource: audit.Resource{Type: "order", ID: o.ID}, Outcome: audit.Success,
 		After: map[string]any{"customer_id": o.CustomerID, "total_cents": o.TotalCents, "currency": o.Currency, "payment_id": o.PaymentID}}) {
 		return
