@@ -49,4 +49,3 @@ func (a *App) salesReport(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"from": from.UTC(), "to": to.UTC(), "sales": rows})
 }
-

@@ -36,7 +36,8 @@ func TestRunDrivesTheMixAndCountsRetries(t *testing.T) {
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 
-	res, err := Run(context.Background(), Config{BaseURL: srv.URL, APIKey: "k", Duration: 300 * time.Millisecond, Concurrency: 1, Customers: 2})
+	res, err := Run(context.Background(), Config{BaseURL: srv.URL, APIKey: "k", Duration: 500 * time.Millisecond, Concurrency: 1, Customers: 2,
+		Mix: map[Op]int{GetCustomer: 1, PostOrder: 1, GetReport: 1}}) // equal weights: every op is drawn
 	require.NoError(t, err)
 	for _, op := range []Op{GetCustomer, PostOrder, GetReport} {
 		require.Contains(t, res.Routes, op)

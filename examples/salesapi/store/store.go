@@ -45,13 +45,15 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		s.DB, err = sql.Open("pgx", dsn)
 	} else {
 		s.Dialect, s.SQLitePath = SQLite, dsn
-		// WAL lets readers run beside the writer; immediate transactions take
-		// the write lock up front so two writers wait (busy_timeout) rather
-		// than fail on lock upgrade.
+		// One connection: SQLite has one writer at a time anyway, and queueing
+		// writers in database/sql's pool is far cheaper than SQLite's busy
+		// handler, which sleeps in growing steps when writers collide. Nothing
+		// in the API uses the pool while it holds a transaction. Immediate
+		// transactions take the write lock up front (no lock upgrades).
 		s.DB, err = sql.Open("sqlite", "file:"+dsn+
 			"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_txlock=immediate")
 		if err == nil {
-			s.DB.SetMaxOpenConns(8)
+			s.DB.SetMaxOpenConns(1)
 		}
 	}
 	if err != nil {
