@@ -163,11 +163,13 @@ func writeFileAtomic(path string, data []byte, perm fs.FileMode) error {
 	if err != nil {
 		return fmt.Errorf("salesapi: write %s: %w", filepath.Base(path), err)
 	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(perm); err == nil {
-		if _, err = tmp.Write(data); err == nil {
-			err = tmp.Sync()
-		}
+	defer os.Remove(tmp.Name()) // after a successful rename there is nothing left to remove
+	err = tmp.Chmod(perm)
+	if err == nil {
+		_, err = tmp.Write(data)
+	}
+	if err == nil {
+		err = tmp.Sync()
 	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
