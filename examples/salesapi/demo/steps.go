@@ -205,27 +205,33 @@ func gatewayOutage(e *env) ([]string, error) {
 		return nil, err
 	}
 	defer e.gw.SetChaos(gateway.Chaos{})
-	var fast time.Duration
-	var retryAfter string
 	tripped := false
 	for i := 0; i < 30 && !tripped; i++ {
-		t0 := time.Now()
 		r, err := e.call("POST", "/v1/orders", salesKey, orderBody(1), "Idempotency-Key", newKey())
 		if err != nil {
 			return nil, err
 		}
-		if r.status == http.StatusServiceUnavailable && bytes.Contains(r.body, []byte("payment_unavailable")) {
-			tripped, fast, retryAfter = true, time.Since(t0), r.header.Get("Retry-After")
-		}
+		tripped = r.status == http.StatusServiceUnavailable && bytes.Contains(r.body, []byte("payment_unavailable"))
 	}
 	if !tripped {
 		return nil, errors.New("the breaker did not open after 30 orders against a dead gateway")
 	}
-	evidence := []string{fmt.Sprintf("breaker open: an order is refused in %s with 503, Retry-After: %s", fast.Round(time.Microsecond), retryAfter)}
+	// Now that it is open, an order is refused without calling the gateway.
+	_, callsBefore := e.gw.Stats()
+	t0 := time.Now()
+	r, err := e.expect(http.StatusServiceUnavailable, "POST", "/v1/orders", salesKey, orderBody(1), "Idempotency-Key", newKey())
+	if err != nil {
+		return nil, err
+	}
+	fast, retryAfter := time.Since(t0), r.header.Get("Retry-After")
+	if _, callsAfter := e.gw.Stats(); callsAfter != callsBefore {
+		return nil, fmt.Errorf("the open breaker let %d calls through to the gateway", callsAfter-callsBefore)
+	}
+	evidence := []string{fmt.Sprintf("breaker open: an order is refused in %s with 503, Retry-After: %s, and the gateway sees no call", fast.Round(time.Microsecond), retryAfter)}
 	if err := e.gw.SetChaos(gateway.Chaos{}); err != nil {
 		return evidence, err
 	}
-	t0 := time.Now()
+	t0 = time.Now()
 	for time.Since(t0) < 20*time.Second {
 		r, err := e.call("POST", "/v1/orders", salesKey, orderBody(1), "Idempotency-Key", newKey())
 		if err != nil {
