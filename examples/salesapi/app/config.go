@@ -1,0 +1,94 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// Config configures the sales API. The zero value of each field is its
+// documented default; New rejects the rest with an error naming the field.
+type Config struct {
+	// DataDir holds the SQLite database, the key files, the audit log and
+	// the backups. Required; created (0700) if missing.
+	DataDir string
+	// DatabaseURL selects PostgreSQL ("postgres://…"); empty means the
+	// embedded SQLite database DataDir/sales.db.
+	DatabaseURL string
+	// RedisAddr, when set, moves rate limits and (with IdempotencyInRedis)
+	// idempotency records to Redis, so several instances share them.
+	RedisAddr string
+	// IdempotencyInRedis keeps idempotency records in Redis instead of the
+	// database. Orders are then completed after their transaction commits
+	// (one short window where a crash between the two lets a retry run
+	// again), rather than inside it. Requires RedisAddr.
+	IdempotencyInRedis bool
+	// IdempotencyLease is how long a request holds its Idempotency-Key
+	// before another may take it over (default 2m); it must exceed the
+	// longest an order can take (payment retries are bounded at 5s).
+	IdempotencyLease time.Duration
+	// APIKeys are the bearer tokens accepted. Required.
+	APIKeys []APIKey
+	// GatewayURL is the payment gateway's base URL. Required.
+	GatewayURL string
+	// RateLimit is the steady number of requests per minute per API key
+	// (default 6000), with a burst of RateBurst (default RateLimit/10, at
+	// least 10).
+	RateLimit int
+	RateBurst int
+	// CustomerCacheTTL bounds how stale a cached customer can be on another
+	// instance (default 30s; writes invalidate this instance's copy at once).
+	CustomerCacheTTL time.Duration
+	// ReportCacheTTL is how long a sales report is served from cache; after
+	// 60 % of it, reads trigger one background refresh (default 10s).
+	ReportCacheTTL time.Duration
+	// BackupEvery schedules backups; zero means only on request.
+	BackupEvery time.Duration
+	// Logger receives the service's logs; PII attributes are masked before
+	// they reach it. Nil means no logs.
+	Logger *slog.Logger
+	// MetricsHandler serves GET /metrics (from metrics.Setup); nil means no
+	// /metrics route.
+	MetricsHandler http.Handler
+	// Bare leaves out every Keel HTTP middleware (rate limit, idempotency,
+	// metrics) and the caches, so benchmarks can measure what the
+	// reliability layers cost. Never for production.
+	Bare bool
+}
+
+func (c *Config) validate() error {
+	switch {
+	case c.DataDir == "":
+		return errors.New("salesapi: Config.DataDir is required")
+	case len(c.APIKeys) == 0:
+		return errors.New("salesapi: Config.APIKeys needs at least one key")
+	case c.GatewayURL == "":
+		return errors.New("salesapi: Config.GatewayURL is required")
+	case c.IdempotencyInRedis && c.RedisAddr == "":
+		return errors.New("salesapi: Config.IdempotencyInRedis requires Config.RedisAddr")
+	case c.RateLimit < 0, c.RateBurst < 0:
+		return fmt.Errorf("salesapi: Config.RateLimit and RateBurst must be >= 0, got %d and %d", c.RateLimit, c.RateBurst)
+	case c.IdempotencyLease != 0 && c.IdempotencyLease < 10*time.Second:
+		return fmt.Errorf("salesapi: Config.IdempotencyLease must be at least 10s (an order can take 5s), got %s", c.IdempotencyLease)
+	case c.BackupEvery < 0:
+		return fmt.Errorf("salesapi: Config.BackupEvery must be >= 0, got %s", c.BackupEvery)
+	}
+	if c.RateLimit == 0 {
+		c.RateLimit = 6000
+	}
+	if c.RateBurst == 0 {
+		c.RateBurst = max(c.RateLimit/10, 10)
+	}
+	if c.CustomerCacheTTL == 0 {
+		c.CustomerCacheTTL = 30 * time.Second
+	}
+	if c.ReportCacheTTL == 0 {
+		c.ReportCacheTTL = 10 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return nil
+}

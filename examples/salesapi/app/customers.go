@@ -1,0 +1,262 @@
+package app
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/keel-go/keel/audit"
+	"github.com/keel-go/keel/crypto/field"
+	"github.com/keel-go/keel/crypto/mask"
+	"github.com/keel-go/keel/examples/salesapi/store"
+)
+
+// customer is a customer in clear, as held in the process (cache included)
+// and never at rest.
+type customer struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Email     string    `json:"email"`
+	Phone     string    `json:"phone"`
+	Company   string    `json:"company"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// view is what a caller with role sees: the sales role gets email and
+// phone masked (j***@example.com, ****4567).
+func (c customer) view(role Role) customer {
+	if role != RoleAdmin {
+		c.Email = mask.Email(c.Email)
+		c.Phone = mask.Phone(c.Phone)
+	}
+	return c
+}
+
+func emailContext(id string) []byte { return field.Context("customers", "email", id) }
+func phoneContext(id string) []byte { return field.Context("customers", "phone", id) }
+
+// seal turns a customer into its row: email and phone encrypted under
+// contexts bound to the row, and the email's blind index.
+func (a *App) seal(c customer) (store.Customer, error) {
+	email, err := a.keys.ring.Encrypt([]byte(c.Email), emailContext(c.ID))
+	if err != nil {
+		return store.Customer{}, err
+	}
+	phone, err := a.keys.ring.Encrypt([]byte(c.Phone), phoneContext(c.ID))
+	if err != nil {
+		return store.Customer{}, err
+	}
+	return store.Customer{
+		ID: c.ID, Name: c.Name, EmailEnc: email, EmailBidx: a.emailIndex(c.Email), PhoneEnc: phone,
+		Company: c.Company, CreatedAt: c.CreatedAt.UnixMilli(), UpdatedAt: c.UpdatedAt.UnixMilli(),
+	}, nil
+}
+
+func (a *App) emailIndex(email string) string { return hex.EncodeToString(a.emailIdx.Sum(email)) }
+
+// open decrypts a row.
+func (a *App) open(row store.Customer) (customer, error) {
+	email, err := a.keys.ring.Decrypt(row.EmailEnc, emailContext(row.ID))
+	if err != nil {
+		return customer{}, err
+	}
+	phone, err := a.keys.ring.Decrypt(row.PhoneEnc, phoneContext(row.ID))
+	if err != nil {
+		return customer{}, err
+	}
+	return customer{ID: row.ID, Name: row.Name, Email: string(email), Phone: string(phone), Company: row.Company,
+		CreatedAt: time.UnixMilli(row.CreatedAt).UTC(), UpdatedAt: time.UnixMilli(row.UpdatedAt).UTC()}, nil
+}
+
+// loadCustomer reads through the cache: concurrent misses for one id make
+// one database read, and a missing id is remembered briefly.
+func (a *App) loadCustomer(ctx context.Context, id string) (customer, error) {
+	load := func(ctx context.Context, id string) (customer, error) {
+		row, err := a.store.GetCustomer(ctx, id)
+		if err != nil {
+			return customer{}, err
+		}
+		return a.open(row)
+	}
+	if a.customers == nil {
+		return load(ctx, id)
+	}
+	return a.customers.GetOrLoad(ctx, id, load)
+}
+
+func (a *App) forgetCustomer(id string) {
+	if a.customers != nil {
+		a.customers.Delete(id)
+	}
+}
+
+type customerInput struct {
+	Name    *string `json:"name"`
+	Email   *string `json:"email"`
+	Phone   *string `json:"phone"`
+	Company *string `json:"company"`
+}
+
+// validate checks the fields present; required says every field must be.
+func (in customerInput) validate(required bool) validation {
+	var v validation
+	text := func(p *string, name string, maxLen int) {
+		if p == nil {
+			v.check(!required, name, "is required")
+			return
+		}
+		s := strings.TrimSpace(*p)
+		v.check(s != "" && utf8.RuneCountInString(s) <= maxLen, name, "must be 1 to "+itoa(maxLen)+" characters")
+	}
+	text(in.Name, "name", 200)
+	text(in.Company, "company", 200)
+	if in.Email == nil {
+		v.check(!required, "email", "is required")
+	} else {
+		at := strings.LastIndexByte(*in.Email, '@')
+		v.check(len(*in.Email) <= 254 && at > 0 && at < len(*in.Email)-3 && !strings.ContainsAny(*in.Email, " \t\r\n"),
+			"email", "must be an email address")
+	}
+	if in.Phone == nil {
+		v.check(!required, "phone", "is required")
+	} else {
+		digits := field.NormalizeDigits(*in.Phone)
+		v.check(len(digits) >= 6 && len(digits) <= 15 && len(*in.Phone) <= 32, "phone", "must have 6 to 15 digits")
+	}
+	return v
+}
+
+func (a *App) createCustomer(w http.ResponseWriter, r *http.Request) {
+	p := principalOf(r)
+	var in customerInput
+	if !decodeJSON(w, r, &in) || in.validate(true).answer(w) {
+		return
+	}
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	c := customer{ID: newID("cus_"), Name: strings.TrimSpace(*in.Name), Email: strings.TrimSpace(*in.Email),
+		Phone: strings.TrimSpace(*in.Phone), Company: strings.TrimSpace(*in.Company), CreatedAt: now, UpdatedAt: now}
+	row, err := a.seal(c)
+	if err == nil {
+		err = a.store.InsertCustomer(r.Context(), row)
+	}
+	if err != nil {
+		a.internal(w, r, "create customer", err)
+		return
+	}
+	if !a.record(w, r, audit.Event{Action: "customer.create", Resource: audit.Resource{Type: "customer", ID: c.ID},
+		Outcome: audit.Success, After: customerFields(c)}) {
+		return
+	}
+	w.Header().Set("Location", "/v1/customers/"+c.ID)
+	writeJSON(w, http.StatusCreated, c.view(p.Role))
+}
+
+func customerFields(c customer) map[string]any {
+	return map[string]any{"name": c.Name, "email": c.Email, "phone": c.Phone, "company": c.Company}
+}
+
+func (a *App) getCustomer(w http.ResponseWriter, r *http.Request) {
+	c, err := a.loadCustomer(r.Context(), r.PathValue("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		problem(w, http.StatusNotFound, CodeNotFound, "no customer with this id")
+		return
+	}
+	if err != nil {
+		a.internal(w, r, "get customer", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c.view(principalOf(r).Role))
+}
+
+// findCustomers answers GET /v1/customers?email=: the blind index narrows the
+// rows, decryption removes its false positives.
+func (a *App) findCustomers(w http.ResponseWriter, r *http.Request) {
+	email := r.URL.Query().Get("email")
+	if email == "" {
+		writeProblem(w, Problem{Status: http.StatusUnprocessableEntity, Code: CodeInvalid, Detail: "invalid fields: email",
+			Fields: []FieldError{{Field: "email", Message: "query parameter is required"}}})
+		return
+	}
+	rows, err := a.store.CustomersByEmailIndex(r.Context(), a.emailIndex(email))
+	if err != nil {
+		a.internal(w, r, "find customers", err)
+		return
+	}
+	want := field.NormalizeEmail(email)
+	out := []customer{}
+	for _, row := range rows {
+		c, err := a.open(row)
+		if err != nil {
+			a.internal(w, r, "find customers", err)
+			return
+		}
+		if field.NormalizeEmail(c.Email) == want {
+			out = append(out, c.view(principalOf(r).Role))
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"customers": out})
+}
+
+func (a *App) updateCustomer(w http.ResponseWriter, r *http.Request) {
+	var in customerInput
+	if !decodeJSON(w, r, &in) || in.validate(false).answer(w) {
+		return
+	}
+	id := r.PathValue("id")
+	row, err := a.store.GetCustomer(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		problem(w, http.StatusNotFound, CodeNotFound, "no customer with this id")
+		return
+	}
+	var before, after customer
+	if err == nil {
+		before, err = a.open(row)
+	}
+	if err != nil {
+		a.internal(w, r, "update customer", err)
+		return
+	}
+	after = before
+	for dst, src := range map[*string]*string{&after.Name: in.Name, &after.Email: in.Email, &after.Phone: in.Phone, &after.Company: in.Company} {
+		if src != nil {
+			*dst = strings.TrimSpace(*src)
+		}
+	}
+	after.UpdatedAt = time.Now().UTC().Truncate(time.Millisecond)
+	if row, err = a.seal(after); err == nil {
+		err = a.store.UpdateCustomer(r.Context(), row)
+	}
+	a.forgetCustomer(id)
+	if err != nil {
+		a.internal(w, r, "update customer", err)
+		return
+	}
+	if !a.record(w, r, audit.Event{Action: "customer.update", Resource: audit.Resource{Type: "customer", ID: id},
+		Outcome: audit.Success, Before: customerFields(before), After: customerFields(after)}) {
+		return
+	}
+	writeJSON(w, http.StatusOK, after.view(principalOf(r).Role))
+}
+
+func (a *App) deleteCustomer(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	err := a.store.DeleteCustomer(r.Context(), id)
+	a.forgetCustomer(id)
+	if errors.Is(err, store.ErrNotFound) {
+		problem(w, http.StatusNotFound, CodeNotFound, "no customer with this id")
+		return
+	}
+	if err != nil {
+		a.internal(w, r, "delete customer", err)
+		return
+	}
+	if !a.record(w, r, audit.Event{Action: "customer.delete", Resource: audit.Resource{Type: "customer", ID: id}, Outcome: audit.Success}) {
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,167 @@
+package app
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/keel-go/keel/audit"
+	"github.com/keel-go/keel/breaker"
+	"github.com/keel-go/keel/examples/salesapi/gateway"
+	"github.com/keel-go/keel/examples/salesapi/store"
+	"github.com/keel-go/keel/idempotency"
+)
+
+type orderItem struct {
+	SKU            string `json:"sku"`
+	Qty            int    `json:"qty"`
+	UnitPriceCents int64  `json:"unit_price_cents"`
+}
+
+type order struct {
+	ID         string      `json:"id"`
+	CustomerID string      `json:"customer_id"`
+	Currency   string      `json:"currency"`
+	Items      []orderItem `json:"items"`
+	TotalCents int64       `json:"total_cents"`
+	Status     string      `json:"status"`
+	PaymentID  string      `json:"payment_id"`
+	CreatedAt  time.Time   `json:"created_at"`
+}
+
+func orderView(o store.Order) order {
+	items := make([]orderItem, len(o.Items))
+	for i, it := range o.Items {
+		items[i] = orderItem(it)
+	}
+	return order{ID: o.ID, CustomerID: o.CustomerID, Currency: o.Currency, Items: items, TotalCents: o.TotalCents,
+		Status: o.Status, PaymentID: o.PaymentID, CreatedAt: time.UnixMilli(o.CreatedAt).UTC()}
+}
+
+var currencyCode = regexp.MustCompile(`^[A-Z]{3}$`)
+
+// createOrder is POST /v1/orders, behind the idempotency middleware: it
+// charges the gateway, then writes the order row and completes the
+// idempotency record in one transaction, so a crash leaves either both or
+// neither — and a retry of a request whose charge went through is charged
+// nothing more, because the gateway key is derived from the request's key.
+func (a *App) createOrder(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		CustomerID string      `json:"customer_id"`
+		Items      []orderItem `json:"items"`
+		Currency   string      `json:"currency"`
+	}
+	if !decodeJSON(w, r, &in) {
+		return
+	}
+	var v validation
+	v.check(in.CustomerID != "", "customer_id", "is required")
+	v.check(currencyCode.MatchString(in.Currency), "currency", "must be an ISO 4217 code such as EUR")
+	v.check(len(in.Items) >= 1 && len(in.Items) <= 100, "items", "must hold 1 to 100 lines")
+	var total int64
+	for _, it := range in.Items {
+		ok := strings.TrimSpace(it.SKU) != "" && len(it.SKU) <= 64 && it.Qty >= 1 && it.Qty <= 10_000 &&
+			it.UnitPriceCents >= 0 && it.UnitPriceCents <= 100_000_000
+		v.check(ok, "items", "each line needs a sku (1-64 chars), qty 1-10000 and unit_price_cents 0-100000000")
+		if !ok {
+			break
+		}
+		total += int64(it.Qty) * it.UnitPriceCents
+	}
+	v.check(total > 0, "items", "the order total must be positive")
+	if v.answer(w) {
+		return
+	}
+	ctx := r.Context()
+	if _, err := a.store.GetCustomer(ctx, in.CustomerID); errors.Is(err, store.ErrNotFound) {
+		writeProblem(w, Problem{Status: http.StatusUnprocessableEntity, Code: CodeInvalid, Detail: "invalid fields: customer_id",
+			Fields: []FieldError{{Field: "customer_id", Message: "no customer with this id"}}})
+		return
+	} else if err != nil {
+		a.internal(w, r, "create order", err)
+		return
+	}
+
+	lease, leased := idempotency.LeaseFromContext(ctx)
+	payKey := newID("pay_") // only when the request carries no Idempotency-Key (Bare mode)
+	if leased {
+		payKey = idempotency.DerivedKey(lease.Scope, lease.Key, "payment")
+	}
+	o := store.Order{ID: newID("ord_"), CustomerID: in.CustomerID, Currency: in.Currency, TotalCents: total,
+		Status: "paid", CreatedAt: time.Now().UnixMilli()}
+	for _, it := range in.Items {
+		o.Items = append(o.Items, store.OrderItem(it))
+	}
+	ch, err := a.charge(ctx, payKey, gateway.ChargeRequest{AmountCents: total, Currency: in.Currency, Reference: o.ID})
+	if err != nil {
+		a.paymentFailed(w, r, err)
+		return
+	}
+	o.PaymentID = ch.ID
+
+	body, _ := json.Marshal(orderView(o))
+	body = append(body, '\n')
+	header := http.Header{"Content-Type": {"application/json"}, "Location": {"/v1/orders/" + o.ID}}
+	tx, err := a.store.DB.BeginTx(ctx, nil)
+	if err != nil {
+		a.internal(w, r, "create order", err)
+		return
+	}
+	err = a.store.InsertOrderTx(ctx, tx, o)
+	if err == nil && leased && a.idemSQL != nil {
+		err = a.idemSQL.CompleteTx(ctx, tx, lease, idempotency.Outcome{Status: http.StatusCreated, Header: header, Body: body})
+	}
+	if err == nil {
+		err = tx.Commit()
+	} else {
+		_ = tx.Rollback()
+	}
+	if err != nil {
+		a.internal(w, r, "create order", err)
+		return
+	}
+	if leased && a.idemSQL != nil {
+		idempotency.MarkCompleted(ctx) // the record is already complete, in the order's transaction
+	}
+	if !a.record(w, r, audit.Event{Action: "order.create", Resource: audit.Resource{Type: "order", ID: o.ID}, Outcome: audit.Success,
+		After: map[string]any{"customer_id": o.CustomerID, "total_cents": o.TotalCents, "currency": o.Currency, "payment_id": o.PaymentID}}) {
+		return
+	}
+	for k, vs := range header {
+		w.Header()[k] = vs
+	}
+	w.WriteHeader(http.StatusCreated)
+	_, _ = bytes.NewReader(body).WriteTo(w)
+}
+
+// paymentFailed answers a charge that did not go through. An open breaker is
+// 503 at once with Retry-After; a gateway failure after retries is 502.
+// Neither is stored by the idempotency middleware (5xx releases the key), so
+// the client may retry with the same key.
+func (a *App) paymentFailed(w http.ResponseWriter, r *http.Request, err error) {
+	var open *breaker.OpenError
+	if errors.As(err, &open) {
+		wait := time.Until(open.RetryAt)
+		unavailable(w, CodePaymentDegraded, "the payment gateway is failing; orders are refused until it recovers", wait)
+		return
+	}
+	a.cfg.Logger.WarnContext(r.Context(), "payment failed", "err", err)
+	problem(w, http.StatusBadGateway, CodePaymentFailed, "the payment gateway did not accept the charge; retry with the same Idempotency-Key")
+}
+
+func (a *App) getOrder(w http.ResponseWriter, r *http.Request) {
+	o, err := a.store.GetOrder(r.Context(), r.PathValue("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		problem(w, http.StatusNotFound, CodeNotFound, "no order with this id")
+		return
+	}
+	if err != nil {
+		a.internal(w, r, "get order", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, orderView(o))
+}

@@ -1,0 +1,168 @@
+package app
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+
+	"github.com/keel-go/keel/idempotency"
+	"github.com/keel-go/keel/ratelimit"
+)
+
+type principalKey struct{}
+
+// principalOf is the authenticated caller (set by authenticate).
+func principalOf(r *http.Request) principal {
+	p, _ := r.Context().Value(principalKey{}).(principal)
+	return p
+}
+
+// routes builds the handler chain. Outside in: HTTP metrics → probes and
+// /metrics (unauthenticated) → authentication → per-key rate limit → routes;
+// POST /v1/orders also passes the idempotency middleware.
+func (a *App) routes() http.Handler {
+	api := http.NewServeMux()
+	handle := func(pattern string, role Role, h http.HandlerFunc) {
+		api.Handle(pattern, a.requireRole(role, h))
+	}
+	handle("POST /v1/customers", RoleSales, a.createCustomer)
+	handle("GET /v1/customers", RoleSales, a.findCustomers)
+	handle("GET /v1/customers/{id}", RoleSales, a.getCustomer)
+	handle("PATCH /v1/customers/{id}", RoleSales, a.updateCustomer)
+	handle("DELETE /v1/customers/{id}", RoleAdmin, a.deleteCustomer)
+	handle("POST /v1/customers/{id}/licenses", RoleSales, a.createLicense)
+	handle("GET /v1/customers/{id}/licenses", RoleSales, a.listLicenses)
+	handle("GET /v1/licenses/{id}", RoleSales, a.getLicense)
+	handle("GET /v1/orders/{id}", RoleSales, a.getOrder)
+	handle("GET /v1/reports/sales", RoleSales, a.salesReport)
+	handle("GET /v1/audit", RoleAdmin, a.auditQuery)
+	handle("GET /v1/audit/verify", RoleAdmin, a.auditVerify)
+	handle("POST /v1/admin/backups", RoleAdmin, a.createBackup)
+	handle("GET /v1/admin/backups", RoleAdmin, a.listBackups)
+	handle("POST /v1/admin/chaos", RoleAdmin, a.chaos)
+	handle("GET /v1/admin/gateway", RoleAdmin, a.gatewayStats)
+
+	orders := a.requireRole(RoleSales, a.createOrder)
+	if !a.cfg.Bare {
+		mw, err := idempotency.NewMiddleware(idempotency.MiddlewareConfig{
+			Manager: a.idem, RequireKey: true, MaxRequestBody: MaxBodyBytes,
+			Principal: func(r *http.Request) string { return principalOf(r).ID },
+		})
+		if err != nil {
+			panic(err) // the configuration above is constant and valid
+		}
+		orders = mw.Wrap(orders)
+	}
+	api.Handle("POST /v1/orders", orders)
+
+	var protected http.Handler = api
+	if !a.cfg.Bare {
+		protected = a.rateLimited(api)
+	}
+	protected = a.authenticate(protected)
+
+	root := http.NewServeMux()
+	root.Handle("GET /livez", a.health.Livez())
+	root.Handle("GET /readyz", a.health.Readyz())
+	if a.cfg.MetricsHandler != nil {
+		root.Handle("GET /metrics", a.cfg.MetricsHandler)
+	}
+	root.Handle("/", protected)
+	if a.cfg.Bare {
+		return root
+	}
+	mm, err := newMetricsMiddleware()
+	if err != nil {
+		panic(err) // constant configuration
+	}
+	return mm.Handler(root)
+}
+
+// authenticate answers 401 (audited) to a request without a valid key.
+func (a *App) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, ok := a.auth.authenticate(r.Header.Get("Authorization"))
+		if !ok {
+			a.recordDenied(r, "anonymous", "missing or unknown API key")
+			w.Header().Set("WWW-Authenticate", `Bearer realm="salesapi"`)
+			problem(w, http.StatusUnauthorized, CodeUnauthorized, "send Authorization: Bearer <API key>")
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+	})
+}
+
+// requireRole answers 403 (audited) unless the caller has role, or admin.
+func (a *App) requireRole(role Role, h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := principalOf(r)
+		if p.Role != role && p.Role != RoleAdmin {
+			a.recordDenied(r, p.ID, "role "+string(p.Role)+" may not call this endpoint")
+			problem(w, http.StatusForbidden, CodeForbidden, "this API key's role may not call this endpoint")
+			return
+		}
+		h(w, r)
+	})
+}
+
+// rateLimited applies the per-API-key limit; a 429 is audited as a denial.
+func (a *App) rateLimited(next http.Handler) http.Handler {
+	mw, err := ratelimit.NewMiddleware(ratelimit.MiddlewareConfig{
+		Limiter: a.limiter,
+		Key:     func(r *http.Request) (string, error) { return principalOf(r).ID, nil },
+		Logger:  a.cfg.Logger,
+	})
+	if err != nil {
+		panic(err) // constant configuration
+	}
+	limited := mw.Wrap(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sw := &statusWriter{ResponseWriter: w}
+		limited.ServeHTTP(sw, r)
+		if sw.status == http.StatusTooManyRequests {
+			a.recordDenied(r, principalOf(r).ID, "rate limited")
+		}
+	})
+}
+
+// statusWriter remembers the status a response was given.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// internal logs err and answers 500 without detail.
+func (a *App) internal(w http.ResponseWriter, r *http.Request, what string, err error) {
+	a.cfg.Logger.ErrorContext(r.Context(), what+" failed", slog.Any("err", err))
+	problem(w, http.StatusInternalServerError, CodeInternal, what+" failed")
+}
+
+// clientIP is the TCP peer (the example trusts no proxy header).
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// routeOf is the matched pattern, or the path when nothing matched.
+func routeOf(r *http.Request) string {
+	if r.Pattern != "" {
+		return r.Pattern
+	}
+	return r.URL.Path
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

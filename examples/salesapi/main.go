@@ -1,0 +1,233 @@
+// Command salesapi is Keel's example sales API: customers, licences, orders
+// and sales reports, composed from every Keel package.
+//
+//	go run ./examples/salesapi              # serve on 127.0.0.1:8080, data in ./salesapi-data
+//	go run ./examples/salesapi -demo        # run the whole story in-process and print a report
+//
+// See README.md beside this file for the API and the promises it keeps.
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/keel-go/keel/crypto/mask"
+	"github.com/keel-go/keel/examples/salesapi/app"
+	"github.com/keel-go/keel/examples/salesapi/demo"
+	"github.com/keel-go/keel/examples/salesapi/gateway"
+	"github.com/keel-go/keel/metrics"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+type options struct {
+	addr, dataDir, dbURL, redisAddr, idemStore, logLevel string
+	backupEvery, idemLease                               time.Duration
+	rateLimit                                            int
+	chaos                                                gateway.Chaos
+	demo                                                 bool
+}
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("salesapi", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address")
+	fs.StringVar(&o.dataDir, "data", "./salesapi-data", "data directory (database, keys, audit log, backups)")
+	fs.StringVar(&o.dbURL, "db", "", "PostgreSQL URL (postgres://…); default the embedded SQLite database. SALESAPI_DB_URL is read when -db is empty, so a password need not be in the process arguments")
+	fs.StringVar(&o.redisAddr, "redis", "", "Redis address (host:port) for shared rate limits and, with -idempotency-store redis, idempotency records")
+	fs.StringVar(&o.idemStore, "idempotency-store", "sql", "where idempotency records live: sql (in the order's transaction) or redis")
+	fs.DurationVar(&o.idemLease, "idempotency-lease", 2*time.Minute, "how long a request holds its Idempotency-Key before a retry may take it over (>= 10s)")
+	fs.DurationVar(&o.backupEvery, "backup-every", 0, "take a verified backup this often (0: only on POST /v1/admin/backups)")
+	fs.IntVar(&o.rateLimit, "rate-limit", 6000, "requests per minute per API key")
+	fs.Float64Var(&o.chaos.FailureRate, "gateway-failure-rate", 0, "fraction of payment gateway calls that fail, in [0,1]")
+	fs.DurationVar(&o.chaos.Latency, "gateway-latency", 0, "latency added to every payment gateway call")
+	fs.BoolVar(&o.chaos.Down, "gateway-down", false, "start with the payment gateway down")
+	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.BoolVar(&o.demo, "demo", false, "run the demonstration in-process against a temporary data directory and exit")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if o.dbURL == "" {
+		o.dbURL = os.Getenv("SALESAPI_DB_URL")
+	}
+	if o.idemStore != "sql" && o.idemStore != "redis" {
+		return o, fmt.Errorf("-idempotency-store must be sql or redis, got %q", o.idemStore)
+	}
+	if o.idemStore == "redis" && o.redisAddr == "" {
+		return o, errors.New("-idempotency-store redis needs -redis")
+	}
+	return o, o.chaos.Validate()
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	o, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "salesapi:", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if o.demo {
+		return demo.Run(ctx, stdout)
+	}
+	if err := serve(ctx, o, stdout, stderr); err != nil {
+		fmt.Fprintln(stderr, "salesapi:", err)
+		return 1
+	}
+	return 0
+}
+
+// newLogger writes JSON logs to w with every PII attribute masked.
+func newLogger(w io.Writer, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("-log-level: %w", err)
+	}
+	return slog.New(mask.Default().Handler(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))), nil
+}
+
+func serve(ctx context.Context, o options, stdout, stderr io.Writer) error {
+	logger, err := newLogger(stderr, o.logLevel)
+	if err != nil {
+		return err
+	}
+	keys, err := apiKeys(o.dataDir, stdout)
+	if err != nil {
+		return err
+	}
+	tel, err := metrics.Setup(ctx, metrics.Config{ServiceName: "salesapi", ServiceVersion: "example", Logger: logger})
+	if err != nil {
+		return err
+	}
+	defer tel.Shutdown(context.WithoutCancel(ctx))
+
+	gw, err := gateway.Start("127.0.0.1:0", o.chaos)
+	if err != nil {
+		return err
+	}
+	defer gw.Close()
+
+	a, err := app.New(ctx, app.Config{
+		DataDir: o.dataDir, DatabaseURL: o.dbURL, RedisAddr: o.redisAddr, IdempotencyInRedis: o.idemStore == "redis", IdempotencyLease: o.idemLease,
+		APIKeys: keys, GatewayURL: gw.URL(), RateLimit: o.rateLimit, BackupEvery: o.backupEvery,
+		Logger: logger, MetricsHandler: tel.Handler(),
+	}, gatewayControl{gw})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	fmt.Fprintf(stdout, "salesapi: listening on http://%s (data in %s, payment gateway at %s)\n", ln.Addr(), o.dataDir, gw.URL())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+	logger.Info("shutting down")
+	return srv.Shutdown(shutdownCtx)
+}
+
+// gatewayControl backs the admin endpoints with the simulated gateway.
+type gatewayControl struct{ gw *gateway.Gateway }
+
+func (g gatewayControl) SetChaos(body []byte) error {
+	var in struct {
+		FailureRate *float64 `json:"failure_rate"`
+		LatencyMS   *int64   `json:"latency_ms"`
+		Down        *bool    `json:"down"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		return fmt.Errorf("chaos: want {failure_rate, latency_ms, down}: %w", err)
+	}
+	c := g.gw.Chaos()
+	if in.FailureRate != nil {
+		c.FailureRate = *in.FailureRate
+	}
+	if in.LatencyMS != nil {
+		c.Latency = time.Duration(*in.LatencyMS) * time.Millisecond
+	}
+	if in.Down != nil {
+		c.Down = *in.Down
+	}
+	return g.gw.SetChaos(c)
+}
+
+func (g gatewayControl) Stats() map[string]any {
+	charges, calls := g.gw.Stats()
+	c := g.gw.Chaos()
+	return map[string]any{"charges": charges, "calls": calls, "failure_rate": c.FailureRate,
+		"latency_ms": c.Latency.Milliseconds(), "down": c.Down}
+}
+
+// apiKeys reads SALESAPI_API_KEYS ("key1=admin,key2=sales"), or else uses the
+// development keys kept in the data directory (created on first start, 0600),
+// and prints those so a developer can call the API at once.
+func apiKeys(dataDir string, stdout io.Writer) ([]app.APIKey, error) {
+	if spec := os.Getenv("SALESAPI_API_KEYS"); spec != "" {
+		return app.ParseAPIKeys(spec)
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dataDir, "dev-api-keys")
+	spec, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		spec = []byte(devKey() + "=admin," + devKey() + "=sales")
+		err = os.WriteFile(path, spec, 0o600)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("development API keys: %w", err)
+	}
+	keys, err := app.ParseAPIKeys(strings.TrimSpace(string(spec)))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	fmt.Fprintln(stdout, "salesapi: development API keys (set SALESAPI_API_KEYS to use your own):")
+	for _, k := range keys {
+		fmt.Fprintf(stdout, "  %-5s Authorization: Bearer %s\n", k.Role, k.Token)
+	}
+	return keys, nil
+}
+
+func devKey() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return "dev_" + hex.EncodeToString(b)
+}
