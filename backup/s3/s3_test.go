@@ -39,10 +39,15 @@ const bucket = "keel-backups"
 func startVersityGW(t *testing.T) s3.Config {
 	t.Helper()
 	bin, err := exec.LookPath("versitygw")
-	if err != nil {
+	if err != nil { // go install puts it in GOBIN or GOPATH/bin, often not in PATH
 		home, _ := os.UserHomeDir()
-		if _, serr := os.Stat(filepath.Join(home, "go", "bin", "versitygw")); serr == nil {
-			bin, err = filepath.Join(home, "go", "bin", "versitygw"), nil
+		for _, d := range []string{os.Getenv("GOBIN"), filepath.Join(os.Getenv("GOPATH"), "bin"), filepath.Join(home, "go", "bin")} {
+			if p := filepath.Join(d, "versitygw"); d != "" && d != "bin" {
+				if _, serr := os.Stat(p); serr == nil {
+					bin, err = p, nil
+					break
+				}
+			}
 		}
 	}
 	if err != nil {
