@@ -118,7 +118,9 @@ func newOpener(src io.Reader, comp Compression, encrypted bool, identities []age
 	o := &opener{}
 	switch comp {
 	case Zstd:
-		zr, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(1<<30))
+		zr, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1),
+			// Keel writes 8 MiB windows; a larger one is not ours.
+			zstd.WithDecoderMaxWindow(64<<20), zstd.WithDecoderMaxMemory(256<<20))
 		if err != nil {
 			return nil, &CorruptError{Reason: "zstd: " + err.Error()}
 		}

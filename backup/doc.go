@@ -26,9 +26,10 @@
 // Streaming, bounded memory. The dump flows from the tool's stdout
 // through hashing, compression and encryption into the storage through a
 // pipe: no temporary file (except SQLite's VACUUM INTO copy, see
-// backup/sqlite), and memory bounded by the compressor's window and the
-// storage's part buffer (peak RSS ~35 MB measured for a 1 GB PostgreSQL
-// database; docs/BENCHMARKS.md), whatever the database size.
+// backup/sqlite), and memory bounded by a 5 MiB run-ahead buffer (so the
+// dump tool never waits on the compressor), the compressor's window and
+// the storage's part buffer: peak RSS about 40 MB for a 1 GB PostgreSQL
+// database (docs/BENCHMARKS.md), whatever the database size.
 //
 // All or nothing. A dump that exits non-zero, is killed, or is cut short
 // by a storage failure produces no backup: the object is discarded (a

@@ -201,12 +201,20 @@ func (r *Repository) stream(ctx context.Context, src Source, id string) (*Manife
 		return nil, err
 	}
 	raw := newCountingHash()
-	tools, dumpErr := src.Dump(ctx, io.MultiWriter(seal, raw))
-	if dumpErr != nil {
+	ahead := newAheadWriter(seal)
+	tools, dumpErr := src.Dump(ctx, io.MultiWriter(raw, ahead))
+	aheadErr := ahead.Close() // always: it stops the goroutine
+	switch {
+	case dumpErr != nil:
 		seal.abort()
 		dumpErr = fmt.Errorf("backup: dump %s: %w", src.Name(), dumpErr)
-	} else if cerr := seal.Close(); cerr != nil {
-		dumpErr = fmt.Errorf("backup: finish stream: %w", cerr)
+	case aheadErr != nil:
+		seal.abort()
+		dumpErr = fmt.Errorf("backup: dump %s: %w", src.Name(), aheadErr)
+	default:
+		if cerr := seal.Close(); cerr != nil {
+			dumpErr = fmt.Errorf("backup: finish stream: %w", cerr)
+		}
 	}
 	if dumpErr != nil {
 		_ = pw.CloseWithError(dumpErr)

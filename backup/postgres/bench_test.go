@@ -172,6 +172,30 @@ func peakRSS(who int) float64 {
 	return float64(ru.Maxrss) / 1024 // KiB → MiB
 }
 
+func cpuSeconds(who int) float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(who, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+}
+
+// cpuMeter reports the CPU time per operation spent in this process and
+// in the programs it ran (pg_dump, zstd, pg_restore; not the server).
+// On a shared machine CPU time is steadier than wall time.
+type cpuMeter struct{ self, children float64 }
+
+func startCPU() cpuMeter {
+	return cpuMeter{cpuSeconds(syscall.RUSAGE_SELF), cpuSeconds(syscall.RUSAGE_CHILDREN)}
+}
+
+func (m cpuMeter) report(b *testing.B) {
+	self := cpuSeconds(syscall.RUSAGE_SELF) - m.self
+	children := cpuSeconds(syscall.RUSAGE_CHILDREN) - m.children
+	b.ReportMetric(self/float64(b.N), "self-cpu-s/op")
+	b.ReportMetric((self+children)/float64(b.N), "cpu-s/op")
+}
+
 // runPipeline runs "a | b > out" (or "a | b" feeding a command) without a shell.
 func runPipeline(b *testing.B, first, second *exec.Cmd, out io.Writer) {
 	r, err := first.StdoutPipe()
@@ -218,6 +242,7 @@ func BenchmarkBackup(b *testing.B) {
 
 	b.Run("keel", func(b *testing.B) {
 		b.SetBytes(raw)
+		cpu := startCPU()
 		for b.Loop() {
 			m, err := repo.Create(ctx)
 			require.NoError(b, err)
@@ -226,10 +251,12 @@ func BenchmarkBackup(b *testing.B) {
 			require.NoError(b, store.Delete(ctx, m.ID+".manifest.json"))
 			b.StartTimer()
 		}
+		cpu.report(b)
 		b.ReportMetric(peakRSS(syscall.RUSAGE_SELF), "peak-RSS-MB")
 	})
 	b.Run("raw-pg_dump-Z0|zstd", func(b *testing.B) {
 		b.SetBytes(raw)
+		cpu := startCPU()
 		for b.Loop() {
 			f, err := os.Create(filepath.Join(dir, "raw.dump.zst"))
 			require.NoError(b, err)
@@ -238,9 +265,11 @@ func BenchmarkBackup(b *testing.B) {
 			require.NoError(b, f.Sync())
 			require.NoError(b, f.Close())
 		}
+		cpu.report(b)
 	})
 	b.Run("raw-pg_dump|zstd", func(b *testing.B) {
 		b.SetBytes(raw)
+		cpu := startCPU()
 		for b.Loop() {
 			f, err := os.Create(filepath.Join(dir, "raw-gz.dump.zst"))
 			require.NoError(b, err)
@@ -249,6 +278,7 @@ func BenchmarkBackup(b *testing.B) {
 			require.NoError(b, f.Sync())
 			require.NoError(b, f.Close())
 		}
+		cpu.report(b)
 	})
 }
 
@@ -294,6 +324,7 @@ func BenchmarkRestore(b *testing.B) {
 	defer func() { dropBenchDatabases(fmt.Sprintf("keel_bench_restore_%d_%d", os.Getpid(), n)) }()
 	b.Run("keel", func(b *testing.B) {
 		b.SetBytes(m.RawSize)
+		cpu := startCPU()
 		for b.Loop() {
 			b.StopTimer()
 			target, err := postgres.New(postgres.Config{DSN: fresh(b)})
@@ -302,10 +333,12 @@ func BenchmarkRestore(b *testing.B) {
 			_, err = repo.Restore(ctx, m.ID, target, backup.RestoreOptions{})
 			require.NoError(b, err)
 		}
+		cpu.report(b)
 		b.ReportMetric(peakRSS(syscall.RUSAGE_SELF), "peak-RSS-MB")
 	})
 	b.Run("raw-zstd-d|pg_restore", func(b *testing.B) {
 		b.SetBytes(m.RawSize)
+		cpu := startCPU()
 		for b.Loop() {
 			b.StopTimer()
 			target := fresh(b)
@@ -317,5 +350,6 @@ func BenchmarkRestore(b *testing.B) {
 			runPipeline(b, dec, exec.Command("pg_restore", "--exit-on-error", "--single-transaction", "--dbname="+target), io.Discard)
 			_ = in.Close()
 		}
+		cpu.report(b)
 	})
 }

@@ -6,12 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"io"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/stretchr/testify/assert"
@@ -20,7 +15,7 @@ import (
 
 	"github.com/keel-go/keel/backup"
 	"github.com/keel-go/keel/backup/s3"
-	"github.com/keel-go/keel/internal/testenv"
+	"github.com/keel-go/keel/backup/s3/s3test"
 )
 
 func TestMain(m *testing.M) {
@@ -32,54 +27,11 @@ func TestMain(m *testing.M) {
 	)
 }
 
-const bucket = "keel-backups"
-
-// startVersityGW runs versitygw on loopback with a posix backend in a temp
-// directory and returns a Config for it.
+// startVersityGW runs versitygw and returns a Config for it.
 func startVersityGW(t *testing.T) s3.Config {
-	t.Helper()
-	bin, err := exec.LookPath("versitygw")
-	if err != nil {
-		home, _ := os.UserHomeDir()
-		if _, serr := os.Stat(filepath.Join(home, "go", "bin", "versitygw")); serr == nil {
-			bin, err = filepath.Join(home, "go", "bin", "versitygw"), nil
-		}
-	}
-	if err != nil {
-		if testenv.InCI() {
-			t.Fatal("versitygw is required when CI=true: go install github.com/versity/versitygw/cmd/versitygw@v1.8.0")
-		}
-		t.Skip("skipping: versitygw not installed (go install github.com/versity/versitygw/cmd/versitygw@v1.8.0)")
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
-	root := t.TempDir()
-	require.NoError(t, os.Mkdir(filepath.Join(root, bucket), 0o755))
-	cfg := s3.Config{Endpoint: addr, Bucket: bucket, AccessKeyID: "keeltest", SecretAccessKey: "keeltest-secret-key", Insecure: true, PartSize: 5 << 20}
-	cmd := exec.Command(bin, "--port", addr, "posix", root)
-	cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY="+cfg.AccessKeyID, "ROOT_SECRET_KEY="+cfg.SecretAccessKey)
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err == nil {
-			_ = c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("versitygw did not start: %s", logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return cfg
+	srv := s3test.Start(t)
+	return s3.Config{Endpoint: srv.Endpoint, Bucket: srv.Bucket, AccessKeyID: srv.AccessKeyID,
+		SecretAccessKey: srv.SecretAccessKey, Insecure: true, PartSize: 5 << 20}
 }
 
 type failingReader struct {

@@ -13,6 +13,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	_ "modernc.org/sqlite"
+
+	"github.com/keel-go/keel/backup/s3/s3test"
 )
 
 func runCLI(t *testing.T, args ...string) (string, string, int) {
@@ -153,4 +155,27 @@ func TestBackupRestoreTargetFromEnvironment(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join(target, "f"))
 	require.NoError(t, err)
 	assert.Equal(t, "x", string(b))
+}
+
+func TestBackupCommandsOnS3(t *testing.T) {
+	srv := s3test.Start(t)
+	e := newCLIEnv(t)
+	t.Setenv("AWS_ACCESS_KEY_ID", srv.AccessKeyID)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", srv.SecretAccessKey)
+	src := filepath.Join(e.dir, "data")
+	require.NoError(t, os.MkdirAll(src, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(src, "f"), []byte("on s3"), 0o644))
+	common := []string{"--driver", "dir", "--source", src, "--storage", "s3://" + srv.Bucket + "/sales", "--s3-endpoint", srv.Endpoint,
+		"--s3-insecure", "--signing-key", e.key, "--recipient", e.recipient, "--identity", e.identity}
+	_, stderr, code := keel(t, append([]string{"backup", "create"}, common...)...)
+	require.Equal(t, 0, code, stderr)
+	out, stderr, code := keel(t, append([]string{"backup", "verify", "--level", "full"}, common...)...)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, "OK\tfull")
+	target := filepath.Join(e.dir, "restored")
+	_, stderr, code = keel(t, append([]string{"backup", "restore", "--target", target}, common...)...)
+	require.Equal(t, 0, code, stderr)
+	b, err := os.ReadFile(filepath.Join(target, "f"))
+	require.NoError(t, err)
+	assert.Equal(t, "on s3", string(b))
 }
