@@ -167,13 +167,13 @@ func TestBackupCommandsOnS3(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(src, "f"), []byte("on s3"), 0o644))
 	common := []string{"--driver", "dir", "--source", src, "--storage", "s3://" + srv.Bucket + "/sales", "--s3-endpoint", srv.Endpoint,
 		"--s3-insecure", "--signing-key", e.key, "--recipient", e.recipient, "--identity", e.identity}
-	_, stderr, code := keel(t, append([]string{"backup", "create"}, common...)...)
+	_, stderr, code := runCLI(t, append([]string{"backup", "create"}, common...)...)
 	require.Equal(t, 0, code, stderr)
-	out, stderr, code := keel(t, append([]string{"backup", "verify", "--level", "full"}, common...)...)
+	out, stderr, code := runCLI(t, append([]string{"backup", "verify", "--level", "full"}, common...)...)
 	require.Equal(t, 0, code, stderr)
 	assert.Contains(t, out, "OK\tfull")
 	target := filepath.Join(e.dir, "restored")
-	_, stderr, code = keel(t, append([]string{"backup", "restore", "--target", target}, common...)...)
+	_, stderr, code = runCLI(t, append([]string{"backup", "restore", "--target", target}, common...)...)
 	require.Equal(t, 0, code, stderr)
 	b, err := os.ReadFile(filepath.Join(target, "f"))
 	require.NoError(t, err)
