@@ -39,11 +39,11 @@ func main() {
 }
 
 type options struct {
-	addr, dataDir, dbURL, redisAddr, idemStore, logLevel string
-	backupEvery, idemLease                               time.Duration
-	rateLimit                                            int
-	chaos                                                gateway.Chaos
-	demo                                                 bool
+	addr, dataDir, dbURL, redisAddr, redisPrefix, idemStore, logLevel string
+	backupEvery, idemLease, breakerOpen                               time.Duration
+	rateLimit                                                         int
+	chaos                                                             gateway.Chaos
+	demo                                                              bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -54,6 +54,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.dataDir, "data", "./salesapi-data", "data directory (database, keys, audit log, backups)")
 	fs.StringVar(&o.dbURL, "db", "", "PostgreSQL URL (postgres://…); default the embedded SQLite database. SALESAPI_DB_URL is read when -db is empty, so a password need not be in the process arguments")
 	fs.StringVar(&o.redisAddr, "redis", "", "Redis address (host:port) for shared rate limits and, with -idempotency-store redis, idempotency records")
+	fs.StringVar(&o.redisPrefix, "redis-prefix", "salesapi:", "prefix of every Redis key the service writes")
+	fs.DurationVar(&o.breakerOpen, "breaker-open", 2*time.Second, "how long the payment breaker stays open before it probes the gateway again")
 	fs.StringVar(&o.idemStore, "idempotency-store", "sql", "where idempotency records live: sql (in the order's transaction) or redis")
 	fs.DurationVar(&o.idemLease, "idempotency-lease", 2*time.Minute, "how long a request holds its Idempotency-Key before a retry may take it over (>= 10s)")
 	fs.DurationVar(&o.backupEvery, "backup-every", 0, "take a verified backup this often (0: only on POST /v1/admin/backups)")
@@ -134,6 +136,7 @@ func serve(ctx context.Context, o options, stdout, stderr io.Writer) error {
 
 	a, err := app.New(ctx, app.Config{
 		DataDir: o.dataDir, DatabaseURL: o.dbURL, RedisAddr: o.redisAddr, IdempotencyInRedis: o.idemStore == "redis", IdempotencyLease: o.idemLease,
+		RedisPrefix: o.redisPrefix, BreakerOpen: o.breakerOpen,
 		APIKeys: keys, GatewayURL: gw.URL(), RateLimit: o.rateLimit, BackupEvery: o.backupEvery,
 		Logger: logger, MetricsHandler: tel.Handler(),
 	}, gatewayControl{gw})

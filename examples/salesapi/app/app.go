@@ -97,6 +97,10 @@ func New(ctx context.Context, cfg Config, gw GatewayControl) (a *App, err error)
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	// Absolute, so that backup.json works from any working directory.
+	if cfg.DataDir, err = filepath.Abs(cfg.DataDir); err != nil {
+		return nil, fmt.Errorf("salesapi: data directory: %w", err)
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("salesapi: data directory: %w", err)
 	}
@@ -173,7 +177,7 @@ func (a *App) buildLimiter(context.Context) error {
 	if a.redis != nil {
 		l, err := redislimit.New(redislimit.Config{
 			Client: a.redis, Name: "api_key", Limit: a.cfg.RateLimit, Period: time.Minute, Burst: a.cfg.RateBurst,
-			Prefix: "salesapi:ratelimit:",
+			Prefix: a.cfg.RedisPrefix + "ratelimit:",
 		})
 		if err != nil {
 			return err
@@ -196,7 +200,7 @@ func (a *App) buildLimiter(context.Context) error {
 func (a *App) buildIdempotency(ctx context.Context) error {
 	var st idempotency.Store
 	if a.cfg.IdempotencyInRedis {
-		rs, err := redisstore.New(redisstore.Config{Client: a.redis, Prefix: "salesapi:idem:"})
+		rs, err := redisstore.New(redisstore.Config{Client: a.redis, Prefix: a.cfg.RedisPrefix + "idem:"})
 		if err != nil {
 			return err
 		}
@@ -227,7 +231,7 @@ func (a *App) buildPayments(context.Context) error {
 	// probability ~1e-5, while a dead gateway trips it after 20 calls.
 	a.payBreaker, err = breaker.New(breaker.Config{
 		Name: "payment_gateway", FailureRate: 0.6, WindowSize: 40, MinimumCalls: 20,
-		ConsecutiveFailures: 12, OpenDuration: 2 * time.Second, HalfOpenProbes: 1, HalfOpenSuccesses: 2,
+		ConsecutiveFailures: 12, OpenDuration: a.cfg.BreakerOpen, HalfOpenProbes: 1, HalfOpenSuccesses: 2,
 		Logger: a.cfg.Logger,
 	})
 	if err != nil {

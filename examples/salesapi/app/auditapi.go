@@ -1,9 +1,14 @@
 package app
 
 import (
+	"context"
+	"fmt"
+	"strconv"
+
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
+	"github.com/keel-go/keel/examples/salesapi/store"
 	"net/http"
 	"strings"
 	"time"
@@ -11,22 +16,47 @@ import (
 	"github.com/keel-go/keel/audit"
 )
 
-// record writes an audit event for the request's principal. If it cannot be
-// written the request fails (503): the API refuses what it cannot audit.
-// It reports whether the handler may answer.
-func (a *App) record(w http.ResponseWriter, r *http.Request, e audit.Event) bool {
+// errAudit marks a mutation refused because its audit event could not be
+// written: the API does not make changes it cannot audit.
+var errAudit = errors.New("salesapi: audit log unavailable")
+
+// auditContext detaches an audit write from the client's connection (a
+// client that hangs up must not cut its own audit record short) and bounds it.
+func auditContext(r *http.Request) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Second)
+}
+
+// auditEvent writes e for the request's principal, durably. Handlers call it
+// inside the mutation's transaction, before the commit, so that a change is
+// never committed without its audit record.
+func (a *App) auditEvent(r *http.Request, e audit.Event) error {
 	p := principalOf(r)
 	e.Actor = audit.Actor{ID: p.ID, Type: "api_key", IP: clientIP(r), UserAgent: r.UserAgent()}
 	if e.Metadata == nil {
 		e.Metadata = map[string]any{}
 	}
 	e.Metadata["role"] = string(p.Role)
-	if err := a.audit.Log(r.Context(), e); err != nil {
-		a.cfg.Logger.ErrorContext(r.Context(), "audit log failed", "action", e.Action, "err", err)
-		unavailable(w, "audit_unavailable", "the change could not be audited", time.Second)
-		return false
+	ctx, cancel := auditContext(r)
+	defer cancel()
+	if err := a.audit.Log(ctx, e); err != nil {
+		a.cfg.Logger.ErrorContext(ctx, "audit log failed", "action", e.Action, "err", err)
+		return fmt.Errorf("%w: %v", errAudit, err)
 	}
-	return true
+	return nil
+}
+
+// mutationFailed answers the error of a mutation.
+func (a *App) mutationFailed(w http.ResponseWriter, r *http.Request, what string, err error) {
+	switch {
+	case errors.Is(err, errAudit):
+		unavailable(w, "audit_unavailable", "the change could not be audited, so it was not made", time.Second)
+	case errors.Is(err, store.ErrNotFound):
+		problem(w, http.StatusNotFound, CodeNotFound, "no "+what+" with this id")
+	case errors.Is(err, store.ErrHasOrders):
+		problem(w, http.StatusConflict, CodeHasOrders, "the customer has orders, which are kept for accounting")
+	default:
+		a.internal(w, r, what, err)
+	}
 }
 
 // recordDenied audits a refused request; its failure is logged, not
@@ -34,19 +64,28 @@ func (a *App) record(w http.ResponseWriter, r *http.Request, e audit.Event) bool
 func (a *App) recordDenied(r *http.Request, actorID, reason string) {
 	e := audit.Event{Action: "http.request", Outcome: audit.Denied, Reason: reason,
 		Actor:    audit.Actor{ID: actorID, Type: "api_key", IP: clientIP(r), UserAgent: r.UserAgent()},
-		Resource: audit.Resource{Type: "route", ID: r.Method + " " + routeOf(r)}}
-	if err := a.audit.Log(r.Context(), e); err != nil {
-		a.cfg.Logger.ErrorContext(r.Context(), "audit log failed", "action", e.Action, "err", err)
+		Resource: audit.Resource{Type: "route", ID: routeOf(r)}}
+	ctx, cancel := auditContext(r)
+	defer cancel()
+	if err := a.audit.Log(ctx, e); err != nil {
+		a.cfg.Logger.ErrorContext(ctx, "audit log failed", "action", e.Action, "err", err)
 	}
 }
 
 // auditQuery is GET /v1/audit?actor=&resource=type[:id]&action=&outcome=&from=&to=&limit=
-// streaming matching events as a JSON array.
+// streaming matching events, oldest first, as a JSON array of at most limit
+// (default 1000, at most 100000) events; ask again with from= after the last
+// one's time for more.
 func (a *App) auditQuery(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f := audit.Filter{ActorID: q.Get("actor"), Action: q.Get("action"), Outcome: audit.Outcome(q.Get("outcome")), Limit: 1000}
 	f.ResourceType, f.ResourceID, _ = strings.Cut(q.Get("resource"), ":")
 	var v validation
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		v.check(err == nil && n >= 1 && n <= 100_000, "limit", "must be 1 to 100000")
+		f.Limit = n
+	}
 	for name, dst := range map[string]*time.Time{"from": &f.Since, "to": &f.Until} {
 		if s := q.Get(name); s != "" {
 			t, err := time.Parse(time.RFC3339, s)

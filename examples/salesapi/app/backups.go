@@ -97,8 +97,9 @@ func (a *App) createBackup(w http.ResponseWriter, r *http.Request) {
 		a.internal(w, r, "backup", err)
 		return
 	}
-	if !a.record(w, r, audit.Event{Action: "backup.create", Resource: audit.Resource{Type: "backup", ID: m.ID}, Outcome: audit.Success,
-		After: map[string]any{"stored_size": m.StoredSize, "raw_size": m.RawSize}}) {
+	if err := a.auditEvent(r, audit.Event{Action: "backup.create", Resource: audit.Resource{Type: "backup", ID: m.ID}, Outcome: audit.Success,
+		After: map[string]any{"stored_size": m.StoredSize, "raw_size": m.RawSize}}); err != nil {
+		notAudited(w, "backup "+m.ID+" was created")
 		return
 	}
 	writeJSON(w, http.StatusCreated, m)
@@ -146,7 +147,9 @@ func (a *App) chaos(w http.ResponseWriter, r *http.Request) {
 		problem(w, http.StatusUnprocessableEntity, CodeInvalid, err.Error())
 		return
 	}
-	if !a.record(w, r, audit.Event{Action: "gateway.chaos", Resource: audit.Resource{Type: "gateway", ID: "payment"}, Outcome: audit.Success}) {
+	if err := a.auditEvent(r, audit.Event{Action: "gateway.chaos", Resource: audit.Resource{Type: "gateway", ID: "payment"}, Outcome: audit.Success,
+		After: map[string]any{"settings": string(body)}}); err != nil {
+		notAudited(w, "the gateway settings were changed")
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -159,4 +162,10 @@ func (a *App) gatewayStats(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, a.gateway.Stats())
+}
+
+// notAudited answers an admin action that was done but, unlike a database
+// change, cannot be rolled back when its audit event fails to be written.
+func notAudited(w http.ResponseWriter, done string) {
+	unavailable(w, "audit_unavailable", done+", but the audit log could not record it", time.Second)
 }

@@ -20,6 +20,9 @@ type Config struct {
 	// RedisAddr, when set, moves rate limits and (with IdempotencyInRedis)
 	// idempotency records to Redis, so several instances share them.
 	RedisAddr string
+	// RedisPrefix starts every Redis key the service writes (default
+	// "salesapi:"), so several deployments can share one Redis.
+	RedisPrefix string
 	// IdempotencyInRedis keeps idempotency records in Redis instead of the
 	// database. Orders are then completed after their transaction commits
 	// (one short window where a crash between the two lets a retry run
@@ -42,12 +45,18 @@ type Config struct {
 	// instance (default 30s; writes invalidate this instance's copy at once).
 	CustomerCacheTTL time.Duration
 	// ReportCacheTTL is how long a sales report is served from cache; after
-	// 60 % of it, reads trigger one background refresh (default 10s).
+	// 60 % of it, reads trigger one background refresh (default 10s). While
+	// the database answers a report is at most this old; when a refresh
+	// fails, the old report is served for up to a minute more.
 	ReportCacheTTL time.Duration
+	// BreakerOpen is how long the payment breaker stays open before it lets
+	// a probe through (default 2s).
+	BreakerOpen time.Duration
 	// BackupEvery schedules backups; zero means only on request.
 	BackupEvery time.Duration
-	// Logger receives the service's logs; PII attributes are masked before
-	// they reach it. Nil means no logs.
+	// Logger receives the service's logs. The service logs no customer
+	// data itself; wrap the handler with crypto/mask (as main does) so that
+	// nothing a dependency logs can leak PII either. Nil means no logs.
 	Logger *slog.Logger
 	// MetricsHandler serves GET /metrics (from metrics.Setup); nil means no
 	// /metrics route.
@@ -72,6 +81,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("salesapi: Config.RateLimit and RateBurst must be >= 0, got %d and %d", c.RateLimit, c.RateBurst)
 	case c.IdempotencyLease != 0 && c.IdempotencyLease < 10*time.Second:
 		return fmt.Errorf("salesapi: Config.IdempotencyLease must be at least 10s (an order can take 5s), got %s", c.IdempotencyLease)
+	case c.BreakerOpen < 0:
+		return fmt.Errorf("salesapi: Config.BreakerOpen must be >= 0, got %s", c.BreakerOpen)
 	case c.BackupEvery < 0:
 		return fmt.Errorf("salesapi: Config.BackupEvery must be >= 0, got %s", c.BackupEvery)
 	}
@@ -83,6 +94,12 @@ func (c *Config) validate() error {
 	}
 	if c.CustomerCacheTTL == 0 {
 		c.CustomerCacheTTL = 30 * time.Second
+	}
+	if c.RedisPrefix == "" {
+		c.RedisPrefix = "salesapi:"
+	}
+	if c.BreakerOpen == 0 {
+		c.BreakerOpen = 2 * time.Second
 	}
 	if c.ReportCacheTTL == 0 {
 		c.ReportCacheTTL = 10 * time.Second

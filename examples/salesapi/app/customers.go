@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"database/sql"
 	"encoding/hex"
 	"errors"
 	"net/http"
@@ -142,14 +143,16 @@ func (a *App) createCustomer(w http.ResponseWriter, r *http.Request) {
 		Phone: strings.TrimSpace(*in.Phone), Company: strings.TrimSpace(*in.Company), CreatedAt: now, UpdatedAt: now}
 	row, err := a.seal(c)
 	if err == nil {
-		err = a.store.InsertCustomer(r.Context(), row)
+		err = a.store.InTx(r.Context(), func(tx *sql.Tx) error {
+			if err := a.store.InsertCustomer(r.Context(), tx, row); err != nil {
+				return err
+			}
+			return a.auditEvent(r, audit.Event{Action: "customer.create", Resource: audit.Resource{Type: "customer", ID: c.ID},
+				Outcome: audit.Success, After: customerFields(c)})
+		})
 	}
 	if err != nil {
-		a.internal(w, r, "create customer", err)
-		return
-	}
-	if !a.record(w, r, audit.Event{Action: "customer.create", Resource: audit.Resource{Type: "customer", ID: c.ID},
-		Outcome: audit.Success, After: customerFields(c)}) {
+		a.mutationFailed(w, r, "customer", err)
 		return
 	}
 	w.Header().Set("Location", "/v1/customers/"+c.ID)
@@ -208,36 +211,38 @@ func (a *App) updateCustomer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
-	row, err := a.store.GetCustomer(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) {
-		problem(w, http.StatusNotFound, CodeNotFound, "no customer with this id")
-		return
-	}
-	var before, after customer
-	if err == nil {
-		before, err = a.open(row)
-	}
-	if err != nil {
-		a.internal(w, r, "update customer", err)
-		return
-	}
-	after = before
-	for dst, src := range map[*string]*string{&after.Name: in.Name, &after.Email: in.Email, &after.Phone: in.Phone, &after.Company: in.Company} {
-		if src != nil {
-			*dst = strings.TrimSpace(*src)
+	var after customer
+	// Read, change and write in one transaction holding the row, so that two
+	// concurrent PATCHes of different fields both land, and the audit
+	// event's Before is what was really replaced.
+	err := a.store.InTx(r.Context(), func(tx *sql.Tx) error {
+		row, err := a.store.GetCustomerForUpdate(r.Context(), tx, id)
+		if err != nil {
+			return err
 		}
-	}
-	after.UpdatedAt = time.Now().UTC().Truncate(time.Millisecond)
-	if row, err = a.seal(after); err == nil {
-		err = a.store.UpdateCustomer(r.Context(), row)
-	}
+		before, err := a.open(row)
+		if err != nil {
+			return err
+		}
+		after = before
+		for dst, src := range map[*string]*string{&after.Name: in.Name, &after.Email: in.Email, &after.Phone: in.Phone, &after.Company: in.Company} {
+			if src != nil {
+				*dst = strings.TrimSpace(*src)
+			}
+		}
+		after.UpdatedAt = time.Now().UTC().Truncate(time.Millisecond)
+		if row, err = a.seal(after); err != nil {
+			return err
+		}
+		if err := a.store.UpdateCustomer(r.Context(), tx, row); err != nil {
+			return err
+		}
+		return a.auditEvent(r, audit.Event{Action: "customer.update", Resource: audit.Resource{Type: "customer", ID: id},
+			Outcome: audit.Success, Before: customerFields(before), After: customerFields(after)})
+	})
 	a.forgetCustomer(id)
 	if err != nil {
-		a.internal(w, r, "update customer", err)
-		return
-	}
-	if !a.record(w, r, audit.Event{Action: "customer.update", Resource: audit.Resource{Type: "customer", ID: id},
-		Outcome: audit.Success, Before: customerFields(before), After: customerFields(after)}) {
+		a.mutationFailed(w, r, "customer", err)
 		return
 	}
 	writeJSON(w, http.StatusOK, after.view(principalOf(r).Role))
@@ -245,17 +250,15 @@ func (a *App) updateCustomer(w http.ResponseWriter, r *http.Request) {
 
 func (a *App) deleteCustomer(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	err := a.store.DeleteCustomer(r.Context(), id)
+	err := a.store.InTx(r.Context(), func(tx *sql.Tx) error {
+		if err := a.store.DeleteCustomer(r.Context(), tx, id); err != nil {
+			return err
+		}
+		return a.auditEvent(r, audit.Event{Action: "customer.delete", Resource: audit.Resource{Type: "customer", ID: id}, Outcome: audit.Success})
+	})
 	a.forgetCustomer(id)
-	if errors.Is(err, store.ErrNotFound) {
-		problem(w, http.StatusNotFound, CodeNotFound, "no customer with this id")
-		return
-	}
 	if err != nil {
-		a.internal(w, r, "delete customer", err)
-		return
-	}
-	if !a.record(w, r, audit.Event{Action: "customer.delete", Resource: audit.Resource{Type: "customer", ID: id}, Outcome: audit.Success}) {
+		a.mutationFailed(w, r, "customer", err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"database/sql"
 	"errors"
 	"net/http"
 	"strings"
@@ -52,12 +53,15 @@ func (a *App) createLicense(w http.ResponseWriter, r *http.Request) {
 	now := time.Now().UTC()
 	l := store.License{ID: newID("lic_"), CustomerID: customerID, Product: in.Product, Seats: in.Seats,
 		ExpiresAt: in.ExpiresAt.UnixMilli(), CreatedAt: now.UnixMilli()}
-	if err := a.store.InsertLicense(r.Context(), l); err != nil {
-		a.internal(w, r, "create license", err)
-		return
-	}
-	if !a.record(w, r, audit.Event{Action: "license.create", Resource: audit.Resource{Type: "license", ID: l.ID}, Outcome: audit.Success,
-		After: map[string]any{"customer_id": customerID, "product": l.Product, "seats": l.Seats, "expires_at": in.ExpiresAt}}) {
+	err := a.store.InTx(r.Context(), func(tx *sql.Tx) error {
+		if err := a.store.InsertLicense(r.Context(), tx, l); err != nil {
+			return err
+		}
+		return a.auditEvent(r, audit.Event{Action: "license.create", Resource: audit.Resource{Type: "license", ID: l.ID}, Outcome: audit.Success,
+			After: map[string]any{"customer_id": customerID, "product": l.Product, "seats": l.Seats, "expires_at": in.ExpiresAt}})
+	})
+	if err != nil {
+		a.mutationFailed(w, r, "license", err)
 		return
 	}
 	w.Header().Set("Location", "/v1/licenses/"+l.ID)

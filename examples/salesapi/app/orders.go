@@ -2,6 +2,7 @@ package app
 
 import (
 	"bytes"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -106,30 +107,28 @@ func (a *App) createOrder(w http.ResponseWriter, r *http.Request) {
 	body, _ := json.Marshal(orderView(o))
 	body = append(body, '\n')
 	header := http.Header{"Content-Type": {"application/json"}, "Location": {"/v1/orders/" + o.ID}}
-	tx, err := a.store.DB.BeginTx(ctx, nil)
+	err = a.store.InTx(ctx, func(tx *sql.Tx) error {
+		if err := a.store.InsertOrderTx(ctx, tx, o); err != nil {
+			return err
+		}
+		if leased && a.idemSQL != nil {
+			err := a.idemSQL.CompleteTx(ctx, tx, lease, idempotency.Outcome{Status: http.StatusCreated, Header: header, Body: body})
+			if err != nil {
+				return err
+			}
+		}
+		// Audited before the commit: if the event cannot be written the
+		// order is rolled back (and the key released, so a retry can run;
+		// its charge is the same charge, by the derived key).
+		return a.auditEvent(r, audit.Event{Action: "order.create", Resource: audit.Resource{Type: "order", ID: o.ID}, Outcome: audit.Success,
+			After: map[string]any{"customer_id": o.CustomerID, "total_cents": o.TotalCents, "currency": o.Currency, "payment_id": o.PaymentID}})
+	})
 	if err != nil {
-		a.internal(w, r, "create order", err)
-		return
-	}
-	err = a.store.InsertOrderTx(ctx, tx, o)
-	if err == nil && leased && a.idemSQL != nil {
-		err = a.idemSQL.CompleteTx(ctx, tx, lease, idempotency.Outcome{Status: http.StatusCreated, Header: header, Body: body})
-	}
-	if err == nil {
-		err = tx.Commit()
-	} else {
-		_ = tx.Rollback()
-	}
-	if err != nil {
-		a.internal(w, r, "create order", err)
+		a.mutationFailed(w, r, "order", err)
 		return
 	}
 	if leased && a.idemSQL != nil {
 		idempotency.MarkCompleted(ctx) // the record is already complete, in the order's transaction
-	}
-	if !a.record(w, r, audit.Event{Action: "order.create", Resource: audit.Resource{Type: "order", ID: o.ID}, Outcome: audit.Success,
-		After: map[string]any{"customer_id": o.CustomerID, "total_cents": o.TotalCents, "currency": o.Currency, "payment_id": o.PaymentID}}) {
-		return
 	}
 	for k, vs := range header {
 		w.Header()[k] = vs

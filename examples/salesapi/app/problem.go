@@ -26,16 +26,16 @@ type FieldError struct {
 
 // The stable problem codes this API answers with.
 const (
-	CodeUnauthorized     = "unauthorized"
-	CodeForbidden        = "forbidden"
-	CodeNotFound         = "not_found"
-	CodeMalformed        = "malformed_request"
-	CodeTooLarge         = "body_too_large"
-	CodeInvalid          = "invalid_fields"
-	CodeInternal         = "internal_error"
-	CodePaymentFailed    = "payment_failed"
-	CodePaymentDegraded  = "payment_unavailable"
-	CodeMethodNotAllowed = "method_not_allowed"
+	CodeUnauthorized    = "unauthorized"
+	CodeForbidden       = "forbidden"
+	CodeNotFound        = "not_found"
+	CodeMalformed       = "malformed_request"
+	CodeTooLarge        = "body_too_large"
+	CodeInvalid         = "invalid_fields"
+	CodeInternal        = "internal_error"
+	CodePaymentFailed   = "payment_failed"
+	CodePaymentDegraded = "payment_unavailable"
+	CodeHasOrders       = "customer_has_orders"
 )
 
 // writeProblem answers with a problem+json body.

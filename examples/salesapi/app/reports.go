@@ -9,11 +9,11 @@ import (
 )
 
 // salesReport is GET /v1/reports/sales?from=&to= (RFC 3339 times; default the
-// last 30 days). Reports are served from cache; after 60 % of their TTL a
-// read triggers one background refresh, so no caller waits on the
-// aggregate query once a report is warm. A report is therefore at most
-// ReportCacheTTL old: orders are not reflected at once, by design (an
-// aggregate that every order invalidated would never be cached).
+// last 30 days, up to the next whole minute). Reports are cached per window;
+// after 60 % of their TTL a read triggers one background refresh, so once a
+// window's report is warm no caller waits for the aggregate query. Orders
+// therefore show up within ReportCacheTTL, not at once, by design: an
+// aggregate that every order invalidated would never be cached.
 func (a *App) salesReport(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	to, from := time.Now().UTC().Truncate(time.Minute).Add(time.Minute), time.Time{}

@@ -43,6 +43,10 @@ func (a *App) routes() http.Handler {
 	handle("GET /v1/admin/backups", RoleAdmin, a.listBackups)
 	handle("POST /v1/admin/chaos", RoleAdmin, a.chaos)
 	handle("GET /v1/admin/gateway", RoleAdmin, a.gatewayStats)
+	// Anything else is a problem+json 404 (the mux's own answer is text).
+	api.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		problem(w, http.StatusNotFound, CodeNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
+	})
 
 	orders := a.requireRole(RoleSales, a.createOrder)
 	if !a.cfg.Bare {
@@ -157,12 +161,15 @@ func clientIP(r *http.Request) string {
 	return host
 }
 
-// routeOf is the matched pattern, or the path when nothing matched.
+// routeOf names what a denied request asked for: its API pattern once the
+// API mux has matched it (403s), else its path (401s and 429s are decided
+// before, where only the root mux's catch-all "/" has matched).
+// Either way it starts with the method ("GET /v1/customers/{id}").
 func routeOf(r *http.Request) string {
-	if r.Pattern != "" {
-		return r.Pattern
+	if r.Pattern != "" && r.Pattern != "/" {
+		return r.Pattern // API patterns carry their method
 	}
-	return r.URL.Path
+	return r.Method + " " + r.URL.Path
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

@@ -146,9 +146,9 @@ func fingerprint(ctx context.Context, path string) (string, error) {
 	h := sha256.New()
 	out := ""
 	for _, q := range []struct{ table, query string }{
-		{"customers", "SELECT id, name, hex(email_enc), email_bidx, hex(phone_enc), company FROM customers ORDER BY id"},
-		{"licenses", "SELECT id, customer_id, product, seats FROM licenses ORDER BY id"},
-		{"orders", "SELECT id, customer_id, currency, total_cents, payment_id FROM orders ORDER BY id"},
+		{"customers", "SELECT id, name, hex(email_enc), email_bidx, hex(phone_enc), company, created_at, updated_at FROM customers ORDER BY id"},
+		{"licenses", "SELECT id, customer_id, product, seats, expires_at, created_at FROM licenses ORDER BY id"},
+		{"orders", "SELECT id, customer_id, currency, total_cents, status, payment_id, created_at FROM orders ORDER BY id"},
 		{"order_items", "SELECT order_id, line, sku, qty, unit_price_cents FROM order_items ORDER BY order_id, line"},
 	} {
 		rows, err := db.QueryContext(ctx, q.query)
@@ -169,6 +169,10 @@ func fingerprint(ctx context.Context, path string) (string, error) {
 			}
 			fmt.Fprintln(h, vals...)
 			n++
+		}
+		if err := rows.Err(); err != nil {
+			rows.Close()
+			return "", fmt.Errorf("%s: %w", q.table, err)
 		}
 		rows.Close()
 		out += fmt.Sprintf("%s=%d ", q.table, n)

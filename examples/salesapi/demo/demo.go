@@ -37,6 +37,8 @@ type env struct {
 	logs    *syncBuffer
 	client  *http.Client
 	w       io.Writer
+	// customerID is the customer the first step creates and the others use.
+	customerID string
 }
 
 // Run executes the demonstration and returns the process exit status: 0 when

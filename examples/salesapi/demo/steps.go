@@ -43,8 +43,6 @@ const (
 	phoneTail = "79460958"
 )
 
-var customerID string
-
 func customers(e *env) ([]string, error) {
 	r, err := e.expect(http.StatusCreated, "POST", "/v1/customers", adminKey, map[string]string{
 		"name": "Ann Lee", "email": demoEmail, "phone": demoPhone, "company": "Acme Ltd"})
@@ -55,7 +53,7 @@ func customers(e *env) ([]string, error) {
 	if err := r.decode(&c); err != nil {
 		return nil, err
 	}
-	customerID = c.ID
+	e.customerID = c.ID
 	r, err = e.expect(http.StatusOK, "GET", "/v1/customers/"+c.ID, salesKey, nil)
 	if err != nil {
 		return nil, err
@@ -85,8 +83,8 @@ func customers(e *env) ([]string, error) {
 	}, nil
 }
 
-func orderBody(qty int) map[string]any {
-	return map[string]any{"customer_id": customerID, "currency": "EUR",
+func (e *env) orderBody(qty int) map[string]any {
+	return map[string]any{"customer_id": e.customerID, "currency": "EUR",
 		"items": []map[string]any{{"sku": "SEAT-PRO", "qty": qty, "unit_price_cents": 4900}}}
 }
 
@@ -101,7 +99,7 @@ func newKey() string {
 // and how many retries it needed.
 func (e *env) placeOrder(key string, qty int) (reply, int, error) {
 	for attempt := 0; ; attempt++ {
-		r, err := e.call("POST", "/v1/orders", salesKey, orderBody(qty), "Idempotency-Key", key)
+		r, err := e.call("POST", "/v1/orders", salesKey, e.orderBody(qty), "Idempotency-Key", key)
 		if err != nil || !(r.status == 409 || r.status == 429 || r.status >= 500) || attempt == 6 {
 			return r, attempt, err
 		}
@@ -114,7 +112,7 @@ func retriedOrders(e *env) ([]string, error) {
 	key := newKey()
 	var ids []string
 	for range 3 {
-		r, err := e.expect(http.StatusCreated, "POST", "/v1/orders", salesKey, orderBody(2), "Idempotency-Key", key)
+		r, err := e.expect(http.StatusCreated, "POST", "/v1/orders", salesKey, e.orderBody(2), "Idempotency-Key", key)
 		if err != nil {
 			return nil, err
 		}
@@ -136,7 +134,7 @@ func retriedOrders(e *env) ([]string, error) {
 	var wg sync.WaitGroup
 	for range 20 {
 		wg.Go(func() {
-			r, err := e.call("POST", "/v1/orders", salesKey, orderBody(1), "Idempotency-Key", key2)
+			r, err := e.call("POST", "/v1/orders", salesKey, e.orderBody(1), "Idempotency-Key", key2)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -154,7 +152,7 @@ func retriedOrders(e *env) ([]string, error) {
 	if len(created) != 1 || statuses[http.StatusCreated]+statuses[http.StatusConflict] != 20 {
 		return nil, fmt.Errorf("20 concurrent duplicates: statuses %v, distinct orders %d", statuses, len(created))
 	}
-	if _, err := e.expect(http.StatusUnprocessableEntity, "POST", "/v1/orders", salesKey, orderBody(9), "Idempotency-Key", key); err != nil {
+	if _, err := e.expect(http.StatusUnprocessableEntity, "POST", "/v1/orders", salesKey, e.orderBody(9), "Idempotency-Key", key); err != nil {
 		return nil, fmt.Errorf("same key, different body: %w", err)
 	}
 	chargesAfter, _ := e.gw.Stats()
@@ -207,7 +205,7 @@ func gatewayOutage(e *env) ([]string, error) {
 	defer e.gw.SetChaos(gateway.Chaos{})
 	tripped := false
 	for i := 0; i < 30 && !tripped; i++ {
-		r, err := e.call("POST", "/v1/orders", salesKey, orderBody(1), "Idempotency-Key", newKey())
+		r, err := e.call("POST", "/v1/orders", salesKey, e.orderBody(1), "Idempotency-Key", newKey())
 		if err != nil {
 			return nil, err
 		}
@@ -219,7 +217,7 @@ func gatewayOutage(e *env) ([]string, error) {
 	// Now that it is open, an order is refused without calling the gateway.
 	_, callsBefore := e.gw.Stats()
 	t0 := time.Now()
-	r, err := e.expect(http.StatusServiceUnavailable, "POST", "/v1/orders", salesKey, orderBody(1), "Idempotency-Key", newKey())
+	r, err := e.expect(http.StatusServiceUnavailable, "POST", "/v1/orders", salesKey, e.orderBody(1), "Idempotency-Key", newKey())
 	if err != nil {
 		return nil, err
 	}
@@ -233,7 +231,7 @@ func gatewayOutage(e *env) ([]string, error) {
 	}
 	t0 = time.Now()
 	for time.Since(t0) < 20*time.Second {
-		r, err := e.call("POST", "/v1/orders", salesKey, orderBody(1), "Idempotency-Key", newKey())
+		r, err := e.call("POST", "/v1/orders", salesKey, e.orderBody(1), "Idempotency-Key", newKey())
 		if err != nil {
 			return evidence, err
 		}

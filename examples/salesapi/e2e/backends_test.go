@@ -28,7 +28,7 @@ func backends() []func(t *testing.T) backend {
 		func(t *testing.T) backend {
 			pg := testenv.PostgresDatabase(t)
 			rd := testenv.RedisPrefix(t)
-			return backend{name: "postgres+redis", dbURL: pg.DSN, flags: []string{"-redis", rd.Addr}}
+			return backend{name: "postgres+redis", dbURL: pg.DSN, flags: []string{"-redis", rd.Addr, "-redis-prefix", rd.Prefix}}
 		},
 	}
 }

@@ -193,3 +193,7 @@ func (in *instance) call(method, path, key string, body any, headers ...string) 
 	require.NoError(in.t, err)
 	return response{Status: resp.StatusCode, Header: resp.Header, Body: b}
 }
+
+func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
+
+func readAll(resp *http.Response) ([]byte, error) { return io.ReadAll(resp.Body) }

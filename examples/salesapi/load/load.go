@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -137,7 +138,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 				s.Requests++
 				s.Retries += retries
 				s.lat = append(s.lat, time.Since(t0))
-				if err != nil || status >= 500 {
+				if err != nil || status < 200 || status > 299 {
 					s.Errors++
 				}
 				s.Status[status]++
@@ -210,6 +211,22 @@ func (r *Result) Report() string {
 			s.P50.Round(time.Microsecond), s.P99.Round(time.Microsecond), s.Max.Round(time.Microsecond))
 	}
 	fmt.Fprintf(&b, "%-26s %9s %8.0f   (%s)\n", "all", "", r.Throughput(""), r.Elapsed.Round(time.Millisecond))
+	for _, op := range ops {
+		codes := make([]int, 0, len(r.Routes[op].Status))
+		for c := range r.Routes[op].Status {
+			codes = append(codes, c)
+		}
+		sort.Ints(codes)
+		fmt.Fprintf(&b, "%-26s", op)
+		for _, c := range codes {
+			name := strconv.Itoa(c)
+			if c == 0 {
+				name = "transport-error"
+			}
+			fmt.Fprintf(&b, " %s:%d", name, r.Routes[op].Status[c])
+		}
+		b.WriteString("\n")
+	}
 	return b.String()
 }
 

@@ -50,6 +50,7 @@ func TestRunDrivesTheMixAndCountsRetries(t *testing.T) {
 	assert.Positive(t, res.Throughput(""))
 	assert.GreaterOrEqual(t, po.P99, po.P50)
 	assert.Contains(t, res.Report(), string(GetCustomer))
+	assert.Contains(t, res.Report(), "201:", "status counts are printed")
 }
 
 func TestPercentileAndPick(t *testing.T) {

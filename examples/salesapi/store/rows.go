@@ -48,6 +48,19 @@ type Order struct {
 	Items      []OrderItem
 }
 
+// Querier is what a statement runs on: the database, or a transaction that
+// the caller commits together with other work (an audit event, an
+// idempotency record).
+type Querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// ErrHasOrders is returned when deleting a customer that has orders: orders
+// are kept for accounting, so such a customer cannot be deleted.
+var ErrHasOrders = errors.New("store: customer has orders")
+
 const customerCols = `id, name, email_enc, email_bidx, phone_enc, company, created_at, updated_at`
 
 func scanCustomer(row interface{ Scan(...any) error }) (Customer, error) {
@@ -60,8 +73,8 @@ func scanCustomer(row interface{ Scan(...any) error }) (Customer, error) {
 }
 
 // InsertCustomer stores a new customer.
-func (s *Store) InsertCustomer(ctx context.Context, c Customer) error {
-	_, err := s.DB.ExecContext(ctx, s.q(`INSERT INTO customers (`+customerCols+`) VALUES (?,?,?,?,?,?,?,?)`),
+func (s *Store) InsertCustomer(ctx context.Context, q Querier, c Customer) error {
+	_, err := q.ExecContext(ctx, s.q(`INSERT INTO customers (`+customerCols+`) VALUES (?,?,?,?,?,?,?,?)`),
 		c.ID, c.Name, c.EmailEnc, c.EmailBidx, c.PhoneEnc, c.Company, c.CreatedAt, c.UpdatedAt)
 	if err != nil {
 		return fmt.Errorf("store: insert customer: %w", err)
@@ -71,7 +84,22 @@ func (s *Store) InsertCustomer(ctx context.Context, c Customer) error {
 
 // GetCustomer returns one customer or ErrNotFound.
 func (s *Store) GetCustomer(ctx context.Context, id string) (Customer, error) {
-	c, err := scanCustomer(s.DB.QueryRowContext(ctx, s.q(`SELECT `+customerCols+` FROM customers WHERE id = ?`), id))
+	return s.getCustomer(ctx, s.DB, id, "")
+}
+
+// GetCustomerForUpdate reads a customer inside tx and locks its row until
+// tx ends, so a read-modify-write cannot lose a concurrent update.
+// (SQLite transactions here hold the database's write lock already.)
+func (s *Store) GetCustomerForUpdate(ctx context.Context, tx *sql.Tx, id string) (Customer, error) {
+	lock := ""
+	if s.Dialect == Postgres {
+		lock = " FOR UPDATE"
+	}
+	return s.getCustomer(ctx, tx, id, lock)
+}
+
+func (s *Store) getCustomer(ctx context.Context, q Querier, id, suffix string) (Customer, error) {
+	c, err := scanCustomer(q.QueryRowContext(ctx, s.q(`SELECT `+customerCols+` FROM customers WHERE id = ?`+suffix), id))
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return c, fmt.Errorf("store: get customer: %w", err)
 	}
@@ -98,15 +126,23 @@ func (s *Store) CustomersByEmailIndex(ctx context.Context, bidx string) ([]Custo
 }
 
 // UpdateCustomer replaces a customer's mutable fields; ErrNotFound if absent.
-func (s *Store) UpdateCustomer(ctx context.Context, c Customer) error {
-	res, err := s.DB.ExecContext(ctx, s.q(`UPDATE customers SET name = ?, email_enc = ?, email_bidx = ?, phone_enc = ?, company = ?, updated_at = ? WHERE id = ?`),
+func (s *Store) UpdateCustomer(ctx context.Context, q Querier, c Customer) error {
+	res, err := q.ExecContext(ctx, s.q(`UPDATE customers SET name = ?, email_enc = ?, email_bidx = ?, phone_enc = ?, company = ?, updated_at = ? WHERE id = ?`),
 		c.Name, c.EmailEnc, c.EmailBidx, c.PhoneEnc, c.Company, c.UpdatedAt, c.ID)
 	return affected(res, err, "update customer")
 }
 
-// DeleteCustomer removes a customer and its licences; ErrNotFound if absent.
-func (s *Store) DeleteCustomer(ctx context.Context, id string) error {
-	res, err := s.DB.ExecContext(ctx, s.q(`DELETE FROM customers WHERE id = ?`), id)
+// DeleteCustomer removes a customer and its licences; ErrNotFound if
+// absent, ErrHasOrders if it has orders.
+func (s *Store) DeleteCustomer(ctx context.Context, q Querier, id string) error {
+	var orders int
+	if err := q.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM orders WHERE customer_id = ?`), id).Scan(&orders); err != nil {
+		return fmt.Errorf("store: delete customer: %w", err)
+	}
+	if orders > 0 {
+		return ErrHasOrders
+	}
+	res, err := q.ExecContext(ctx, s.q(`DELETE FROM customers WHERE id = ?`), id)
 	return affected(res, err, "delete customer")
 }
 
@@ -125,8 +161,8 @@ func affected(res sql.Result, err error, what string) error {
 }
 
 // InsertLicense stores a licence.
-func (s *Store) InsertLicense(ctx context.Context, l License) error {
-	_, err := s.DB.ExecContext(ctx, s.q(`INSERT INTO licenses (id, customer_id, product, seats, expires_at, created_at) VALUES (?,?,?,?,?,?)`),
+func (s *Store) InsertLicense(ctx context.Context, q Querier, l License) error {
+	_, err := q.ExecContext(ctx, s.q(`INSERT INTO licenses (id, customer_id, product, seats, expires_at, created_at) VALUES (?,?,?,?,?,?)`),
 		l.ID, l.CustomerID, l.Product, l.Seats, l.ExpiresAt, l.CreatedAt)
 	if err != nil {
 		return fmt.Errorf("store: insert license: %w", err)
@@ -238,11 +274,4 @@ func (s *Store) Sales(ctx context.Context, from, to int64) ([]SalesRow, error) {
 		out = append(out, r)
 	}
 	return out, rows.Err()
-}
-
-// CountOrders returns how many orders exist (for the demo's proofs).
-func (s *Store) CountOrders(ctx context.Context) (int, error) {
-	var n int
-	err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM orders`).Scan(&n)
-	return n, err
 }
