@@ -3,6 +3,7 @@ package cachebench
 import (
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/keel-go/keel/bench/harness"
 )
@@ -44,6 +45,7 @@ func BenchmarkCacheGetParallel(b *testing.B) {
 			}
 			b.ReportAllocs()
 			b.ResetTimer()
+			cpu := processCPU()
 			b.RunParallel(func(pb *testing.PB) {
 				i := rand.IntN(streamLen)
 				for pb.Next() {
@@ -54,6 +56,7 @@ func BenchmarkCacheGetParallel(b *testing.B) {
 					i++
 				}
 			})
+			reportCPU(b, cpu)
 		})
 	}
 }
@@ -71,6 +74,8 @@ func BenchmarkCacheGetSetParallel(b *testing.B) {
 			}
 			b.ReportAllocs()
 			b.ResetTimer()
+			cpu := processCPU()
+			defer reportCPU(b, cpu)
 			b.RunParallel(func(pb *testing.PB) {
 				i := rand.IntN(streamLen)
 				for pb.Next() {
@@ -84,6 +89,13 @@ func BenchmarkCacheGetSetParallel(b *testing.B) {
 				}
 			})
 		})
+	}
+}
+
+// reportCPU reports the process CPU time per operation since start.
+func reportCPU(b *testing.B, start time.Duration) {
+	if used := processCPU() - start; used > 0 {
+		b.ReportMetric(float64(used.Nanoseconds())/float64(b.N), "cpu-ns/op")
 	}
 }
 
