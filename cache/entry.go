@@ -26,8 +26,8 @@ func (r EvictionReason) String() string {
 	}
 }
 
-// item is what a shard stores for a key. Times are Unix nanoseconds from
-// time.Now, so that testing/synctest's clock drives them.
+// item is what a shard stores for a key. Times are the cache's clock
+// (Cache.now: monotonic nanoseconds since New, driven by testing/synctest).
 type item[V any] struct {
 	value V
 	// missing is set for a negative entry: the loader's NotFound error,

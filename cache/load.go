@@ -71,7 +71,7 @@ func (c *Cache[K, V]) GetOrLoad(ctx context.Context, key K, loader func(ctx cont
 	it, seg, ok := s.access(key, h)
 	if ok {
 		if it.expires != 0 {
-			t = clockAt(t)
+			t = c.clockAt(t)
 		}
 		if it.liveAt(t) {
 			s.hits++
@@ -170,7 +170,7 @@ func (c *Cache[K, V]) isNotFound(err error) bool {
 // and wakes its waiters. A failed load falls back to a kept stale value.
 func (c *Cache[K, V]) finish(key K, f *flight[V], v V, err error) {
 	s, h := c.shardFor(key)
-	t := now()
+	t := c.now()
 	var ev eviction[K, V]
 	report := false
 	s.mu.Lock()
