@@ -143,7 +143,7 @@ func (c *Cache[K, V]) Get(key K) (V, bool) {
 			return zero, false
 		}
 		if c.cfg.ExpireAfterAccess {
-			it.expires = t + it.ttl
+			it.slide(t)
 			seg.Add(key, it)
 		}
 	}
@@ -205,7 +205,6 @@ func (c *Cache[K, V]) newItem(value V, err error, ttl time.Duration, t int64) it
 			d -= int64(float64(d) * c.cfg.TTLJitter * randomFraction())
 			d = max(d, 1)
 		}
-		it.ttl = d
 		it.expires = t + d
 		if !c.mayExpire.Load() {
 			c.mayExpire.Store(true)

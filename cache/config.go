@@ -69,7 +69,7 @@ type Config[K comparable, V any] struct {
 	// ahead (stale-while-revalidate) for GetOrLoad: once an entry is older
 	// than RefreshAhead × its TTL, GetOrLoad returns it at once and starts
 	// one background load that replaces it. No caller waits for a refresh.
-	// Default 0: off. Requires TTL.
+	// Default 0: off. Requires TTL; not available with ExpireAfterAccess.
 	RefreshAhead float64
 
 	// StaleIfError keeps expired entries for this long past their expiry.
@@ -156,6 +156,12 @@ func (c Config[K, V]) withDefaults() (Config[K, V], error) {
 	}
 	if c.RefreshAhead > 0 && c.TTL == 0 {
 		return c, fmt.Errorf("cache: Config.RefreshAhead needs Config.TTL > 0")
+	}
+	if c.RefreshAhead > 0 && c.ExpireAfterAccess {
+		// Sliding expiry keeps a hot entry for ever, so a refresh point
+		// measured from the write is what would bound its staleness; the
+		// cache does not keep the write time of a sliding entry.
+		return c, fmt.Errorf("cache: Config.RefreshAhead cannot be combined with Config.ExpireAfterAccess")
 	}
 	if c.StaleIfError < 0 {
 		return c, fmt.Errorf("cache: Config.StaleIfError must be >= 0, got %v", c.StaleIfError)

@@ -76,7 +76,7 @@ func (c *Cache[K, V]) GetOrLoad(ctx context.Context, key K, loader func(ctx cont
 		if it.liveAt(t) {
 			s.hits++
 			if c.cfg.ExpireAfterAccess {
-				it.expires = t + it.ttl
+				it.slide(t)
 				seg.Add(key, it)
 			}
 			if it.missing != nil {
@@ -118,8 +118,8 @@ func (c *Cache[K, V]) GetOrLoad(ctx context.Context, key K, loader func(ctx cont
 
 // refreshDue reports whether a live entry has passed its refresh point.
 func (c *Cache[K, V]) refreshDue(it item[V], t int64) bool {
-	return c.cfg.RefreshAhead > 0 && it.ttl > 0 && it.missing == nil &&
-		t >= it.born+int64(float64(it.ttl)*c.cfg.RefreshAhead)
+	return c.cfg.RefreshAhead > 0 && it.expires != 0 && it.missing == nil &&
+		t >= it.born+int64(float64(it.expires-it.born)*c.cfg.RefreshAhead)
 }
 
 // startLoad runs loader for key in the background and completes f.

@@ -92,7 +92,7 @@ func (c *Cache[K, V]) lookupOrJoin(key K) (v V, f *flight[V], own, hit bool) {
 		if it.liveAt(t) {
 			s.hits++
 			if c.cfg.ExpireAfterAccess {
-				it.expires = t + it.ttl
+				it.slide(t)
 				seg.Add(key, it)
 			}
 			s.mu.Unlock()
