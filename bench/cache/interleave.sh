@@ -13,7 +13,7 @@ dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 go test -c -o "$dir/cache.test" ./cache/
 for _ in $(seq "${ROUNDS:-10}"); do
-	for b in CacheGetParallel CacheGetSetParallel CacheGetHit; do
+	for b in CacheGetParallel CacheGetParallel8x CacheGetSetParallel CacheGetHit; do
 		for c in keel keel-tinylfu golang-lru-expirable otter; do
 			"$dir/cache.test" -test.run='^$' -test.bench="^Benchmark$b\$/^$c\$" \
 				-test.benchtime="${BT:-200ms}" -test.benchmem | grep '^Benchmark'
