@@ -62,8 +62,9 @@ type Config[K comparable, V any] struct {
 
 	// Admission turns on the TinyLFU admission filter: a count-min sketch
 	// of recent access frequency (halved periodically, so it forgets) in
-	// front of a segmented LRU, with a 1 % LRU window that new entries pass
-	// through first. A new entry then evicts an old one only when it has
+	// front of a segmented LRU, with a small LRU window that new entries
+	// pass through first (1 % of the capacity at first, then adapted to the
+	// workload by hill climbing). A new entry then evicts an old one only when it has
 	// been used more often recently, which protects the hot set from scans
 	// and one-hit wonders. Default off: plain LRU.
 	Admission bool
