@@ -37,9 +37,10 @@
 // an LRU window (1 % of the shard at first), and when the window's oldest
 // entry must move into the full main area (a segmented LRU: probation, and
 // protected for entries used again) it evicts main's oldest entry only if a
-// count-min sketch of recent access frequency (4-bit counters, halved every
-// 10 × capacity insertions) says it is used more often. Scans and one-time
-// keys then cannot flush the hot set. The window's share adapts by hill
+// count-min sketch of recent access frequency (4-bit counters, halved
+// every 10 × capacity hits and insertions) says it is used more often.
+// Scans and one-time keys then cannot flush the hot set. The window's share
+// adapts by hill
 // climbing on the hit rate, so recency-heavy workloads do not lose; see
 // docs/BENCHMARKS.md for the hit ratios on public traces.
 //
