@@ -40,9 +40,8 @@
 // count-min sketch of recent access frequency (4-bit counters, halved
 // every 10 × capacity hits and insertions) says it is used more often.
 // Scans and one-time keys then cannot flush the hot set. The window's share
-// adapts by hill
-// climbing on the hit rate, so recency-heavy workloads do not lose; see
-// docs/BENCHMARKS.md for the hit ratios on public traces.
+// adapts by hill climbing on the hit rate, so recency-heavy workloads do
+// not lose; see docs/BENCHMARKS.md for the hit ratios on public traces.
 //
 // # Loading
 //
