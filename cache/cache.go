@@ -38,6 +38,7 @@ type Cache[K comparable, V any] struct {
 	// without expiry never read the clock, and the others read it before
 	// taking a shard lock rather than while holding it.
 	mayExpire atomic.Bool
+	base      time.Time // the clock's origin (see now)
 
 	loadCounters
 	obs *observer
@@ -54,6 +55,7 @@ func New[K comparable, V any](cfg Config[K, V]) (*Cache[K, V], error) {
 		seed:      maphash.MakeSeed(),
 		nShards:   uint64(cfg.Shards),
 		staleNano: int64(cfg.StaleIfError),
+		base:      time.Now(),
 	}
 	c.shards = make([]*shard[K, V], cfg.Shards)
 	for i := range c.shards {
@@ -90,23 +92,26 @@ func (c *Cache[K, V]) shardFor(key K) (*shard[K, V], uint64) {
 	return c.shards[((h>>32)*c.nShards)>>32], h
 }
 
-// now is the cache's clock: time.Now, so that testing/synctest drives it.
-func now() int64 { return time.Now().UnixNano() }
+// now is the cache's clock: nanoseconds on the monotonic clock since New,
+// plus one so that 0 can mean "not read" and "never expires". The
+// monotonic clock is immune to wall-clock steps and is one cheap read
+// (time.Now reads the wall clock as well); testing/synctest drives it.
+func (c *Cache[K, V]) now() int64 { return int64(time.Since(c.base)) + 1 }
 
 // readClock returns now, or 0 while no entry can have an expiry. Called
 // before taking a lock; clockAt completes it under the lock if needed.
 func (c *Cache[K, V]) readClock() int64 {
 	if c.mayExpire.Load() {
-		return now()
+		return c.now()
 	}
 	return 0
 }
 
 // clockAt returns t, or reads the clock if t was not read (an entry with a
 // TTL was stored since).
-func clockAt(t int64) int64 {
+func (c *Cache[K, V]) clockAt(t int64) int64 {
 	if t == 0 {
-		return now()
+		return c.now()
 	}
 	return t
 }
@@ -126,7 +131,7 @@ func (c *Cache[K, V]) Get(key K) (V, bool) {
 		return zero, false
 	}
 	if it.expires != 0 {
-		t = clockAt(t)
+		t = c.clockAt(t)
 		if !it.liveAt(t) {
 			s.misses++
 			ev, report := c.dropExpired(s, key, it, t)
@@ -138,7 +143,7 @@ func (c *Cache[K, V]) Get(key K) (V, bool) {
 			return zero, false
 		}
 		if c.cfg.ExpireAfterAccess {
-			it.expires = t + it.ttl
+			it.slide(t)
 			seg.Add(key, it)
 		}
 	}
@@ -176,7 +181,7 @@ func (c *Cache[K, V]) Set(key K, value V) {
 // shortened by the configured jitter. A load in flight for key is not
 // allowed to overwrite this value when it finishes.
 func (c *Cache[K, V]) SetWithTTL(key K, value V, ttl time.Duration) {
-	t := now()
+	t := c.now()
 	it := c.newItem(value, nil, ttl, t)
 	s, h := c.shardFor(key)
 	s.mu.Lock()
@@ -200,7 +205,6 @@ func (c *Cache[K, V]) newItem(value V, err error, ttl time.Duration, t int64) it
 			d -= int64(float64(d) * c.cfg.TTLJitter * randomFraction())
 			d = max(d, 1)
 		}
-		it.ttl = d
 		it.expires = t + d
 		if !c.mayExpire.Load() {
 			c.mayExpire.Store(true)
@@ -220,7 +224,7 @@ func randomFraction() float64 {
 // in flight for key is not allowed to store its result.
 func (c *Cache[K, V]) Delete(key K) bool {
 	s, _ := c.shardFor(key)
-	t := now()
+	t := c.now()
 	s.mu.Lock()
 	s.supersedeFlight(key)
 	it, ok := s.remove(key)
@@ -240,7 +244,7 @@ func (c *Cache[K, V]) Delete(key K) bool {
 // Len returns the number of live entries (expired, stale and NotFound
 // entries are not counted). It visits every entry: O(n).
 func (c *Cache[K, V]) Len() int {
-	t := now()
+	t := c.now()
 	n := 0
 	for _, s := range c.shards {
 		s.mu.Lock()
@@ -291,7 +295,7 @@ func (c *Cache[K, V]) Purge() {
 func (c *Cache[K, V]) All() iter.Seq2[K, V] {
 	return func(yield func(K, V) bool) {
 		for _, s := range c.shards {
-			t := now()
+			t := c.now()
 			var keys []K
 			var vals []V
 			s.mu.Lock()
@@ -378,7 +382,7 @@ func (c *Cache[K, V]) janitor(interval time.Duration) {
 // sweep removes expired entries from every shard.
 func (c *Cache[K, V]) sweep() {
 	for _, s := range c.shards {
-		t := now()
+		t := c.now()
 		var evs []eviction[K, V]
 		s.mu.Lock()
 		for _, seg := range s.segments() {

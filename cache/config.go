@@ -31,7 +31,10 @@ const (
 type Config[K comparable, V any] struct {
 	// Capacity is the most entries the cache holds, expired ones not yet
 	// removed included. It is never exceeded, even under concurrent
-	// writes. Default DefaultCapacity (10 000).
+	// writes. Each shard holds an exact share of it, so with several shards
+	// the cache starts evicting a little before it holds Capacity entries
+	// (keys do not spread perfectly evenly: at 100 000 entries in 8 shards,
+	// about 0.3 % sooner). Default DefaultCapacity (10 000).
 	Capacity int
 
 	// Shards splits the cache into independently locked parts selected by
@@ -59,8 +62,9 @@ type Config[K comparable, V any] struct {
 
 	// Admission turns on the TinyLFU admission filter: a count-min sketch
 	// of recent access frequency (halved periodically, so it forgets) in
-	// front of a segmented LRU, with a 1 % LRU window that new entries pass
-	// through first. A new entry then evicts an old one only when it has
+	// front of a segmented LRU, with a small LRU window that new entries
+	// pass through first (1 % of the capacity at first, then adapted to the
+	// workload by hill climbing). A new entry then evicts an old one only when it has
 	// been used more often recently, which protects the hot set from scans
 	// and one-hit wonders. Default off: plain LRU.
 	Admission bool
@@ -69,7 +73,7 @@ type Config[K comparable, V any] struct {
 	// ahead (stale-while-revalidate) for GetOrLoad: once an entry is older
 	// than RefreshAhead × its TTL, GetOrLoad returns it at once and starts
 	// one background load that replaces it. No caller waits for a refresh.
-	// Default 0: off. Requires TTL.
+	// Default 0: off. Requires TTL; not available with ExpireAfterAccess.
 	RefreshAhead float64
 
 	// StaleIfError keeps expired entries for this long past their expiry.
@@ -156,6 +160,12 @@ func (c Config[K, V]) withDefaults() (Config[K, V], error) {
 	}
 	if c.RefreshAhead > 0 && c.TTL == 0 {
 		return c, fmt.Errorf("cache: Config.RefreshAhead needs Config.TTL > 0")
+	}
+	if c.RefreshAhead > 0 && c.ExpireAfterAccess {
+		// Sliding expiry keeps a hot entry for ever, so a refresh point
+		// measured from the write is what would bound its staleness; the
+		// cache does not keep the write time of a sliding entry.
+		return c, fmt.Errorf("cache: Config.RefreshAhead cannot be combined with Config.ExpireAfterAccess")
 	}
 	if c.StaleIfError < 0 {
 		return c, fmt.Errorf("cache: Config.StaleIfError must be >= 0, got %v", c.StaleIfError)

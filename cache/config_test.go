@@ -23,6 +23,7 @@ func TestNewRejectsBadConfigNamingTheField(t *testing.T) {
 		{"negative jitter", Config[string, int]{TTLJitter: -0.1}, "Config.TTLJitter must be in [0,1)"},
 		{"refresh of one", Config[string, int]{TTL: time.Second, RefreshAhead: 1}, "Config.RefreshAhead must be in [0,1), got 1"},
 		{"refresh without ttl", Config[string, int]{RefreshAhead: 0.5}, "Config.RefreshAhead needs Config.TTL > 0"},
+		{"refresh with sliding", Config[string, int]{TTL: time.Second, RefreshAhead: 0.5, ExpireAfterAccess: true}, "Config.RefreshAhead cannot be combined with Config.ExpireAfterAccess"},
 		{"negative stale", Config[string, int]{StaleIfError: -1}, "Config.StaleIfError must be >= 0"},
 		{"negative negative ttl", Config[string, int]{NegativeTTL: -1}, "Config.NegativeTTL must be >= 0"},
 		{"negative load timeout", Config[string, int]{LoadTimeout: -1}, "Config.LoadTimeout must be >= 0"},

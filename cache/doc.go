@@ -34,12 +34,14 @@
 // under concurrent writes: the cache is split into Shards (by key hash),
 // each with an exact share of Capacity and its own lock. By default each
 // shard is an LRU. With Config.Admission it is W-TinyLFU: new entries enter
-// a 1 % LRU window, and when the window's oldest entry must move into the
-// full main area (a segmented LRU, 20 % probation and 80 % protected) it
-// evicts main's oldest entry only if a count-min sketch of recent access
-// frequency (4-bit counters, halved every 10 × capacity accesses) says it
-// is used more often. Scans and one-time keys then cannot flush the hot
-// set; see docs/BENCHMARKS.md for the hit ratios on public traces.
+// an LRU window (1 % of the shard at first), and when the window's oldest
+// entry must move into the full main area (a segmented LRU: probation, and
+// protected for entries used again) it evicts main's oldest entry only if a
+// count-min sketch of recent access frequency (4-bit counters, halved
+// every 10 × capacity hits and insertions) says it is used more often.
+// Scans and one-time keys then cannot flush the hot set. The window's share
+// adapts by hill climbing on the hit rate, so recency-heavy workloads do
+// not lose; see docs/BENCHMARKS.md for the hit ratios on public traces.
 //
 // # Loading
 //
@@ -71,7 +73,9 @@
 //     field; nil loaders return ErrNilLoader; nothing panics.
 //   - Close stops the cleanup goroutine and every load in flight and waits
 //     for them. Get, Set and Delete keep working on the memory afterwards.
-//   - Cost: a Get hit does not allocate. Metrics are asynchronous
+//   - Cost: a Get hit does not allocate (with Admission, the promotion of
+//     an entry to the protected segment allocates golang-lru's list element,
+//     a few bytes per operation amortised). Metrics are asynchronous
 //     instruments read from the counters at collection time, so lookups pay
 //     nothing for them.
 package cache

@@ -26,8 +26,8 @@ func (r EvictionReason) String() string {
 	}
 }
 
-// item is what a shard stores for a key. Times are Unix nanoseconds from
-// time.Now, so that testing/synctest's clock drives them.
+// item is what a shard stores for a key. Times are the cache's clock
+// (Cache.now: monotonic nanoseconds since New, driven by testing/synctest).
 type item[V any] struct {
 	value V
 	// missing is set for a negative entry: the loader's NotFound error,
@@ -36,10 +36,17 @@ type item[V any] struct {
 	missing *notFound
 	// expires is when the entry stops being live; 0 means never.
 	expires int64
-	// born is when the value was written (refresh-ahead is measured from it).
+	// born is when the value was written (refresh ahead is measured from
+	// it), or last extended by sliding expiry; expires - born is the
+	// entry's own (jittered) lifetime. Four words in all, so that
+	// golang-lru's list element fits the 96-byte size class for 8-byte
+	// keys and values.
 	born int64
-	// ttl is the entry's own (jittered) lifetime, reused by sliding expiry.
-	ttl int64
+}
+
+// slide extends a sliding entry by its lifetime from t.
+func (it *item[V]) slide(t int64) {
+	it.expires, it.born = t+(it.expires-it.born), t
 }
 
 // notFound holds a cached NotFound result.

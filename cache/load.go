@@ -71,12 +71,12 @@ func (c *Cache[K, V]) GetOrLoad(ctx context.Context, key K, loader func(ctx cont
 	it, seg, ok := s.access(key, h)
 	if ok {
 		if it.expires != 0 {
-			t = clockAt(t)
+			t = c.clockAt(t)
 		}
 		if it.liveAt(t) {
 			s.hits++
 			if c.cfg.ExpireAfterAccess {
-				it.expires = t + it.ttl
+				it.slide(t)
 				seg.Add(key, it)
 			}
 			if it.missing != nil {
@@ -118,8 +118,8 @@ func (c *Cache[K, V]) GetOrLoad(ctx context.Context, key K, loader func(ctx cont
 
 // refreshDue reports whether a live entry has passed its refresh point.
 func (c *Cache[K, V]) refreshDue(it item[V], t int64) bool {
-	return c.cfg.RefreshAhead > 0 && it.ttl > 0 && it.missing == nil &&
-		t >= it.born+int64(float64(it.ttl)*c.cfg.RefreshAhead)
+	return c.cfg.RefreshAhead > 0 && it.expires != 0 && it.missing == nil &&
+		t >= it.born+int64(float64(it.expires-it.born)*c.cfg.RefreshAhead)
 }
 
 // startLoad runs loader for key in the background and completes f.
@@ -170,7 +170,7 @@ func (c *Cache[K, V]) isNotFound(err error) bool {
 // and wakes its waiters. A failed load falls back to a kept stale value.
 func (c *Cache[K, V]) finish(key K, f *flight[V], v V, err error) {
 	s, h := c.shardFor(key)
-	t := now()
+	t := c.now()
 	var ev eviction[K, V]
 	report := false
 	s.mu.Lock()

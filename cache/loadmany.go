@@ -87,12 +87,12 @@ func (c *Cache[K, V]) lookupOrJoin(key K) (v V, f *flight[V], own, hit bool) {
 	report := false
 	if ok {
 		if it.expires != 0 {
-			t = clockAt(t)
+			t = c.clockAt(t)
 		}
 		if it.liveAt(t) {
 			s.hits++
 			if c.cfg.ExpireAfterAccess {
-				it.expires = t + it.ttl
+				it.slide(t)
 				seg.Add(key, it)
 			}
 			s.mu.Unlock()

@@ -3,6 +3,7 @@ package cachebench
 import (
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/keel-go/keel/bench/harness"
 )
@@ -33,10 +34,18 @@ func newWorkload(b *testing.B, keySpaceFactor int) workload {
 
 // BenchmarkCacheGetParallel: every goroutine reads Zipf-distributed keys
 // from a cache that holds them all (hits only).
-func BenchmarkCacheGetParallel(b *testing.B) {
+func BenchmarkCacheGetParallel(b *testing.B) { benchmarkGetParallel(b, 1) }
+
+// BenchmarkCacheGetParallel8x is BenchmarkCacheGetParallel with eight
+// goroutines per CPU, as in a server with many requests in flight: a
+// goroutine descheduled while it holds a lock then stalls the others.
+func BenchmarkCacheGetParallel8x(b *testing.B) { benchmarkGetParallel(b, 8) }
+
+func benchmarkGetParallel(b *testing.B, goroutinesPerCPU int) {
 	w := newWorkload(b, 1)
 	for _, c := range throughputContenders {
 		b.Run(c.name, func(b *testing.B) {
+			b.SetParallelism(goroutinesPerCPU)
 			cache := c.new(b, w.capacity)
 			defer cache.Close()
 			for _, k := range w.keys {
@@ -44,6 +53,7 @@ func BenchmarkCacheGetParallel(b *testing.B) {
 			}
 			b.ReportAllocs()
 			b.ResetTimer()
+			cpu := processCPU()
 			b.RunParallel(func(pb *testing.PB) {
 				i := rand.IntN(streamLen)
 				for pb.Next() {
@@ -54,6 +64,7 @@ func BenchmarkCacheGetParallel(b *testing.B) {
 					i++
 				}
 			})
+			reportCPU(b, cpu)
 		})
 	}
 }
@@ -71,6 +82,8 @@ func BenchmarkCacheGetSetParallel(b *testing.B) {
 			}
 			b.ReportAllocs()
 			b.ResetTimer()
+			cpu := processCPU()
+			defer reportCPU(b, cpu)
 			b.RunParallel(func(pb *testing.PB) {
 				i := rand.IntN(streamLen)
 				for pb.Next() {
@@ -84,6 +97,13 @@ func BenchmarkCacheGetSetParallel(b *testing.B) {
 				}
 			})
 		})
+	}
+}
+
+// reportCPU reports the process CPU time per operation since start.
+func reportCPU(b *testing.B, start time.Duration) {
+	if used := processCPU() - start; used > 0 {
+		b.ReportMetric(float64(used.Nanoseconds())/float64(b.N), "cpu-ns/op")
 	}
 }
 

@@ -14,6 +14,9 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
+// instanceIDLen is the length of an instance id in hex digits.
+const instanceIDLen = 16
+
 // errRemoteMiss is the private loader result of Get when Redis does not
 // have the key; it is never cached.
 var errRemoteMiss = errors.New("rediscache: not in redis")
@@ -58,7 +61,7 @@ func New[V any](cfg Config[V]) (*Cache[V], error) {
 	if err != nil {
 		return nil, fmt.Errorf("rediscache: Config.Local: %w", err)
 	}
-	var raw [8]byte
+	var raw [instanceIDLen / 2]byte
 	_, _ = rand.Read(raw[:]) // crypto/rand.Read never fails (Go 1.24+)
 	c := &Cache[V]{
 		cfg:     cfg,
@@ -254,7 +257,7 @@ func (c *Cache[V]) write(ctx context.Context, key string, data []byte, invalidat
 
 // publish tells the other instances to drop key from their local tier.
 func (c *Cache[V]) publish(op, caller context.Context, key string) {
-	if err := c.cfg.Client.Publish(op, c.channel, c.id+":"+key).Err(); err != nil {
+	if err := c.cfg.Client.Publish(op, c.channel, encodeInvalidation(c.id, key)).Err(); err != nil {
 		c.fail(caller, "publish", err)
 		return
 	}
@@ -292,13 +295,28 @@ func (c *Cache[V]) listen(lost bool) {
 				lost = false
 			}
 		case *redis.Message:
-			id, key, ok := strings.Cut(m.Payload, ":")
+			id, key, ok := decodeInvalidation(m.Payload)
 			if ok && id != c.id {
 				c.received.Add(1)
 				c.local.Delete(key)
 			}
 		}
 	}
+}
+
+// An invalidation message is "<instance id>:<key>". The id (16 hex
+// digits) lets an instance ignore its own messages; the key may contain
+// any byte, colons included.
+func encodeInvalidation(id, key string) string { return id + ":" + key }
+
+// decodeInvalidation splits a message; ok is false for a payload that no
+// instance of this package wrote (foreign publishers on the channel).
+func decodeInvalidation(payload string) (id, key string, ok bool) {
+	id, key, ok = strings.Cut(payload, ":")
+	if !ok || len(id) != instanceIDLen {
+		return "", "", false
+	}
+	return id, key, true
 }
 
 // Stats is a snapshot of the two-tier cache's counters.

@@ -84,7 +84,7 @@ func eachLine(r io.Reader, fn func(n int, line string) error) error {
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return fmt.Errorf("replay: read line %d: %w", n+1, err)
+		return fmt.Errorf("%w: line %d: %w", ErrMalformed, n+1, err)
 	}
 	return nil
 }

@@ -1,9 +1,14 @@
 // Command hitratio prints the hit-ratio table of Keel's cache against the
-// peer libraries on the public traces (see ../../../../../shared/traces or
-// -dir): every trace at several capacities, one goroutine, Get then Set on
-// a miss.
+// peer libraries on public cache traces (ARC: OLTP, P3; LIRS: gli, loop,
+// multi2): every trace at several capacities, one goroutine, Get then Set
+// on a miss, as a Markdown table. A cell marked "(held N)" means that the
+// cache held more than its capacity at some point of the replay.
 //
-//	cd bench && go run ./cache/cmd/hitratio -dir /path/to/traces
+//	cd bench && go run ./cache/cmd/hitratio -dir ../../shared/traces -runs 3
+//
+// The ARC traces come with the condition that their paper is cited: Nimrod
+// Megiddo and Dharmendra S. Modha, "ARC: A Self-Tuning, Low Overhead
+// Replacement Cache", USENIX FAST '03, pp. 115-130.
 package main
 
 import (
@@ -32,7 +37,7 @@ var traces = []struct {
 }
 
 func main() {
-	dir := flag.String("dir", "../shared/traces", "directory holding the trace files")
+	dir := flag.String("dir", "../../shared/traces", "directory holding the trace files (arc-*.lis.zst, lirs-*.trace.gz)")
 	only := flag.String("trace", "", "replay only traces whose file name contains this")
 	caps := flag.String("capacities", "", "comma-separated capacities overriding the defaults")
 	runs := flag.Int("runs", 1, "replays per cell, averaged (hash seeds differ from run to run)")
