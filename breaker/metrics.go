@@ -7,6 +7,7 @@ import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/metric/noop"
 )
 
 const scope = "github.com/keel-go/keel/breaker"
@@ -28,6 +29,9 @@ type instruments struct {
 }
 
 func newInstruments(mp metric.MeterProvider, name string) (*instruments, error) {
+	if _, off := mp.(noop.MeterProvider); off {
+		return nil, nil // measurements are skipped entirely: a nil *instruments records nothing
+	}
 	if mp == nil {
 		mp = otel.GetMeterProvider()
 	}
@@ -65,14 +69,23 @@ func newInstruments(mp metric.MeterProvider, name string) (*instruments, error) 
 }
 
 func (in *instruments) outcome(o Outcome) {
+	if in == nil {
+		return
+	}
 	in.calls.Add(context.Background(), 1, in.outcomeOpts[o]...)
 }
 
 func (in *instruments) rejected(s State) {
+	if in == nil {
+		return
+	}
 	in.rejections.Add(context.Background(), 1, in.rejectOpts[s]...)
 }
 
 func (in *instruments) transition(from, to State) {
+	if in == nil {
+		return
+	}
 	in.transitions.Add(context.Background(), 1, metric.WithAttributes(in.name,
 		attribute.String("keel.breaker.from", from.String()), attribute.String("keel.breaker.to", to.String())))
 	in.recordState(to)

@@ -6,6 +6,7 @@ import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/metric/noop"
 )
 
 const scope = "github.com/keel-go/keel/retry"
@@ -37,6 +38,9 @@ type instruments struct {
 }
 
 func newInstruments(mp metric.MeterProvider, name string) (*instruments, error) {
+	if _, off := mp.(noop.MeterProvider); off {
+		return nil, nil // measurements are skipped entirely: a nil *instruments records nothing
+	}
 	if mp == nil {
 		mp = otel.GetMeterProvider()
 	}
@@ -69,11 +73,17 @@ func newInstruments(mp metric.MeterProvider, name string) (*instruments, error) 
 }
 
 func (in *instruments) retry(ctx context.Context, delay float64) {
+	if in == nil {
+		return
+	}
 	in.retries.Add(ctx, 1, in.nameOpts...)
 	in.delay.Record(ctx, delay, in.delayOpts...)
 }
 
 func (in *instruments) call(ctx context.Context, outcome string) {
+	if in == nil {
+		return
+	}
 	if outcome == outcomeSuccess {
 		in.calls.Add(ctx, 1, in.successCall...)
 		return

@@ -55,7 +55,9 @@ type Config struct {
 	// It runs on the caller's goroutine; keep it short.
 	OnRetry func(attempt int, err error, delay time.Duration)
 
-	// MeterProvider for the keel.retry.* instruments; nil means otel's global.
+	// MeterProvider for the keel.retry.* instruments; nil means otel's global
+	// (a no-op until the application installs one). A noop.MeterProvider
+	// switches measurement off entirely, without even a call per measurement.
 	MeterProvider metric.MeterProvider
 
 	// Logger receives a debug record per retry and a warning when a call gives
