@@ -8,6 +8,7 @@ import (
 	fscb "github.com/failsafe-go/failsafe-go/circuitbreaker"
 	"github.com/sony/gobreaker/v2"
 	"go.opentelemetry.io/otel/metric/noop"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
 	"github.com/keel-go/keel/breaker"
 )
@@ -20,6 +21,12 @@ func call(context.Context) error { return nil }
 
 //go:noinline
 func callPlain() error { return nil }
+
+// sdkMeter is an OpenTelemetry SDK provider with a reader that is never
+// collected: the cost of recording with metrics switched on.
+func sdkMeter() *sdkmetric.MeterProvider {
+	return sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+}
 
 // contender is one library's closed-state call, built once per benchmark.
 type contender struct {
@@ -86,6 +93,7 @@ func failsafePermit(cb fscb.CircuitBreaker[any]) func(b *testing.B) func() {
 var consecutive = []contender{
 	{"keel", keel(breaker.Config{Name: "bench", ConsecutiveFailures: 5})},
 	{"keel-noop-meter", keel(breaker.Config{Name: "bench", ConsecutiveFailures: 5, MeterProvider: noop.NewMeterProvider()})},
+	{"keel-sdk-meter", keel(breaker.Config{Name: "bench", ConsecutiveFailures: 5, MeterProvider: sdkMeter()})},
 	{"gobreaker", gobreakerWith(gobreaker.Settings{Name: "bench"})}, // default: trips after 5 consecutive failures
 	{"failsafe", failsafeWith(fscb.NewBuilder[any]().WithFailureThreshold(5).Build())},
 	{"failsafe-permit", failsafePermit(fscb.NewBuilder[any]().WithFailureThreshold(5).Build())},
