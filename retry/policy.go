@@ -185,8 +185,8 @@ func run[T any](ctx context.Context, p *Policy, fn func(context.Context) (T, err
 			p.metrics.call(ctx, outcomeSuccess)
 			return result, nil
 		}
-		if p.budget != nil {
-			p.budget.onFailure()
+		if p.budget != nil && o.retry {
+			p.budget.onFailure() // only failures worth a retry: a 404 or a cancelled call says nothing of the dependency's health
 		}
 		errs = append(errs, o.err)
 
