@@ -128,6 +128,7 @@ func New(cfg Config) (*Policy, error) {
 		return nil, fmt.Errorf("retry: Config.MeterProvider: %w", err)
 	}
 	p.metrics = in
+	in.unregisterWhenCollected(p)
 	p.nameAttr = attribute.String("keel.retry.name", p.name)
 	return p, nil
 }
@@ -182,7 +183,7 @@ func run[T any](ctx context.Context, p *Policy, fn func(context.Context) (T, err
 			if p.budget != nil {
 				p.budget.onSuccess()
 			}
-			p.metrics.call(ctx, outcomeSuccess)
+			p.metrics.call(outcomeSuccess)
 			return result, nil
 		}
 		if p.budget != nil && o.retry {
@@ -254,17 +255,17 @@ func (p *Policy) noteRetry(ctx context.Context, attempt int, err error, delay ti
 	}
 }
 
-func (p *Policy) giveUp(ctx context.Context, attempts int, errs []error, reason error, outcome string) error {
-	p.metrics.call(ctx, outcome)
+func (p *Policy) giveUp(ctx context.Context, attempts int, errs []error, reason error, outcome int) error {
+	p.metrics.call(outcome)
 	e := &Error{Attempts: attempts, Reason: reason, Errs: errs}
 	if p.logger != nil && attempts > 1 {
 		p.logger.LogAttrs(ctx, slog.LevelWarn, "retry: giving up",
 			slog.String("policy", p.name), slog.Int("attempts", attempts),
-			slog.String("reason", outcome), slog.String("error", e.Error()))
+			slog.String("reason", outcomeNames[outcome]), slog.String("error", e.Error()))
 	}
 	if span := trace.SpanFromContext(ctx); span.IsRecording() && attempts > 1 {
 		span.AddEvent("keel.retry.gave_up", trace.WithAttributes(p.nameAttr,
-			attribute.Int("keel.retry.attempts", attempts), attribute.String("keel.retry.outcome", outcome)))
+			attribute.Int("keel.retry.attempts", attempts), attribute.String("keel.retry.outcome", outcomeNames[outcome])))
 	}
 	return e
 }
