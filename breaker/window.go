@@ -43,6 +43,16 @@ const (
 func newCountWindow(size int) *countWindow { return &countWindow{ring: make([]atomic.Uint32, size)} }
 
 func (w *countWindow) add(_ time.Time, failed, slow bool) (int, int, int) {
+	size := uint64(len(w.ring))
+	if !failed && !slow {
+		// A full window of successes is unchanged by one more success (it
+		// evicts a success), and so is its future: every slot is alike. Skipping
+		// the write keeps the healthy path read-only, so goroutines on many
+		// cores do not fight over the window's cache lines.
+		if n := w.next.Load(); n >= size && w.failures.Load() == 0 && w.slows.Load() == 0 {
+			return int(size), 0, 0
+		}
+	}
 	var mark uint32
 	if failed {
 		mark |= markFailed
@@ -51,7 +61,7 @@ func (w *countWindow) add(_ time.Time, failed, slow bool) (int, int, int) {
 		mark |= markSlow
 	}
 	i := w.next.Add(1) - 1
-	slot := &w.ring[i%uint64(len(w.ring))]
+	slot := &w.ring[i%size]
 	old := mark
 	if slot.Load() != mark { // the common all-success case writes nothing here
 		old = slot.Swap(mark)
@@ -63,7 +73,7 @@ func (w *countWindow) add(_ time.Time, failed, slow bool) (int, int, int) {
 	if d := int64(mark&markSlow>>1) - int64(old&markSlow>>1); d != 0 {
 		slows = w.slows.Add(d)
 	}
-	return int(min(i+1, uint64(len(w.ring)))), int(max(failures, 0)), int(max(slows, 0))
+	return int(min(i+1, size)), int(max(failures, 0)), int(max(slows, 0))
 }
 
 func (w *countWindow) totals(time.Time) (int, int, int) {

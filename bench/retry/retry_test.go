@@ -116,7 +116,7 @@ var contenders = []contender{
 // whose first attempt succeeds: what every healthy call pays.
 func BenchmarkRetryFirstSuccess(b *testing.B) {
 	for _, c := range contenders {
-		b.Run(c.name, func(b *testing.B) {
+		b.Run("impl="+c.name, func(b *testing.B) {
 			do := c.make(b, false)
 			b.ReportAllocs()
 			for b.Loop() {
@@ -132,7 +132,7 @@ func BenchmarkRetryFirstSuccess(b *testing.B) {
 // policy shared by GOMAXPROCS goroutines.
 func BenchmarkRetryFirstSuccessParallel(b *testing.B) {
 	for _, c := range contenders {
-		b.Run(c.name, func(b *testing.B) {
+		b.Run("impl="+c.name, func(b *testing.B) {
 			do := c.make(b, false)
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {
@@ -150,7 +150,7 @@ func BenchmarkRetryFirstSuccessParallel(b *testing.B) {
 // zero delays: the cost of the retry loop itself.
 func BenchmarkRetryTwoFailures(b *testing.B) {
 	for _, c := range contenders {
-		b.Run(c.name, func(b *testing.B) {
+		b.Run("impl="+c.name, func(b *testing.B) {
 			do := c.make(b, true)
 			f := &flaky{}
 			b.ReportAllocs()
