@@ -33,6 +33,11 @@ type countWindow struct {
 	failures atomic.Int64
 	slows    atomic.Int64
 	ring     []atomic.Uint32 // 0: success (or empty), markFailed | markSlow
+	// stride spreads consecutive calls over the ring (call i uses slot
+	// i*stride mod size), so that calls finishing at the same time on different
+	// cores write different cache lines. It is coprime with the size, so call
+	// i+size still evicts call i.
+	stride uint64
 }
 
 const (
@@ -40,7 +45,25 @@ const (
 	markSlow
 )
 
-func newCountWindow(size int) *countWindow { return &countWindow{ring: make([]atomic.Uint32, size)} }
+func newCountWindow(size int) *countWindow {
+	w := &countWindow{ring: make([]atomic.Uint32, size), stride: 1}
+	if size > 32 {
+		for s := uint64(17); s < uint64(size); s++ { // 17 slots of 4 bytes: over a 64-byte line apart
+			if gcd(s, uint64(size)) == 1 {
+				w.stride = s
+				break
+			}
+		}
+	}
+	return w
+}
+
+func gcd(a, b uint64) uint64 {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
+}
 
 func (w *countWindow) add(_ time.Time, failed, slow bool) (int, int, int) {
 	size := uint64(len(w.ring))
@@ -61,7 +84,7 @@ func (w *countWindow) add(_ time.Time, failed, slow bool) (int, int, int) {
 		mark |= markSlow
 	}
 	i := w.next.Add(1) - 1
-	slot := &w.ring[i%size]
+	slot := &w.ring[(i%size)*w.stride%size]
 	old := mark
 	if slot.Load() != mark { // the common all-success case writes nothing here
 		old = slot.Swap(mark)
