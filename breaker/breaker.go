@@ -78,6 +78,7 @@ func New(cfg Config) (*Breaker, error) {
 	if b.metrics, err = newInstruments(cfg.MeterProvider, b.name); err != nil {
 		return nil, err
 	}
+	b.metrics.unregisterWhenCollected(b)
 	b.word.Store(makeWord(0, 0, Closed))
 	b.newWindow(0)
 	return b, nil

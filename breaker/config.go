@@ -70,7 +70,9 @@ type Config struct {
 	// breaker (even change its state) without deadlocking.
 	OnStateChange []func(StateChange)
 
-	// MeterProvider for the keel.breaker.* instruments; nil means otel's global.
+	// MeterProvider for the keel.breaker.* instruments; nil means otel's global
+	// (a no-op until the application installs one). A noop.MeterProvider
+	// switches measurement off entirely, without even a call per measurement.
 	MeterProvider metric.MeterProvider
 
 	// Logger receives a record per state change (warning when opening); nil

@@ -48,11 +48,13 @@
 // Bad input: New returns an error naming the invalid Config field; nothing a
 // caller passes makes the package panic.
 //
-// Cost: in the closed state Do allocates nothing, with or without a
-// MeterProvider. Without a rate condition the closed state is lock-free (the
-// consecutive-failure count lives in the same atomic word as the state); a
-// rate condition takes a mutex once per call to update the window. Allow
-// allocates its done function.
+// Cost: in the closed state Do allocates nothing and takes no lock, with or
+// without a MeterProvider. The consecutive-failure count lives in the same
+// atomic word as the state (a success is one load, no write); a count window
+// takes one atomic increment per call; a time window takes a short mutex. Calls
+// are counted in atomic counters that an observable-counter callback reports
+// when metrics are collected; the callback is unregistered when the Breaker is
+// garbage-collected. Allow allocates its done function.
 //
 // # Telemetry
 //

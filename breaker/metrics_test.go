@@ -2,6 +2,7 @@ package breaker_test
 
 import (
 	"context"
+	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -87,4 +88,26 @@ func TestClosedDoDoesNotAllocate(t *testing.T) {
 			assert.Equal(t, breaker.Closed, b.State())
 		})
 	}
+}
+
+// A breaker that is dropped stops being reported: its callback is
+// unregistered when it is collected, so creating breakers does not leak.
+func TestMetricsCallbackGoesWithTheBreaker(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	func() {
+		b := mustNew(t, breaker.Config{Name: "short-lived", MeterProvider: mp})
+		require.NoError(t, b.Do(context.Background(), succeed))
+		assert.Equal(t, int64(1), points(t, reader)["keel.breaker.calls|keel.breaker.name=short-lived,keel.breaker.outcome=success"])
+	}()
+	gone := false
+	for range 100 { // cleanups run after a collection, on another goroutine
+		runtime.GC()
+		runtime.Gosched()
+		if _, ok := points(t, reader)["keel.breaker.calls|keel.breaker.name=short-lived,keel.breaker.outcome=success"]; !ok {
+			gone = true
+			break
+		}
+	}
+	assert.True(t, gone, "the dropped breaker is still reported")
 }

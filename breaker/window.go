@@ -33,6 +33,11 @@ type countWindow struct {
 	failures atomic.Int64
 	slows    atomic.Int64
 	ring     []atomic.Uint32 // 0: success (or empty), markFailed | markSlow
+	// stride spreads consecutive calls over the ring (call i uses slot
+	// i*stride mod size), so that calls finishing at the same time on different
+	// cores write different cache lines. It is coprime with the size, so call
+	// i+size still evicts call i.
+	stride uint64
 }
 
 const (
@@ -40,9 +45,37 @@ const (
 	markSlow
 )
 
-func newCountWindow(size int) *countWindow { return &countWindow{ring: make([]atomic.Uint32, size)} }
+func newCountWindow(size int) *countWindow {
+	w := &countWindow{ring: make([]atomic.Uint32, size), stride: 1}
+	if size > 32 {
+		for s := uint64(17); s < uint64(size); s++ { // 17 slots of 4 bytes: over a 64-byte line apart
+			if gcd(s, uint64(size)) == 1 {
+				w.stride = s
+				break
+			}
+		}
+	}
+	return w
+}
+
+func gcd(a, b uint64) uint64 {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
+}
 
 func (w *countWindow) add(_ time.Time, failed, slow bool) (int, int, int) {
+	size := uint64(len(w.ring))
+	if !failed && !slow {
+		// A full window of successes is unchanged by one more success (it
+		// evicts a success), and so is its future: every slot is alike. Skipping
+		// the write keeps the healthy path read-only, so goroutines on many
+		// cores do not fight over the window's cache lines.
+		if n := w.next.Load(); n >= size && w.failures.Load() == 0 && w.slows.Load() == 0 {
+			return int(size), 0, 0
+		}
+	}
 	var mark uint32
 	if failed {
 		mark |= markFailed
@@ -51,7 +84,7 @@ func (w *countWindow) add(_ time.Time, failed, slow bool) (int, int, int) {
 		mark |= markSlow
 	}
 	i := w.next.Add(1) - 1
-	slot := &w.ring[i%uint64(len(w.ring))]
+	slot := &w.ring[(i%size)*w.stride%size]
 	old := mark
 	if slot.Load() != mark { // the common all-success case writes nothing here
 		old = slot.Swap(mark)
@@ -63,7 +96,7 @@ func (w *countWindow) add(_ time.Time, failed, slow bool) (int, int, int) {
 	if d := int64(mark&markSlow>>1) - int64(old&markSlow>>1); d != 0 {
 		slows = w.slows.Add(d)
 	}
-	return int(min(i+1, uint64(len(w.ring)))), int(max(failures, 0)), int(max(slows, 0))
+	return int(min(i+1, size)), int(max(failures, 0)), int(max(slows, 0))
 }
 
 func (w *countWindow) totals(time.Time) (int, int, int) {

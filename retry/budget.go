@@ -16,7 +16,8 @@ type BudgetConfig struct {
 
 // Budget is a retry budget shared by any number of policies that call the
 // same dependency: the retry throttling of gRPC (gRFC A6). The bucket starts
-// full at MaxTokens; every failed attempt (first or retry) takes one token,
+// full at MaxTokens; every failed attempt (first or retry) that the policy
+// would retry takes one token (a permanent error or a cancellation does not),
 // every successful attempt puts back TokenRatio, and a retry is allowed only
 // while more than MaxTokens/2 tokens remain. First attempts always run.
 //

@@ -107,3 +107,13 @@ func TestBudgetBoundsLoadUnderPartialFailure(t *testing.T) {
 	assert.Greater(t, without, int(1.3*calls))
 	assert.LessOrEqual(t, with, int(1.1*calls))
 }
+
+func TestBudgetIgnoresNonRetryableFailures(t *testing.T) {
+	budget, err := retry.NewBudget(retry.BudgetConfig{MaxTokens: 4})
+	require.NoError(t, err)
+	p := mustNew(t, retry.Config{Budget: budget})
+	for range 10 {
+		_ = p.Do(context.Background(), func(context.Context) error { return retry.Permanent(errBoom) })
+	}
+	assert.InDelta(t, 4.0, budget.Tokens(), 1e-9)
+}

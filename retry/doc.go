@@ -50,8 +50,10 @@
 // caller passes makes the package panic. ParseRetryAfter returns an error
 // wrapping ErrInvalidRetryAfter for a malformed header.
 //
-// Cost: a call whose first attempt succeeds allocates nothing, with or without
-// a MeterProvider (measurements use attribute sets bound at New).
+// Cost: a call whose first attempt succeeds allocates nothing and takes no
+// lock, with or without a MeterProvider: it adds one to an atomic counter that
+// an observable-counter callback reports when metrics are collected. The
+// callback is unregistered when the Policy is garbage-collected.
 //
 // # Telemetry
 //

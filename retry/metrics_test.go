@@ -2,6 +2,7 @@ package retry_test
 
 import (
 	"context"
+	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -78,4 +79,27 @@ func TestFirstAttemptSuccessDoesNotAllocate(t *testing.T) {
 			assert.Positive(t, calls)
 		})
 	}
+}
+
+// A policy that is dropped stops being reported: its callback is unregistered
+// when it is collected, so creating policies does not leak.
+func TestMetricsCallbackGoesWithThePolicy(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	const key = "keel.retry.calls|keel.retry.name=short-lived,keel.retry.outcome=success"
+	func() {
+		p := mustNew(t, retry.Config{Name: "short-lived", MeterProvider: mp})
+		require.NoError(t, p.Do(context.Background(), func(context.Context) error { return nil }))
+		assert.Equal(t, int64(1), sums(t, reader)[key])
+	}()
+	gone := false
+	for range 100 { // cleanups run after a collection, on another goroutine
+		runtime.GC()
+		runtime.Gosched()
+		if _, ok := sums(t, reader)[key]; !ok {
+			gone = true
+			break
+		}
+	}
+	assert.True(t, gone, "the dropped policy is still reported")
 }

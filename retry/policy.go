@@ -55,7 +55,9 @@ type Config struct {
 	// It runs on the caller's goroutine; keep it short.
 	OnRetry func(attempt int, err error, delay time.Duration)
 
-	// MeterProvider for the keel.retry.* instruments; nil means otel's global.
+	// MeterProvider for the keel.retry.* instruments; nil means otel's global
+	// (a no-op until the application installs one). A noop.MeterProvider
+	// switches measurement off entirely, without even a call per measurement.
 	MeterProvider metric.MeterProvider
 
 	// Logger receives a debug record per retry and a warning when a call gives
@@ -126,6 +128,7 @@ func New(cfg Config) (*Policy, error) {
 		return nil, fmt.Errorf("retry: Config.MeterProvider: %w", err)
 	}
 	p.metrics = in
+	in.unregisterWhenCollected(p)
 	p.nameAttr = attribute.String("keel.retry.name", p.name)
 	return p, nil
 }
@@ -180,11 +183,11 @@ func run[T any](ctx context.Context, p *Policy, fn func(context.Context) (T, err
 			if p.budget != nil {
 				p.budget.onSuccess()
 			}
-			p.metrics.call(ctx, outcomeSuccess)
+			p.metrics.call(outcomeSuccess)
 			return result, nil
 		}
-		if p.budget != nil {
-			p.budget.onFailure()
+		if p.budget != nil && o.retry {
+			p.budget.onFailure() // only failures worth a retry: a 404 or a cancelled call says nothing of the dependency's health
 		}
 		errs = append(errs, o.err)
 
@@ -252,17 +255,17 @@ func (p *Policy) noteRetry(ctx context.Context, attempt int, err error, delay ti
 	}
 }
 
-func (p *Policy) giveUp(ctx context.Context, attempts int, errs []error, reason error, outcome string) error {
-	p.metrics.call(ctx, outcome)
+func (p *Policy) giveUp(ctx context.Context, attempts int, errs []error, reason error, outcome int) error {
+	p.metrics.call(outcome)
 	e := &Error{Attempts: attempts, Reason: reason, Errs: errs}
 	if p.logger != nil && attempts > 1 {
 		p.logger.LogAttrs(ctx, slog.LevelWarn, "retry: giving up",
 			slog.String("policy", p.name), slog.Int("attempts", attempts),
-			slog.String("reason", outcome), slog.String("error", e.Error()))
+			slog.String("reason", outcomeNames[outcome]), slog.String("error", e.Error()))
 	}
 	if span := trace.SpanFromContext(ctx); span.IsRecording() && attempts > 1 {
 		span.AddEvent("keel.retry.gave_up", trace.WithAttributes(p.nameAttr,
-			attribute.Int("keel.retry.attempts", attempts), attribute.String("keel.retry.outcome", outcome)))
+			attribute.Int("keel.retry.attempts", attempts), attribute.String("keel.retry.outcome", outcomeNames[outcome])))
 	}
 	return e
 }

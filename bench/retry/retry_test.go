@@ -10,7 +10,9 @@ import (
 	"github.com/cenkalti/backoff/v4"
 	"github.com/failsafe-go/failsafe-go"
 	"github.com/failsafe-go/failsafe-go/retrypolicy"
+	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/metric/noop"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
 	"github.com/keel-go/keel/retry"
 )
@@ -43,14 +45,16 @@ type contender struct {
 	make func(b *testing.B, zeroDelay bool) func(fn func() error) error
 }
 
-func keel(meter bool) func(*testing.B, bool) func(func() error) error {
+// keel builds Keel's policy with mp as its MeterProvider (nil: otel's global,
+// never installed here).
+func keel(mp func() metric.MeterProvider) func(*testing.B, bool) func(func() error) error {
 	return func(b *testing.B, zeroDelay bool) func(func() error) error {
 		cfg := retry.Config{Name: "bench", MaxAttempts: 3}
 		if zeroDelay {
 			cfg.Backoff = retry.Constant{}
 		}
-		if !meter {
-			cfg.MeterProvider = noop.NewMeterProvider()
+		if mp != nil {
+			cfg.MeterProvider = mp()
 		}
 		p, err := retry.New(cfg)
 		if err != nil {
@@ -98,8 +102,11 @@ func cenkaltiBackoff(b *testing.B, zeroDelay bool) func(func() error) error {
 }
 
 var contenders = []contender{
-	{"keel", keel(true)},
-	{"keel-noop-meter", keel(false)},
+	{"keel", keel(nil)},
+	{"keel-noop-meter", keel(func() metric.MeterProvider { return noop.NewMeterProvider() })},
+	{"keel-sdk-meter", keel(func() metric.MeterProvider {
+		return sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+	})},
 	{"failsafe", failsafeRetry},
 	{"retrygo", retryGo},
 	{"backoff", cenkaltiBackoff},
@@ -109,7 +116,7 @@ var contenders = []contender{
 // whose first attempt succeeds: what every healthy call pays.
 func BenchmarkRetryFirstSuccess(b *testing.B) {
 	for _, c := range contenders {
-		b.Run(c.name, func(b *testing.B) {
+		b.Run("impl="+c.name, func(b *testing.B) {
 			do := c.make(b, false)
 			b.ReportAllocs()
 			for b.Loop() {
@@ -125,7 +132,7 @@ func BenchmarkRetryFirstSuccess(b *testing.B) {
 // policy shared by GOMAXPROCS goroutines.
 func BenchmarkRetryFirstSuccessParallel(b *testing.B) {
 	for _, c := range contenders {
-		b.Run(c.name, func(b *testing.B) {
+		b.Run("impl="+c.name, func(b *testing.B) {
 			do := c.make(b, false)
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {
@@ -143,7 +150,7 @@ func BenchmarkRetryFirstSuccessParallel(b *testing.B) {
 // zero delays: the cost of the retry loop itself.
 func BenchmarkRetryTwoFailures(b *testing.B) {
 	for _, c := range contenders {
-		b.Run(c.name, func(b *testing.B) {
+		b.Run("impl="+c.name, func(b *testing.B) {
 			do := c.make(b, true)
 			f := &flaky{}
 			b.ReportAllocs()
