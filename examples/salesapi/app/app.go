@@ -33,6 +33,7 @@ import (
 	"github.com/keel-go/keel/backup"
 	"github.com/keel-go/keel/breaker"
 	"github.com/keel-go/keel/cache"
+	"github.com/keel-go/keel/cache/rediscache"
 	"github.com/keel-go/keel/crypto/field"
 	"github.com/keel-go/keel/examples/salesapi/store"
 	"github.com/keel-go/keel/idempotency"
@@ -53,7 +54,8 @@ type App struct {
 	emailIdx *field.BlindIndex
 	auth     *authenticator
 
-	customers *cache.Cache[string, customer]
+	customers customerCache
+	forget    func(ctx context.Context, id string) // drops a customer from every cache tier
 	reports   *cache.Cache[string, []store.SalesRow]
 
 	limiter ratelimit.Taker
@@ -149,19 +151,47 @@ func (a *App) openStore(ctx context.Context) error {
 	return s.Migrate(ctx)
 }
 
+// customerCache holds sealed customer rows (email and phone still
+// encrypted), so that neither tier — nor Redis — ever holds PII in clear.
+// Reads decrypt; that costs about a microsecond.
+type customerCache interface {
+	GetOrLoad(ctx context.Context, key string, loader func(ctx context.Context, key string) (store.Customer, error)) (store.Customer, error)
+	Close() error
+}
+
+// localCustomers adapts the in-process cache to customerCache.
+type localCustomers struct {
+	*cache.Cache[string, store.Customer]
+}
+
 func (a *App) buildCaches(context.Context) error {
 	if a.cfg.Bare {
 		return nil // every read goes to the database
 	}
-	var err error
-	a.customers, err = cache.New(cache.Config[string, customer]{
+	local := cache.Config[string, store.Customer]{
 		Name: "customers", Capacity: 10_000, TTL: a.cfg.CustomerCacheTTL, TTLJitter: 0.1,
 		NotFound: store.ErrNotFound, NegativeTTL: time.Second, LoadTimeout: 5 * time.Second,
-	})
-	if err != nil {
-		return err
+	}
+	if a.redis != nil {
+		// Two tiers: a write on any instance invalidates every instance's
+		// local copy through Redis pub/sub.
+		rc, err := rediscache.New(rediscache.Config[store.Customer]{
+			Client: a.redis, Prefix: a.cfg.RedisPrefix + "customers:", TTL: 10 * a.cfg.CustomerCacheTTL,
+			Local: local, Logger: a.cfg.Logger,
+		})
+		if err != nil {
+			return err
+		}
+		a.customers, a.forget = rc, func(ctx context.Context, id string) { rc.Delete(ctx, id) }
+	} else {
+		c, err := cache.New(local)
+		if err != nil {
+			return err
+		}
+		a.customers, a.forget = localCustomers{c}, func(_ context.Context, id string) { c.Delete(id) }
 	}
 	a.closers = append(a.closers, a.customers.Close)
+	var err error
 	a.reports, err = cache.New(cache.Config[string, []store.SalesRow]{
 		Name: "sales_reports", Capacity: 1_000, TTL: a.cfg.ReportCacheTTL, RefreshAhead: 0.6,
 		StaleIfError: time.Minute, LoadTimeout: 10 * time.Second,

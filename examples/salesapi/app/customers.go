@@ -75,24 +75,25 @@ func (a *App) open(row store.Customer) (customer, error) {
 }
 
 // loadCustomer reads through the cache: concurrent misses for one id make
-// one database read, and a missing id is remembered briefly.
+// one database read, and a missing id is remembered briefly. The cache holds
+// the sealed row; it is opened here.
 func (a *App) loadCustomer(ctx context.Context, id string) (customer, error) {
-	load := func(ctx context.Context, id string) (customer, error) {
-		row, err := a.store.GetCustomer(ctx, id)
-		if err != nil {
-			return customer{}, err
-		}
-		return a.open(row)
-	}
+	var row store.Customer
+	var err error
 	if a.customers == nil {
-		return load(ctx, id)
+		row, err = a.store.GetCustomer(ctx, id)
+	} else {
+		row, err = a.customers.GetOrLoad(ctx, id, a.store.GetCustomer)
 	}
-	return a.customers.GetOrLoad(ctx, id, load)
+	if err != nil {
+		return customer{}, err
+	}
+	return a.open(row)
 }
 
-func (a *App) forgetCustomer(id string) {
-	if a.customers != nil {
-		a.customers.Delete(id)
+func (a *App) forgetCustomer(ctx context.Context, id string) {
+	if a.forget != nil {
+		a.forget(context.WithoutCancel(ctx), id)
 	}
 }
 
@@ -240,7 +241,7 @@ func (a *App) updateCustomer(w http.ResponseWriter, r *http.Request) {
 		return a.auditEvent(r, audit.Event{Action: "customer.update", Resource: audit.Resource{Type: "customer", ID: id},
 			Outcome: audit.Success, Before: customerFields(before), After: customerFields(after)})
 	})
-	a.forgetCustomer(id)
+	a.forgetCustomer(r.Context(), id)
 	if err != nil {
 		a.mutationFailed(w, r, "customer", err)
 		return
@@ -256,7 +257,7 @@ func (a *App) deleteCustomer(w http.ResponseWriter, r *http.Request) {
 		}
 		return a.auditEvent(r, audit.Event{Action: "customer.delete", Resource: audit.Resource{Type: "customer", ID: id}, Outcome: audit.Success})
 	})
-	a.forgetCustomer(id)
+	a.forgetCustomer(r.Context(), id)
 	if err != nil {
 		a.mutationFailed(w, r, "customer", err)
 		return
