@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"io/fs"
 	"net/http"
 	"os"
@@ -151,35 +152,49 @@ func TestPromise2BreakerAndRetriesAroundTheGateway(t *testing.T) {
 }
 
 // Promise 3: the customer's email and phone appear in neither the database
-// file, the audit log, the backups, nor the process's logs.
+// (SQLite: its files; PostgreSQL: a plain pg_dump of the whole database), the
+// audit log, the backups, nor the process's logs.
 func TestPromise3NoPIIAtRest(t *testing.T) {
-	const email, phone, digits = "pii.canary@example.com", "+44 20 7946 0123", "79460123"
-	dir := t.TempDir()
-	in := start(t, dir, sqliteBackend, "-log-level", "debug")
-	cust := in.createCustomer(email, phone)
-	require.Equal(t, http.StatusOK, in.call("PATCH", "/v1/customers/"+cust, in.Admin, map[string]string{"company": "Renamed Ltd"}).Status)
-	require.Equal(t, http.StatusCreated, in.call("POST", "/v1/orders", salesKey, orderBody(cust, 1), "Idempotency-Key", newKey(t)).Status)
-	require.Equal(t, http.StatusCreated, in.call("POST", "/v1/admin/backups", in.Admin, nil).Status)
-	require.Equal(t, http.StatusOK, in.call("GET", "/v1/customers?email="+email, salesKey, nil).Status)
-	in.Stop()
+	for i, mk := range backends() {
+		t.Run(backendName(i), func(t *testing.T) {
+			b := mk(t)
+			email, phone, digits := "pii.canary."+b.name+"@example.com", "+44 20 7946 0123", "79460123"
+			dir := t.TempDir()
+			in := start(t, dir, b, "-log-level", "debug")
+			cust := in.createCustomer(email, phone)
+			require.Equal(t, http.StatusOK, in.call("PATCH", "/v1/customers/"+cust, in.Admin, map[string]string{"company": "Renamed Ltd"}).Status)
+			require.Equal(t, http.StatusCreated, in.call("POST", "/v1/orders", salesKey, orderBody(cust, 1), "Idempotency-Key", newKey(t)).Status)
+			require.Equal(t, http.StatusCreated, in.call("POST", "/v1/admin/backups", in.Admin, nil).Status)
+			require.Equal(t, http.StatusOK, in.call("GET", "/v1/customers?email="+email, salesKey, nil).Status)
+			in.Stop()
 
-	needles := []string{email, phone, digits}
-	files := 0
-	require.NoError(t, filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := os.ReadFile(path)
-		require.NoError(t, err)
-		files++
-		for _, n := range needles {
-			assert.False(t, bytes.Contains(data, []byte(n)), "%s contains %q", path, n)
-		}
-		return nil
-	}))
-	assert.GreaterOrEqual(t, files, 5, "the database, audit log, keys and a backup were searched")
-	for _, n := range needles {
-		assert.NotContains(t, in.Output(), n, "the process's logs")
+			needles := []string{email, phone, digits}
+			files := 0
+			require.NoError(t, filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+				if err != nil || d.IsDir() {
+					return err
+				}
+				data, err := os.ReadFile(path)
+				require.NoError(t, err)
+				files++
+				for _, n := range needles {
+					assert.False(t, bytes.Contains(data, []byte(n)), "%s contains %q", path, n)
+				}
+				return nil
+			}))
+			assert.GreaterOrEqual(t, files, 5, "the audit log, keys and a backup were searched")
+			if b.dbURL != "" {
+				dump, err := exec.Command("pg_dump", "--format=plain", "--dbname="+b.dbURL).Output()
+				require.NoError(t, err, "pg_dump of the sales database")
+				require.Contains(t, string(dump), "CREATE TABLE", "the dump holds the database")
+				for _, n := range needles {
+					assert.NotContains(t, string(dump), n, "the PostgreSQL database holds %q in clear", n)
+				}
+			}
+			for _, n := range needles {
+				assert.NotContains(t, in.Output(), n, "the process's logs")
+			}
+		})
 	}
 }
 
@@ -224,54 +239,89 @@ func TestPromise4AuditLogVerifiesAndTamperingIsNamed(t *testing.T) {
 }
 
 // Promise 5: backup -> wipe -> restore gives back identical data; a
-// corrupted backup is refused.
+// corrupted backup is refused. Restores use the operator's CLI with the
+// service's own backup.json.
 func TestPromise5BackupWipeRestore(t *testing.T) {
-	dir := t.TempDir()
-	in := start(t, dir, sqliteBackend)
-	cust := in.createCustomer("backup@example.com", "+1 555 0100 05")
-	for range 5 {
-		require.Equal(t, http.StatusCreated, in.call("POST", "/v1/orders", salesKey, orderBody(cust, 3), "Idempotency-Key", newKey(t)).Status)
-	}
-	lic := in.call("POST", "/v1/customers/"+cust+"/licenses", in.Admin, map[string]any{"product": "Keel Pro", "seats": 25, "expires_at": time.Now().Add(365 * 24 * time.Hour).Format(time.RFC3339)})
-	require.Equal(t, http.StatusCreated, lic.Status, "%s", lic.Body)
-	r := in.call("POST", "/v1/admin/backups", in.Admin, nil)
-	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Body)
-	backupID := r.JSON(t)["id"].(string)
-	in.Stop()
-	db := filepath.Join(dir, "sales.db")
-	before := fingerprint(t, db)
+	for i, mk := range backends() {
+		t.Run(backendName(i), func(t *testing.T) {
+			b := mk(t)
+			dir := t.TempDir()
+			in := start(t, dir, b)
+			cust := in.createCustomer("backup."+b.name+"@example.com", "+1 555 0100 05")
+			for range 5 {
+				require.Equal(t, http.StatusCreated, in.call("POST", "/v1/orders", salesKey, orderBody(cust, 3), "Idempotency-Key", newKey(t)).Status)
+			}
+			lic := in.call("POST", "/v1/customers/"+cust+"/licenses", in.Admin, map[string]any{"product": "Keel Pro", "seats": 25, "expires_at": time.Now().Add(365 * 24 * time.Hour).Format(time.RFC3339)})
+			require.Equal(t, http.StatusCreated, lic.Status, "%s", lic.Body)
+			r := in.call("POST", "/v1/admin/backups", in.Admin, nil)
+			require.Equal(t, http.StatusCreated, r.Status, "%s", r.Body)
+			backupID := r.JSON(t)["id"].(string)
+			in.Stop()
 
-	for _, suffix := range []string{"", "-wal", "-shm"} { // wipe
-		require.NoError(t, os.RemoveAll(db+suffix))
-	}
-	keel := func(args ...string) (string, error) {
-		cmd := exec.Command(keelCLI, append([]string{"backup"}, args...)...)
-		out, err := cmd.CombinedOutput()
-		return string(out), err
-	}
-	cfg := filepath.Join(dir, "backup.json")
-	out, err := keel("restore", "-config", cfg, "-id", backupID)
-	require.NoError(t, err, "keel backup restore: %s", out)
-	assert.Equal(t, before, fingerprint(t, db), "restored data is identical")
+			db := openDB(t, b, dir)
+			before := fingerprint(t, db, b)
+			wipe(t, db, b, dir)
+			keel := func(args ...string) (string, error) {
+				cmd := exec.Command(keelCLI, append([]string{"backup"}, args...)...)
+				cmd.Env = append(os.Environ(), "KEEL_BACKUP_SOURCE="+b.dbURL) // PostgreSQL: the DSN never goes in argv
+				out, err := cmd.CombinedOutput()
+				return string(out), err
+			}
+			cfg := filepath.Join(dir, "backup.json")
+			out, err := keel("restore", "-config", cfg, "-id", backupID)
+			require.NoError(t, err, "keel backup restore: %s", out)
+			db = openDB(t, b, dir)
+			assert.Equal(t, before, fingerprint(t, db, b), "restored data is identical")
 
-	again := start(t, dir, sqliteBackend)
-	got := again.call("GET", "/v1/customers/"+cust, again.Admin, nil)
-	require.Equal(t, http.StatusOK, got.Status)
-	assert.Equal(t, "backup@example.com", got.JSON(t)["email"], "the restored row decrypts with the service's keys")
-	again.Stop()
+			again := start(t, dir, b)
+			got := again.call("GET", "/v1/customers/"+cust, again.Admin, nil)
+			require.Equal(t, http.StatusOK, got.Status)
+			assert.Equal(t, "backup."+b.name+"@example.com", got.JSON(t)["email"], "the restored row decrypts with the service's keys")
+			again.Stop()
 
-	// Corruption: one flipped byte in the stored object.
-	obj := filepath.Join(dir, "backups", backupID+".backup")
-	data, err := os.ReadFile(obj)
-	require.NoError(t, err, "the stored object is named <id>.backup")
-	data[len(data)/2] ^= 0x01
-	require.NoError(t, os.WriteFile(obj, data, 0o600))
-	out, err = keel("verify", "-config", cfg, "-id", backupID)
-	require.Error(t, err, "verify of a corrupted backup: %s", out)
-	assert.Contains(t, strings.ToLower(out), "corrupt")
-	out, err = keel("restore", "-config", cfg, "-id", backupID, "-force")
-	require.Error(t, err, "restore of a corrupted backup must be refused: %s", out)
-	assert.Equal(t, before, fingerprint(t, db), "a refused restore changes nothing")
+			// Corruption: one flipped byte in the stored object.
+			obj := filepath.Join(dir, "backups", backupID+".backup")
+			data, err := os.ReadFile(obj)
+			require.NoError(t, err, "the stored object is named <id>.backup")
+			data[len(data)/2] ^= 0x01
+			require.NoError(t, os.WriteFile(obj, data, 0o600))
+			out, err = keel("verify", "-config", cfg, "-id", backupID)
+			require.Error(t, err, "verify of a corrupted backup: %s", out)
+			assert.Contains(t, strings.ToLower(out), "corrupt")
+			out, err = keel("restore", "-config", cfg, "-id", backupID, "-force")
+			require.Error(t, err, "restore of a corrupted backup must be refused: %s", out)
+			assert.Equal(t, before, fingerprint(t, openDB(t, b, dir), b), "a refused restore changes nothing")
+		})
+	}
+}
+
+// openDB opens the backend's database for inspection.
+func openDB(t *testing.T, b backend, dir string) *sql.DB {
+	t.Helper()
+	driver, dsn := "sqlite", "file:"+filepath.Join(dir, "sales.db")+"?mode=ro"
+	if b.dbURL != "" {
+		driver, dsn = "pgx", b.dbURL
+	}
+	db, err := sql.Open(driver, dsn)
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// wipe destroys the sales data: the SQLite files, or every table in PostgreSQL.
+func wipe(t *testing.T, db *sql.DB, b backend, dir string) {
+	t.Helper()
+	if b.dbURL == "" {
+		require.NoError(t, db.Close())
+		for _, suffix := range []string{"", "-wal", "-shm"} {
+			require.NoError(t, os.RemoveAll(filepath.Join(dir, "sales.db")+suffix))
+		}
+		return
+	}
+	_, err := db.Exec("DROP SCHEMA public CASCADE")
+	require.NoError(t, err)
+	_, err = db.Exec("CREATE SCHEMA public")
+	require.NoError(t, err)
 }
 
 // Promise 6: /metrics passes promtool check metrics; /readyz turns to fail
@@ -424,32 +474,39 @@ func tryCall(in *instance, method, path string, body any, key string) (response,
 	return response{Status: resp.StatusCode, Header: resp.Header, Body: b.Bytes()}, err
 }
 
-// fingerprint counts and hashes every table of a stopped SQLite database.
-func fingerprint(t *testing.T, path string) string {
+// fingerprint renders every row of every sales table, in order.
+func fingerprint(t *testing.T, db *sql.DB, b backend) string {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
-	require.NoError(t, err)
-	defer db.Close()
-	var b strings.Builder
+	hex := "hex(%s)"
+	if b.dbURL != "" {
+		hex = "encode(%s, 'hex')"
+	}
+	h := func(col string) string { return fmt.Sprintf(hex, col) }
+	var out strings.Builder
 	for _, q := range []string{
-		"SELECT id || name || hex(email_enc) || email_bidx || hex(phone_enc) || company || created_at || updated_at FROM customers ORDER BY id",
-		"SELECT id || customer_id || product || seats || expires_at || created_at FROM licenses ORDER BY id",
-		"SELECT id || customer_id || currency || total_cents || status || payment_id || created_at FROM orders ORDER BY id",
-		"SELECT order_id || line || sku || qty FROM order_items ORDER BY order_id, line",
+		"SELECT id, name, " + h("email_enc") + ", email_bidx, " + h("phone_enc") + ", company, created_at, updated_at FROM customers ORDER BY id",
+		"SELECT id, customer_id, product, seats, expires_at, created_at FROM licenses ORDER BY id",
+		"SELECT id, customer_id, currency, total_cents, status, payment_id, created_at FROM orders ORDER BY id",
+		"SELECT order_id, line, sku, qty, unit_price_cents FROM order_items ORDER BY order_id, line",
 	} {
 		rows, err := db.Query(q)
 		require.NoError(t, err, q)
+		cols, err := rows.Columns()
+		require.NoError(t, err)
+		vals, ptrs := make([]any, len(cols)), make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
 		n := 0
 		for rows.Next() {
-			var s string
-			require.NoError(t, rows.Scan(&s))
-			b.WriteString(s)
+			require.NoError(t, rows.Scan(ptrs...))
+			fmt.Fprintln(&out, vals...)
 			n++
 		}
 		require.NoError(t, rows.Err())
 		require.NoError(t, rows.Close())
-		b.WriteString("|")
+		out.WriteString("|\n")
 		require.Positive(t, n, "every table has rows: %s", q)
 	}
-	return b.String()
+	return out.String()
 }
