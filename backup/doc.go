@@ -27,8 +27,9 @@
 // through hashing, compression and encryption into the storage through a
 // pipe: no temporary file (except SQLite's VACUUM INTO copy, see
 // backup/sqlite), and memory bounded by a 5 MiB run-ahead buffer (so the
-// dump tool never waits on the compressor), the compressor's window and
-// the storage's part buffer: peak RSS about 40 MB for a 1 GB PostgreSQL
+// dump tool never waits on the compressor; the pipe from a dump tool is
+// also grown to 1 MiB on Linux), the compressor's 2 MiB window and the
+// storage's part buffer: peak RSS about 30 MB for a 1 GB PostgreSQL
 // database (docs/BENCHMARKS.md), whatever the database size.
 //
 // All or nothing. A dump that exits non-zero, is killed, or is cut short

@@ -201,8 +201,8 @@ func (r *Repository) stream(ctx context.Context, src Source, id string) (*Manife
 		return nil, err
 	}
 	raw := newCountingHash()
-	ahead := newAheadWriter(seal)
-	tools, dumpErr := src.Dump(ctx, io.MultiWriter(raw, ahead))
+	ahead := newAheadWriter(seal, raw)
+	tools, dumpErr := src.Dump(ctx, ahead)
 	aheadErr := ahead.Close() // always: it stops the goroutine
 	switch {
 	case dumpErr != nil:

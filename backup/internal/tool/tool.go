@@ -44,6 +44,7 @@ func Run(ctx context.Context, c Command) error {
 		if stdout, err = cmd.StdoutPipe(); err != nil {
 			return err
 		}
+		growPipe(stdout)
 	}
 	if c.Stdin != nil {
 		if stdin, err = cmd.StdinPipe(); err != nil {
@@ -70,7 +71,7 @@ func Run(ctx context.Context, c Command) error {
 	}
 	var outErr error
 	if stdout != nil {
-		if _, err := io.Copy(c.Stdout, stdout); err != nil {
+		if _, err := copyOutput(c.Stdout, stdout); err != nil {
 			outErr = err
 			_ = cmd.Process.Kill()
 		}
@@ -99,6 +100,22 @@ func Output(ctx context.Context, path string, args []string, env []string) (stri
 	var out bytes.Buffer
 	err := Run(ctx, Command{Path: path, Args: args, Env: env, Stdout: &out})
 	return strings.TrimSpace(out.String()), err
+}
+
+// outputBuffer is the read size from a program's standard output: with a
+// 1 MiB pipe a read often finds more than io.Copy's 32 KiB, and fewer,
+// larger reads cost fewer system calls and wake-ups.
+const outputBuffer = 256 << 10
+
+// copyOutput copies a program's output to w: into w directly if w reads
+// for itself (io.ReaderFrom), else through an outputBuffer-sized buffer.
+func copyOutput(w io.Writer, r io.Reader) (int64, error) {
+	if rf, ok := w.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	// The wrappers hide *os.File's WriterTo, which would copy through
+	// io.Copy's 32 KiB buffer instead of this one.
+	return io.CopyBuffer(struct{ io.Writer }{w}, struct{ io.Reader }{r}, make([]byte, outputBuffer))
 }
 
 func isBrokenPipe(err error) bool {

@@ -86,3 +86,34 @@ func TestCancelKillsTheProgram(t *testing.T) {
 	err := tool.Run(ctx, tool.Command{Path: "sleep", Args: []string{"60"}, Env: os.Environ()})
 	require.Error(t, err)
 }
+
+// plainWriter hides bytes.Buffer's ReadFrom, so Run copies through its
+// own buffer.
+type plainWriter struct{ w io.Writer }
+
+func (p plainWriter) Write(b []byte) (int, error) { return p.w.Write(b) }
+
+// Output larger than the pipe and the copy buffer arrives whole and in
+// order, whether the writer reads for itself (io.ReaderFrom) or not.
+func TestLargeOutputArrivesWhole(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "dump")
+	data := make([]byte, 5<<20+12345)
+	for i := range data {
+		data[i] = byte(i*7919 + i/4093)
+	}
+	require.NoError(t, os.WriteFile(src, data, 0o600))
+	for name, wrap := range map[string]func(*bytes.Buffer) io.Writer{
+		"reader-from": func(b *bytes.Buffer) io.Writer { return b },
+		"plain":       func(b *bytes.Buffer) io.Writer { return plainWriter{b} },
+	} {
+		t.Run(name, func(t *testing.T) {
+			var out bytes.Buffer
+			// dd writes 4 KiB at a time, as pg_dump does.
+			err := tool.Run(context.Background(), tool.Command{Path: "dd", Args: []string{"if=" + src, "bs=4096", "status=none"},
+				Env: os.Environ(), Stdout: wrap(&out)})
+			require.NoError(t, err)
+			assert.True(t, bytes.Equal(data, out.Bytes()), "got %d bytes, want %d", out.Len(), len(data))
+		})
+	}
+}
