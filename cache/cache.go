@@ -119,13 +119,34 @@ func (c *Cache[K, V]) clockAt(t int64) int64 {
 // Get returns the live value for key. Expired entries, stale entries kept
 // for StaleIfError and cached NotFound results all read as absent. With
 // ExpireAfterAccess a hit extends the entry's life.
+//
+// A hit on a live entry takes only the shard's read lock: the entry's
+// promotion is logged in the shard's read buffer and applied by the next
+// holder of the write lock. Everything else (a miss, an expired, stale or
+// NotFound entry, and every hit under ExpireAfterAccess, which rewrites
+// the entry) takes the write lock.
 func (c *Cache[K, V]) Get(key K) (V, bool) {
 	s, h := c.shardFor(key)
 	t := c.readClock()
-	s.mu.Lock()
+	if !c.cfg.ExpireAfterAccess {
+		s.mu.RLock()
+		it, _, ok := s.peek(key)
+		s.mu.RUnlock()
+		if ok && it.missing == nil && (it.expires == 0 || it.liveAt(c.clockAt(t))) {
+			s.hits.Add(1)
+			s.recordRead(key, h)
+			return it.value, true
+		}
+	}
+	return c.getLocked(s, key, h, t)
+}
+
+// getLocked is Get under the shard's write lock.
+func (c *Cache[K, V]) getLocked(s *shard[K, V], key K, h uint64, t int64) (V, bool) {
+	s.lock()
 	it, seg, ok := s.access(key, h)
 	if !ok {
-		s.misses++
+		s.misses.Add(1)
 		s.mu.Unlock()
 		var zero V
 		return zero, false
@@ -133,7 +154,7 @@ func (c *Cache[K, V]) Get(key K) (V, bool) {
 	if it.expires != 0 {
 		t = c.clockAt(t)
 		if !it.liveAt(t) {
-			s.misses++
+			s.misses.Add(1)
 			ev, report := c.dropExpired(s, key, it, t)
 			s.mu.Unlock()
 			if report {
@@ -148,12 +169,12 @@ func (c *Cache[K, V]) Get(key K) (V, bool) {
 		}
 	}
 	if it.missing != nil {
-		s.misses++
+		s.misses.Add(1)
 		s.mu.Unlock()
 		var zero V
 		return zero, false
 	}
-	s.hits++
+	s.hits.Add(1)
 	s.mu.Unlock()
 	return it.value, true
 }
@@ -184,7 +205,7 @@ func (c *Cache[K, V]) SetWithTTL(key K, value V, ttl time.Duration) {
 	t := c.now()
 	it := c.newItem(value, nil, ttl, t)
 	s, h := c.shardFor(key)
-	s.mu.Lock()
+	s.lock()
 	s.supersedeFlight(key)
 	ev, report := s.put(key, h, it, t)
 	s.mu.Unlock()
@@ -225,7 +246,7 @@ func randomFraction() float64 {
 func (c *Cache[K, V]) Delete(key K) bool {
 	s, _ := c.shardFor(key)
 	t := c.now()
-	s.mu.Lock()
+	s.lock()
 	s.supersedeFlight(key)
 	it, ok := s.remove(key)
 	if ok {
@@ -247,7 +268,7 @@ func (c *Cache[K, V]) Len() int {
 	t := c.now()
 	n := 0
 	for _, s := range c.shards {
-		s.mu.Lock()
+		s.lock()
 		for _, seg := range s.segments() {
 			for _, it := range seg.Values() {
 				if it.missing == nil && it.liveAt(t) {
@@ -264,7 +285,7 @@ func (c *Cache[K, V]) Len() int {
 func (c *Cache[K, V]) Purge() {
 	for _, s := range c.shards {
 		var evs []eviction[K, V]
-		s.mu.Lock()
+		s.lock()
 		for k := range s.flights {
 			s.supersedeFlight(k)
 		}
@@ -298,7 +319,7 @@ func (c *Cache[K, V]) All() iter.Seq2[K, V] {
 			t := c.now()
 			var keys []K
 			var vals []V
-			s.mu.Lock()
+			s.lock()
 			for _, seg := range s.segments() {
 				for _, k := range seg.Keys() {
 					if it, ok := seg.Peek(k); ok && it.missing == nil && it.liveAt(t) {
@@ -384,7 +405,7 @@ func (c *Cache[K, V]) sweep() {
 	for _, s := range c.shards {
 		t := c.now()
 		var evs []eviction[K, V]
-		s.mu.Lock()
+		s.lock()
 		for _, seg := range s.segments() {
 			for _, k := range seg.Keys() {
 				it, _ := seg.Peek(k)
@@ -409,9 +430,9 @@ func (c *Cache[K, V]) sweep() {
 func (c *Cache[K, V]) Stats() Stats {
 	st := c.loadCounters.snapshot()
 	for _, s := range c.shards {
-		s.mu.Lock()
-		st.Hits += s.hits
-		st.Misses += s.misses
+		s.lock()
+		st.Hits += s.hits.Load()
+		st.Misses += s.misses.Load()
 		st.Evicted += s.evicted
 		st.Expired += s.expired
 		st.Deleted += s.deletedN
