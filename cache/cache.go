@@ -133,7 +133,7 @@ func (c *Cache[K, V]) Get(key K) (V, bool) {
 		it, _, ok := s.peek(key)
 		s.mu.RUnlock()
 		if ok && it.missing == nil && (it.expires == 0 || it.liveAt(c.clockAt(t))) {
-			s.hits.Add(1)
+			s.reads.hits.Add(1)
 			s.recordRead(key, h)
 			return it.value, true
 		}
@@ -174,7 +174,7 @@ func (c *Cache[K, V]) getLocked(s *shard[K, V], key K, h uint64, t int64) (V, bo
 		var zero V
 		return zero, false
 	}
-	s.hits.Add(1)
+	s.reads.hits.Add(1)
 	s.mu.Unlock()
 	return it.value, true
 }
@@ -431,7 +431,7 @@ func (c *Cache[K, V]) Stats() Stats {
 	st := c.loadCounters.snapshot()
 	for _, s := range c.shards {
 		s.lock()
-		st.Hits += s.hits.Load()
+		st.Hits += s.reads.hits.Load()
 		st.Misses += s.misses.Load()
 		st.Evicted += s.evicted
 		st.Expired += s.expired

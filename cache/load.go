@@ -74,7 +74,7 @@ func (c *Cache[K, V]) GetOrLoad(ctx context.Context, key K, loader func(ctx cont
 			t = c.clockAt(t)
 		}
 		if it.liveAt(t) {
-			s.hits.Add(1)
+			s.reads.hits.Add(1)
 			if c.cfg.ExpireAfterAccess {
 				it.slide(t)
 				seg.Add(key, it)

@@ -90,7 +90,7 @@ func (c *Cache[K, V]) lookupOrJoin(key K) (v V, f *flight[V], own, hit bool) {
 			t = c.clockAt(t)
 		}
 		if it.liveAt(t) {
-			s.hits.Add(1)
+			s.reads.hits.Add(1)
 			if c.cfg.ExpireAfterAccess {
 				it.slide(t)
 				seg.Add(key, it)

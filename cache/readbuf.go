@@ -21,11 +21,15 @@ const readBufferSize = 16
 // slot only when tail-head < size, i.e. after the drainer released it, so
 // a slot's key is never written and read at once.
 type readBuffer[K comparable] struct {
-	head  atomic.Uint64
-	_     [56]byte // head is written by the drainer, tail by readers
-	tail  atomic.Uint64
-	_     [56]byte
+	head atomic.Uint64
+	_    [56]byte // head is written by the drainer, tail by readers
+	tail atomic.Uint64
+	// hits counts the shard's hits. It shares tail's cache line: a hit
+	// writes that line anyway, so counting it costs no second transfer.
+	hits  atomic.Uint64
+	_     [48]byte
 	slots [readBufferSize]readSlot[K]
+	_     [64]byte // the next shard's fields start on another line
 }
 
 type readSlot[K comparable] struct {

@@ -41,12 +41,10 @@ type shard[K comparable, V any] struct {
 
 	evicted, expired, deletedN uint64
 
-	// hits and misses are counted without the write lock, each on its own
-	// cache line so that readers of one shard do not also contend on the
-	// line that holds the lock or the read buffer's indexes.
+	// misses is counted on its own cache line, and hits next to the read
+	// buffer's tail (reads.hits), without the write lock, so that readers
+	// of one shard do not also contend on the line that holds the lock.
 	_      [64]byte
-	hits   atomic.Uint64
-	_      [56]byte
 	misses atomic.Uint64
 	_      [56]byte
 }
