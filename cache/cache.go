@@ -119,34 +119,13 @@ func (c *Cache[K, V]) clockAt(t int64) int64 {
 // Get returns the live value for key. Expired entries, stale entries kept
 // for StaleIfError and cached NotFound results all read as absent. With
 // ExpireAfterAccess a hit extends the entry's life.
-//
-// A hit on a live entry takes only the shard's read lock: the entry's
-// promotion is logged in the shard's read buffer and applied by the next
-// holder of the write lock. Everything else (a miss, an expired, stale or
-// NotFound entry, and every hit under ExpireAfterAccess, which rewrites
-// the entry) takes the write lock.
 func (c *Cache[K, V]) Get(key K) (V, bool) {
 	s, h := c.shardFor(key)
 	t := c.readClock()
-	if !c.cfg.ExpireAfterAccess {
-		s.mu.RLock()
-		it, _, ok := s.peek(key)
-		s.mu.RUnlock()
-		if ok && it.missing == nil && (it.expires == 0 || it.liveAt(c.clockAt(t))) {
-			s.reads.hits.Add(1)
-			s.recordRead(key, h)
-			return it.value, true
-		}
-	}
-	return c.getLocked(s, key, h, t)
-}
-
-// getLocked is Get under the shard's write lock.
-func (c *Cache[K, V]) getLocked(s *shard[K, V], key K, h uint64, t int64) (V, bool) {
-	s.lock()
+	s.mu.Lock()
 	it, seg, ok := s.access(key, h)
 	if !ok {
-		s.misses.Add(1)
+		s.misses++
 		s.mu.Unlock()
 		var zero V
 		return zero, false
@@ -154,7 +133,7 @@ func (c *Cache[K, V]) getLocked(s *shard[K, V], key K, h uint64, t int64) (V, bo
 	if it.expires != 0 {
 		t = c.clockAt(t)
 		if !it.liveAt(t) {
-			s.misses.Add(1)
+			s.misses++
 			ev, report := c.dropExpired(s, key, it, t)
 			s.mu.Unlock()
 			if report {
@@ -169,12 +148,12 @@ func (c *Cache[K, V]) getLocked(s *shard[K, V], key K, h uint64, t int64) (V, bo
 		}
 	}
 	if it.missing != nil {
-		s.misses.Add(1)
+		s.misses++
 		s.mu.Unlock()
 		var zero V
 		return zero, false
 	}
-	s.reads.hits.Add(1)
+	s.hits++
 	s.mu.Unlock()
 	return it.value, true
 }
@@ -205,7 +184,7 @@ func (c *Cache[K, V]) SetWithTTL(key K, value V, ttl time.Duration) {
 	t := c.now()
 	it := c.newItem(value, nil, ttl, t)
 	s, h := c.shardFor(key)
-	s.lock()
+	s.mu.Lock()
 	s.supersedeFlight(key)
 	ev, report := s.put(key, h, it, t)
 	s.mu.Unlock()
@@ -246,7 +225,7 @@ func randomFraction() float64 {
 func (c *Cache[K, V]) Delete(key K) bool {
 	s, _ := c.shardFor(key)
 	t := c.now()
-	s.lock()
+	s.mu.Lock()
 	s.supersedeFlight(key)
 	it, ok := s.remove(key)
 	if ok {
@@ -268,7 +247,7 @@ func (c *Cache[K, V]) Len() int {
 	t := c.now()
 	n := 0
 	for _, s := range c.shards {
-		s.lock()
+		s.mu.Lock()
 		for _, seg := range s.segments() {
 			for _, it := range seg.Values() {
 				if it.missing == nil && it.liveAt(t) {
@@ -285,7 +264,7 @@ func (c *Cache[K, V]) Len() int {
 func (c *Cache[K, V]) Purge() {
 	for _, s := range c.shards {
 		var evs []eviction[K, V]
-		s.lock()
+		s.mu.Lock()
 		for k := range s.flights {
 			s.supersedeFlight(k)
 		}
@@ -319,7 +298,7 @@ func (c *Cache[K, V]) All() iter.Seq2[K, V] {
 			t := c.now()
 			var keys []K
 			var vals []V
-			s.lock()
+			s.mu.Lock()
 			for _, seg := range s.segments() {
 				for _, k := range seg.Keys() {
 					if it, ok := seg.Peek(k); ok && it.missing == nil && it.liveAt(t) {
@@ -405,7 +384,7 @@ func (c *Cache[K, V]) sweep() {
 	for _, s := range c.shards {
 		t := c.now()
 		var evs []eviction[K, V]
-		s.lock()
+		s.mu.Lock()
 		for _, seg := range s.segments() {
 			for _, k := range seg.Keys() {
 				it, _ := seg.Peek(k)
@@ -430,9 +409,9 @@ func (c *Cache[K, V]) sweep() {
 func (c *Cache[K, V]) Stats() Stats {
 	st := c.loadCounters.snapshot()
 	for _, s := range c.shards {
-		s.lock()
-		st.Hits += s.reads.hits.Load()
-		st.Misses += s.misses.Load()
+		s.mu.Lock()
+		st.Hits += s.hits
+		st.Misses += s.misses
 		st.Evicted += s.evicted
 		st.Expired += s.expired
 		st.Deleted += s.deletedN

@@ -67,14 +67,14 @@ func (c *Cache[K, V]) GetOrLoad(ctx context.Context, key K, loader func(ctx cont
 	}
 	s, h := c.shardFor(key)
 	t := c.readClock()
-	s.lock()
+	s.mu.Lock()
 	it, seg, ok := s.access(key, h)
 	if ok {
 		if it.expires != 0 {
 			t = c.clockAt(t)
 		}
 		if it.liveAt(t) {
-			s.reads.hits.Add(1)
+			s.hits++
 			if c.cfg.ExpireAfterAccess {
 				it.slide(t)
 				seg.Add(key, it)
@@ -98,7 +98,7 @@ func (c *Cache[K, V]) GetOrLoad(ctx context.Context, key K, loader func(ctx cont
 			defer c.notify(ev)
 		}
 	}
-	s.misses.Add(1)
+	s.misses++
 	f := s.flights[key]
 	if f == nil {
 		f = &flight[V]{done: make(chan struct{})}
@@ -173,7 +173,7 @@ func (c *Cache[K, V]) finish(key K, f *flight[V], v V, err error) {
 	t := c.now()
 	var ev eviction[K, V]
 	report := false
-	s.lock()
+	s.mu.Lock()
 	if s.flights[key] == f {
 		delete(s.flights, key)
 	}

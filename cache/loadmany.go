@@ -81,7 +81,7 @@ func (c *Cache[K, V]) GetOrLoadMany(ctx context.Context, keys []K, batch func(ct
 func (c *Cache[K, V]) lookupOrJoin(key K) (v V, f *flight[V], own, hit bool) {
 	s, h := c.shardFor(key)
 	t := c.readClock()
-	s.lock()
+	s.mu.Lock()
 	it, seg, ok := s.access(key, h)
 	var ev eviction[K, V]
 	report := false
@@ -90,7 +90,7 @@ func (c *Cache[K, V]) lookupOrJoin(key K) (v V, f *flight[V], own, hit bool) {
 			t = c.clockAt(t)
 		}
 		if it.liveAt(t) {
-			s.reads.hits.Add(1)
+			s.hits++
 			if c.cfg.ExpireAfterAccess {
 				it.slide(t)
 				seg.Add(key, it)
@@ -103,7 +103,7 @@ func (c *Cache[K, V]) lookupOrJoin(key K) (v V, f *flight[V], own, hit bool) {
 		}
 		ev, report = c.dropExpired(s, key, it, t)
 	}
-	s.misses.Add(1)
+	s.misses++
 	f = s.flights[key]
 	if f == nil {
 		f = &flight[V]{done: make(chan struct{})}

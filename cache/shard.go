@@ -3,7 +3,6 @@ package cache
 import (
 	"hash/maphash"
 	"sync"
-	"sync/atomic"
 
 	"github.com/hashicorp/golang-lru/v2/simplelru"
 )
@@ -19,11 +18,7 @@ type segment[K comparable, V any] = simplelru.LRU[K, item[V]]
 // entry of the main area (a segmented LRU of probation and protected) and
 // the one the sketch says was used more often recently stays.
 type shard[K comparable, V any] struct {
-	// mu guards the lists, the sketch and the counters below it. Get's hit
-	// path holds it for reading only and logs the access in reads; every
-	// write-lock holder first replays that log (lock).
-	mu    sync.RWMutex
-	reads readBuffer[K]
+	mu sync.Mutex
 
 	seed      maphash.Seed
 	capacity  int
@@ -39,14 +34,9 @@ type shard[K comparable, V any] struct {
 	// flights are the loads in progress for keys of this shard.
 	flights map[K]*flight[V]
 
+	hits, misses               uint64
 	evicted, expired, deletedN uint64
-
-	// misses is counted on its own cache line, and hits next to the read
-	// buffer's tail (reads.hits), without the write lock, so that readers
-	// of one shard do not also contend on the line that holds the lock.
-	_      [64]byte
-	misses atomic.Uint64
-	_      [56]byte
+	_                          [64]byte // keep shards' hot fields on separate cache lines
 }
 
 func newShard[K comparable, V any](seed maphash.Seed, capacity int, admission bool) *shard[K, V] {
@@ -122,9 +112,10 @@ func (s *shard[K, V]) accessTinyLFU(key K) (item[V], *segment[K, V], bool) {
 }
 
 // peek finds key without counting an access or changing any order.
-// With admission the main area, which holds nearly all entries, is
-// searched first. It only reads the lists, so the read lock suffices.
 func (s *shard[K, V]) peek(key K) (item[V], *segment[K, V], bool) {
+	if it, ok := s.window.Peek(key); ok {
+		return it, s.window, true
+	}
 	if s.sketch != nil {
 		if it, ok := s.protected.Peek(key); ok {
 			return it, s.protected, true
@@ -133,66 +124,8 @@ func (s *shard[K, V]) peek(key K) (item[V], *segment[K, V], bool) {
 			return it, s.probation, true
 		}
 	}
-	if it, ok := s.window.Peek(key); ok {
-		return it, s.window, true
-	}
 	var zero item[V]
 	return zero, nil, false
-}
-
-// lock takes the write lock and replays the reads logged since the last
-// holder, so that every decision taken under it (eviction, admission,
-// iteration order) sees recency exactly as if each hit had been applied
-// when it happened (minus any record dropped from a full buffer).
-func (s *shard[K, V]) lock() {
-	s.mu.Lock()
-	s.drainReads()
-}
-
-// drainReads applies the logged reads, oldest first. Called with the
-// write lock held.
-func (s *shard[K, V]) drainReads() {
-	for {
-		key, h, ok := s.reads.take()
-		if !ok {
-			return
-		}
-		s.applyRead(key, h)
-	}
-}
-
-// applyRead does what access does for a hit logged by the read path: it
-// promotes the entry and, with admission, counts it in the sketch and the
-// climber. An entry removed since the read is skipped (it is no miss).
-// Called with the write lock held.
-func (s *shard[K, V]) applyRead(key K, h uint64) {
-	if s.sketch == nil {
-		s.window.Get(key)
-		return
-	}
-	if _, _, ok := s.accessTinyLFU(key); !ok {
-		return
-	}
-	s.sketch.increment(h)
-	if delta := s.climb.record(true, s.capacity); delta != 0 {
-		s.adapt(delta)
-	}
-}
-
-// recordRead logs a hit found under the read lock (not held any more).
-// When the buffer is full, it drains it if the write lock is free at
-// once, and otherwise drops the record: a read never waits for a writer.
-// A lone goroutine always gets the lock, so it never loses a record.
-func (s *shard[K, V]) recordRead(key K, h uint64) {
-	if s.reads.record(key, h) {
-		return
-	}
-	if !s.mu.TryLock() {
-		return
-	}
-	s.drainReads()
-	s.applyRead(key, h)
-	s.mu.Unlock()
 }
 
 // remove deletes key and returns what it held.
