@@ -249,9 +249,10 @@ func protocolVersion(proto string) string {
 // Route turns a Go 1.22+ http.ServeMux pattern ("[METHOD ][HOST]/PATH") into
 // the http.route path template: the method and host are dropped and a
 // trailing "{$}" becomes nothing ("GET example.com/items/{id}" →
-// "/items/{id}", "/{$}" → "/"). An empty pattern gives "".
+// "/items/{id}", "/{$}" → "/"). An empty pattern, or a string with no path
+// (which ServeMux would never have matched), gives "".
 func Route(pattern string) string {
-	if pattern == "" {
+	if !strings.Contains(pattern, "/") {
 		return ""
 	}
 	// A method is present only when a blank comes before the path.
@@ -261,5 +262,10 @@ func Route(pattern string) string {
 	if i := strings.IndexByte(pattern, '/'); i > 0 {
 		pattern = pattern[i:]
 	}
-	return strings.TrimSuffix(pattern, "{$}")
+	// A valid pattern ends in at most one "{$}"; trimming every one keeps
+	// the route free of it for any string a caller passes.
+	for strings.HasSuffix(pattern, "{$}") {
+		pattern = strings.TrimSuffix(pattern, "{$}")
+	}
+	return pattern
 }
