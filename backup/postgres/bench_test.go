@@ -209,6 +209,35 @@ func runPipeline(b *testing.B, first, second *exec.Cmd, out io.Writer) {
 	require.NoError(b, second.Wait())
 }
 
+// benchRepository skips unless pg_dump, pg_restore and zstd are installed,
+// and returns the benchmark database's DSN, a scratch directory, and a
+// repository on local storage under it that backs that database up
+// (encrypted to a fresh age identity, signed with a fresh key). The
+// repository is closed when b ends.
+func benchRepository(b *testing.B) (dsn, dir string, store *local.Storage, repo *backup.Repository) {
+	b.Helper()
+	for _, tool := range []string{"pg_dump", "pg_restore", "zstd"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			b.Skipf("skipping: needs %s", tool)
+		}
+	}
+	dsn = benchSource(b)
+	drv, err := postgres.New(postgres.Config{DSN: dsn})
+	require.NoError(b, err)
+	ident, err := age.GenerateX25519Identity()
+	require.NoError(b, err)
+	key, err := backup.GenerateSigningKey()
+	require.NoError(b, err)
+	dir = b.TempDir()
+	store, err = local.New(filepath.Join(dir, "store"))
+	require.NoError(b, err)
+	repo, err = backup.New(backup.Config{Storage: store, Source: drv, SigningKey: key,
+		Recipients: []age.Recipient{ident.Recipient()}, Identities: []age.Identity{ident}})
+	require.NoError(b, err)
+	b.Cleanup(func() { _ = repo.Close() })
+	return dsn, dir, store, repo
+}
+
 // BenchmarkBackup compares a Keel backup (pg_dump custom format
 // uncompressed → zstd level 3 → age → local storage, with hashing and a
 // signed manifest) with the raw shell pipeline doing the same dump and
@@ -216,25 +245,7 @@ func runPipeline(b *testing.B, first, second *exec.Cmd, out io.Writer) {
 // pg_dump -Fc | zstd (pg_dump's own gzip inside, then zstd) for reference.
 // Throughput is over the uncompressed dump size.
 func BenchmarkBackup(b *testing.B) {
-	for _, tool := range []string{"pg_dump", "pg_restore", "zstd"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			b.Skipf("skipping: needs %s", tool)
-		}
-	}
-	dsn := benchSource(b)
-	drv, err := postgres.New(postgres.Config{DSN: dsn})
-	require.NoError(b, err)
-	ident, err := age.GenerateX25519Identity()
-	require.NoError(b, err)
-	key, err := backup.GenerateSigningKey()
-	require.NoError(b, err)
-	dir := b.TempDir()
-	store, err := local.New(filepath.Join(dir, "store"))
-	require.NoError(b, err)
-	repo, err := backup.New(backup.Config{Storage: store, Source: drv, SigningKey: key,
-		Recipients: []age.Recipient{ident.Recipient()}, Identities: []age.Identity{ident}})
-	require.NoError(b, err)
-	defer func() { _ = repo.Close() }()
+	dsn, dir, store, repo := benchRepository(b)
 	ctx := context.Background()
 	first, err := repo.Create(ctx)
 	require.NoError(b, err)
@@ -286,25 +297,7 @@ func BenchmarkBackup(b *testing.B) {
 // stored object, then age → zstd → pg_restore --single-transaction, with
 // both checksums) with zstd -d < file | pg_restore --single-transaction.
 func BenchmarkRestore(b *testing.B) {
-	for _, tool := range []string{"pg_dump", "pg_restore", "zstd"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			b.Skipf("skipping: needs %s", tool)
-		}
-	}
-	dsn := benchSource(b)
-	drv, err := postgres.New(postgres.Config{DSN: dsn})
-	require.NoError(b, err)
-	ident, err := age.GenerateX25519Identity()
-	require.NoError(b, err)
-	key, err := backup.GenerateSigningKey()
-	require.NoError(b, err)
-	dir := b.TempDir()
-	store, err := local.New(filepath.Join(dir, "store"))
-	require.NoError(b, err)
-	repo, err := backup.New(backup.Config{Storage: store, Source: drv, SigningKey: key,
-		Recipients: []age.Recipient{ident.Recipient()}, Identities: []age.Identity{ident}})
-	require.NoError(b, err)
-	defer func() { _ = repo.Close() }()
+	dsn, dir, _, repo := benchRepository(b)
 	ctx := context.Background()
 	m, err := repo.Create(ctx)
 	require.NoError(b, err)
