@@ -31,14 +31,11 @@ type Cache[K comparable, V any] struct {
 	cancel    context.CancelFunc
 	spawnMu   sync.RWMutex
 	closed    bool
+	isClosed  atomic.Bool // closed, for the lookups' check without spawnMu
 	workers   sync.WaitGroup
 	closeOnce sync.Once
 
-	// mayExpire is set once any entry with a TTL may exist, so that caches
-	// without expiry never read the clock, and the others read it before
-	// taking a shard lock rather than while holding it.
-	mayExpire atomic.Bool
-	base      time.Time // the clock's origin (see now)
+	clock *clock
 
 	loadCounters
 	obs *observer
@@ -55,7 +52,7 @@ func New[K comparable, V any](cfg Config[K, V]) (*Cache[K, V], error) {
 		seed:      maphash.MakeSeed(),
 		nShards:   uint64(cfg.Shards),
 		staleNano: int64(cfg.StaleIfError),
-		base:      time.Now(),
+		clock:     newClock(),
 	}
 	c.shards = make([]*shard[K, V], cfg.Shards)
 	for i := range c.shards {
@@ -66,7 +63,6 @@ func New[K comparable, V any](cfg Config[K, V]) (*Cache[K, V], error) {
 		}
 		c.shards[i] = newShard[K, V](c.seed, n, cfg.Admission)
 	}
-	c.mayExpire.Store(cfg.TTL > 0 || cfg.NotFound != nil)
 	c.closeCtx, c.cancel = context.WithCancel(context.Background())
 	c.obs, err = newObserver(c)
 	if err != nil {
@@ -92,75 +88,59 @@ func (c *Cache[K, V]) shardFor(key K) (*shard[K, V], uint64) {
 	return c.shards[((h>>32)*c.nShards)>>32], h
 }
 
-// now is the cache's clock: nanoseconds on the monotonic clock since New,
-// plus one so that 0 can mean "not read" and "never expires". The
-// monotonic clock is immune to wall-clock steps and is one cheap read
-// (time.Now reads the wall clock as well); testing/synctest drives it.
-func (c *Cache[K, V]) now() int64 { return int64(time.Since(c.base)) + 1 }
-
-// readClock returns now, or 0 while no entry can have an expiry. Called
-// before taking a lock; clockAt completes it under the lock if needed.
-func (c *Cache[K, V]) readClock() int64 {
-	if c.mayExpire.Load() {
-		return c.now()
-	}
-	return 0
-}
-
-// clockAt returns t, or reads the clock if t was not read (an entry with a
-// TTL was stored since).
-func (c *Cache[K, V]) clockAt(t int64) int64 {
-	if t == 0 {
-		return c.now()
-	}
-	return t
-}
+// now reads the cache's clock precisely (writes and locked paths; lookups
+// use c.clock.liveAt).
+func (c *Cache[K, V]) now() int64 { return c.clock.precise() }
 
 // Get returns the live value for key. Expired entries, stale entries kept
 // for StaleIfError and cached NotFound results all read as absent. With
-// ExpireAfterAccess a hit extends the entry's life.
+// ExpireAfterAccess a hit extends the entry's life. A hit takes no lock and
+// writes only the calling goroutine's read-buffer stripe.
 func (c *Cache[K, V]) Get(key K) (V, bool) {
 	s, h := c.shardFor(key)
-	t := c.readClock()
-	s.mu.Lock()
-	it, seg, ok := s.access(key, h)
-	if !ok {
-		s.misses++
-		s.mu.Unlock()
-		var zero V
-		return zero, false
-	}
-	if it.expires != 0 {
-		t = c.clockAt(t)
-		if !it.liveAt(t) {
-			s.misses++
-			ev, report := c.dropExpired(s, key, it, t)
-			s.mu.Unlock()
-			if report {
-				c.notify(ev)
-			}
+	st := s.reads.mine()
+	if n := s.index.get(key, h); n != nil {
+		live, t := c.clock.liveAt(n.expires.Load())
+		if !live {
+			c.expireOnRead(s, key, n, t)
 			var zero V
 			return zero, false
 		}
-		if c.cfg.ExpireAfterAccess {
-			it.slide(t)
-			seg.Add(key, it)
+		if n.missing == nil {
+			if c.cfg.ExpireAfterAccess {
+				n.slide(t)
+			}
+			s.hit(st, n)
+			return n.value, true
 		}
 	}
-	if it.missing != nil {
-		s.misses++
-		s.mu.Unlock()
-		var zero V
-		return zero, false
+	s.miss(st)
+	var zero V
+	return zero, false
+}
+
+// expireOnRead handles a lookup that found n expired at t: it counts the
+// miss and removes the entry (unless StaleIfError keeps it, or it was
+// replaced meanwhile).
+func (c *Cache[K, V]) expireOnRead(s *shard[K, V], key K, n *node[K, V], t int64) {
+	s.mu.Lock()
+	s.drainReads(true)
+	s.misses++
+	s.climb(false)
+	var ev eviction[K, V]
+	report := false
+	if cur, _, ok := s.peek(key); ok && cur == n {
+		ev, report = c.dropExpired(s, key, n, t)
 	}
-	s.hits++
 	s.mu.Unlock()
-	return it.value, true
+	if report {
+		c.notify(ev)
+	}
 }
 
 // dropExpired removes an expired entry unless StaleIfError still keeps it.
 // Called with s.mu held.
-func (c *Cache[K, V]) dropExpired(s *shard[K, V], key K, it item[V], t int64) (eviction[K, V], bool) {
+func (c *Cache[K, V]) dropExpired(s *shard[K, V], key K, it *node[K, V], t int64) (eviction[K, V], bool) {
 	if it.keepAt(t, c.staleNano) {
 		return eviction[K, V]{}, false
 	}
@@ -182,9 +162,10 @@ func (c *Cache[K, V]) Set(key K, value V) {
 // allowed to overwrite this value when it finishes.
 func (c *Cache[K, V]) SetWithTTL(key K, value V, ttl time.Duration) {
 	t := c.now()
-	it := c.newItem(value, nil, ttl, t)
+	it := c.newNode(key, value, nil, ttl, t)
 	s, h := c.shardFor(key)
 	s.mu.Lock()
+	s.drainReads(true)
 	s.supersedeFlight(key)
 	ev, report := s.put(key, h, it, t)
 	s.mu.Unlock()
@@ -193,9 +174,9 @@ func (c *Cache[K, V]) SetWithTTL(key K, value V, ttl time.Duration) {
 	}
 }
 
-// newItem builds an entry written at t living ttl (jittered).
-func (c *Cache[K, V]) newItem(value V, err error, ttl time.Duration, t int64) item[V] {
-	it := item[V]{value: value, born: t}
+// newNode builds an entry written at t living ttl (jittered).
+func (c *Cache[K, V]) newNode(key K, value V, err error, ttl time.Duration, t int64) *node[K, V] {
+	it := &node[K, V]{key: key, value: value}
 	if err != nil {
 		it.missing = &notFound{err}
 	}
@@ -205,10 +186,8 @@ func (c *Cache[K, V]) newItem(value V, err error, ttl time.Duration, t int64) it
 			d -= int64(float64(d) * c.cfg.TTLJitter * randomFraction())
 			d = max(d, 1)
 		}
-		it.expires = t + d
-		if !c.mayExpire.Load() {
-			c.mayExpire.Store(true)
-		}
+		it.life = d
+		it.expires.Store(t + d)
 	}
 	return it
 }
@@ -226,6 +205,7 @@ func (c *Cache[K, V]) Delete(key K) bool {
 	s, _ := c.shardFor(key)
 	t := c.now()
 	s.mu.Lock()
+	s.drainReads(true)
 	s.supersedeFlight(key)
 	it, ok := s.remove(key)
 	if ok {
@@ -265,6 +245,7 @@ func (c *Cache[K, V]) Purge() {
 	for _, s := range c.shards {
 		var evs []eviction[K, V]
 		s.mu.Lock()
+		s.drainReads(true)
 		for k := range s.flights {
 			s.supersedeFlight(k)
 		}
@@ -279,6 +260,7 @@ func (c *Cache[K, V]) Purge() {
 			s.deletedN += uint64(seg.Len())
 			seg.Purge()
 		}
+		s.index.init(s.seed)
 		if s.sketch != nil {
 			s.sketch.reset()
 		}
@@ -332,6 +314,7 @@ func (c *Cache[K, V]) Close() error {
 	c.closeOnce.Do(func() {
 		c.spawnMu.Lock()
 		c.closed = true
+		c.isClosed.Store(true)
 		c.spawnMu.Unlock()
 		c.cancel()
 		c.workers.Wait()
@@ -354,13 +337,6 @@ func (c *Cache[K, V]) spawn(fn func()) bool {
 		fn()
 	}()
 	return true
-}
-
-// isClosed reports whether Close has begun.
-func (c *Cache[K, V]) isClosed() bool {
-	c.spawnMu.RLock()
-	defer c.spawnMu.RUnlock()
-	return c.closed
 }
 
 // janitor removes entries past their expiry (and stale grace) every
@@ -391,7 +367,7 @@ func (c *Cache[K, V]) sweep() {
 				if it.keepAt(t, c.staleNano) {
 					continue
 				}
-				seg.Remove(k)
+				s.drop(seg, k)
 				s.expired++
 				if it.missing == nil {
 					evs = append(evs, eviction[K, V]{key: k, value: it.value, reason: Expired})
@@ -409,6 +385,12 @@ func (c *Cache[K, V]) sweep() {
 func (c *Cache[K, V]) Stats() Stats {
 	st := c.loadCounters.snapshot()
 	for _, s := range c.shards {
+		records, misses := s.reads.counts()
+		if s.admission {
+			records -= misses // each lock-free miss was recorded too
+		}
+		st.Hits += records
+		st.Misses += misses
 		s.mu.Lock()
 		st.Hits += s.hits
 		st.Misses += s.misses

@@ -1,5 +1,7 @@
 package cache
 
+import "sync/atomic"
+
 // EvictionReason says why an entry left the cache (see Config.OnEvict).
 type EvictionReason int
 
@@ -26,42 +28,53 @@ func (r EvictionReason) String() string {
 	}
 }
 
-// item is what a shard stores for a key. Times are the cache's clock
-// (Cache.now: monotonic nanoseconds since New, driven by testing/synctest).
-type item[V any] struct {
+// node is one stored entry. A lookup that finds it reads it without a
+// lock, so it is never changed once published, except its expiry under
+// ExpireAfterAccess (atomic); a Set stores a new node. Times are the
+// cache's clock (see clock).
+type node[K comparable, V any] struct {
+	key   K
 	value V
 	// missing is set for a negative entry: the loader's NotFound error,
 	// returned to GetOrLoad callers until the entry expires. A pointer
 	// rather than an error value keeps every positive entry 8 bytes smaller.
 	missing *notFound
-	// expires is when the entry stops being live; 0 means never.
-	expires int64
-	// born is when the value was written (refresh ahead is measured from
-	// it), or last extended by sliding expiry; expires - born is the
-	// entry's own (jittered) lifetime. Four words in all, so that
-	// golang-lru's list element fits the 96-byte size class for 8-byte
-	// keys and values.
-	born int64
+	// life is the entry's own (jittered) lifetime; 0 means never expires.
+	life int64
+	// expires is when the entry stops being live (0: never): the write
+	// time plus life, or with ExpireAfterAccess the last access plus life.
+	expires atomic.Int64
 }
 
-// slide extends a sliding entry by its lifetime from t.
-func (it *item[V]) slide(t int64) {
-	it.expires, it.born = t+(it.expires-it.born), t
+// born is when the value was written (refresh ahead is measured from it).
+// Meaningful without ExpireAfterAccess only, which RefreshAhead requires.
+func (n *node[K, V]) born() int64 { return n.expires.Load() - n.life }
+
+// slide extends a sliding entry's life from t. Concurrent hits may race;
+// each stores a reading of the clock, so the expiry only moves forward by
+// a few nanoseconds more or less.
+func (n *node[K, V]) slide(t int64) {
+	if e := t + n.life; e > n.expires.Load() {
+		n.expires.Store(e)
+	}
 }
 
 // notFound holds a cached NotFound result.
 type notFound struct{ err error }
 
 // liveAt reports whether the entry is visible at now.
-func (it *item[V]) liveAt(now int64) bool { return it.expires == 0 || now < it.expires }
+func (n *node[K, V]) liveAt(now int64) bool {
+	e := n.expires.Load()
+	return e == 0 || now < e
+}
 
 // keepAt reports whether the entry should stay stored at now: while live,
 // and, for a positive entry, for the StaleIfError grace after expiry.
-func (it *item[V]) keepAt(now, staleGrace int64) bool {
-	if it.liveAt(now) {
+func (n *node[K, V]) keepAt(now, staleGrace int64) bool {
+	if n.liveAt(now) {
 		return true
 	}
-	return it.missing == nil && staleGrace > 0 && now < it.expires+staleGrace
+	return n.missing == nil && staleGrace > 0 && now < n.expires.Load()+staleGrace
 }
 
 // eviction records an entry removed under a lock, reported after unlock.

@@ -62,43 +62,44 @@ func (c *Cache[K, V]) GetOrLoad(ctx context.Context, key K, loader func(ctx cont
 	if loader == nil {
 		return zero, ErrNilLoader
 	}
-	if c.isClosed() {
+	if c.isClosed.Load() {
 		return zero, ErrClosed
 	}
 	s, h := c.shardFor(key)
-	t := c.readClock()
-	s.mu.Lock()
-	it, seg, ok := s.access(key, h)
-	if ok {
-		if it.expires != 0 {
-			t = c.clockAt(t)
-		}
-		if it.liveAt(t) {
-			s.hits++
+	// The common case, a live entry not due a refresh, takes no lock.
+	if n := s.index.get(key, h); n != nil {
+		if live, t := c.clock.liveAt(n.expires.Load()); live && !c.refreshDue(n, t) {
 			if c.cfg.ExpireAfterAccess {
-				it.slide(t)
-				seg.Add(key, it)
+				n.slide(t)
 			}
-			if it.missing != nil {
-				s.mu.Unlock()
-				return zero, it.missing.err
+			s.hit(s.reads.mine(), n)
+			if n.missing != nil {
+				return zero, n.missing.err
 			}
-			if c.refreshDue(it, t) && s.flights[key] == nil {
-				f := &flight[V]{done: make(chan struct{}), refresh: true}
-				s.flights[key] = f
-				s.mu.Unlock()
-				c.startLoad(ctx, key, f, loader)
-				return it.value, nil
-			}
-			s.mu.Unlock()
-			return it.value, nil
-		}
-		ev, report := c.dropExpired(s, key, it, t)
-		if report {
-			defer c.notify(ev)
+			return n.value, nil
 		}
 	}
-	s.misses++
+	t := c.now()
+	s.mu.Lock()
+	n, ev, report := c.lockedLookup(s, key, h, t)
+	if report {
+		defer c.notify(ev)
+	}
+	if n != nil {
+		if n.missing != nil {
+			s.mu.Unlock()
+			return zero, n.missing.err
+		}
+		if c.refreshDue(n, t) && s.flights[key] == nil {
+			f := &flight[V]{done: make(chan struct{}), refresh: true}
+			s.flights[key] = f
+			s.mu.Unlock()
+			c.startLoad(ctx, key, f, loader)
+			return n.value, nil
+		}
+		s.mu.Unlock()
+		return n.value, nil
+	}
 	f := s.flights[key]
 	if f == nil {
 		f = &flight[V]{done: make(chan struct{})}
@@ -116,10 +117,37 @@ func (c *Cache[K, V]) GetOrLoad(ctx context.Context, key K, loader func(ctx cont
 	}
 }
 
+// lockedLookup is a lookup on a path that holds the shard's lock (loads
+// start under it): it replays the caller's recorded reads first, counts
+// the lookup, promotes a live entry, and removes an expired one, which it
+// returns for reporting after unlock. It returns the live node, or nil.
+func (c *Cache[K, V]) lockedLookup(s *shard[K, V], key K, h uint64, t int64) (*node[K, V], eviction[K, V], bool) {
+	s.drainReads(true)
+	var ev eviction[K, V]
+	report := false
+	if n := s.index.get(key, h); n != nil {
+		if n.liveAt(t) {
+			s.hits++
+			s.promote(key)
+			s.climb(true)
+			if c.cfg.ExpireAfterAccess {
+				n.slide(t)
+			}
+			return n, ev, false
+		}
+		ev, report = c.dropExpired(s, key, n, t)
+	}
+	s.misses++
+	s.climb(false)
+	return nil, ev, report
+}
+
 // refreshDue reports whether a live entry has passed its refresh point.
-func (c *Cache[K, V]) refreshDue(it item[V], t int64) bool {
-	return c.cfg.RefreshAhead > 0 && it.expires != 0 && it.missing == nil &&
-		t >= it.born+int64(float64(it.expires-it.born)*c.cfg.RefreshAhead)
+func (c *Cache[K, V]) refreshDue(n *node[K, V], t int64) bool {
+	if c.cfg.RefreshAhead <= 0 || n.life == 0 || n.missing != nil {
+		return false
+	}
+	return t >= n.born()+int64(float64(n.life)*c.cfg.RefreshAhead)
 }
 
 // startLoad runs loader for key in the background and completes f.
@@ -181,12 +209,12 @@ func (c *Cache[K, V]) finish(key K, f *flight[V], v V, err error) {
 	case err == nil:
 		f.value = v
 		if !f.superseded {
-			ev, report = s.put(key, h, c.newItem(v, nil, c.cfg.TTL, t), t)
+			ev, report = s.put(key, h, c.newNode(key, v, nil, c.cfg.TTL, t), t)
 		}
 	case c.isNotFound(err):
 		f.err = err
 		if !f.superseded {
-			ev, report = s.put(key, h, c.newItem(*new(V), err, c.cfg.NegativeTTL, t), t)
+			ev, report = s.put(key, h, c.newNode(key, *new(V), err, c.cfg.NegativeTTL, t), t)
 		}
 	default:
 		f.err = err

@@ -22,7 +22,7 @@ func (c *Cache[K, V]) GetOrLoadMany(ctx context.Context, keys []K, batch func(ct
 	if batch == nil {
 		return nil, ErrNilLoader
 	}
-	if c.isClosed() {
+	if c.isClosed.Load() {
 		return nil, ErrClosed
 	}
 	found := make(map[K]V, len(keys))
@@ -80,30 +80,16 @@ func (c *Cache[K, V]) GetOrLoadMany(ctx context.Context, keys []K, batch func(ct
 // neither a hit nor a flight.
 func (c *Cache[K, V]) lookupOrJoin(key K) (v V, f *flight[V], own, hit bool) {
 	s, h := c.shardFor(key)
-	t := c.readClock()
+	t := c.now()
 	s.mu.Lock()
-	it, seg, ok := s.access(key, h)
-	var ev eviction[K, V]
-	report := false
-	if ok {
-		if it.expires != 0 {
-			t = c.clockAt(t)
+	n, ev, report := c.lockedLookup(s, key, h, t)
+	if n != nil {
+		s.mu.Unlock()
+		if n.missing != nil {
+			return v, nil, false, false
 		}
-		if it.liveAt(t) {
-			s.hits++
-			if c.cfg.ExpireAfterAccess {
-				it.slide(t)
-				seg.Add(key, it)
-			}
-			s.mu.Unlock()
-			if it.missing != nil {
-				return v, nil, false, false
-			}
-			return it.value, nil, false, true
-		}
-		ev, report = c.dropExpired(s, key, it, t)
+		return n.value, nil, false, true
 	}
-	s.misses++
 	f = s.flights[key]
 	if f == nil {
 		f = &flight[V]{done: make(chan struct{})}

@@ -2,6 +2,7 @@ package cache
 
 import (
 	"hash/maphash"
+	bits64 "math/bits"
 	"sync"
 
 	"github.com/hashicorp/golang-lru/v2/simplelru"
@@ -10,14 +11,27 @@ import (
 // segment is one golang-lru list. Segments are created with room for the
 // whole shard so that golang-lru never evicts on its own: the shard decides
 // what leaves, so that it can report the reason outside the lock.
-type segment[K comparable, V any] = simplelru.LRU[K, item[V]]
+type segment[K comparable, V any] = simplelru.LRU[K, *node[K, V]]
 
 // shard is an independently locked part of the cache. Without admission it
 // is one LRU (window). With admission it is W-TinyLFU: new entries enter a
 // small LRU window; the window's oldest entry then competes with the oldest
 // entry of the main area (a segmented LRU of probation and protected) and
 // the one the sketch says was used more often recently stays.
+//
+// Lookups take no lock: they find the node in index and record the access
+// in reads; the lock holder replays the records into the lists (see
+// readbuf.go). The lists and index change only under mu.
 type shard[K comparable, V any] struct {
+	// Read by every lookup and (apart from index's table pointer, swapped
+	// on a rebuild) never written after newShard, so they stay in every
+	// CPU's cache; index's padding keeps its counts, mu and the fields
+	// below, which writers change, off their cache line.
+	reads     readBuffer[K, V]
+	admission bool
+	missMark  *node[K, V] // recorded for a miss, with admission (hill climbing counts misses)
+	index     index[K, V] // last: it ends with its write-side counts
+
 	mu sync.Mutex
 
 	seed      maphash.Seed
@@ -29,18 +43,23 @@ type shard[K comparable, V any] struct {
 	mainCap   int
 	protCap   int
 	sketch    *sketch // nil without admission
-	climb     climber
+	climber   climber
 
 	// flights are the loads in progress for keys of this shard.
 	flights map[K]*flight[V]
 
+	// hits and misses of the locked lookups (GetOrLoad misses, expired
+	// entries); the others are counted in reads.
 	hits, misses               uint64
 	evicted, expired, deletedN uint64
 	_                          [64]byte // keep shards' hot fields on separate cache lines
 }
 
 func newShard[K comparable, V any](seed maphash.Seed, capacity int, admission bool) *shard[K, V] {
-	s := &shard[K, V]{seed: seed, capacity: capacity, flights: map[K]*flight[V]{}}
+	s := &shard[K, V]{seed: seed, capacity: capacity, flights: map[K]*flight[V]{}, admission: admission}
+	s.index.init(seed)
+	s.reads = newReadBuffer[K, V]()
+	s.missMark = &node[K, V]{}
 	s.window = mustSegment[K, V](capacity)
 	s.windowCap = capacity
 	if admission {
@@ -50,7 +69,7 @@ func newShard[K comparable, V any](seed maphash.Seed, capacity int, admission bo
 		s.probation = mustSegment[K, V](capacity)
 		s.protected = mustSegment[K, V](capacity)
 		s.sketch = newSketch(capacity)
-		s.climb = newClimber(capacity)
+		s.climber = newClimber(capacity)
 	}
 	return s
 }
@@ -58,37 +77,120 @@ func newShard[K comparable, V any](seed maphash.Seed, capacity int, admission bo
 // mustSegment creates a golang-lru list; size is always >= 1 here, the only
 // condition under which simplelru fails.
 func mustSegment[K comparable, V any](size int) *segment[K, V] {
-	l, err := simplelru.NewLRU[K, item[V]](size, nil)
+	l, err := simplelru.NewLRU[K, *node[K, V]](size, nil)
 	if err != nil {
 		panic("cache: internal error: " + err.Error())
 	}
 	return l
 }
 
-// access looks key up as a read does: it counts the access in the sketch
-// and promotes the entry. It returns the segment that now holds the entry.
-func (s *shard[K, V]) access(key K, h uint64) (item[V], *segment[K, V], bool) {
+// promote moves key's entry up as an access does: to the front of the LRU,
+// or with admission up the W-TinyLFU lists, counting the access in the
+// sketch. It reports whether key is stored. Lock held.
+func (s *shard[K, V]) promote(key K) bool {
 	if s.sketch == nil {
-		it, ok := s.window.Get(key)
-		return it, s.window, ok
+		_, ok := s.window.Get(key)
+		return ok
 	}
-	it, seg, ok := s.accessTinyLFU(key)
+	_, _, ok := s.accessTinyLFU(key)
 	if ok {
 		// As in Caffeine, the sketch counts hits and insertions, not
 		// misses: a miss followed by its insertion counts once.
-		s.sketch.increment(h)
+		s.sketch.increment(hashKey(s.seed, key))
 	}
-	if delta := s.climb.record(ok, s.capacity); delta != 0 {
+	return ok
+}
+
+// climb feeds one lookup's outcome to the hill climber that sizes the
+// window (admission only). Lock held.
+func (s *shard[K, V]) climb(hit bool) {
+	if s.sketch == nil {
+		return
+	}
+	if delta := s.climber.record(hit, s.capacity); delta != 0 {
 		s.adapt(delta)
-		if ok {
-			_, seg, _ = s.peek(key) // adapt may have moved it
+	}
+}
+
+// hit records a lock-free hit on n in stripe st (the caller's
+// s.reads.mine(), taken once per operation so that one call site always
+// uses one stripe), replaying the buffer if it is due and the lock is
+// free (never waiting for it).
+func (s *shard[K, V]) hit(st uint64, n *node[K, V]) {
+	if s.reads.record(st, n) {
+		s.tryDrain()
+	}
+}
+
+// miss counts a lock-free miss; with admission it is recorded for the
+// hill climber too, in order with the hits.
+func (s *shard[K, V]) miss(st uint64) {
+	s.reads.stripes[st].misses.Add(1)
+	if s.admission && s.reads.record(st, s.missMark) {
+		s.tryDrain()
+	}
+}
+
+func (s *shard[K, V]) tryDrain() {
+	if s.mu.TryLock() {
+		s.drainReads(false)
+		s.mu.Unlock()
+	}
+}
+
+// drainReads replays the recorded reads. Lock held. Writes (exact) replay
+// every record, so that a goroutine's reads and writes reach the lists in
+// the order it made them: the eviction order of a cache used by one
+// goroutine is exactly that of golang-lru. So does a replay while only one
+// stripe has records (one goroutine reading this shard). When several
+// have, the shard is read concurrently and replaying every hit would cost
+// more than the lock-free lookup saved (a promotion moves golang-lru's
+// list elements, which are cold in the CPU cache), so only each stripe's
+// newest lossyReplay records are replayed: the entries read the most are
+// still promoted often, and the order approximates LRU, as with Caffeine's
+// lossy read buffers.
+func (s *shard[K, V]) drainReads(exact bool) {
+	bits := s.reads.dirty.bits.Load()
+	if bits == 0 {
+		return
+	}
+	bits = s.reads.dirty.bits.Swap(0)
+	keep := uint64(stripeSlots)
+	if !exact && bits&(bits-1) != 0 {
+		keep = lossyReplay
+	}
+	for ; bits != 0; bits &= bits - 1 {
+		s.drainStripe(&s.reads.stripes[bits64.TrailingZeros64(bits)], keep)
+	}
+}
+
+// drainStripe replays up to keep of one stripe's newest records, oldest
+// first. Lock held. A record being written while it runs may be replayed
+// as the slot's previous node or left for the next replay; either only
+// changes the order slightly.
+func (s *shard[K, V]) drainStripe(st *stripe[K, V], keep uint64) {
+	t := st.tail.Load()
+	h := st.head.Load()
+	if t-h > keep {
+		h = t - keep // older records are dropped (or were overwritten)
+	}
+	for ; h < t; h++ {
+		n := st.slots[h&(stripeSlots-1)].Load()
+		switch {
+		case n == nil:
+		case n == s.missMark:
+			s.climb(false)
+		default:
+			if s.promote(n.key) {
+				s.climb(true)
+			}
 		}
 	}
-	return it, seg, ok
+	st.head.Store(t)
 }
 
 // accessTinyLFU finds and promotes key in the W-TinyLFU lists.
-func (s *shard[K, V]) accessTinyLFU(key K) (item[V], *segment[K, V], bool) {
+func (s *shard[K, V]) accessTinyLFU(key K) (*node[K, V], *segment[K, V], bool) {
 	if it, ok := s.protected.Get(key); ok {
 		return it, s.protected, true
 	}
@@ -107,12 +209,11 @@ func (s *shard[K, V]) accessTinyLFU(key K) (item[V], *segment[K, V], bool) {
 		}
 		return it, s.protected, true
 	}
-	var zero item[V]
-	return zero, nil, false
+	return nil, nil, false
 }
 
 // peek finds key without counting an access or changing any order.
-func (s *shard[K, V]) peek(key K) (item[V], *segment[K, V], bool) {
+func (s *shard[K, V]) peek(key K) (*node[K, V], *segment[K, V], bool) {
 	if it, ok := s.window.Peek(key); ok {
 		return it, s.window, true
 	}
@@ -124,17 +225,22 @@ func (s *shard[K, V]) peek(key K) (item[V], *segment[K, V], bool) {
 			return it, s.probation, true
 		}
 	}
-	var zero item[V]
-	return zero, nil, false
+	return nil, nil, false
 }
 
-// remove deletes key and returns what it held.
-func (s *shard[K, V]) remove(key K) (item[V], bool) {
-	it, seg, ok := s.peek(key)
+// remove deletes key and returns what it held. Lock held.
+func (s *shard[K, V]) remove(key K) (*node[K, V], bool) {
+	n, seg, ok := s.peek(key)
 	if ok {
-		seg.Remove(key)
+		s.drop(seg, key)
 	}
-	return it, ok
+	return n, ok
+}
+
+// drop removes key from seg and from the index. Lock held.
+func (s *shard[K, V]) drop(seg *segment[K, V], key K) {
+	seg.Remove(key)
+	s.index.remove(key, hashKey(s.seed, key))
 }
 
 // len is the number of stored entries, expired ones not yet removed included.
@@ -157,7 +263,8 @@ func (s *shard[K, V]) segments() []*segment[K, V] {
 // put stores key. An existing entry is updated in place (and becomes the
 // most recent of its segment); a new one may push one entry out, which is
 // returned for reporting after unlock.
-func (s *shard[K, V]) put(key K, h uint64, it item[V], now int64) (eviction[K, V], bool) {
+func (s *shard[K, V]) put(key K, h uint64, it *node[K, V], now int64) (eviction[K, V], bool) {
+	s.index.put(it, h)
 	if _, seg, ok := s.peek(key); ok {
 		seg.Add(key, it)
 		return eviction[K, V]{}, false
@@ -185,7 +292,7 @@ func (s *shard[K, V]) put(key K, h uint64, it item[V], now int64) (eviction[K, V
 // it, by the TinyLFU rule: when the main area is full, the candidate
 // replaces main's oldest entry (the victim) only if the sketch estimates
 // that it was accessed more often recently. Expired entries lose at once.
-func (s *shard[K, V]) admit(ck K, cand item[V], now int64) (eviction[K, V], bool) {
+func (s *shard[K, V]) admit(ck K, cand *node[K, V], now int64) (eviction[K, V], bool) {
 	if s.probation.Len()+s.protected.Len() < s.mainCap {
 		s.probation.Add(ck, cand)
 		return eviction[K, V]{}, false
@@ -219,9 +326,11 @@ func (s *shard[K, V]) admits(candidate, victim K) bool {
 	return s.sketch.frequency(hashKey(s.seed, candidate)) > s.sketch.frequency(hashKey(s.seed, victim))
 }
 
-// outgoing counts an entry pushed out for room and says whether to report
-// it: an entry already past its expiry is reported as expired.
-func (s *shard[K, V]) outgoing(k K, it item[V], now int64) (eviction[K, V], bool) {
+// outgoing counts an entry pushed out of the lists for room, removes it
+// from the index and says whether to report it: an entry already past its
+// expiry is reported as expired. Lock held.
+func (s *shard[K, V]) outgoing(k K, it *node[K, V], now int64) (eviction[K, V], bool) {
+	s.index.remove(k, hashKey(s.seed, k))
 	reason := Evicted
 	if !it.liveAt(now) {
 		reason = Expired

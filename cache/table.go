@@ -1,0 +1,129 @@
+package cache
+
+import (
+	"hash/maphash"
+	"sync/atomic"
+)
+
+// index is a shard's key -> node hash table, for lookups that take no
+// lock. Only the holder of the shard's lock writes it; readers load the
+// current table and probe it with atomic loads, so a hit writes no shared
+// memory. It is open-addressed with linear probing: a removed key leaves a
+// tombstone (so that probes for other keys pass over it), and a full or
+// tombstone-heavy table is rebuilt into a fresh array that is published
+// whole, so a reader always probes a table no writer is moving keys in.
+type index[K comparable, V any] struct {
+	cur  atomic.Pointer[table[K, V]]
+	tomb *node[K, V] // the tombstone: a node no key maps to
+	seed maphash.Seed
+	_    [64]byte // the counts below change on every write
+	live int      // keys stored
+	used int      // non-nil slots: keys and tombstones
+}
+
+type table[K comparable, V any] struct {
+	slots []atomic.Pointer[node[K, V]]
+	mask  uint64
+}
+
+// minTableSize is the smallest table (a power of two).
+const minTableSize = 16
+
+func newTable[K comparable, V any](size int) *table[K, V] {
+	n := minTableSize
+	for n < size {
+		n <<= 1
+	}
+	return &table[K, V]{slots: make([]atomic.Pointer[node[K, V]], n), mask: uint64(n - 1)}
+}
+
+func (x *index[K, V]) init(seed maphash.Seed) {
+	x.seed = seed
+	x.tomb = &node[K, V]{}
+	x.cur.Store(newTable[K, V](minTableSize))
+	x.live, x.used = 0, 0
+}
+
+// get returns key's node, or nil. It takes no lock. The table always has
+// an empty slot (see put), so the probe ends.
+func (x *index[K, V]) get(key K, h uint64) *node[K, V] {
+	t := x.cur.Load()
+	for i := h & t.mask; ; i = (i + 1) & t.mask {
+		n := t.slots[i].Load()
+		if n == nil {
+			return nil
+		}
+		if n != x.tomb && n.key == key {
+			return n
+		}
+	}
+}
+
+// put stores n under n.key, replacing the key's node if any. Lock held.
+func (x *index[K, V]) put(n *node[K, V], h uint64) {
+	t := x.cur.Load()
+	free := -1
+	for i := h & t.mask; ; i = (i + 1) & t.mask {
+		old := t.slots[i].Load()
+		switch {
+		case old == nil:
+			if free < 0 {
+				free = int(i)
+				x.used++
+			}
+			t.slots[free].Store(n)
+			x.live++
+			// At most 3/4 of the slots in use keeps probes short and
+			// one slot always empty.
+			if x.used*4 > len(t.slots)*3 {
+				x.rebuild(t)
+			}
+			return
+		case old == x.tomb:
+			if free < 0 {
+				free = int(i) // reuse the first tombstone on the path
+			}
+		case old.key == n.key:
+			t.slots[i].Store(n)
+			return
+		}
+	}
+}
+
+// remove deletes key, if stored. Lock held.
+func (x *index[K, V]) remove(key K, h uint64) {
+	t := x.cur.Load()
+	for i := h & t.mask; ; i = (i + 1) & t.mask {
+		old := t.slots[i].Load()
+		if old == nil {
+			return
+		}
+		if old != x.tomb && old.key == key {
+			t.slots[i].Store(x.tomb)
+			x.live--
+			if len(t.slots) > minTableSize && x.live*8 < len(t.slots) {
+				x.rebuild(t) // shrink after mass removal
+			}
+			return
+		}
+	}
+}
+
+// rebuild copies the live keys into a new table sized for twice their
+// number, dropping tombstones, and publishes it. Lock held.
+func (x *index[K, V]) rebuild(old *table[K, V]) {
+	t := newTable[K, V](2 * x.live)
+	for i := range old.slots {
+		n := old.slots[i].Load()
+		if n == nil || n == x.tomb {
+			continue
+		}
+		j := hashKey(x.seed, n.key) & t.mask
+		for t.slots[j].Load() != nil {
+			j = (j + 1) & t.mask
+		}
+		t.slots[j].Store(n)
+	}
+	x.used = x.live
+	x.cur.Store(t)
+}
