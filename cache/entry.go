@@ -44,6 +44,9 @@ type node[K comparable, V any] struct {
 	// expires is when the entry stops being live (0: never): the write
 	// time plus life, or with ExpireAfterAccess the last access plus life.
 	expires atomic.Int64
+	// stamp is the shard's ticks when the entry last went to the front of
+	// a list; only the lock holder reads or writes it (see shard.ticks).
+	stamp uint64
 }
 
 // born is when the value was written (refresh ahead is measured from it).

@@ -8,33 +8,32 @@ import (
 
 // A hit must move its entry to the front of golang-lru's list, which needs
 // the shard's lock. Instead of taking it, a hit records its node in a read
-// buffer, and whoever holds the lock next replays the buffer into the list
-// in order (Caffeine's design). The buffer is striped so that goroutines
-// on different CPUs write different cache lines, and lossy: when readers
-// outpace the replays, the oldest records are overwritten, which only
-// makes the eviction order slightly less exact under contention. A single
-// goroutine's accesses are replayed exactly in order, so the eviction
-// order (and the hit ratio) of a cache used by one goroutine is exactly
-// that of one golang-lru list.
+// buffer, and the records are replayed into the list under the lock later,
+// in order (Caffeine's design). The buffer is striped, a stripe per
+// goroutine (by stack address, see mine), so that goroutines on different
+// CPUs write different cache lines; a reader replays its own stripe when it
+// is full, if the lock is free, and a write replays them all first. The
+// buffer is lossy: a record finding its stripe full is dropped (it is
+// still counted for Stats), and while several goroutines read a shard a
+// replay applies only each stripe's newest records (see drainOwn).
 const (
-	stripeSlots = 16 // records per stripe (a power of two)
-	// drainAfter: a reader replays the buffer (if the lock is free) once
-	// its stripe holds this many records, half the stripe, so that a
-	// busy lock holder leaves room before records are overwritten.
-	drainAfter = stripeSlots / 2
-	maxStripes = 64 // bits in dirtyMask
-	// lossyReplay is how many of a stripe's newest records a replay
-	// applies while several goroutines read the shard (see drainReads).
-	lossyReplay = 2
+	stripeSlots = 16     // records per stripe (a power of two)
+	maxStripes  = 64     // bits in dirtyMask
+	lossyReplay = 2      // records a replay applies per stripe under concurrency
+	cacheLine   = 64     // bytes; padding keeps writers apart
+	wordsInLine = 64 / 8 // uint64 words per cache line
 )
 
-// stripe is one ring of records. tail counts every record ever written
-// (it doubles as a counter for Stats); head is how far replays got.
+// stripe is one ring of records. Its owner writes tail, misses and slots;
+// a replay (under the shard's lock) writes head. Positions [head, tail)
+// were recorded since the last replay; those from head+stripeSlots on
+// were dropped, not written.
 type stripe[K comparable, V any] struct {
-	tail   atomic.Uint64
-	misses atomic.Uint64 // lookups of this stripe's readers that missed
-	head   atomic.Uint64 // written under the shard's lock
-	_      [64 - 24]byte
+	tail   atomic.Uint64 // records offered, dropped ones included: also the hit count
+	misses atomic.Uint64 // lock-free lookups by this stripe's readers that missed
+	_      [cacheLine - 16]byte
+	head   atomic.Uint64
+	_      [cacheLine - 8]byte
 	slots  [stripeSlots]atomic.Pointer[node[K, V]]
 }
 
@@ -42,21 +41,21 @@ type stripe[K comparable, V any] struct {
 type readBuffer[K comparable, V any] struct {
 	stripes []stripe[K, V]
 	mask    uint64
-	// dirty has bit i set when stripe i got a record since its last
-	// replay. It is written once per replay cycle of a stripe, not per
-	// record, and lives on its own cache line (see shard).
+	// dirty has bit i set while stripe i may hold records not replayed.
+	// It is written when a stripe goes from empty to non-empty and after
+	// a replay, not per record, and sits on its own cache line.
 	dirty *dirtyMask
 }
 
 type dirtyMask struct {
-	_    [64]byte
+	_    [cacheLine]byte
 	bits atomic.Uint64
-	_    [56]byte
+	_    [cacheLine - 8]byte
 }
 
 func newReadBuffer[K comparable, V any]() readBuffer[K, V] {
-	n := 4
-	for n < 2*runtime.GOMAXPROCS(0) && n < maxStripes {
+	n := 8
+	for n < 4*runtime.GOMAXPROCS(0) && n < maxStripes {
 		n <<= 1
 	}
 	return readBuffer[K, V]{stripes: make([]stripe[K, V], n), mask: uint64(n - 1), dirty: new(dirtyMask)}
@@ -67,25 +66,28 @@ func newReadBuffer[K comparable, V any]() readBuffer[K, V] {
 // address of a local variable, hashed, spreads goroutines over the
 // stripes and keeps each on the same one for a given call site while its
 // stack stays put, without runtime internals. Call sites at different
-// depths may get different stripes; drainAll keeps even that exact for a
-// single goroutine.
+// depths may get different stripes; writes replay every stripe exactly,
+// which keeps even that in order for a single goroutine.
 func (b *readBuffer[K, V]) mine() uint64 {
 	var marker byte
 	a := uint64(uintptr(unsafe.Pointer(&marker))) >> 11
 	return (a * 0x9e3779b97f4a7c15) >> 58 & b.mask
 }
 
-// record appends n to stripe i and reports whether the stripe is due a
-// replay.
+// record offers n to stripe i and reports whether the stripe is full (due
+// a replay). A full stripe drops the record.
 func (b *readBuffer[K, V]) record(i uint64, n *node[K, V]) bool {
 	st := &b.stripes[i]
-	t := st.tail.Add(1)
-	st.slots[(t-1)&(stripeSlots-1)].Store(n)
+	t := st.tail.Add(1) - 1 // this record's position
 	h := st.head.Load()
-	if t-1 == h {
+	if t-h >= stripeSlots {
+		return true
+	}
+	st.slots[t&(stripeSlots-1)].Store(n)
+	if t == h {
 		b.dirty.bits.Or(1 << i) // first record since the last replay
 	}
-	return t-h >= drainAfter
+	return t-h == stripeSlots-1
 }
 
 // counts sums the stripes' records and misses, for Stats.

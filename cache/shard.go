@@ -45,6 +45,13 @@ type shard[K comparable, V any] struct {
 	sketch    *sketch // nil without admission
 	climber   climber
 
+	// ticks counts entries put at the front of a list (insertions and
+	// promotions), so that ticks - node.stamp bounds how far from the
+	// front a node can be; nearFront is the distance under which a lossy
+	// replay leaves an entry where it is (see drainStripe).
+	ticks     uint64
+	nearFront uint64
+
 	// flights are the loads in progress for keys of this shard.
 	flights map[K]*flight[V]
 
@@ -60,6 +67,7 @@ func newShard[K comparable, V any](seed maphash.Seed, capacity int, admission bo
 	s.index.init(seed)
 	s.reads = newReadBuffer[K, V]()
 	s.missMark = &node[K, V]{}
+	s.nearFront = uint64(max(1, capacity/16))
 	s.window = mustSegment[K, V](capacity)
 	s.windowCap = capacity
 	if admission {
@@ -84,19 +92,21 @@ func mustSegment[K comparable, V any](size int) *segment[K, V] {
 	return l
 }
 
-// promote moves key's entry up as an access does: to the front of the LRU,
+// promote moves n's entry up as an access does: to the front of the LRU,
 // or with admission up the W-TinyLFU lists, counting the access in the
-// sketch. It reports whether key is stored. Lock held.
-func (s *shard[K, V]) promote(key K) bool {
+// sketch. It reports whether n's key is stored. Lock held.
+func (s *shard[K, V]) promote(n *node[K, V]) bool {
+	s.ticks++
+	n.stamp = s.ticks
 	if s.sketch == nil {
-		_, ok := s.window.Get(key)
+		_, ok := s.window.Get(n.key)
 		return ok
 	}
-	_, _, ok := s.accessTinyLFU(key)
+	_, _, ok := s.accessTinyLFU(n.key)
 	if ok {
 		// As in Caffeine, the sketch counts hits and insertions, not
 		// misses: a miss followed by its insertion counts once.
-		s.sketch.increment(hashKey(s.seed, key))
+		s.sketch.increment(hashKey(s.seed, n.key))
 	}
 	return ok
 }
@@ -114,11 +124,11 @@ func (s *shard[K, V]) climb(hit bool) {
 
 // hit records a lock-free hit on n in stripe st (the caller's
 // s.reads.mine(), taken once per operation so that one call site always
-// uses one stripe), replaying the buffer if it is due and the lock is
+// uses one stripe), replaying the stripe when it is full and the lock is
 // free (never waiting for it).
 func (s *shard[K, V]) hit(st uint64, n *node[K, V]) {
 	if s.reads.record(st, n) {
-		s.tryDrain()
+		s.tryDrainOwn(st)
 	}
 }
 
@@ -127,66 +137,94 @@ func (s *shard[K, V]) hit(st uint64, n *node[K, V]) {
 func (s *shard[K, V]) miss(st uint64) {
 	s.reads.stripes[st].misses.Add(1)
 	if s.admission && s.reads.record(st, s.missMark) {
-		s.tryDrain()
+		s.tryDrainOwn(st)
 	}
 }
 
-func (s *shard[K, V]) tryDrain() {
-	if s.mu.TryLock() {
-		s.drainReads(false)
-		s.mu.Unlock()
-	}
-}
-
-// drainReads replays the recorded reads. Lock held. Writes (exact) replay
-// every record, so that a goroutine's reads and writes reach the lists in
-// the order it made them: the eviction order of a cache used by one
-// goroutine is exactly that of golang-lru. So does a replay while only one
-// stripe has records (one goroutine reading this shard). When several
-// have, the shard is read concurrently and replaying every hit would cost
-// more than the lock-free lookup saved (a promotion moves golang-lru's
-// list elements, which are cold in the CPU cache), so only each stripe's
-// newest lossyReplay records are replayed: the entries read the most are
-// still promoted often, and the order approximates LRU, as with Caffeine's
-// lossy read buffers.
-func (s *shard[K, V]) drainReads(exact bool) {
-	bits := s.reads.dirty.bits.Load()
-	if bits == 0 {
+// tryDrainOwn replays stripe i, the caller's own, if the lock is free.
+// While i is the only stripe with records (one goroutine reads this
+// shard) every record is replayed, so the eviction order is exactly
+// golang-lru's. When other stripes have records too, the shard is read
+// concurrently, and replaying every hit would cost more than the
+// lock-free lookup saved (a promotion moves golang-lru's list elements,
+// which are cold in the CPU cache): only the stripe's newest lossyReplay
+// records are applied. The most read entries are still promoted often,
+// and the order approximates LRU, as with Caffeine's lossy read buffers.
+func (s *shard[K, V]) tryDrainOwn(i uint64) {
+	if !s.mu.TryLock() {
 		return
 	}
-	bits = s.reads.dirty.bits.Swap(0)
-	keep := uint64(stripeSlots)
-	if !exact && bits&(bits-1) != 0 {
-		keep = lossyReplay
-	}
-	for ; bits != 0; bits &= bits - 1 {
-		s.drainStripe(&s.reads.stripes[bits64.TrailingZeros64(bits)], keep)
+	s.drainStripe(i, s.reads.dirty.bits.Load()&^(1<<i) != 0)
+	s.mu.Unlock()
+}
+
+// drainBeforeWrite replays the reads recorded before a write (or a locked
+// lookup) by the goroutine making it, own being its stripe, so that a
+// goroutine's reads and writes reach the lists in the order it made them.
+// Lock held. While one stripe has records they are all replayed, whoever's
+// they are (so one goroutine reading from several call sites stays exact);
+// while several have, the shard is used concurrently and only own is
+// replayed, lossily: the others are replayed by their readers, or by the
+// cleanup sweep if their readers stopped.
+func (s *shard[K, V]) drainBeforeWrite(own uint64) {
+	bits := s.reads.dirty.bits.Load()
+	switch {
+	case bits == 0:
+	case bits&(bits-1) == 0:
+		s.drainStripe(uint64(bits64.TrailingZeros64(bits)), false)
+	case bits&(1<<own) != 0:
+		s.drainStripe(own, true)
 	}
 }
 
-// drainStripe replays up to keep of one stripe's newest records, oldest
-// first. Lock held. A record being written while it runs may be replayed
-// as the slot's previous node or left for the next replay; either only
-// changes the order slightly.
-func (s *shard[K, V]) drainStripe(st *stripe[K, V], keep uint64) {
-	t := st.tail.Load()
-	h := st.head.Load()
-	if t-h > keep {
-		h = t - keep // older records are dropped (or were overwritten)
+// drainAll replays every stripe's records, lossily if several have some.
+// Lock held.
+func (s *shard[K, V]) drainAll() {
+	bits := s.reads.dirty.bits.Load()
+	lossy := bits&(bits-1) != 0
+	for ; bits != 0; bits &= bits - 1 {
+		s.drainStripe(uint64(bits64.TrailingZeros64(bits)), lossy)
 	}
-	for ; h < t; h++ {
-		n := st.slots[h&(stripeSlots-1)].Load()
+}
+
+// drainStripe replays stripe i's records, oldest first, and clears its
+// dirty bit unless records arrived meanwhile. Lock held. A lossy replay
+// (the shard is read concurrently) applies only the stripe's newest
+// lossyReplay records, and skips entries that went to the front of their
+// list within the last nearFront insertions and promotions: moving them
+// would barely change the order, and each move touches list elements that
+// are cold in the CPU cache. A record being written while it runs may be
+// replayed as the slot's previous node or skipped; either only changes the
+// order slightly.
+func (s *shard[K, V]) drainStripe(i uint64, lossy bool) {
+	st := &s.reads.stripes[i]
+	h := st.head.Load()
+	t := st.tail.Load()
+	end := min(t, h+stripeSlots) // records from h+stripeSlots on were dropped
+	p := h
+	if lossy {
+		p = max(h, end-min(end, lossyReplay))
+	}
+	for ; p < end; p++ {
+		n := st.slots[p&(stripeSlots-1)].Load()
 		switch {
 		case n == nil:
 		case n == s.missMark:
 			s.climb(false)
+		case lossy && s.ticks-n.stamp < s.nearFront:
 		default:
-			if s.promote(n.key) {
+			if s.promote(n) {
 				s.climb(true)
 			}
 		}
 	}
 	st.head.Store(t)
+	s.reads.dirty.bits.And(^(1 << i))
+	// A reader that took a position before the head store above read the
+	// old head, so it did not mark the stripe: mark it for it.
+	if st.tail.Load() != t {
+		s.reads.dirty.bits.Or(1 << i)
+	}
 }
 
 // accessTinyLFU finds and promotes key in the W-TinyLFU lists.
@@ -265,6 +303,8 @@ func (s *shard[K, V]) segments() []*segment[K, V] {
 // returned for reporting after unlock.
 func (s *shard[K, V]) put(key K, h uint64, it *node[K, V], now int64) (eviction[K, V], bool) {
 	s.index.put(it, h)
+	s.ticks++
+	it.stamp = s.ticks
 	if _, seg, ok := s.peek(key); ok {
 		seg.Add(key, it)
 		return eviction[K, V]{}, false
