@@ -37,8 +37,9 @@ type Config[K comparable, V any] struct {
 	// about 0.3 % sooner). Default DefaultCapacity (10 000).
 	Capacity int
 
-	// Shards splits the cache into independently locked parts selected by
-	// key hash, for concurrent throughput. Each shard gets an equal part of
+	// Shards splits the cache into parts selected by key hash, each with
+	// its own write lock, for concurrent write throughput (reads take no
+	// lock). Each shard gets an equal part of
 	// Capacity and runs its own eviction order. Default: 4 per CPU
 	// (GOMAXPROCS), reduced so that no shard holds fewer than 4096 entries:
 	// a cache of fewer than 8192 entries gets one shard and evicts exactly

@@ -32,8 +32,8 @@
 //
 // Capacity bounds the number of stored entries and is never exceeded, even
 // under concurrent writes: the cache is split into Shards (by key hash),
-// each with an exact share of Capacity and its own lock. By default each
-// shard is an LRU. With Config.Admission it is W-TinyLFU: new entries enter
+// each with an exact share of Capacity and its own lock for writes. By
+// default each shard is an LRU (golang-lru's list). With Config.Admission it is W-TinyLFU: new entries enter
 // an LRU window (1 % of the shard at first), and when the window's oldest
 // entry must move into the full main area (a segmented LRU: probation, and
 // protected for entries used again) it evicts main's oldest entry only if a
@@ -42,6 +42,22 @@
 // Scans and one-time keys then cannot flush the hot set. The window's share
 // adapts by hill climbing on the hit rate, so recency-heavy workloads do
 // not lose; see docs/BENCHMARKS.md for the hit ratios on public traces.
+//
+// # Reads
+//
+// A lookup takes no lock and writes no memory shared with other CPUs: it
+// finds the entry in a per-shard hash table read with atomic loads, and
+// records the access in a read buffer striped by goroutine. The records are
+// replayed into the LRU order under the shard's lock: by the reader when its
+// stripe is full (16 records) and the lock is free, and before every write.
+// While one goroutine reads a shard, every access is replayed in order, so
+// the eviction order is exactly golang-lru's (docs/BENCHMARKS.md: the hit
+// ratios equal golang-lru's). While several do, the replay is lossy, as in
+// Caffeine: a full stripe drops records, and only each stripe's newest
+// records move entries that are not already near the front; the order then
+// approximates LRU, keeping the entries read most, and a hit costs a few
+// atomic operations on the reader's own cache lines instead of a contended
+// lock and a list move.
 //
 // # Loading
 //
@@ -66,6 +82,13 @@
 //     called with a lock held, so it may call back into the cache.
 //   - Expiry: an entry is invisible from the instant its TTL passes (Get,
 //     Len and All skip it) even before the cleanup goroutine removes it.
+//     Lookups compare expiries with a reading of the monotonic clock kept
+//     for at most a millisecond (reading the clock costs as much as the rest
+//     of a hit), and re-read the clock for entries within 5 ms of expiry, so
+//     the instant is exact unless the timer that ages the reading runs more
+//     than 4 ms late (a starved process). An idle cache runs no timer.
+//     ExpireAfterAccess extends an entry from that reading: up to a
+//     millisecond less than its TTL after the last hit.
 //   - Faults: a failing or panicking loader reaches its callers as an error
 //     (or a stale value) and is counted; nothing is retried behind the
 //     caller's back.
@@ -73,7 +96,7 @@
 //     field; nil loaders return ErrNilLoader; nothing panics.
 //   - Close stops the cleanup goroutine and every load in flight and waits
 //     for them. Get, Set and Delete keep working on the memory afterwards.
-//   - Cost: a Get hit does not allocate (with Admission, the promotion of
+//   - Cost: a Get hit takes no lock and does not allocate (with Admission, the promotion of
 //     an entry to the protected segment allocates golang-lru's list element,
 //     a few bytes per operation amortised). Metrics are asynchronous
 //     instruments read from the counters at collection time, so lookups pay

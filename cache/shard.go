@@ -51,6 +51,10 @@ type shard[K comparable, V any] struct {
 	// replay leaves an entry where it is (see drainStripe).
 	ticks     uint64
 	nearFront uint64
+	// lossyUntil: replays are lossy while ticks < lossyUntil, set to
+	// capacity ticks ahead whenever a replay finds stripes of several
+	// goroutines with records (see concurrent).
+	lossyUntil uint64
 
 	// flights are the loads in progress for keys of this shard.
 	flights map[K]*flight[V]
@@ -141,47 +145,58 @@ func (s *shard[K, V]) miss(st uint64) {
 	}
 }
 
-// tryDrainOwn replays stripe i, the caller's own, if the lock is free.
-// While i is the only stripe with records (one goroutine reads this
-// shard) every record is replayed, so the eviction order is exactly
-// golang-lru's. When other stripes have records too, the shard is read
-// concurrently, and replaying every hit would cost more than the
-// lock-free lookup saved (a promotion moves golang-lru's list elements,
-// which are cold in the CPU cache): only the stripe's newest lossyReplay
-// records are applied. The most read entries are still promoted often,
-// and the order approximates LRU, as with Caffeine's lossy read buffers.
+// tryDrainOwn replays stripe i, the caller's own, if the lock is free,
+// lossily if the shard is read concurrently (see concurrent).
 func (s *shard[K, V]) tryDrainOwn(i uint64) {
 	if !s.mu.TryLock() {
 		return
 	}
-	s.drainStripe(i, s.reads.dirty.bits.Load()&^(1<<i) != 0)
+	s.drainStripe(i, s.concurrent(s.reads.dirty.bits.Load()&^(1<<i) != 0))
 	s.mu.Unlock()
+}
+
+// concurrent reports whether replays should be lossy, given whether the
+// replay about to run found records of other goroutines. Lock held.
+//
+// While one goroutine uses a shard, every access is replayed in order, so
+// the eviction order is exactly golang-lru's. Once several are seen, the
+// shard is used concurrently for the next capacity insertions and
+// promotions, and replaying every hit would cost more than the lock-free
+// lookup saved (a promotion moves golang-lru's list elements, which are
+// cold in the CPU cache): replays become lossy (see drainStripe) and
+// writes replay only their own goroutine's records. The entries read most
+// are still promoted often, and the order approximates LRU, as with
+// Caffeine's lossy read buffers.
+func (s *shard[K, V]) concurrent(othersSeen bool) bool {
+	if othersSeen {
+		s.lossyUntil = s.ticks + uint64(s.capacity)
+	}
+	return s.ticks < s.lossyUntil
 }
 
 // drainBeforeWrite replays the reads recorded before a write (or a locked
 // lookup) by the goroutine making it, own being its stripe, so that a
 // goroutine's reads and writes reach the lists in the order it made them.
-// Lock held. While one stripe has records they are all replayed, whoever's
-// they are (so one goroutine reading from several call sites stays exact);
-// while several have, the shard is used concurrently and only own is
+// Lock held. Used by one goroutine, the shard has at most one stripe with
+// records, which is replayed whoever's it is (one goroutine reading from
+// several call sites stays exact). Used concurrently, only own is
 // replayed, lossily: the others are replayed by their readers, or by the
 // cleanup sweep if their readers stopped.
 func (s *shard[K, V]) drainBeforeWrite(own uint64) {
 	bits := s.reads.dirty.bits.Load()
 	switch {
 	case bits == 0:
-	case bits&(bits-1) == 0:
+	case !s.concurrent(bits&(bits-1) != 0):
 		s.drainStripe(uint64(bits64.TrailingZeros64(bits)), false)
 	case bits&(1<<own) != 0:
 		s.drainStripe(own, true)
 	}
 }
 
-// drainAll replays every stripe's records, lossily if several have some.
-// Lock held.
+// drainAll replays every stripe's records. Lock held.
 func (s *shard[K, V]) drainAll() {
 	bits := s.reads.dirty.bits.Load()
-	lossy := bits&(bits-1) != 0
+	lossy := s.concurrent(bits&(bits-1) != 0)
 	for ; bits != 0; bits &= bits - 1 {
 		s.drainStripe(uint64(bits64.TrailingZeros64(bits)), lossy)
 	}
