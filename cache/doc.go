@@ -50,10 +50,12 @@
 // records the access in a read buffer striped by goroutine. The records are
 // replayed into the LRU order under the shard's lock: by the reader when its
 // stripe is full (16 records) and the lock is free, and before every write.
-// While one goroutine reads a shard, every access is replayed in order, so
+// While one goroutine uses a shard, every access is replayed in order, so
 // the eviction order is exactly golang-lru's (docs/BENCHMARKS.md: the hit
-// ratios equal golang-lru's). While several do, the replay is lossy, as in
-// Caffeine: a full stripe drops records, and only each stripe's newest
+// ratios equal golang-lru's). Stripes are chosen by stack address, so reads
+// of one goroutine from call sites at different stack depths can look like
+// two goroutines' reads. While several goroutines use it, for the next
+// capacity insertions and promotions, the replay is lossy, as in Caffeine: a full stripe drops records, and only each stripe's newest
 // records move entries that are not already near the front; the order then
 // approximates LRU, keeping the entries read most, and a hit costs a few
 // atomic operations on the reader's own cache lines instead of a contended

@@ -12,16 +12,16 @@ import (
 // in order (Caffeine's design). The buffer is striped, a stripe per
 // goroutine (by stack address, see mine), so that goroutines on different
 // CPUs write different cache lines; a reader replays its own stripe when it
-// is full, if the lock is free, and a write replays them all first. The
-// buffer is lossy: a record finding its stripe full is dropped (it is
-// still counted for Stats), and while several goroutines read a shard a
-// replay applies only each stripe's newest records (see drainOwn).
+// is full, if the lock is free, and a write replays the records made
+// before it (shard.drainBeforeWrite). The buffer is lossy: a record finding
+// its stripe full is dropped (it is still counted for Stats), and while
+// several goroutines use a shard a replay applies only the newest records
+// (shard.concurrent, shard.drainStripe).
 const (
-	stripeSlots = 16     // records per stripe (a power of two)
-	maxStripes  = 64     // bits in dirtyMask
-	lossyReplay = 2      // records a replay applies per stripe under concurrency
-	cacheLine   = 64     // bytes; padding keeps writers apart
-	wordsInLine = 64 / 8 // uint64 words per cache line
+	stripeSlots = 16 // records per stripe (a power of two)
+	maxStripes  = 64 // bits in dirtyMask
+	lossyReplay = 2  // records a replay applies per stripe under concurrency
+	cacheLine   = 64 // bytes; padding keeps writers apart
 )
 
 // stripe is one ring of records. Its owner writes tail, misses and slots;
@@ -66,8 +66,10 @@ func newReadBuffer[K comparable, V any]() readBuffer[K, V] {
 // address of a local variable, hashed, spreads goroutines over the
 // stripes and keeps each on the same one for a given call site while its
 // stack stays put, without runtime internals. Call sites at different
-// depths may get different stripes; writes replay every stripe exactly,
-// which keeps even that in order for a single goroutine.
+// stack depths may get different stripes: a write after reads from one
+// call site (the reads in a stripe, the write elsewhere) is still replayed
+// in order, but reads from two call sites that both await a replay look
+// like two goroutines, and the shard turns lossy (shard.concurrent).
 func (b *readBuffer[K, V]) mine() uint64 {
 	var marker byte
 	a := uint64(uintptr(unsafe.Pointer(&marker))) >> 11

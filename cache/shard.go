@@ -178,8 +178,8 @@ func (s *shard[K, V]) concurrent(othersSeen bool) bool {
 // lookup) by the goroutine making it, own being its stripe, so that a
 // goroutine's reads and writes reach the lists in the order it made them.
 // Lock held. Used by one goroutine, the shard has at most one stripe with
-// records, which is replayed whoever's it is (one goroutine reading from
-// several call sites stays exact). Used concurrently, only own is
+// records, which is replayed whoever's it is (the write's own stripe may
+// differ from its reads', see readBuffer.mine). Used concurrently, only own is
 // replayed, lossily: the others are replayed by their readers, or by the
 // cleanup sweep if their readers stopped.
 func (s *shard[K, V]) drainBeforeWrite(own uint64) {
