@@ -1,0 +1,261 @@
+package cache
+
+import (
+	"fmt"
+	"math/bits"
+	"math/rand/v2"
+	"sync"
+	"testing"
+
+	"github.com/hashicorp/golang-lru/v2/simplelru"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// evictionRecord is one OnEvict call, numbered by the operation that
+// caused it.
+type evictionRecord struct {
+	op     int
+	key    int
+	reason EvictionReason
+}
+
+// TestOneGoroutineEvictsExactlyLikeGolangLRU drives a one-shard cache
+// without admission and golang-lru's simplelru with the same random
+// sequence of Get, Set and Delete from one goroutine: the lock-free hits
+// are recorded in the read buffer and replayed later (by the reader when
+// its stripe is full, or before a write), and the result must be the same
+// as promoting at once: the same hits, the same evictions in the same
+// order, the same final order, and Stats counting every hit and miss.
+func TestOneGoroutineEvictsExactlyLikeGolangLRU(t *testing.T) {
+	const (
+		capacity = 8
+		keys     = 16
+		ops      = 4000
+	)
+	op := 0
+	var got, want []evictionRecord
+	c := newTestCache(t, Config[int, int]{Capacity: capacity, Shards: 1, CleanupInterval: -1,
+		OnEvict: func(k, _ int, r EvictionReason) { got = append(got, evictionRecord{op, k, r}) }})
+	modelReason := Evicted
+	model, err := simplelru.NewLRU(capacity, func(k, _ int) { want = append(want, evictionRecord{op, k, modelReason}) })
+	require.NoError(t, err)
+
+	rng := rand.New(rand.NewPCG(3, 4))
+	var hits, misses uint64
+	var wrongGets []string
+	for op = range ops {
+		k := rng.IntN(keys)
+		// Phases of mostly reads fill the stripe (replayed by the reader)
+		// between phases of mixed reads and writes (replayed by writes).
+		reads := 65
+		if op/200%2 == 1 {
+			reads = 97
+		}
+		switch r := rng.IntN(100); {
+		case r < reads:
+			v, ok := c.Get(k)
+			mv, mok := model.Get(k)
+			if v != mv || ok != mok {
+				wrongGets = append(wrongGets, fmt.Sprintf("op %d: Get(%d) = %d, %v; golang-lru: %d, %v", op, k, v, ok, mv, mok))
+			}
+			if ok {
+				hits++
+			} else {
+				misses++
+			}
+		case r < reads+(100-reads)*9/10:
+			c.Set(k, op)
+			modelReason = Evicted
+			model.Add(k, op)
+		default:
+			c.Delete(k)
+			modelReason = Deleted
+			model.Remove(k)
+		}
+	}
+	assert.Empty(t, wrongGets, "Get answers as golang-lru does")
+	require.NotEmpty(t, want)
+	assert.Equal(t, want, got, "the same evictions, in the same order")
+
+	s := c.shards[0]
+	s.mu.Lock()
+	s.drainAll()
+	order := s.window.Keys()
+	s.mu.Unlock()
+	assert.Equal(t, model.Keys(), order, "the same order, oldest first")
+
+	st := c.Stats()
+	assert.Equal(t, hits, st.Hits, "every hit counted")
+	assert.Equal(t, misses, st.Misses, "every miss counted")
+	assert.Positive(t, hits)
+	assert.Positive(t, misses)
+}
+
+// TestOneGoroutineWritingFromAnotherCallSiteStaysExact: the reads wait in
+// the reader's stripe; a write from any other call site (another stripe)
+// still replays them before it changes the lists.
+func TestOneGoroutineWritingFromAnotherCallSiteStaysExact(t *testing.T) {
+	for depth := range 24 {
+		var evicted []int
+		c := newTestCache(t, Config[int, int]{Capacity: 3, Shards: 1, CleanupInterval: -1,
+			OnEvict: func(k, _ int, _ EvictionReason) { evicted = append(evicted, k) }})
+		c.Set(1, 1)
+		c.Set(2, 2)
+		c.Set(3, 3)
+		for _, k := range []int{1, 2} {
+			_, ok := c.Get(k)
+			require.True(t, ok)
+		}
+		// Reads of 1 then 2: 3 is the least recently used.
+		setThroughFrames(c, 4, depth)
+		assert.Equal(t, []int{3}, evicted, "written %d frames deeper than the reads", depth)
+	}
+}
+
+// TestOneGoroutineEvictsLikeGolangLRUWhenItsStackMoves: one goroutine
+// reads from one call site, but its stack grows (is copied elsewhere)
+// between two reads, as it does whenever a call between them needs more
+// stack than the goroutine had; then it writes. doc.go: "While one
+// goroutine uses a shard, every access is replayed in order, so the
+// eviction order is exactly golang-lru's"; Config.Shards: a one-shard
+// cache "evicts exactly like one LRU".
+func TestOneGoroutineEvictsLikeGolangLRUWhenItsStackMoves(t *testing.T) {
+	for try := range 20 {
+		var evicted []int
+		stripes := 0
+		done := make(chan struct{})
+		go func() { // a new goroutine: a small stack that the call below outgrows
+			defer close(done)
+			c, err := New(Config[int, int]{Capacity: 3, Shards: 1, CleanupInterval: -1,
+				OnEvict: func(k, _ int, _ EvictionReason) { evicted = append(evicted, k) }})
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			c.Set(1, 1)
+			c.Set(2, 2)
+			c.Set(3, 3)
+			for _, k := range []int{1, 2} {
+				c.Get(k) // one call site
+				if k == 1 {
+					growStack(64 + try) // 64 KiB and more: the stack moves
+				}
+			}
+			stripes = bits.OnesCount64(c.shards[0].reads.dirty.bits.Load())
+			// Reads of 1 then 2: 3 is the least recently used.
+			c.Set(4, 4)
+		}()
+		<-done
+		if !assert.Equal(t, []int{3}, evicted, "try %d: reads from one call site, the stack moved between them (records in %d stripes)", try, stripes) {
+			return
+		}
+	}
+}
+
+// setThroughFrames calls c.Set(key, key) depth frames (of over 512 bytes)
+// further down the stack.
+//
+//go:noinline
+func setThroughFrames(c *Cache[int, int], key, depth int) int {
+	var pad [512]byte
+	pad[depth%len(pad)] = byte(depth)
+	if depth == 0 {
+		c.Set(key, key)
+		return 0
+	}
+	return setThroughFrames(c, key, depth-1) + int(pad[depth%len(pad)]) - int(byte(depth))
+}
+
+// growStack uses n KiB of stack.
+//
+//go:noinline
+func growStack(n int) int {
+	var pad [1024]byte
+	pad[n%len(pad)] = byte(n)
+	if n == 0 {
+		return 0
+	}
+	return growStack(n-1) + int(pad[n%len(pad)])
+}
+
+// TestFullStripeDropsRecordsButCountsHits: while the shard's lock is held
+// a reader cannot replay its stripe; reads past the stripe's capacity are
+// dropped (the entries are not promoted) but still counted as hits.
+func TestFullStripeDropsRecordsButCountsHits(t *testing.T) {
+	const capacity = 64
+	var evicted []int
+	c := newTestCache(t, Config[int, int]{Capacity: capacity, Shards: 1, CleanupInterval: -1,
+		OnEvict: func(k, _ int, _ EvictionReason) { evicted = append(evicted, k) }})
+	for k := range capacity {
+		c.Set(k, k) // 0 is the oldest
+	}
+	s := c.shards[0]
+	const reads = 40
+	s.mu.Lock()
+	for k := range reads {
+		_, ok := c.Get(k) // no replay can take the lock
+		require.True(t, ok)
+	}
+	dirty := s.reads.dirty.bits.Load()
+	s.mu.Unlock()
+	require.Equal(t, 1, bits.OnesCount64(dirty), "one goroutine, one call site: one stripe")
+	st := &s.reads.stripes[bits.TrailingZeros64(dirty)]
+	assert.Equal(t, uint64(reads), st.tail.Load()-st.head.Load(), "every read was offered")
+
+	c.Set(1000, 1000) // replays the stripe: only its first stripeSlots reads were kept
+	assert.Equal(t, []int{stripeSlots}, evicted,
+		"keys 0..%d were promoted; %d, the oldest of the dropped reads, is evicted", stripeSlots-1, stripeSlots)
+	assert.Equal(t, uint64(reads), c.Stats().Hits, "dropped reads are still hits")
+	assert.Equal(t, uint64(0), c.Stats().Misses)
+}
+
+// TestStatsCountEveryLookupUnderConcurrency: goroutines read a populated
+// cache (hits and misses, with many reads dropped or replayed lossily)
+// while another writes to it; Stats counts every lookup exactly.
+func TestStatsCountEveryLookupUnderConcurrency(t *testing.T) {
+	modes(t, func(t *testing.T, admission bool) {
+		const (
+			stored  = 500
+			readers = 8
+			gets    = 3000
+		)
+		c := newTestCache(t, Config[int, int]{Capacity: 4000, Shards: 4, Admission: admission, CleanupInterval: -1})
+		for k := range stored {
+			c.Set(k, k)
+		}
+		var wg sync.WaitGroup
+		wg.Go(func() { // writes while the readers read: replays under contention
+			for k := 10_000; k < 11_000; k++ {
+				c.Set(k, k)
+			}
+		})
+		expectedHits := make([]uint64, readers)
+		wrong := make([]int, readers)
+		for r := range readers {
+			wg.Go(func() {
+				for i := range gets {
+					k := (i*7 + r*131) % (2 * stored) // half stored, half not
+					v, ok := c.Get(k)
+					if ok != (k < stored) || (ok && v != k) {
+						wrong[r]++
+					}
+					if k < stored {
+						expectedHits[r]++
+					}
+				}
+			})
+		}
+		wg.Wait()
+		hits := uint64(0)
+		for r := range readers {
+			assert.Zero(t, wrong[r], "reader %d: wrong answers", r)
+			hits += expectedHits[r]
+		}
+		st := c.Stats()
+		assert.Equal(t, hits, st.Hits, "hits")
+		assert.Equal(t, uint64(readers*gets)-hits, st.Misses, "misses")
+		assert.Equal(t, uint64(readers*gets), st.Hits+st.Misses, "every Get counted once")
+		assert.Zero(t, st.Evicted, "nothing evicted: the expected hits hold")
+	})
+}
