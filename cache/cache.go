@@ -260,7 +260,7 @@ func (c *Cache[K, V]) Purge() {
 			s.deletedN += uint64(seg.Len())
 			seg.Purge()
 		}
-		s.index.init(s.seed)
+		s.index.clear()
 		if s.sketch != nil {
 			s.sketch.reset()
 		}

@@ -14,9 +14,11 @@ const (
 	clockResolution = time.Millisecond
 	// clockSlack: an entry whose expiry is closer than this to the coarse
 	// reading is checked against the real clock. It is larger than the
-	// resolution so that a timer that fires a few milliseconds late still
-	// never lets an expired entry be returned.
-	clockSlack = 5 * clockResolution
+	// resolution because the timer that ages the reading can fire late:
+	// with every CPU busy, Go runs timers at the next preemption, every
+	// 10 ms (an expired entry was seen 14.7 ms late with a 5 ms slack and
+	// one CPU spinning on Get).
+	clockSlack = 25 * clockResolution
 )
 
 // clock is the cache's time: nanoseconds on the monotonic clock since the

@@ -21,7 +21,7 @@ import (
 // probe has its own key (a probe at or after d removes its entry).
 func TestGetHonoursTheTTLToTheNanosecond(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		const d = 40 * time.Millisecond
+		const d = 8 * clockSlack
 		c := newTestCache(t, Config[int, int]{Capacity: 10_000, CleanupInterval: -1})
 		start := time.Now()
 

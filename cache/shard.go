@@ -51,10 +51,10 @@ type shard[K comparable, V any] struct {
 	// replay leaves an entry where it is (see drainStripe).
 	ticks     uint64
 	nearFront uint64
-	// lossyUntil: replays are lossy while ticks < lossyUntil, set to
-	// capacity ticks ahead whenever a replay finds stripes of several
-	// goroutines with records (see concurrent).
-	lossyUntil uint64
+	// lossyUntil: replays are lossy while ticks < lossyUntil (see
+	// concurrent); suspectUntil: when the last replay that found several
+	// stripes with records was, plus capacity.
+	lossyUntil, suspectUntil uint64
 
 	// flights are the loads in progress for keys of this shard.
 	flights map[K]*flight[V]
@@ -156,20 +156,26 @@ func (s *shard[K, V]) tryDrainOwn(i uint64) {
 }
 
 // concurrent reports whether replays should be lossy, given whether the
-// replay about to run found records of other goroutines. Lock held.
+// replay about to run found records in other stripes. Lock held.
 //
 // While one goroutine uses a shard, every access is replayed in order, so
-// the eviction order is exactly golang-lru's. Once several are seen, the
-// shard is used concurrently for the next capacity insertions and
-// promotions, and replaying every hit would cost more than the lock-free
-// lookup saved (a promotion moves golang-lru's list elements, which are
-// cold in the CPU cache): replays become lossy (see drainStripe) and
-// writes replay only their own goroutine's records. The entries read most
-// are still promoted often, and the order approximates LRU, as with
+// the eviction order is exactly golang-lru's. Records in several stripes
+// usually mean several goroutines; once that is seen twice within capacity
+// insertions and promotions (one goroutine's records also split between
+// stripes when Go moves its stack, which is rare, so once is not enough),
+// the shard counts as used concurrently for the next capacity insertions
+// and promotions. Replaying every hit would then cost more than the
+// lock-free lookup saved (a promotion moves golang-lru's list elements,
+// which are cold in the CPU cache): replays become lossy (see drainStripe)
+// and writes replay only their own goroutine's records. The entries read
+// most are still promoted often, and the order approximates LRU, as with
 // Caffeine's lossy read buffers.
 func (s *shard[K, V]) concurrent(othersSeen bool) bool {
 	if othersSeen {
-		s.lossyUntil = s.ticks + uint64(s.capacity)
+		if s.ticks < s.suspectUntil {
+			s.lossyUntil = s.ticks + uint64(s.capacity)
+		}
+		s.suspectUntil = s.ticks + uint64(s.capacity)
 	}
 	return s.ticks < s.lossyUntil
 }
@@ -177,9 +183,9 @@ func (s *shard[K, V]) concurrent(othersSeen bool) bool {
 // drainBeforeWrite replays the reads recorded before a write (or a locked
 // lookup) by the goroutine making it, own being its stripe, so that a
 // goroutine's reads and writes reach the lists in the order it made them.
-// Lock held. Used by one goroutine, the shard has at most one stripe with
-// records, which is replayed whoever's it is (the write's own stripe may
-// differ from its reads', see readBuffer.mine). Used concurrently, only own is
+// Lock held. Unless the shard is used concurrently, every stripe's records
+// are replayed, whoever's they are (the write's own stripe may differ from
+// its reads', see readBuffer.mine). Used concurrently, only own is
 // replayed, lossily: the others are replayed by their readers, or by the
 // cleanup sweep if their readers stopped.
 func (s *shard[K, V]) drainBeforeWrite(own uint64) {
@@ -187,7 +193,9 @@ func (s *shard[K, V]) drainBeforeWrite(own uint64) {
 	switch {
 	case bits == 0:
 	case !s.concurrent(bits&(bits-1) != 0):
-		s.drainStripe(uint64(bits64.TrailingZeros64(bits)), false)
+		for ; bits != 0; bits &= bits - 1 {
+			s.drainStripe(uint64(bits64.TrailingZeros64(bits)), false)
+		}
 	case bits&(1<<own) != 0:
 		s.drainStripe(own, true)
 	}

@@ -37,9 +37,17 @@ func newTable[K comparable, V any](size int) *table[K, V] {
 	return &table[K, V]{slots: make([]atomic.Pointer[node[K, V]], n), mask: uint64(n - 1)}
 }
 
+// init prepares a new index; it runs before any reader can see it.
 func (x *index[K, V]) init(seed maphash.Seed) {
 	x.seed = seed
 	x.tomb = &node[K, V]{}
+	x.clear()
+}
+
+// clear empties the index by publishing a fresh table. Lock held. Readers
+// still probing the old one compare against the same tombstone, which is
+// why the tombstone (and seed) never change after init.
+func (x *index[K, V]) clear() {
 	x.cur.Store(newTable[K, V](minTableSize))
 	x.live, x.used = 0, 0
 }
