@@ -124,7 +124,7 @@ func (c *Cache[K, V]) Get(key K) (V, bool) {
 // replaced meanwhile).
 func (c *Cache[K, V]) expireOnRead(s *shard[K, V], key K, n *node[K, V], t int64) {
 	s.mu.Lock()
-	s.drainBeforeWrite(s.reads.mine())
+	s.drainBeforeWrite()
 	s.misses++
 	s.climb(false)
 	var ev eviction[K, V]
@@ -165,7 +165,7 @@ func (c *Cache[K, V]) SetWithTTL(key K, value V, ttl time.Duration) {
 	it := c.newNode(key, value, nil, ttl, t)
 	s, h := c.shardFor(key)
 	s.mu.Lock()
-	s.drainBeforeWrite(s.reads.mine())
+	s.drainBeforeWrite()
 	s.supersedeFlight(key)
 	ev, report := s.put(key, h, it, t)
 	s.mu.Unlock()
@@ -205,7 +205,7 @@ func (c *Cache[K, V]) Delete(key K) bool {
 	s, _ := c.shardFor(key)
 	t := c.now()
 	s.mu.Lock()
-	s.drainBeforeWrite(s.reads.mine())
+	s.drainBeforeWrite()
 	s.supersedeFlight(key)
 	it, ok := s.remove(key)
 	if ok {

@@ -122,7 +122,7 @@ func (c *Cache[K, V]) GetOrLoad(ctx context.Context, key K, loader func(ctx cont
 // the lookup, promotes a live entry, and removes an expired one, which it
 // returns for reporting after unlock. It returns the live node, or nil.
 func (c *Cache[K, V]) lockedLookup(s *shard[K, V], key K, h uint64, t int64) (*node[K, V], eviction[K, V], bool) {
-	s.drainBeforeWrite(s.reads.mine())
+	s.drainBeforeWrite()
 	var ev eviction[K, V]
 	report := false
 	if n := s.index.get(key, h); n != nil {

@@ -185,10 +185,12 @@ func (s *shard[K, V]) concurrent(othersSeen bool) bool {
 // goroutine's reads and writes reach the lists in the order it made them.
 // Lock held. Unless the shard is used concurrently, every stripe's records
 // are replayed, whoever's they are (the write's own stripe may differ from
-// its reads', see readBuffer.mine). Used concurrently, only own is
-// replayed, lossily: the others are replayed by their readers, or by the
-// cleanup sweep if their readers stopped.
-func (s *shard[K, V]) drainBeforeWrite(own uint64) {
+// its reads', see readBuffer.mine). Used concurrently, nothing is
+// replayed: each reader replays its own records when its stripe fills,
+// and the cleanup sweep those of readers that stopped. (Replaying the
+// writer's own stripe here cost up to two list moves inside the lock on
+// every write, which made concurrent writers wait on each other.)
+func (s *shard[K, V]) drainBeforeWrite() {
 	bits := s.reads.dirty.bits.Load()
 	switch {
 	case bits == 0:
@@ -196,8 +198,6 @@ func (s *shard[K, V]) drainBeforeWrite(own uint64) {
 		for ; bits != 0; bits &= bits - 1 {
 			s.drainStripe(uint64(bits64.TrailingZeros64(bits)), false)
 		}
-	case bits&(1<<own) != 0:
-		s.drainStripe(own, true)
 	}
 }
 

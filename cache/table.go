@@ -21,10 +21,21 @@ type index[K comparable, V any] struct {
 	used int      // non-nil slots: keys and tombstones
 }
 
+// table is one array of the index. Beside each slot's node pointer it
+// keeps a tag, 32 bits of the key's hash, so that a probe passes over
+// other keys' slots without loading their nodes (a cache miss each): a
+// lookup of an absent key probes several slots. The tag is written before
+// the pointer, so a reader that loads a pointer sees its tag; a stale tag
+// can only send a reader to compare a key that does not match.
 type table[K comparable, V any] struct {
 	slots []atomic.Pointer[node[K, V]]
+	tags  []atomic.Uint32
 	mask  uint64
 }
+
+// tagOf is the part of the hash kept as a slot's tag: the high half (the
+// slot index comes from the low bits).
+func tagOf(h uint64) uint32 { return uint32(h >> 32) }
 
 // minTableSize is the smallest table (a power of two).
 const minTableSize = 16
@@ -34,7 +45,7 @@ func newTable[K comparable, V any](size int) *table[K, V] {
 	for n < size {
 		n <<= 1
 	}
-	return &table[K, V]{slots: make([]atomic.Pointer[node[K, V]], n), mask: uint64(n - 1)}
+	return &table[K, V]{slots: make([]atomic.Pointer[node[K, V]], n), tags: make([]atomic.Uint32, n), mask: uint64(n - 1)}
 }
 
 // init prepares a new index; it runs before any reader can see it.
@@ -56,12 +67,13 @@ func (x *index[K, V]) clear() {
 // an empty slot (see put), so the probe ends.
 func (x *index[K, V]) get(key K, h uint64) *node[K, V] {
 	t := x.cur.Load()
+	tag := tagOf(h)
 	for i := h & t.mask; ; i = (i + 1) & t.mask {
 		n := t.slots[i].Load()
 		if n == nil {
 			return nil
 		}
-		if n != x.tomb && n.key == key {
+		if t.tags[i].Load() == tag && n != x.tomb && n.key == key {
 			return n
 		}
 	}
@@ -70,6 +82,7 @@ func (x *index[K, V]) get(key K, h uint64) *node[K, V] {
 // put stores n under n.key, replacing the key's node if any. Lock held.
 func (x *index[K, V]) put(n *node[K, V], h uint64) {
 	t := x.cur.Load()
+	tag := tagOf(h)
 	free := -1
 	for i := h & t.mask; ; i = (i + 1) & t.mask {
 		old := t.slots[i].Load()
@@ -79,6 +92,7 @@ func (x *index[K, V]) put(n *node[K, V], h uint64) {
 				free = int(i)
 				x.used++
 			}
+			t.tags[free].Store(tag)
 			t.slots[free].Store(n)
 			x.live++
 			// At most 3/4 of the slots in use keeps probes short and
@@ -91,7 +105,7 @@ func (x *index[K, V]) put(n *node[K, V], h uint64) {
 			if free < 0 {
 				free = int(i) // reuse the first tombstone on the path
 			}
-		case old.key == n.key:
+		case t.tags[i].Load() == tag && old.key == n.key:
 			t.slots[i].Store(n)
 			return
 		}
@@ -101,12 +115,13 @@ func (x *index[K, V]) put(n *node[K, V], h uint64) {
 // remove deletes key, if stored. Lock held.
 func (x *index[K, V]) remove(key K, h uint64) {
 	t := x.cur.Load()
+	tag := tagOf(h)
 	for i := h & t.mask; ; i = (i + 1) & t.mask {
 		old := t.slots[i].Load()
 		if old == nil {
 			return
 		}
-		if old != x.tomb && old.key == key {
+		if t.tags[i].Load() == tag && old != x.tomb && old.key == key {
 			t.slots[i].Store(x.tomb)
 			x.live--
 			if len(t.slots) > minTableSize && x.live*8 < len(t.slots) {
@@ -126,10 +141,12 @@ func (x *index[K, V]) rebuild(old *table[K, V]) {
 		if n == nil || n == x.tomb {
 			continue
 		}
-		j := hashKey(x.seed, n.key) & t.mask
+		h := hashKey(x.seed, n.key)
+		j := h & t.mask
 		for t.slots[j].Load() != nil {
 			j = (j + 1) & t.mask
 		}
+		t.tags[j].Store(tagOf(h))
 		t.slots[j].Store(n)
 	}
 	x.used = x.live
