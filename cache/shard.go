@@ -325,10 +325,14 @@ func (s *shard[K, V]) segments() []*segment[K, V] {
 // most recent of its segment); a new one may push one entry out, which is
 // returned for reporting after unlock.
 func (s *shard[K, V]) put(key K, h uint64, it *node[K, V], now int64) (eviction[K, V], bool) {
-	s.index.put(it, h)
+	replaced := s.index.put(it, h) // the index mirrors the lists
 	s.ticks++
 	it.stamp = s.ticks
-	if _, seg, ok := s.peek(key); ok {
+	if replaced {
+		seg := s.window
+		if s.sketch != nil {
+			_, seg, _ = s.peek(key)
+		}
 		seg.Add(key, it)
 		return eviction[K, V]{}, false
 	}

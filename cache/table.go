@@ -79,8 +79,9 @@ func (x *index[K, V]) get(key K, h uint64) *node[K, V] {
 	}
 }
 
-// put stores n under n.key, replacing the key's node if any. Lock held.
-func (x *index[K, V]) put(n *node[K, V], h uint64) {
+// put stores n under n.key, replacing the key's node if any, and reports
+// whether it did. Lock held.
+func (x *index[K, V]) put(n *node[K, V], h uint64) (replaced bool) {
 	t := x.cur.Load()
 	tag := tagOf(h)
 	free := -1
@@ -100,14 +101,14 @@ func (x *index[K, V]) put(n *node[K, V], h uint64) {
 			if x.used*4 > len(t.slots)*3 {
 				x.rebuild(t)
 			}
-			return
+			return false
 		case old == x.tomb:
 			if free < 0 {
 				free = int(i) // reuse the first tombstone on the path
 			}
 		case t.tags[i].Load() == tag && old.key == n.key:
 			t.slots[i].Store(n)
-			return
+			return true
 		}
 	}
 }
