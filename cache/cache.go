@@ -161,7 +161,7 @@ func (c *Cache[K, V]) Set(key K, value V) {
 // shortened by the configured jitter. A load in flight for key is not
 // allowed to overwrite this value when it finishes.
 func (c *Cache[K, V]) SetWithTTL(key K, value V, ttl time.Duration) {
-	t := c.now()
+	t := c.clock.writeClock(ttl)
 	it := c.newNode(key, value, nil, ttl, t)
 	s, h := c.shardFor(key)
 	s.mu.Lock()

@@ -171,3 +171,36 @@ func TestExpireAfterAccessWithHitsCloserThanTheClockResolution(t *testing.T) {
 		assert.False(t, ok, "expired TTL after the last hit: no reading is ahead of the real clock")
 	})
 }
+
+// TestSetStampsLongTTLsWithTheCoarseClock: a Set with a TTL of at least
+// coarseWriteTTL is stamped with the coarse reading, so the entry expires
+// up to that reading's age early and never late; a shorter TTL is stamped
+// with the real clock and expires exactly.
+func TestSetStampsLongTTLsWithTheCoarseClock(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newTestCache(t, Config[string, int]{CleanupInterval: -1})
+		start := time.Now()
+		c.SetWithTTL("clock", 0, time.Hour)
+		_, ok := c.Get("clock") // a fresh coarse reading at start
+		require.True(t, ok)
+		const age = clockResolution / 2
+		time.Sleep(age)
+		c.SetWithTTL("long", 1, coarseWriteTTL)
+		c.SetWithTTL("short", 2, coarseWriteTTL-1)
+
+		time.Sleep(coarseWriteTTL - age - 1) // 1 ns before the long TTL, counted from start
+		_, ok = c.Get("long")
+		assert.True(t, ok, "live until its coarse stamp plus TTL")
+		time.Sleep(1)
+		_, ok = c.Get("long")
+		assert.False(t, ok, "expires %v early: the coarse reading's age at the Set", age)
+		assert.Equal(t, coarseWriteTTL, time.Since(start))
+
+		time.Sleep(age - 2) // 1 ns before the short TTL, counted from its Set
+		_, ok = c.Get("short")
+		assert.True(t, ok, "a short TTL is measured from the real clock")
+		time.Sleep(1)
+		_, ok = c.Get("short")
+		assert.False(t, ok)
+	})
+}

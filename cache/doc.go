@@ -86,11 +86,15 @@
 //     Len and All skip it) even before the cleanup goroutine removes it.
 //     Lookups compare expiries with a reading of the monotonic clock kept
 //     for at most a millisecond (reading the clock costs as much as the rest
-//     of a hit), and re-read the clock for entries within 5 ms of expiry, so
-//     the instant is exact unless the timer that ages the reading runs more
-//     than 4 ms late (a starved process). An idle cache runs no timer.
-//     ExpireAfterAccess extends an entry from that reading: up to a
-//     millisecond less than its TTL after the last hit.
+//     of a hit), and re-read the clock for entries within 25 ms of expiry,
+//     so the instant is exact unless the timer that ages the reading runs
+//     more than 24 ms late (with every CPU busy Go runs timers at the next
+//     preemption, every 10 ms). An idle cache runs no timer. Set stamps an
+//     entry whose TTL is 1 s or more with that reading too, so such an
+//     entry lives up to the reading's age (1 ms) less than its TTL, never
+//     more; shorter TTLs are measured from the real clock. ExpireAfterAccess
+//     extends an entry from the reading: up to 1 ms less than its TTL after
+//     the last hit.
 //   - Faults: a failing or panicking loader reaches its callers as an error
 //     (or a stale value) and is counted; nothing is retried behind the
 //     caller's back.
