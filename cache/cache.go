@@ -102,7 +102,7 @@ func (c *Cache[K, V]) Get(key K) (V, bool) {
 	if n := s.index.get(key, h); n != nil {
 		live, t := c.clock.liveAt(n.expires.Load())
 		if !live {
-			c.expireOnRead(s, key, n, t)
+			c.expireOnRead(s, key, h, n, t)
 			var zero V
 			return zero, false
 		}
@@ -122,15 +122,15 @@ func (c *Cache[K, V]) Get(key K) (V, bool) {
 // expireOnRead handles a lookup that found n expired at t: it counts the
 // miss and removes the entry (unless StaleIfError keeps it, or it was
 // replaced meanwhile).
-func (c *Cache[K, V]) expireOnRead(s *shard[K, V], key K, n *node[K, V], t int64) {
+func (c *Cache[K, V]) expireOnRead(s *shard[K, V], key K, h uint64, n *node[K, V], t int64) {
 	s.mu.Lock()
 	s.drainBeforeWrite()
 	s.misses++
 	s.climb(false)
 	var ev eviction[K, V]
 	report := false
-	if cur, _, ok := s.peek(key); ok && cur == n {
-		ev, report = c.dropExpired(s, key, n, t)
+	if s.index.get(key, h) == n {
+		ev, report = c.dropExpired(s, key, h, n, t)
 	}
 	s.mu.Unlock()
 	if report {
@@ -140,11 +140,11 @@ func (c *Cache[K, V]) expireOnRead(s *shard[K, V], key K, n *node[K, V], t int64
 
 // dropExpired removes an expired entry unless StaleIfError still keeps it.
 // Called with s.mu held.
-func (c *Cache[K, V]) dropExpired(s *shard[K, V], key K, it *node[K, V], t int64) (eviction[K, V], bool) {
+func (c *Cache[K, V]) dropExpired(s *shard[K, V], key K, h uint64, it *node[K, V], t int64) (eviction[K, V], bool) {
 	if it.keepAt(t, c.staleNano) {
 		return eviction[K, V]{}, false
 	}
-	s.remove(key)
+	s.remove(key, h)
 	s.expired++
 	if it.missing != nil {
 		return eviction[K, V]{}, false
@@ -202,17 +202,17 @@ func randomFraction() float64 {
 // Delete removes key and reports whether a live entry was there. A load
 // in flight for key is not allowed to store its result.
 func (c *Cache[K, V]) Delete(key K) bool {
-	s, _ := c.shardFor(key)
+	s, h := c.shardFor(key)
 	t := c.now()
 	s.mu.Lock()
 	s.drainBeforeWrite()
 	s.supersedeFlight(key)
-	it, ok := s.remove(key)
-	if ok {
+	it := s.remove(key, h)
+	if it != nil {
 		s.deletedN++
 	}
 	s.mu.Unlock()
-	if !ok || it.missing != nil {
+	if it == nil || it.missing != nil {
 		return false
 	}
 	if c.cfg.OnEvict != nil {
@@ -228,11 +228,9 @@ func (c *Cache[K, V]) Len() int {
 	n := 0
 	for _, s := range c.shards {
 		s.mu.Lock()
-		for _, seg := range s.segments() {
-			for _, it := range seg.Values() {
-				if it.missing == nil && it.liveAt(t) {
-					n++
-				}
+		for _, it := range s.index.nodes() {
+			if it.missing == nil && it.liveAt(t) {
+				n++
 			}
 		}
 		s.mu.Unlock()
@@ -249,14 +247,14 @@ func (c *Cache[K, V]) Purge() {
 		for k := range s.flights {
 			s.supersedeFlight(k)
 		}
-		for _, seg := range s.segments() {
-			if c.cfg.OnEvict != nil {
-				for _, k := range seg.Keys() {
-					if it, ok := seg.Peek(k); ok && it.missing == nil {
-						evs = append(evs, eviction[K, V]{key: k, value: it.value, reason: Deleted})
-					}
+		if c.cfg.OnEvict != nil {
+			for _, it := range s.index.nodes() {
+				if it.missing == nil {
+					evs = append(evs, eviction[K, V]{key: it.key, value: it.value, reason: Deleted})
 				}
 			}
+		}
+		for _, seg := range s.segments() {
 			s.deletedN += uint64(seg.Len())
 			seg.Purge()
 		}
@@ -281,12 +279,10 @@ func (c *Cache[K, V]) All() iter.Seq2[K, V] {
 			var keys []K
 			var vals []V
 			s.mu.Lock()
-			for _, seg := range s.segments() {
-				for _, k := range seg.Keys() {
-					if it, ok := seg.Peek(k); ok && it.missing == nil && it.liveAt(t) {
-						keys = append(keys, k)
-						vals = append(vals, it.value)
-					}
+			for _, it := range s.index.nodes() {
+				if it.missing == nil && it.liveAt(t) {
+					keys = append(keys, it.key)
+					vals = append(vals, it.value)
 				}
 			}
 			s.mu.Unlock()
@@ -362,17 +358,14 @@ func (c *Cache[K, V]) sweep() {
 		var evs []eviction[K, V]
 		s.mu.Lock()
 		s.drainAll() // records of goroutines that stopped reading
-		for _, seg := range s.segments() {
-			for _, k := range seg.Keys() {
-				it, _ := seg.Peek(k)
-				if it.keepAt(t, c.staleNano) {
-					continue
-				}
-				s.drop(seg, k)
-				s.expired++
-				if it.missing == nil {
-					evs = append(evs, eviction[K, V]{key: k, value: it.value, reason: Expired})
-				}
+		for _, it := range s.index.nodes() {
+			if it.keepAt(t, c.staleNano) {
+				continue
+			}
+			s.remove(it.key, hashKey(c.seed, it.key))
+			s.expired++
+			if it.missing == nil {
+				evs = append(evs, eviction[K, V]{key: it.key, value: it.value, reason: Expired})
 			}
 		}
 		s.mu.Unlock()

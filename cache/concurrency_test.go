@@ -205,14 +205,18 @@ func testConcurrentMixedUse(t *testing.T, admission bool, ttl time.Duration) {
 	stored := map[int]int64{}
 	for _, s := range c.shards {
 		s.mu.Lock()
+		listed := 0
 		for _, seg := range s.segments() {
 			for _, k := range seg.Keys() {
-				n, _ := seg.Peek(k)
+				n := s.index.get(k, hashKey(s.seed, k))
+				require.NotNil(t, n, "key %d is in a list but not in the index", k)
 				_, dup := stored[k]
 				assert.False(t, dup, "key %d stored twice", k)
 				stored[k] = n.value
+				listed++
 			}
 		}
+		assert.Equal(t, listed, len(s.index.nodes()), "the index holds exactly the listed keys")
 		s.mu.Unlock()
 	}
 	assert.LessOrEqual(t, len(stored), capacity)

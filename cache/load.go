@@ -135,7 +135,7 @@ func (c *Cache[K, V]) lockedLookup(s *shard[K, V], key K, h uint64, t int64) (*n
 			}
 			return n, ev, false
 		}
-		ev, report = c.dropExpired(s, key, n, t)
+		ev, report = c.dropExpired(s, key, h, n, t)
 	}
 	s.misses++
 	s.climb(false)
@@ -218,7 +218,7 @@ func (c *Cache[K, V]) finish(key K, f *flight[V], v V, err error) {
 		}
 	default:
 		f.err = err
-		if old, _, ok := s.peek(key); ok && old.missing == nil && old.keepAt(t, c.staleNano) {
+		if old := s.index.get(key, h); old != nil && old.missing == nil && old.keepAt(t, c.staleNano) {
 			// A failed refresh leaves the live value in place; a failed
 			// load after expiry serves the stale value within its grace.
 			f.value, f.err = old.value, nil

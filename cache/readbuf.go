@@ -54,7 +54,7 @@ type dirtyMask struct {
 }
 
 func newReadBuffer[K comparable, V any]() readBuffer[K, V] {
-	n := 8
+	n := 16 // two goroutines share a stripe with probability 1/n
 	for n < 4*runtime.GOMAXPROCS(0) && n < maxStripes {
 		n <<= 1
 	}

@@ -8,10 +8,13 @@ import (
 	"github.com/hashicorp/golang-lru/v2/simplelru"
 )
 
-// segment is one golang-lru list. Segments are created with room for the
-// whole shard so that golang-lru never evicts on its own: the shard decides
-// what leaves, so that it can report the reason outside the lock.
-type segment[K comparable, V any] = simplelru.LRU[K, *node[K, V]]
+// segment is one golang-lru list. It holds keys only: their order is what
+// golang-lru keeps, and the shard's index holds each key's node (so that a
+// write replaces the node in one place, and lookups find it without a
+// lock). Segments are created with room for the whole shard so that
+// golang-lru never evicts on its own: the shard decides what leaves, so
+// that it can report the reason outside the lock.
+type segment[K comparable, V any] = simplelru.LRU[K, struct{}]
 
 // shard is an independently locked part of the cache. Without admission it
 // is one LRU (window). With admission it is W-TinyLFU: new entries enter a
@@ -89,7 +92,7 @@ func newShard[K comparable, V any](seed maphash.Seed, capacity int, admission bo
 // mustSegment creates a golang-lru list; size is always >= 1 here, the only
 // condition under which simplelru fails.
 func mustSegment[K comparable, V any](size int) *segment[K, V] {
-	l, err := simplelru.NewLRU[K, *node[K, V]](size, nil)
+	l, err := simplelru.NewLRU[K, struct{}](size, nil)
 	if err != nil {
 		panic("cache: internal error: " + err.Error())
 	}
@@ -106,13 +109,13 @@ func (s *shard[K, V]) promote(n *node[K, V]) bool {
 		_, ok := s.window.Get(n.key)
 		return ok
 	}
-	_, _, ok := s.accessTinyLFU(n.key)
-	if ok {
+	if ok := s.accessTinyLFU(n.key); ok {
 		// As in Caffeine, the sketch counts hits and insertions, not
 		// misses: a miss followed by its insertion counts once.
 		s.sketch.increment(hashKey(s.seed, n.key))
+		return true
 	}
-	return ok
+	return false
 }
 
 // climb feeds one lookup's outcome to the hill climber that sizes the
@@ -250,58 +253,54 @@ func (s *shard[K, V]) drainStripe(i uint64, lossy bool) {
 	}
 }
 
-// accessTinyLFU finds and promotes key in the W-TinyLFU lists.
-func (s *shard[K, V]) accessTinyLFU(key K) (*node[K, V], *segment[K, V], bool) {
-	if it, ok := s.protected.Get(key); ok {
-		return it, s.protected, true
+// accessTinyLFU finds and promotes key in the W-TinyLFU lists and reports
+// whether it is there.
+func (s *shard[K, V]) accessTinyLFU(key K) bool {
+	if _, ok := s.protected.Get(key); ok {
+		return true
 	}
-	if it, ok := s.window.Get(key); ok {
-		return it, s.window, true
+	if _, ok := s.window.Get(key); ok {
+		return true
 	}
-	if it, ok := s.probation.Peek(key); ok {
+	if s.probation.Contains(key) {
 		// A second access in the main area: promote to protected, demoting
 		// protected's oldest to probation if protected is full.
 		s.probation.Remove(key)
-		s.protected.Add(key, it)
+		s.protected.Add(key, struct{}{})
 		if s.protected.Len() > s.protCap {
-			if k, v, ok := s.protected.RemoveOldest(); ok {
-				s.probation.Add(k, v)
+			if k, _, ok := s.protected.RemoveOldest(); ok {
+				s.probation.Add(k, struct{}{})
 			}
 		}
-		return it, s.protected, true
+		return true
 	}
-	return nil, nil, false
+	return false
 }
 
-// peek finds key without counting an access or changing any order.
-func (s *shard[K, V]) peek(key K) (*node[K, V], *segment[K, V], bool) {
-	if it, ok := s.window.Peek(key); ok {
-		return it, s.window, true
+// segmentOf returns the list holding key, or nil, without changing any
+// order.
+func (s *shard[K, V]) segmentOf(key K) *segment[K, V] {
+	if s.window.Contains(key) {
+		return s.window
 	}
 	if s.sketch != nil {
-		if it, ok := s.protected.Peek(key); ok {
-			return it, s.protected, true
+		if s.protected.Contains(key) {
+			return s.protected
 		}
-		if it, ok := s.probation.Peek(key); ok {
-			return it, s.probation, true
+		if s.probation.Contains(key) {
+			return s.probation
 		}
 	}
-	return nil, nil, false
+	return nil
 }
 
-// remove deletes key and returns what it held. Lock held.
-func (s *shard[K, V]) remove(key K) (*node[K, V], bool) {
-	n, seg, ok := s.peek(key)
-	if ok {
-		s.drop(seg, key)
+// remove deletes key and returns its node, or nil. Lock held.
+func (s *shard[K, V]) remove(key K, h uint64) *node[K, V] {
+	n := s.index.remove(key, h)
+	if n != nil {
+		s.segmentOf(key).Remove(key)
 	}
-	return n, ok
-}
-
-// drop removes key from seg and from the index. Lock held.
-func (s *shard[K, V]) drop(seg *segment[K, V], key K) {
-	seg.Remove(key)
-	s.index.remove(key, hashKey(s.seed, key))
+	return n
 }
 
 // len is the number of stored entries, expired ones not yet removed included.
@@ -321,64 +320,67 @@ func (s *shard[K, V]) segments() []*segment[K, V] {
 	return []*segment[K, V]{s.window, s.probation, s.protected}
 }
 
-// put stores key. An existing entry is updated in place (and becomes the
-// most recent of its segment); a new one may push one entry out, which is
-// returned for reporting after unlock.
-func (s *shard[K, V]) put(key K, h uint64, it *node[K, V], now int64) (eviction[K, V], bool) {
-	replaced := s.index.put(it, h) // the index mirrors the lists
-	s.ticks++
-	it.stamp = s.ticks
-	if replaced {
-		seg := s.window
-		if s.sketch != nil {
-			_, seg, _ = s.peek(key)
+// put stores n under key. An existing entry's node is replaced, and the
+// entry becomes the most recent of its list, as an access would make it:
+// always while one goroutine uses the shard; under concurrent use only if
+// it is not already near the front (see drainStripe). A new entry may push
+// one entry out, which is returned for reporting after unlock.
+func (s *shard[K, V]) put(key K, h uint64, n *node[K, V], now int64) (eviction[K, V], bool) {
+	if old := s.index.put(n, h); old != nil {
+		if s.ticks < s.lossyUntil && s.ticks-old.stamp < s.nearFront {
+			n.stamp = old.stamp
+			return eviction[K, V]{}, false
 		}
-		seg.Add(key, it)
+		s.ticks++
+		n.stamp = s.ticks
+		s.segmentOf(key).Get(key) // to the front of its list
 		return eviction[K, V]{}, false
 	}
+	s.ticks++
+	n.stamp = s.ticks
 	if s.sketch == nil {
 		var ev eviction[K, V]
 		evicted := false
 		if s.window.Len() >= s.windowCap {
-			k, old, _ := s.window.RemoveOldest()
-			ev, evicted = s.outgoing(k, old, now)
+			k, _, _ := s.window.RemoveOldest()
+			ev, evicted = s.outgoing(k, now)
 		}
-		s.window.Add(key, it)
+		s.window.Add(key, struct{}{})
 		return ev, evicted
 	}
 	s.sketch.increment(h)
-	s.window.Add(key, it)
+	s.window.Add(key, struct{}{})
 	if s.window.Len() <= s.windowCap {
 		return eviction[K, V]{}, false
 	}
-	ck, cand, _ := s.window.RemoveOldest()
-	return s.admit(ck, cand, now)
+	ck, _, _ := s.window.RemoveOldest()
+	return s.admit(ck, now)
 }
 
 // admit moves a candidate leaving the window into the main area, or rejects
 // it, by the TinyLFU rule: when the main area is full, the candidate
 // replaces main's oldest entry (the victim) only if the sketch estimates
 // that it was accessed more often recently. Expired entries lose at once.
-func (s *shard[K, V]) admit(ck K, cand *node[K, V], now int64) (eviction[K, V], bool) {
+func (s *shard[K, V]) admit(ck K, now int64) (eviction[K, V], bool) {
 	if s.probation.Len()+s.protected.Len() < s.mainCap {
-		s.probation.Add(ck, cand)
+		s.probation.Add(ck, struct{}{})
 		return eviction[K, V]{}, false
 	}
-	if s.mainCap == 0 || !cand.liveAt(now) {
-		return s.outgoing(ck, cand, now)
+	if s.mainCap == 0 || !s.index.get(ck, hashKey(s.seed, ck)).liveAt(now) {
+		return s.outgoing(ck, now)
 	}
 	from := s.probation
-	vk, victim, ok := from.GetOldest()
+	vk, _, ok := from.GetOldest()
 	if !ok {
 		from = s.protected
-		vk, victim, _ = from.GetOldest()
+		vk, _, _ = from.GetOldest()
 	}
-	if victim.liveAt(now) && !s.admits(ck, vk) {
-		return s.outgoing(ck, cand, now)
+	if s.index.get(vk, hashKey(s.seed, vk)).liveAt(now) && !s.admits(ck, vk) {
+		return s.outgoing(ck, now)
 	}
 	from.Remove(vk)
-	s.probation.Add(ck, cand)
-	return s.outgoing(vk, victim, now)
+	s.probation.Add(ck, struct{}{})
+	return s.outgoing(vk, now)
 }
 
 // admits reports whether the candidate should replace the victim: only if
@@ -396,8 +398,8 @@ func (s *shard[K, V]) admits(candidate, victim K) bool {
 // outgoing counts an entry pushed out of the lists for room, removes it
 // from the index and says whether to report it: an entry already past its
 // expiry is reported as expired. Lock held.
-func (s *shard[K, V]) outgoing(k K, it *node[K, V], now int64) (eviction[K, V], bool) {
-	s.index.remove(k, hashKey(s.seed, k))
+func (s *shard[K, V]) outgoing(k K, now int64) (eviction[K, V], bool) {
+	it := s.index.remove(k, hashKey(s.seed, k))
 	reason := Evicted
 	if !it.liveAt(now) {
 		reason = Expired

@@ -79,9 +79,9 @@ func (x *index[K, V]) get(key K, h uint64) *node[K, V] {
 	}
 }
 
-// put stores n under n.key, replacing the key's node if any, and reports
-// whether it did. Lock held.
-func (x *index[K, V]) put(n *node[K, V], h uint64) (replaced bool) {
+// put stores n under n.key and returns the node it replaced, or nil. Lock
+// held.
+func (x *index[K, V]) put(n *node[K, V], h uint64) *node[K, V] {
 	t := x.cur.Load()
 	tag := tagOf(h)
 	free := -1
@@ -101,26 +101,27 @@ func (x *index[K, V]) put(n *node[K, V], h uint64) (replaced bool) {
 			if x.used*4 > len(t.slots)*3 {
 				x.rebuild(t)
 			}
-			return false
+			return nil
 		case old == x.tomb:
 			if free < 0 {
 				free = int(i) // reuse the first tombstone on the path
 			}
 		case t.tags[i].Load() == tag && old.key == n.key:
 			t.slots[i].Store(n)
-			return true
+			return old
 		}
 	}
 }
 
-// remove deletes key, if stored. Lock held.
-func (x *index[K, V]) remove(key K, h uint64) {
+// remove deletes key and returns its node, or nil if it was not stored.
+// Lock held.
+func (x *index[K, V]) remove(key K, h uint64) *node[K, V] {
 	t := x.cur.Load()
 	tag := tagOf(h)
 	for i := h & t.mask; ; i = (i + 1) & t.mask {
 		old := t.slots[i].Load()
 		if old == nil {
-			return
+			return nil
 		}
 		if t.tags[i].Load() == tag && old != x.tomb && old.key == key {
 			t.slots[i].Store(x.tomb)
@@ -128,7 +129,7 @@ func (x *index[K, V]) remove(key K, h uint64) {
 			if len(t.slots) > minTableSize && x.live*8 < len(t.slots) {
 				x.rebuild(t) // shrink after mass removal
 			}
-			return
+			return old
 		}
 	}
 }
@@ -152,4 +153,16 @@ func (x *index[K, V]) rebuild(old *table[K, V]) {
 	}
 	x.used = x.live
 	x.cur.Store(t)
+}
+
+// nodes returns the stored nodes, in no particular order. Lock held.
+func (x *index[K, V]) nodes() []*node[K, V] {
+	t := x.cur.Load()
+	out := make([]*node[K, V], 0, x.live)
+	for i := range t.slots {
+		if n := t.slots[i].Load(); n != nil && n != x.tomb {
+			out = append(out, n)
+		}
+	}
+	return out
 }
