@@ -314,6 +314,7 @@ func (c *Cache[K, V]) Close() error {
 		c.spawnMu.Unlock()
 		c.cancel()
 		c.workers.Wait()
+		c.clock.stop()
 		c.obs.close()
 	})
 	return nil

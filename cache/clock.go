@@ -38,6 +38,7 @@ type clock struct {
 	// idle cache runs no timer at all (and a testing/synctest bubble is
 	// never kept busy by one).
 	coarse atomic.Int64
+	timer  atomic.Pointer[time.Timer] // the one that will clear coarse, for stop
 }
 
 func newClock() *clock { return &clock{base: time.Now()} }
@@ -53,13 +54,21 @@ func (k *clock) read() int64 {
 	}
 	t := k.precise()
 	if k.coarse.CompareAndSwap(0, t) {
-		time.AfterFunc(clockResolution, k.stale)
+		k.timer.Store(time.AfterFunc(clockResolution, k.stale))
 	}
 	return t
 }
 
 // stale marks the coarse reading as too old to use.
 func (k *clock) stale() { k.coarse.Store(0) }
+
+// stop cancels a pending timer (Close), so that no callback runs after the
+// cache is closed; a later lookup starts a new one.
+func (k *clock) stop() {
+	if t := k.timer.Load(); t != nil && t.Stop() {
+		k.stale()
+	}
+}
 
 // liveAt reports whether n is live, for a lookup: against the coarse
 // clock when n's expiry is far, against the real one when it is near. It
