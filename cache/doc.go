@@ -48,18 +48,23 @@
 // A lookup takes no lock and writes no memory shared with other CPUs: it
 // finds the entry in a per-shard hash table read with atomic loads, and
 // records the access in a read buffer striped by goroutine. The records are
-// replayed into the LRU order under the shard's lock: by the reader when its
-// stripe is full (16 records) and the lock is free, and before every write.
-// While one goroutine uses a shard, every access is replayed in order, so
-// the eviction order is exactly golang-lru's (docs/BENCHMARKS.md: the hit
-// ratios equal golang-lru's). Stripes are chosen by stack address, so reads
-// of one goroutine from call sites at different stack depths can look like
-// two goroutines' reads. While several goroutines use it, for the next
-// capacity insertions and promotions, the replay is lossy, as in Caffeine: a full stripe drops records, and only each stripe's newest
-// records move entries that are not already near the front; the order then
-// approximates LRU, keeping the entries read most, and a hit costs a few
+// replayed into golang-lru's order under the shard's lock: by the reader
+// when its stripe is full (16 records) and the lock is free, and before a
+// write. While one goroutine uses a shard, every access is replayed in
+// order, so the eviction order is exactly golang-lru's (docs/BENCHMARKS.md:
+// the hit ratios equal golang-lru's). Once records of several goroutines
+// are seen twice within capacity insertions and promotions, the shard
+// counts as used concurrently for the next capacity of them, and the order
+// is kept approximately, as in Caffeine: a full stripe drops records, a
+// replay applies only each stripe's newest records, writes replay none,
+// and entries already near the front of their list (moved there within the
+// last 1/16 of capacity operations) are left in place by replays and
+// writes. The entries read most stay near the front, and a hit costs a few
 // atomic operations on the reader's own cache lines instead of a contended
-// lock and a list move.
+// lock and a list move. Stripes are chosen by stack address, so one
+// goroutine's reads from call sites at different stack depths, or before
+// and after Go moves its stack, can look like two goroutines' reads; once
+// is not enough to make the shard concurrent.
 //
 // # Loading
 //
