@@ -63,18 +63,23 @@ func (x *index[K, V]) clear() {
 	x.live, x.used = 0, 0
 }
 
-// get returns key's node, or nil. It takes no lock. The table always has
-// an empty slot (see put), so the probe ends.
+// get returns key's node, or nil. It takes no lock.
 func (x *index[K, V]) get(key K, h uint64) *node[K, V] {
-	t := x.cur.Load()
+	_, n := x.find(x.cur.Load(), key, h)
+	return n
+}
+
+// find probes t for key and returns its slot and node, or a nil node. The
+// table always has an empty slot (see put), so the probe ends.
+func (x *index[K, V]) find(t *table[K, V], key K, h uint64) (uint64, *node[K, V]) {
 	tag := tagOf(h)
 	for i := h & t.mask; ; i = (i + 1) & t.mask {
 		n := t.slots[i].Load()
 		if n == nil {
-			return nil
+			return i, nil
 		}
 		if t.tags[i].Load() == tag && n != x.tomb && n.key == key {
-			return n
+			return i, n
 		}
 	}
 }
@@ -117,21 +122,16 @@ func (x *index[K, V]) put(n *node[K, V], h uint64) *node[K, V] {
 // Lock held.
 func (x *index[K, V]) remove(key K, h uint64) *node[K, V] {
 	t := x.cur.Load()
-	tag := tagOf(h)
-	for i := h & t.mask; ; i = (i + 1) & t.mask {
-		old := t.slots[i].Load()
-		if old == nil {
-			return nil
-		}
-		if t.tags[i].Load() == tag && old != x.tomb && old.key == key {
-			t.slots[i].Store(x.tomb)
-			x.live--
-			if len(t.slots) > minTableSize && x.live*8 < len(t.slots) {
-				x.rebuild(t) // shrink after mass removal
-			}
-			return old
-		}
+	i, old := x.find(t, key, h)
+	if old == nil {
+		return nil
 	}
+	t.slots[i].Store(x.tomb)
+	x.live--
+	if len(t.slots) > minTableSize && x.live*8 < len(t.slots) {
+		x.rebuild(t) // shrink after mass removal
+	}
+	return old
 }
 
 // rebuild copies the live keys into a new table sized for twice their
