@@ -90,6 +90,7 @@ func TestWindowAdaptsAndCapacityHolds(t *testing.T) {
 	c := newTestCache(t, Config[int, int]{Capacity: 1000, Shards: 1, Admission: true})
 	s := c.shards[0]
 	initial := s.windowCap
+	largest := initial
 	for i := range 200_000 {
 		k := i/4 + (i%4)*50 // recent keys recur a few times, then never
 		if _, ok := c.Get(k); !ok {
@@ -101,9 +102,14 @@ func TestWindowAdaptsAndCapacityHolds(t *testing.T) {
 			require.LessOrEqual(t, s.probation.Len()+s.protected.Len(), s.mainCap)
 			require.LessOrEqual(t, s.protected.Len(), s.protCap)
 			require.Equal(t, 1000, s.windowCap+s.mainCap)
+			largest = max(largest, s.windowCap)
 			s.mu.Unlock()
 		}
 	}
-	assert.Greater(t, s.windowCap, initial, "the window grew for a recency workload")
+	// Hill climbing keeps probing both ways, so where the window ends
+	// depends on the hash seed (random per cache); that it grew well past
+	// its initial size during the run does not (the final size alone was
+	// not larger in about 1 run in 150).
+	assert.Greater(t, largest, 4*initial, "the window grew for a recency workload")
 	assert.LessOrEqual(t, c.Stats().Stored, 1000)
 }
