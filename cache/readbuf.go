@@ -12,10 +12,11 @@ import (
 // in order (Caffeine's design). The buffer is striped, a stripe per
 // goroutine (by stack address, see mine), so that goroutines on different
 // CPUs write different cache lines; a reader replays its own stripe when it
-// is full, if the lock is free, and a write replays the records made
-// before it (shard.drainBeforeWrite). The buffer is lossy: a record finding
-// its stripe full is dropped (it is still counted for Stats), and while
-// several goroutines use a shard a replay applies only the newest records
+// is full, if the lock is free, and while one goroutine uses the shard a
+// write first replays the records made before it (shard.drainBeforeWrite).
+// The buffer is lossy: a record finding its stripe full is dropped (it is
+// still counted for Stats), and while several goroutines use a shard a
+// replay applies only the newest records and writes replay none
 // (shard.concurrent, shard.drainStripe).
 const (
 	stripeSlots = 16 // records per stripe (a power of two)
@@ -69,7 +70,8 @@ func newReadBuffer[K comparable, V any]() readBuffer[K, V] {
 // stack depths may get different stripes: a write after reads from one
 // call site (the reads in a stripe, the write elsewhere) is still replayed
 // in order, but reads from two call sites that both await a replay look
-// like two goroutines, and the shard turns lossy (shard.concurrent).
+// like two goroutines; seen twice, that turns the shard lossy
+// (shard.concurrent).
 func (b *readBuffer[K, V]) mine() uint64 {
 	var marker byte
 	a := uint64(uintptr(unsafe.Pointer(&marker))) >> 11
