@@ -89,6 +89,38 @@ type Config struct {
 	Sensitive []SensitiveField
 	// HMACKey keys the HMAC treatment; at least 32 bytes when a field uses it.
 	HMACKey []byte
+	// MaxFieldSize caps, in bytes, every free-text field of an event — the
+	// actor's id, type, IP and user agent, the action, the resource's type
+	// and id, the reason, tenant, request and trace ids, and every string key
+	// and value of Before, After and Metadata at any depth (maps, []any,
+	// []string) — so that a request cannot make the log store what its
+	// client chose to send. A longer value keeps its first bytes (cut on a
+	// UTF-8 boundary) and ends with "…[truncated: N bytes]", N its whole
+	// size. Default 2 KiB; at least 64.
+	MaxFieldSize int
+	// MaxEventSize bounds an event's encoding once its fields are capped;
+	// Log refuses a larger one with ErrInvalidEvent (fail closed: the
+	// caller learns it was not audited). Default 32 KiB; at most 16 MiB less
+	// 1 KiB, the line size readers accept.
+	MaxEventSize int
+	// Witnesses[i], when set, witnesses the log of Sinks[i]: every
+	// checkpoint written to that sink is published to it once durable, and
+	// New refuses (*RollbackError) to continue a log that is behind its
+	// witness — one that ends before the witnessed checkpoint, holds another
+	// record there, or is another log. Sinks[i] must then also be a Source
+	// (FileSink and the SQL sink are). A witness that cannot be read fails
+	// New; one that fails to take a head is logged, counted
+	// (keel.audit.witness.errors) and retried at the next checkpoint, while
+	// events are still written. Shorter than Sinks, or nil entries: no
+	// witness for those sinks.
+	Witnesses []Witness
+	// AcceptRollback lets New continue the one log whose witness holds
+	// exactly this log id and seq, although the log is behind it: the
+	// operator's documented acceptance of a loss (docs/AUDIT-VERIFY.md). The
+	// Logger writes a rollback record naming the witnessed head and Reason,
+	// signs it with a checkpoint and moves the witness there. It matches no
+	// other head, so leaving it set accepts nothing else.
+	AcceptRollback *AcceptRollback
 	// Detector, when set, sees every persisted event (anomaly rules). The
 	// Logger does not close it.
 	Detector *Detector
@@ -107,6 +139,25 @@ func (c *Config) validate() error {
 	for i, s := range c.Sinks {
 		if s == nil {
 			return fmt.Errorf("audit: Config.Sinks[%d] is nil", i)
+		}
+	}
+	if len(c.Witnesses) > len(c.Sinks) {
+		return fmt.Errorf("audit: Config.Witnesses has %d entries for %d sinks: Witnesses[i] witnesses Sinks[i]", len(c.Witnesses), len(c.Sinks))
+	}
+	for i, w := range c.Witnesses {
+		if w == nil {
+			continue
+		}
+		if _, ok := c.Sinks[i].(Source); !ok {
+			return fmt.Errorf("audit: Config.Witnesses[%d] needs Config.Sinks[%d] to be a Source, so that New can read the witnessed record back", i, i)
+		}
+	}
+	if a := c.AcceptRollback; a != nil {
+		if !isLowerHex(a.LogID, 32) || a.WitnessedSeq == 0 {
+			return fmt.Errorf("audit: Config.AcceptRollback must name the witnessed log id (32 hex digits) and seq that New's refusal named")
+		}
+		if a.Reason == "" {
+			return fmt.Errorf("audit: Config.AcceptRollback.Reason is empty: say who accepted the loss and why; it is recorded in the log")
 		}
 	}
 	if len(c.SigningKey) != ed25519.PrivateKeySize {
@@ -133,6 +184,18 @@ func (c *Config) validate() error {
 		if f.v == 0 {
 			*f.p = f.def
 		}
+	}
+	if c.MaxFieldSize == 0 {
+		c.MaxFieldSize = DefaultMaxFieldSize
+	}
+	if c.MaxFieldSize < minFieldSize {
+		return fmt.Errorf("audit: Config.MaxFieldSize must be at least %d bytes, got %d", minFieldSize, c.MaxFieldSize)
+	}
+	if c.MaxEventSize == 0 {
+		c.MaxEventSize = DefaultMaxEventSize
+	}
+	if c.MaxEventSize < c.MaxFieldSize || c.MaxEventSize > maxEventSize {
+		return fmt.Errorf("audit: Config.MaxEventSize must be between Config.MaxFieldSize (%d) and %d bytes, got %d", c.MaxFieldSize, maxEventSize, c.MaxEventSize)
 	}
 	for _, f := range []struct {
 		name string

@@ -8,32 +8,95 @@ import (
 	"iter"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 )
 
 // DirSource reads the log a FileSink wrote in dir, segment by segment, one
 // line at a time: memory use does not grow with the log. It never writes.
+// It is a SeekSource and a SegmentedSource.
 type DirSource string
 
 // Lines yields every line of every segment in log order.
 func (d DirSource) Lines(ctx context.Context) iter.Seq2[Line, error] {
+	return d.LinesFrom(ctx, 1)
+}
+
+// LinesFrom yields the lines from the segment that holds record seq on,
+// skipping the lines of that segment before it.
+func (d DirSource) LinesFrom(ctx context.Context, seq uint64) iter.Seq2[Line, error] {
 	return func(yield func(Line, error) bool) {
-		names, err := listSegments(string(d))
+		segs, err := d.segments(seq)
 		if err != nil {
 			yield(Line{}, err)
 			return
 		}
-		for _, name := range names {
-			if !readSegment(ctx, filepath.Join(string(d), name), name, yield) {
+		for _, s := range segs {
+			if !s.read(ctx, yield) {
 				return
 			}
 		}
 	}
 }
 
-// readSegment yields the lines of one segment; it returns false when the
-// iteration must stop.
-func readSegment(ctx context.Context, path, name string, yield func(Line, error) bool) bool {
-	f, err := os.Open(path)
+// Segments returns one Source per segment file, from the one that holds
+// record from.
+func (d DirSource) Segments(_ context.Context, from uint64) ([]Source, error) {
+	segs, err := d.segments(from)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Source, len(segs))
+	for i, s := range segs {
+		out[i] = s
+	}
+	return out, nil
+}
+
+func (d DirSource) segments(from uint64) ([]segmentSource, error) {
+	names, err := listSegments(string(d))
+	if err != nil {
+		return nil, err
+	}
+	// The segment holding from is the last one named at or before it. A
+	// name is only a claim: Verify checks each against its first record.
+	first := 0
+	for i, n := range names {
+		if segmentFirstSeq(n) <= from {
+			first = i
+		}
+	}
+	out := make([]segmentSource, 0, len(names)-first)
+	for i, n := range names[first:] {
+		s := segmentSource{path: filepath.Join(string(d), n), name: n}
+		if i == 0 && from > 1 {
+			s.skipBelow = from
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// segmentFirstSeq is the seq a segment's name says it starts with.
+func segmentFirstSeq(name string) uint64 {
+	n, _ := strconv.ParseUint(strings.TrimSuffix(strings.TrimPrefix(name, segmentPrefix), segmentSuffix), 10, 64)
+	return n
+}
+
+// segmentSource reads one segment file.
+type segmentSource struct {
+	path, name string
+	skipBelow  uint64 // skip the lines whose seq is lower (0: none)
+}
+
+func (s segmentSource) Lines(ctx context.Context) iter.Seq2[Line, error] {
+	return func(yield func(Line, error) bool) { s.read(ctx, yield) }
+}
+
+// read yields the segment's lines; it returns false when the iteration must
+// stop.
+func (s segmentSource) read(ctx context.Context, yield func(Line, error) bool) bool {
+	f, err := os.Open(s.path)
 	if err != nil {
 		yield(Line{}, fmt.Errorf("audit: open segment: %w", err))
 		return false
@@ -57,14 +120,46 @@ func readSegment(ctx context.Context, path, name string, yield func(Line, error)
 			yield(Line{}, err)
 			return false
 		}
-		line := Line{Bytes: sc.Bytes(), Where: fmt.Sprintf("segment %s line %d", name, n), Torn: torn}
+		b := sc.Bytes()
+		if s.skipBelow > 0 {
+			if seq, ok := peekSeq(b); ok && seq < s.skipBelow && !torn {
+				continue
+			}
+		}
+		line := Line{Bytes: b, Where: "segment " + s.name + " line " + strconv.Itoa(n), Torn: torn}
+		if n == 1 {
+			line.Start = segmentFirstSeq(s.name)
+		}
 		if !yield(line, nil) {
 			return false
 		}
 	}
 	if err := sc.Err(); err != nil {
-		yield(Line{}, fmt.Errorf("audit: read %s: %w", name, err))
+		yield(Line{}, fmt.Errorf("audit: read %s: %w", s.name, err))
 		return false
 	}
 	return true
+}
+
+// peekSeq reads the seq of a record from the start of its line, as the
+// writer lays it out ({"v":N,"seq":N,...), without decoding the record. It
+// is a hint for skipping lines: ok is false for any other layout.
+func peekSeq(line []byte) (uint64, bool) {
+	rest, ok := bytes.CutPrefix(line, []byte(`{"v":`))
+	if !ok || len(rest) < 2 || rest[0] < '1' || rest[0] > '9' {
+		return 0, false
+	}
+	rest, ok = bytes.CutPrefix(rest[1:], []byte(`,"seq":`))
+	if !ok {
+		return 0, false
+	}
+	i := 0
+	for i < len(rest) && i < 20 && rest[i] >= '0' && rest[i] <= '9' {
+		i++
+	}
+	if i == 0 || i == len(rest) || rest[i] != ',' || (rest[0] == '0' && i > 1) {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(string(rest[:i]), 10, 64)
+	return n, err == nil
 }

@@ -60,12 +60,14 @@ func kindPayload(member string, v any) []byte {
 func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
 // seal builds r.Line and r.Hash: the canonical body is the chain header
-// {"v","seq","kind","time","log","prev"} followed by the members of payload
+// {"v","seq","kind","time","log","prev"} (v is always formatVersion) followed by the members of payload
 // (a JSON object); the line is the body with a last "hash" member holding
 // the hex SHA-256 of the body.
 func seal(r *Record, timeText string, payload []byte) {
 	b := make([]byte, 0, 160+len(payload)+hashSuffixLen)
-	b = append(b, `{"v":1,"seq":`...)
+	b = append(b, `{"v":`...)
+	b = strconv.AppendInt(b, formatVersion, 10)
+	b = append(b, `,"seq":`...)
 	b = strconv.AppendUint(b, r.Seq, 10)
 	b = append(b, `,"kind":"`...)
 	b = append(b, r.Kind...)
@@ -89,4 +91,5 @@ func seal(r *Record, timeText string, payload []byte) {
 	b = append(b, `"}`...)
 	r.Hash = string(b[len(b)-66 : len(b)-2])
 	r.Line = b
+	r.Version, r.timeText = formatVersion, timeText
 }

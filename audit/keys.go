@@ -21,11 +21,19 @@ func KeyID(pub ed25519.PublicKey) string {
 }
 
 // checkpointMessage is what a checkpoint signs: the log id, the
-// checkpoint's own sequence number, the hash of the record before it and the
-// reason (see docs/FORMATS.md).
-func checkpointMessage(logID string, seq uint64, prev, reason string) []byte {
-	b := make([]byte, 0, 160)
-	b = append(b, "keel-audit-checkpoint-v1\n"...)
+// checkpoint's own sequence number, the hash of the record before it, the
+// reason and, from record version 2 on, the checkpoint's time exactly as
+// stored (see docs/FORMATS.md). Version 1 records (written before the time
+// was signed) are still verified with the version 1 message; a record's
+// version is covered by its hash, so a version 2 checkpoint cannot be
+// passed off as version 1 without breaking the chain.
+func checkpointMessage(version int, logID string, seq uint64, prev, reason, timeText string) []byte {
+	b := make([]byte, 0, 192)
+	if version == 1 {
+		b = append(b, "keel-audit-checkpoint-v1\n"...)
+	} else {
+		b = append(b, "keel-audit-checkpoint-v2\n"...)
+	}
 	b = append(b, logID...)
 	b = append(b, '\n')
 	b = strconv.AppendUint(b, seq, 10)
@@ -34,29 +42,16 @@ func checkpointMessage(logID string, seq uint64, prev, reason string) []byte {
 	b = append(b, '\n')
 	b = append(b, reason...)
 	b = append(b, '\n')
+	if version != 1 {
+		b = append(b, timeText...)
+		b = append(b, '\n')
+	}
 	return b
 }
 
-func signCheckpoint(key ed25519.PrivateKey, keyID, logID string, seq uint64, prev, reason string) *Checkpoint {
-	sig := ed25519.Sign(key, checkpointMessage(logID, seq, prev, reason))
+func signCheckpoint(key ed25519.PrivateKey, keyID, logID string, seq uint64, prev, reason, timeText string) *Checkpoint {
+	sig := ed25519.Sign(key, checkpointMessage(formatVersion, logID, seq, prev, reason, timeText))
 	return &Checkpoint{Reason: reason, KeyID: keyID, Sig: base64.StdEncoding.EncodeToString(sig)}
-}
-
-// verifyCheckpoint checks r's signature with the key it names.
-func verifyCheckpoint(r *Record, keys map[string]ed25519.PublicKey) error {
-	c := r.Checkpoint
-	pub, ok := keys[c.KeyID]
-	if !ok {
-		return fmt.Errorf("%w: key %s is not among the public keys given", ErrBadSignature, c.KeyID)
-	}
-	sig, err := base64.StdEncoding.DecodeString(c.Sig)
-	if err != nil || len(sig) != ed25519.SignatureSize {
-		return fmt.Errorf("%w: sig is not a base64 Ed25519 signature", ErrBadSignature)
-	}
-	if !ed25519.Verify(pub, checkpointMessage(r.LogID, r.Seq, r.Prev, c.Reason), sig) {
-		return fmt.Errorf("%w: signature by key %s does not verify", ErrBadSignature, c.KeyID)
-	}
-	return nil
 }
 
 // ParsePublicKey reads an Ed25519 public key from PEM ("PUBLIC KEY", PKIX,

@@ -2,9 +2,6 @@ package audit
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"runtime"
@@ -36,7 +33,10 @@ type Logger struct {
 	failing atomic.Bool   // a sink is failing (buffered mode retries)
 
 	// Owned by the writer goroutine.
-	sinks     []*sinkState
+	sinks []*sinkState
+	// opened is sinks once New has opened them all, for the metric
+	// callback, which may run during New.
+	opened    atomic.Pointer[[]*sinkState]
 	closeErr  error
 	peakBatch int           // recent largest batch, decaying
 	lastWrite time.Duration // how long writing it took
@@ -62,112 +62,21 @@ type sinkState struct {
 	missed          uint64 // events this sink failed to store, to record as a gap
 	unsynced        bool
 	recs            []*Record
+	// needRotateCheckpoint is set when a new segment's opening checkpoint
+	// could not be written: the next write starts with it.
+	needRotateCheckpoint bool
+
+	witness        Witness // nil: none
+	witnessed      Head    // what the witness holds, as far as the writer knows
+	lastCheckpoint Head    // the newest checkpoint durable in the sink
+	checkpointSeq  atomic.Uint64
+	witnessedSeq   atomic.Uint64
 }
 
 // rotator is implemented by sinks made of segments (FileSink).
 type rotator interface {
 	rotationDue(now time.Time) bool
 	rotate(nextSeq uint64) error
-}
-
-// New validates cfg, opens every sink and starts the writer. When a sink
-// reports a torn tail discarded on open, a recovery record and a checkpoint
-// are written first.
-func New(cfg Config) (*Logger, error) {
-	if err := cfg.validate(); err != nil {
-		return nil, err
-	}
-	red, err := newRedactor(cfg.Sensitive, cfg.HMACKey)
-	if err != nil {
-		return nil, err
-	}
-	l := &Logger{
-		cfg: cfg, red: red,
-		keyID:    KeyID(cfg.SigningKey.Public().(ed25519.PublicKey)),
-		queue:    make(chan *pending, cfg.QueueSize),
-		stopping: make(chan struct{}),
-		closing:  make(chan struct{}),
-		done:     make(chan struct{}),
-	}
-	l.pendingPool.New = func() any { return &pending{done: make(chan error, 1)} }
-	if l.inst, err = newInstruments(cfg.MeterProvider, l); err != nil {
-		return nil, err
-	}
-	ctx := context.Background()
-	for i, s := range cfg.Sinks {
-		st, err := openSink(ctx, s)
-		if err == nil {
-			err = l.recordRecovery(ctx, st, s)
-		}
-		if err == nil {
-			err = l.openSegment(ctx, st, s)
-		}
-		if err != nil {
-			for _, prev := range l.sinks {
-				_ = prev.sink.Close()
-			}
-			_ = s.Close()
-			return nil, fmt.Errorf("audit: open Config.Sinks[%d]: %w", i, err)
-		}
-		l.sinks = append(l.sinks, st)
-	}
-	go l.run()
-	return l, nil
-}
-
-func openSink(ctx context.Context, s Sink) (*sinkState, error) {
-	os, err := s.Open(ctx)
-	if err != nil {
-		return nil, err
-	}
-	st := &sinkState{sink: s, head: genesisHash}
-	if os.Last != nil {
-		st.logID, st.seq, st.head = os.Last.LogID, os.Last.Seq, os.Last.Hash
-		if os.Last.Kind != KindCheckpoint {
-			st.sinceCheckpoint = 1
-		}
-	} else {
-		var id [16]byte
-		if _, err := rand.Read(id[:]); err != nil {
-			return nil, err
-		}
-		st.logID = hex.EncodeToString(id[:])
-	}
-	if os.Recovered != nil {
-		st.recs = []*Record{{Kind: KindRecovery, Recovery: os.Recovered}}
-	}
-	return st, nil
-}
-
-// recordRecovery writes the recovery record prepared by openSink.
-func (l *Logger) recordRecovery(ctx context.Context, st *sinkState, s Sink) error {
-	if len(st.recs) == 0 {
-		return nil
-	}
-	rec := st.recs[0].Recovery
-	st.recs = st.recs[:0]
-	now := time.Now()
-	r := l.nextRecord(st, KindRecovery, now)
-	r.Recovery = rec
-	seal(r, formatTime(now), kindPayload("recovery", rec))
-	l.advance(st, r)
-	recs := []*Record{r, l.checkpointRecord(st, "recovery", now)}
-	if l.cfg.Logger != nil {
-		l.cfg.Logger.Warn("audit: torn last line discarded on reopen and recorded",
-			"segment", rec.Segment, "offset", rec.Offset, "bytes", rec.DiscardedBytes)
-	}
-	return s.Append(ctx, recs, true)
-}
-
-// openSegment starts a segment left empty by a crash during rotation with
-// the signed checkpoint every rotated segment starts with, so that it can
-// be verified on its own once retention removes the ones before.
-func (l *Logger) openSegment(ctx context.Context, st *sinkState, s Sink) error {
-	e, ok := s.(interface{ segmentEmpty() bool })
-	if !ok || !e.segmentEmpty() || st.seq == 0 {
-		return nil
-	}
-	return s.Append(ctx, []*Record{l.checkpointRecord(st, "rotate", time.Now())}, true)
 }
 
 // Log records e. In Durable mode it returns nil only once e is persisted by
@@ -196,12 +105,13 @@ func (l *Logger) Log(ctx context.Context, e Event) error {
 		}
 	}
 	l.red.event(&e)
+	truncateEvent(&e, l.cfg.MaxFieldSize)
 	payload, err := eventPayload(&e)
 	if err != nil {
 		return err
 	}
-	if len(payload) > maxEventSize {
-		return fmt.Errorf("%w: the encoded event is %d bytes, more than the %d a record may hold", ErrInvalidEvent, len(payload), maxEventSize)
+	if len(payload) > l.cfg.MaxEventSize {
+		return fmt.Errorf("%w: the encoded event is %d bytes with every field capped at %d, more than Config.MaxEventSize (%d)", ErrInvalidEvent, len(payload), l.cfg.MaxFieldSize, l.cfg.MaxEventSize)
 	}
 	p := l.pendingPool.Get().(*pending)
 	p.event, p.payload, p.timeText = e, payload, formatTime(e.Time)
@@ -339,10 +249,6 @@ func (l *Logger) run() {
 // events per fsync, grows. A lone caller (peakBatch 1) never waits. The wait
 // ends when a recent peak batch's worth of events is queued, after half the
 // previous write's duration (at most companionWait), or after
-// maxEventSize bounds an encoded event so that its record stays under the
-// line size readers accept.
-const maxEventSize = maxLineSize - 1024
-
 // companionYields yields, whichever comes first.
 func (l *Logger) awaitCompanions() {
 	if l.cfg.Mode != Durable || l.peakBatch < 2 {
@@ -390,8 +296,9 @@ func (l *Logger) advance(st *sinkState, r *Record) {
 
 func (l *Logger) checkpointRecord(st *sinkState, reason string, t time.Time) *Record {
 	r := l.nextRecord(st, KindCheckpoint, t)
-	r.Checkpoint = signCheckpoint(l.cfg.SigningKey, l.keyID, st.logID, r.Seq, r.Prev, reason)
-	seal(r, formatTime(t), kindPayload("checkpoint", r.Checkpoint))
+	timeText := formatTime(t)
+	r.Checkpoint = signCheckpoint(l.cfg.SigningKey, l.keyID, st.logID, r.Seq, r.Prev, reason, timeText)
+	seal(r, timeText, kindPayload("checkpoint", r.Checkpoint))
 	l.advance(st, r)
 	return r
 }
@@ -424,6 +331,9 @@ func (l *Logger) write(batch []*pending) {
 	for _, st := range l.sinks {
 		savedSeq, savedHead, savedSince := st.seq, st.head, st.sinceCheckpoint
 		recs := st.recs[:0]
+		if st.needRotateCheckpoint {
+			recs = append(recs, l.checkpointRecord(st, "rotate", now))
+		}
 		if dropped > 0 {
 			recs = l.gapRecords(recs, st, dropped, "queue_full", now)
 		}
@@ -443,6 +353,10 @@ func (l *Logger) write(batch []*pending) {
 		err := st.sink.Append(ctx, recs, durable)
 		if err != nil && !durable && l.cfg.OnFull != Drop {
 			err = l.retry(ctx, st, recs, err)
+		}
+		if err == nil {
+			st.needRotateCheckpoint = false
+			l.appended(st, recs)
 		}
 		clear(recs)
 		st.recs = recs[:0]
@@ -487,6 +401,10 @@ func (l *Logger) write(batch []*pending) {
 		} else {
 			l.release(p) // no one else holds a buffered event
 		}
+	}
+	// After the callers are answered: a slow witness delays no one.
+	for _, st := range l.sinks {
+		l.publish(ctx, st)
 	}
 }
 
@@ -539,13 +457,16 @@ func (l *Logger) rotateIfDue(ctx context.Context, st *sinkState, now time.Time) 
 	cp := l.checkpointRecord(st, "rotate", now)
 	if err := st.sink.Append(ctx, []*Record{cp}, true); err != nil {
 		st.seq, st.head, st.sinceCheckpoint = savedSeq, savedHead, savedSince
+		// The next write starts with it: a segment must open with a signed
+		// checkpoint to be verifiable once retention removes the ones before.
+		st.needRotateCheckpoint = true
 		if l.cfg.Logger != nil {
 			l.cfg.Logger.Error("audit: writing the checkpoint that opens a segment failed", "err", err)
 		}
 		return
 	}
 	st.unsynced = false
-	l.inst.checkpoints.Add(ctx, 1)
+	l.appended(st, []*Record{cp})
 	if p, ok := st.sink.(interface{ pruneExpired(time.Time) }); ok {
 		p.pruneExpired(now)
 	}
@@ -557,7 +478,8 @@ func (l *Logger) checkpointAll(reason string, force bool) {
 	ctx := context.Background()
 	now := time.Now()
 	for _, st := range l.sinks {
-		if !force && st.sinceCheckpoint == 0 {
+		// A segment whose opening checkpoint failed opens with this one.
+		if !force && st.sinceCheckpoint == 0 && !st.needRotateCheckpoint {
 			continue
 		}
 		savedSeq, savedHead, savedSince := st.seq, st.head, st.sinceCheckpoint
@@ -574,7 +496,9 @@ func (l *Logger) checkpointAll(reason string, force bool) {
 			continue
 		}
 		st.unsynced = false
-		l.inst.checkpoints.Add(ctx, 1)
+		st.needRotateCheckpoint = false
+		l.appended(st, []*Record{cp})
+		l.publish(ctx, st)
 	}
 }
 

@@ -14,14 +14,15 @@ import (
 const scope = "github.com/keel-go/keel/audit"
 
 type instruments struct {
-	tracer      trace.Tracer
-	logDuration metric.Float64Histogram
-	events      metric.Int64Counter
-	drops       metric.Int64Counter
-	batchSize   metric.Int64Histogram
-	sinkErrors  metric.Int64Counter
-	checkpoints metric.Int64Counter
-	reg         metric.Registration
+	tracer        trace.Tracer
+	logDuration   metric.Float64Histogram
+	events        metric.Int64Counter
+	drops         metric.Int64Counter
+	batchSize     metric.Int64Histogram
+	sinkErrors    metric.Int64Counter
+	checkpoints   metric.Int64Counter
+	witnessErrors metric.Int64Counter
+	reg           metric.Registration
 
 	// Pre-built option slices: passing them with ... does not allocate.
 	okRecord, errRecord []metric.RecordOption
@@ -71,15 +72,38 @@ func newInstruments(mp metric.MeterProvider, l *Logger) (*instruments, error) {
 		metric.WithDescription("Signed checkpoints written.")); err != nil {
 		return nil, err
 	}
+	if in.witnessErrors, err = m.Int64Counter("keel.audit.witness.errors", metric.WithUnit("{error}"),
+		metric.WithDescription("Checkpoints a witness did not take (retried at the next checkpoint).")); err != nil {
+		return nil, err
+	}
 	queue, err := m.Int64ObservableGauge("keel.audit.queue.length", metric.WithUnit("{event}"),
 		metric.WithDescription("Events waiting for the writer."))
 	if err != nil {
 		return nil, err
 	}
+	checkpointSeq, err := m.Int64ObservableGauge("keel.audit.checkpoint.seq", metric.WithUnit("{record}"),
+		metric.WithDescription("Sequence number of the newest checkpoint durable in the log: its history is one more witness of how far the log reached."))
+	if err != nil {
+		return nil, err
+	}
+	witnessedSeq, err := m.Int64ObservableGauge("keel.audit.witness.seq", metric.WithUnit("{record}"),
+		metric.WithDescription("Sequence number of the newest checkpoint the log's witness holds."))
+	if err != nil {
+		return nil, err
+	}
 	in.reg, err = m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		o.ObserveInt64(queue, int64(len(l.queue)))
+		if sinks := l.opened.Load(); sinks != nil {
+			for _, st := range *sinks {
+				attrs := metric.WithAttributeSet(attribute.NewSet(attribute.String("keel.audit.log.id", st.logID)))
+				o.ObserveInt64(checkpointSeq, int64(st.checkpointSeq.Load()), attrs)
+				if st.witness != nil {
+					o.ObserveInt64(witnessedSeq, int64(st.witnessedSeq.Load()), attrs)
+				}
+			}
+		}
 		return nil
-	}, queue)
+	}, queue, checkpointSeq, witnessedSeq)
 	if err != nil {
 		return nil, err
 	}

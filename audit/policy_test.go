@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -198,8 +199,11 @@ func TestLogRejectsInvalidEventsAndClosedLogger(t *testing.T) {
 	require.ErrorIs(t, l.Log(context.Background(), Event{Outcome: Success}), ErrInvalidEvent)
 	require.ErrorIs(t, l.Log(context.Background(), Event{Action: "x", Outcome: "maybe"}), ErrInvalidEvent)
 	require.ErrorIs(t, l.Log(context.Background(), Event{Action: "x", Outcome: Success, After: map[string]any{"f": func() {}}}), ErrInvalidEvent)
-	huge := Event{Action: "x", Outcome: Success, Metadata: map[string]any{"blob": strings.Repeat("a", maxLineSize)}}
-	require.ErrorIs(t, l.Log(context.Background(), huge), ErrInvalidEvent, "a record readers could not read back is refused")
+	huge := Event{Action: "x", Outcome: Success, Metadata: map[string]any{}}
+	for i := range 100 {
+		huge.Metadata[strconv.Itoa(i)] = strings.Repeat("a", DefaultMaxFieldSize)
+	}
+	require.ErrorIs(t, l.Log(context.Background(), huge), ErrInvalidEvent, "an event over Config.MaxEventSize once its fields are capped is refused")
 	require.NoError(t, l.Close())
 	require.NoError(t, l.Close(), "Close is idempotent")
 	require.ErrorIs(t, l.Log(context.Background(), event(0)), ErrClosed)

@@ -25,10 +25,17 @@ const (
 	// KindRecovery says that bytes of a torn last line were discarded when the
 	// log was reopened after a crash. It is followed at once by a checkpoint.
 	KindRecovery Kind = "recovery"
+	// KindRollback says that the log was found behind its witness (records
+	// the witness had seen were missing) and that the operator accepted
+	// continuing it (Config.AcceptRollback). It is followed at once by a
+	// checkpoint. Version 2 records only.
+	KindRollback Kind = "rollback"
 )
 
-// formatVersion is the "v" member of every record.
-const formatVersion = 1
+// formatVersion is the "v" member of every record written. Version 2 signs
+// each checkpoint's time (version 1 did not) and adds the rollback kind;
+// readers accept both.
+const formatVersion = 2
 
 // hashSuffixLen is the length of the `,"hash":"<64 hex>"}` suffix of a line.
 const hashSuffixLen = len(`,"hash":"`) + 64 + len(`"}`)
@@ -64,9 +71,25 @@ type Recovery struct {
 	DiscardedSHA256 string `json:"discarded_sha256"`
 }
 
+// Rollback records a log continued behind its witness.
+type Rollback struct {
+	// WitnessedLog, WitnessedSeq and WitnessedHash are the head the witness
+	// held: the log id, sequence number and hash of its newest checkpoint.
+	// Records after the record before this one, up to WitnessedSeq, were
+	// lost (when WitnessedLog is this log's id; otherwise the whole witnessed
+	// log was replaced by this one).
+	WitnessedLog  string `json:"witnessed_log"`
+	WitnessedSeq  uint64 `json:"witnessed_seq"`
+	WitnessedHash string `json:"witnessed_hash"`
+	// Reason is the operator's account, from Config.AcceptRollback.
+	Reason string `json:"reason"`
+}
+
 // Record is one entry of the log as stored: a line of the file sink, a row of
 // the SQL sink.
 type Record struct {
+	// Version is the record's format version ("v"): 1 or 2.
+	Version    int
 	Seq        uint64
 	Kind       Kind
 	Time       time.Time
@@ -77,8 +100,11 @@ type Record struct {
 	Checkpoint *Checkpoint
 	Gap        *Gap
 	Recovery   *Recovery
+	Rollback   *Rollback
 	// Line is the exact stored encoding, without the newline.
 	Line []byte
+
+	timeText string // "time" exactly as stored: version 2 signatures cover it
 }
 
 // wireRecord is a whole record body, for decoding: the chain header, the
@@ -95,6 +121,7 @@ type wireRecord struct {
 	Checkpoint *Checkpoint `json:"checkpoint,omitempty"`
 	Gap        *Gap        `json:"gap,omitempty"`
 	Recovery   *Recovery   `json:"recovery,omitempty"`
+	Rollback   *Rollback   `json:"rollback,omitempty"`
 }
 
 // canonicalBody returns the bytes a record's hash covers: the line with its
@@ -153,8 +180,8 @@ func fromWire(w *wireRecord) (*Record, error) {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: "+format, append([]any{ErrMalformed}, args...)...)
 	}
-	if w.V != formatVersion {
-		return nil, bad("version %d, want %d", w.V, formatVersion)
+	if w.V < 1 || w.V > formatVersion {
+		return nil, bad("version %d, want 1 to %d", w.V, formatVersion)
 	}
 	if w.Seq == 0 {
 		return nil, bad("seq must be at least 1")
@@ -169,12 +196,12 @@ func fromWire(w *wireRecord) (*Record, error) {
 	if !isLowerHex(w.Prev, 64) {
 		return nil, bad("record %d: prev must be 64 lowercase hex digits", w.Seq)
 	}
-	r := &Record{Seq: w.Seq, Kind: w.Kind, Time: t, LogID: w.Log, Prev: w.Prev}
+	r := &Record{Version: w.V, Seq: w.Seq, Kind: w.Kind, Time: t, LogID: w.Log, Prev: w.Prev, timeText: w.Time}
 	hasEvent := w.Actor != nil || w.Action != "" || w.Resource != nil || w.Outcome != "" ||
 		w.Reason != "" || w.Tenant != "" || w.RequestID != "" || w.TraceID != "" || w.SpanID != "" ||
 		w.Before != nil || w.After != nil || w.Metadata != nil
 	parts := 0
-	for _, p := range []bool{hasEvent, w.Checkpoint != nil, w.Gap != nil, w.Recovery != nil} {
+	for _, p := range []bool{hasEvent, w.Checkpoint != nil, w.Gap != nil, w.Recovery != nil, w.Rollback != nil} {
 		if p {
 			parts++
 		}
@@ -212,6 +239,12 @@ func fromWire(w *wireRecord) (*Record, error) {
 			return nil, bad("recovery %d needs its details", w.Seq)
 		}
 		r.Recovery = w.Recovery
+	case KindRollback:
+		rb := w.Rollback
+		if w.V < 2 || rb == nil || !isLowerHex(rb.WitnessedLog, 32) || rb.WitnessedSeq == 0 || !isLowerHex(rb.WitnessedHash, 64) {
+			return nil, bad("rollback %d needs format version 2, a 32-hex-digit witnessed_log, a witnessed_seq and a 64-hex-digit witnessed_hash", w.Seq)
+		}
+		r.Rollback = rb
 	default:
 		return nil, bad("record %d has unknown kind %q", w.Seq, w.Kind)
 	}

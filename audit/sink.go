@@ -39,6 +39,11 @@ type Line struct {
 	// Torn is set for a last line of a file that has no newline: a write that
 	// was cut short.
 	Torn bool
+	// Start is set on the first line of a segment whose name says which
+	// record it holds first (a FileSink segment is named by the seq of its
+	// first record): that seq. Verify checks that the line is that record,
+	// so that records cut from the head of a segment are detected.
+	Start uint64
 }
 
 // Source is a log that can be read back in order, for Verify and Query. The
@@ -48,4 +53,26 @@ type Source interface {
 	// Lines yields the stored lines in log order, streaming. Iteration stops
 	// at the first error, which is yielded.
 	Lines(ctx context.Context) iter.Seq2[Line, error]
+}
+
+// SeekSource is a Source that can start reading near a sequence number.
+// Verify resumes from an earlier verified checkpoint through it
+// (VerifyOptions.Resume), and New reads a witnessed record back with it.
+type SeekSource interface {
+	Source
+	// LinesFrom yields the lines in log order from the one holding record
+	// seq. It may yield a few lines before it (a reader skips them), and
+	// yields a line whose seq it cannot tell.
+	LinesFrom(ctx context.Context, seq uint64) iter.Seq2[Line, error]
+}
+
+// SegmentedSource is a Source made of parts that can be read independently:
+// Verify checks the parts in parallel (VerifyOptions.Workers), then that
+// each continues the one before.
+type SegmentedSource interface {
+	Source
+	// Segments returns the parts in log order, from the one holding record
+	// from (1: all of them); the first may yield lines before from. The
+	// parts' lines joined are what LinesFrom(from) would yield.
+	Segments(ctx context.Context, from uint64) ([]Source, error)
 }

@@ -102,7 +102,7 @@ func TestVerifyDetectsEachKindOfEdit(t *testing.T) {
 		{"checkpoint signed by another key", func(t *testing.T, l [][]byte) [][]byte {
 			other := otherKey(t)
 			l[5] = reseal(t, l[5], func(r *Record) {
-				r.Checkpoint = signCheckpoint(other, KeyID(pub(other)), r.LogID, r.Seq, r.Prev, r.Checkpoint.Reason)
+				r.Checkpoint = signCheckpoint(other, KeyID(pub(other)), r.LogID, r.Seq, r.Prev, r.Checkpoint.Reason, r.timeText)
 			})
 			rechain(t, l, 6)
 			return l

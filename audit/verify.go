@@ -5,6 +5,10 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // VerifyOptions configures Verify.
@@ -15,22 +19,37 @@ type VerifyOptions struct {
 	// Live accepts a log whose writer may still be running: records after
 	// the last checkpoint and a torn last line are counted in the report
 	// instead of failing with ErrTruncated. Records after the last
-	// checkpoint are then protected only by the chain: cutting them off is
-	// not detectable until the next checkpoint is written.
+	// checkpoint are then protected only by the chain: anyone who can write
+	// the log can cut them off, or edit them and recompute the chain,
+	// without the signing key, until the next checkpoint seals them.
 	Live bool
 	// FromStart requires the log to start at its first record (seq 1):
 	// set it when no retention has removed old segments, so that removing
 	// them is detected too.
 	FromStart bool
+	// Witness, when set, is read once and its head must be in the log: the
+	// log must reach the witnessed checkpoint and hold it, with the same
+	// hash; otherwise Verify fails with ErrRollback naming the missing
+	// records. This is what detects a log cut back to an earlier
+	// checkpoint, "close" checkpoints of earlier runs included.
+	Witness Witness
+	// Resume, when set, verifies only what follows this checkpoint, which
+	// an earlier Verify of the same log found good (VerifyReport.Mark): the
+	// log must still hold it, with the same hash and a valid signature, and
+	// the report's counts are the mark's plus the new records'. Records
+	// before the mark are not read again, so their later tampering is not
+	// detected: run a full verification from time to time. The source
+	// should be a SeekSource (FileSink's and the SQL sink's are), or every
+	// record before the mark is read and skipped.
+	Resume *Mark
+	// Workers is how many segments are verified at once when the source
+	// is a SegmentedSource (DirSource, FileSink, the SQL sink). Default
+	// GOMAXPROCS; 1 reads the log in one pass.
+	Workers int
 }
 
-// VerifyReport describes a verified log.
-type VerifyReport struct {
-	LogID string `json:"log_id"`
-	// FirstSeq is 1 for a complete log, higher when older segments were
-	// removed by retention: the chain then starts from a signed checkpoint.
-	FirstSeq    uint64 `json:"first_seq"`
-	LastSeq     uint64 `json:"last_seq"`
+// Counts are what a stretch of log holds, by kind of record.
+type Counts struct {
 	Records     uint64 `json:"records"`
 	Events      uint64 `json:"events"`
 	Checkpoints uint64 `json:"checkpoints"`
@@ -39,6 +58,43 @@ type VerifyReport struct {
 	Dropped uint64 `json:"dropped"`
 	// Recoveries counts torn tails discarded after crashes.
 	Recoveries uint64 `json:"recoveries"`
+	// Rollbacks counts rollbacks an operator accepted
+	// (Config.AcceptRollback): each says which witnessed records were lost.
+	Rollbacks uint64 `json:"rollbacks"`
+}
+
+func (c *Counts) add(o Counts) {
+	c.Records += o.Records
+	c.Events += o.Events
+	c.Checkpoints += o.Checkpoints
+	c.Gaps += o.Gaps
+	c.Dropped += o.Dropped
+	c.Recoveries += o.Recoveries
+	c.Rollbacks += o.Rollbacks
+}
+
+// Mark is a checkpoint that Verify found good, and what the log held from
+// its first record through it: VerifyOptions.Resume verifies from there.
+// Its JSON form is what `keel audit verify -state` keeps.
+type Mark struct {
+	LogID    string    `json:"log"`
+	FirstSeq uint64    `json:"first_seq"`
+	Seq      uint64    `json:"seq"`
+	Hash     string    `json:"hash"`
+	Time     time.Time `json:"time"`
+	Counts
+}
+
+// VerifyReport describes a verified log.
+type VerifyReport struct {
+	LogID string `json:"log_id"`
+	// FirstSeq is 1 for a complete log, higher when older segments were
+	// removed by retention: the chain then starts from a signed checkpoint.
+	FirstSeq uint64 `json:"first_seq"`
+	LastSeq  uint64 `json:"last_seq"`
+	// Counts are of the whole log from FirstSeq, the mark's included when
+	// verification resumed.
+	Counts
 	// LastCheckpointSeq is the last signed record.
 	LastCheckpointSeq uint64 `json:"last_checkpoint_seq"`
 	// Unsealed counts records after the last checkpoint (Live only).
@@ -47,131 +103,333 @@ type VerifyReport struct {
 	Closed bool `json:"closed"`
 	// TornTail is set when the last line is a write cut short (Live only).
 	TornTail bool `json:"torn_tail"`
+	// ResumedAfter is the mark's seq when verification resumed: records up
+	// to it were verified before and not read again.
+	ResumedAfter uint64 `json:"resumed_after,omitempty"`
+	// Witness is the head the witness held (zero without one).
+	// WitnessMatched is set when the log holds that record with its hash; it
+	// is not when the record is before what was read (retention removed it,
+	// or it precedes the resume mark) — the log is then past it.
+	Witness        Head `json:"witness,omitzero"`
+	WitnessMatched bool `json:"witness_matched"`
+	// Mark is the last checkpoint verified, nil when none was: keep it and
+	// pass it as VerifyOptions.Resume to verify only what follows.
+	Mark *Mark `json:"mark,omitempty"`
 }
 
-// Verify reads src from start to end, streaming, and checks that it is an
-// unbroken hash chain whose checkpoints verify under opts.PublicKeys and
-// that it ends with the checkpoint Close writes. It detects a modified,
-// deleted, inserted, reordered or truncated record, truncation after the
-// last checkpoint included, and returns a *VerifyError naming the first
-// bad record and why (errors.Is matches ErrMalformed, ErrHashMismatch,
-// ErrChainBroken, ErrBadSignature or ErrTruncated). The report describes
-// what was read up to that point.
+// Verify reads src and checks that it is an unbroken hash chain whose
+// checkpoints verify under opts.PublicKeys, that each segment holds the
+// records its name says, that it reaches its witness's head, and that it
+// ends with the checkpoint Close writes. It detects a modified, deleted,
+// inserted, reordered or truncated record — truncation after the last
+// checkpoint included, and, with a witness, a log cut back to an earlier
+// checkpoint — and returns a *VerifyError naming the first bad record and
+// why (errors.Is matches ErrMalformed, ErrHashMismatch, ErrChainBroken,
+// ErrBadSignature, ErrTruncated or ErrRollback). The report describes what
+// was read up to that point. Segments of a SegmentedSource are verified in
+// parallel (opts.Workers); memory does not grow with the log.
 func Verify(ctx context.Context, src Source, opts VerifyOptions) (VerifyReport, error) {
 	var rep VerifyReport
-	if len(opts.PublicKeys) == 0 {
-		return rep, errors.New("audit: VerifyOptions.PublicKeys must hold at least one key")
+	cfg, err := newVerifyConfig(ctx, opts)
+	if err != nil {
+		return rep, err
 	}
-	keys := make(map[string]ed25519.PublicKey, len(opts.PublicKeys))
-	for i, k := range opts.PublicKeys {
-		if len(k) != ed25519.PublicKeySize {
-			return rep, fmt.Errorf("audit: VerifyOptions.PublicKeys[%d] is not an Ed25519 public key", i)
-		}
-		keys[KeyID(k)] = k
-	}
-	var (
-		last      *Record
-		lastWhere string
-		torn      *Line
-	)
-	fail := func(seq uint64, where, reason string, err error) (VerifyReport, error) {
-		return rep, &VerifyError{Seq: seq, Where: where, Reason: reason, Err: err}
-	}
-	for line, err := range src.Lines(ctx) {
+	rep.Witness = cfg.witness
+	var runs []*chainRun
+	if seg, ok := src.(SegmentedSource); ok && opts.Workers != 1 {
+		parts, err := seg.Segments(ctx, max(cfg.skipBelow, 1))
 		if err != nil {
 			return rep, err
 		}
-		want := uint64(1)
-		if last != nil {
-			want = last.Seq + 1
+		runs = verifyParts(ctx, cfg, parts, opts.Workers)
+	} else {
+		lines := src.Lines(ctx)
+		if s, ok := src.(SeekSource); ok && cfg.skipBelow > 1 {
+			lines = s.LinesFrom(ctx, cfg.skipBelow)
 		}
-		if torn != nil {
-			return fail(want, torn.Where, "a torn line (a write cut short) is followed by more records", ErrMalformed)
+		run := cfg.newRun(newLineDecoder(), true)
+		for line, err := range lines {
+			if err != nil {
+				run.srcErr = err
+				break
+			}
+			if !run.feed(line) {
+				break
+			}
 		}
-		if line.Torn {
-			l := line
-			torn = &l
-			continue
+		runs = []*chainRun{run}
+	}
+	return cfg.stitch(runs)
+}
+
+func newVerifyConfig(ctx context.Context, opts VerifyOptions) (*verifyConfig, error) {
+	if len(opts.PublicKeys) == 0 {
+		return nil, errors.New("audit: VerifyOptions.PublicKeys must hold at least one key")
+	}
+	if opts.Workers < 0 {
+		return nil, fmt.Errorf("audit: VerifyOptions.Workers must not be negative, got %d", opts.Workers)
+	}
+	cfg := &verifyConfig{opts: opts, keys: make(map[string]ed25519.PublicKey, len(opts.PublicKeys))}
+	for i, k := range opts.PublicKeys {
+		if len(k) != ed25519.PublicKeySize {
+			return nil, fmt.Errorf("audit: VerifyOptions.PublicKeys[%d] is not an Ed25519 public key", i)
 		}
-		r, err := DecodeLine(line.Bytes)
+		cfg.keys[KeyID(k)] = k
+	}
+	if m := opts.Resume; m != nil {
+		if !isLowerHex(m.LogID, 32) || m.Seq == 0 || !isLowerHex(m.Hash, 64) || m.FirstSeq == 0 || m.FirstSeq > m.Seq {
+			return nil, errors.New("audit: VerifyOptions.Resume is not a mark Verify returned: it needs a 32-hex-digit log id, a 64-hex-digit hash and 1 <= first seq <= seq")
+		}
+		cfg.resume, cfg.skipBelow = m, m.Seq
+	}
+	if opts.Witness != nil {
+		h, err := opts.Witness.Head(ctx)
 		if err != nil {
-			kind := ErrMalformed
-			if errors.Is(err, ErrHashMismatch) {
-				kind = ErrHashMismatch
-				if r != nil {
-					want = r.Seq
+			return nil, fmt.Errorf("audit: read the witness: %w", err)
+		}
+		if !h.IsZero() {
+			if err := h.valid(); err != nil {
+				return nil, fmt.Errorf("audit: the witness holds a malformed head: %v", err)
+			}
+		}
+		cfg.witness = h
+	}
+	return cfg, nil
+}
+
+// newRun starts a run; the first run of a resumed verification skips what
+// precedes the mark and does not count the mark again.
+func (cfg *verifyConfig) newRun(dec *lineDecoder, first bool) *chainRun {
+	run := newChainRun(cfg, dec)
+	if first && cfg.resume != nil {
+		run.skipBelow, run.uncountFirst = cfg.skipBelow, true
+	}
+	return run
+}
+
+// verifyParts verifies each part in its own run, workers at a time, and
+// stops taking parts after the first that fails: the first failure in log
+// order is in it or before it.
+func verifyParts(ctx context.Context, cfg *verifyConfig, parts []Source, workers int) []*chainRun {
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	workers = min(workers, len(parts))
+	runs := make([]*chainRun, len(parts))
+	var next atomic.Int64
+	var stop atomic.Int64
+	stop.Store(int64(len(parts)))
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			dec := newLineDecoder()
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(len(parts)) || i > stop.Load() {
+					return
+				}
+				run := cfg.newRun(dec, i == 0)
+				for line, err := range parts[i].Lines(ctx) {
+					if err != nil {
+						run.srcErr = err
+						break
+					}
+					if !run.feed(line) {
+						break
+					}
+				}
+				runs[i] = run
+				if run.fail != nil || run.srcErr != nil {
+					for s := stop.Load(); i < s && !stop.CompareAndSwap(s, i); s = stop.Load() {
+					}
 				}
 			}
-			return fail(want, line.Where, err.Error(), kind)
-		}
-		if last == nil {
-			rep.LogID, rep.FirstSeq = r.LogID, r.Seq
-			if r.Seq == 1 && r.Prev != genesisHash {
-				return fail(r.Seq, line.Where, "the first record's prev is not the genesis value (64 zeros)", ErrChainBroken)
-			}
-			if r.Seq != 1 && opts.FromStart {
-				return fail(1, line.Where, fmt.Sprintf("the log starts at seq %d, not 1: records before it were removed", r.Seq), ErrChainBroken)
-			}
-			if r.Seq != 1 && r.Kind != KindCheckpoint {
-				return fail(r.Seq, line.Where, fmt.Sprintf("the log starts at seq %d with a %s record: records before it are missing, and only a signed checkpoint can start a log whose older segments were removed", r.Seq, r.Kind), ErrChainBroken)
-			}
-		} else {
-			switch {
-			case r.LogID != last.LogID:
-				return fail(want, line.Where, fmt.Sprintf("record belongs to log %s, not %s", r.LogID, last.LogID), ErrChainBroken)
-			case r.Seq < want:
-				return fail(want, line.Where, fmt.Sprintf("seq %d follows seq %d (a reordered, duplicated or inserted record)", r.Seq, last.Seq), ErrChainBroken)
-			case r.Seq > want:
-				return fail(want, line.Where, fmt.Sprintf("seq %d follows seq %d: records %d..%d are missing (deleted)", r.Seq, last.Seq, want, r.Seq-1), ErrChainBroken)
-			case r.Prev != last.Hash:
-				return fail(want, line.Where, fmt.Sprintf("prev does not match the hash of record %d (%s): a record was modified, inserted or replaced", last.Seq, lastWhere), ErrChainBroken)
-			}
-		}
-		switch r.Kind {
-		case KindEvent:
-			rep.Events++
-		case KindCheckpoint:
-			if err := verifyCheckpoint(r, keys); err != nil {
-				return fail(r.Seq, line.Where, err.Error(), ErrBadSignature)
-			}
-			rep.Checkpoints++
-			rep.LastCheckpointSeq = r.Seq
-		case KindGap:
-			rep.Gaps++
-			rep.Dropped += r.Gap.Dropped
-		case KindRecovery:
-			rep.Recoveries++
-		}
-		rep.Records++
-		rep.LastSeq = r.Seq
-		r.Line = nil // the source may reuse the bytes
-		last, lastWhere = r, line.Where
+		})
 	}
-	if last == nil {
-		if torn != nil || !opts.Live {
+	wg.Wait()
+	return runs
+}
+
+// stitch joins the runs in log order as one pass over the log would see
+// them: each run's first record must continue the one before, the first of
+// all must be a valid start, and the log must end as VerifyOptions asks.
+func (cfg *verifyConfig) stitch(runs []*chainRun) (VerifyReport, error) {
+	var (
+		rep       VerifyReport
+		first     recHead
+		last      recHead
+		hasLast   bool
+		torn      bool
+		tornWhere string
+		cp        *runCheckpoint
+		cpBase    Counts
+		matched   bool
+		counts    Counts
+	)
+	rep.Witness = cfg.witness
+	if cfg.resume != nil {
+		counts = cfg.resume.Counts
+		rep.ResumedAfter = cfg.resume.Seq
+	}
+	report := func() VerifyReport {
+		rep.Counts, rep.WitnessMatched = counts, matched
+		if hasLast {
+			rep.LogID, rep.LastSeq = string(last.log[:]), last.seq
+			rep.FirstSeq = first.seq
+			if cfg.resume != nil {
+				rep.FirstSeq = cfg.resume.FirstSeq
+			}
+		}
+		if cp != nil {
+			rep.LastCheckpointSeq = cp.seq
+			c := cpBase
+			c.add(cp.counts)
+			m := &Mark{LogID: rep.LogID, FirstSeq: rep.FirstSeq, Seq: cp.seq, Hash: string(cp.hash[:]), Counts: c}
+			m.Time, _ = time.Parse(time.RFC3339Nano, cp.timeText)
+			rep.Mark = m
+		} else if cfg.resume != nil {
+			rep.LastCheckpointSeq = cfg.resume.Seq
+			m := *cfg.resume
+			rep.Mark = &m
+		}
+		return rep
+	}
+	fail := func(seq uint64, where, reason string, err error) (VerifyReport, error) {
+		return report(), &VerifyError{Seq: seq, Where: where, Reason: reason, Err: err}
+	}
+	next := func() uint64 {
+		switch {
+		case hasLast:
+			return last.seq + 1
+		case cfg.resume != nil:
+			return cfg.resume.Seq
+		}
+		return 1
+	}
+	for _, run := range runs {
+		if torn && run.lines > 0 {
+			return fail(next(), tornWhere, "a torn line (a write cut short) is followed by more records", ErrMalformed)
+		}
+		if run.hasFirst {
+			var reason string
+			var seq uint64
+			var kind error
+			if hasLast {
+				seq, kind = last.seq+1, ErrChainBroken
+				reason = linkReasonHeads(&last, &run.first)
+			} else {
+				seq, reason, kind = cfg.startReason(&run.first)
+			}
+			if reason != "" {
+				return fail(seq, run.first.where, reason, kind)
+			}
+		}
+		if f := run.fail; f != nil {
+			seq := f.seq
+			if f.afterPrev {
+				seq = next()
+			}
+			return fail(seq, f.where, f.reason, f.err)
+		}
+		if run.srcErr != nil {
+			return report(), run.srcErr
+		}
+		if !run.hasFirst {
+			if run.torn {
+				torn, tornWhere = true, run.tornWhere
+			}
+			continue
+		}
+		if !hasLast {
+			first = run.first
+		}
+		if run.hasCP {
+			cp, cpBase = &run.cp, counts
+		}
+		counts.add(run.counts)
+		last, hasLast = run.last, true
+		matched = matched || run.matched
+		torn, tornWhere = run.torn, run.tornWhere
+	}
+	return cfg.finish(report, fail, hasLast, &last, torn, tornWhere, matched)
+}
+
+// startReason checks the first record read: the genesis, a retained log's
+// opening checkpoint, the resume mark, and the witness's log.
+func (cfg *verifyConfig) startReason(f *recHead) (uint64, string, error) {
+	if m := cfg.resume; m != nil {
+		switch {
+		case f.seq != m.Seq || string(f.hash[:]) != m.Hash || string(f.log[:]) != m.LogID:
+			return m.Seq, fmt.Sprintf("resuming after checkpoint %d of log %s (hash %s), but the log holds record %d of log %s (hash %s) there: the log was rewritten, or the mark is of another log", m.Seq, m.LogID, m.Hash, f.seq, f.log[:], f.hash[:]), ErrChainBroken
+		case f.kind != KindCheckpoint:
+			return m.Seq, "the resume mark is not a checkpoint", ErrChainBroken
+		}
+		return 0, "", nil
+	}
+	if w := cfg.witness; !w.IsZero() && string(f.log[:]) != w.LogID {
+		return f.seq, fmt.Sprintf("the log is log %s, but its witness holds log %s up to seq %d: the log was replaced", f.log[:], w.LogID, w.Seq), ErrRollback
+	}
+	if f.seq == 1 {
+		if string(f.prev[:]) != genesisHash {
+			return 1, "the first record's prev is not the genesis value (64 zeros)", ErrChainBroken
+		}
+		return 0, "", nil
+	}
+	if cfg.opts.FromStart {
+		return 1, fmt.Sprintf("the log starts at seq %d, not 1: records before it were removed", f.seq), ErrChainBroken
+	}
+	if f.kind != KindCheckpoint {
+		return f.seq, fmt.Sprintf("the log starts at seq %d with a %s record: records before it are missing, and only a signed checkpoint can start a log whose older segments were removed", f.seq, f.kind), ErrChainBroken
+	}
+	return 0, "", nil
+}
+
+// finish applies the end-of-log rules: the witness reached, then sealed and
+// closed unless Live.
+func (cfg *verifyConfig) finish(report func() VerifyReport, fail func(uint64, string, string, error) (VerifyReport, error),
+	hasLast bool, last *recHead, torn bool, tornWhere string, matched bool) (VerifyReport, error) {
+	w := cfg.witness
+	if !hasLast {
+		switch {
+		case !w.IsZero():
+			return fail(1, "", fmt.Sprintf("the log holds no complete record, but its witness holds log %s up to seq %d: the log was deleted or replaced", w.LogID, w.Seq), ErrRollback)
+		case cfg.resume != nil:
+			return fail(cfg.resume.Seq, "", fmt.Sprintf("the log no longer holds the resume mark, checkpoint %d: it was cut back", cfg.resume.Seq), ErrTruncated)
+		case torn || !cfg.opts.Live:
 			return fail(1, "", "the log holds no complete record", ErrTruncated)
 		}
-		return rep, nil
+		return report(), nil
+	}
+	rep := report()
+	if !w.IsZero() && !matched && last.seq < w.Seq {
+		return fail(last.seq+1, last.where, fmt.Sprintf("the log ends at seq %d, before the witnessed checkpoint at seq %d (%s): records %d..%d are missing — the log was cut or rolled back",
+			last.seq, w.Seq, formatTime(w.Time), last.seq+1, w.Seq), ErrRollback)
 	}
 	if rep.FirstSeq != 1 && rep.Checkpoints == 0 {
 		return fail(rep.FirstSeq, "", "no checkpoint", ErrBadSignature)
 	}
-	rep.Unsealed = rep.Records
-	if rep.LastCheckpointSeq != 0 {
-		rep.Unsealed = rep.LastSeq - rep.LastCheckpointSeq
-	}
-	rep.Closed = last.Kind == KindCheckpoint && last.Checkpoint.Reason == "close"
-	rep.TornTail = torn != nil
-	if opts.Live {
+	rep.Unsealed = rep.LastSeq - rep.LastCheckpointSeq
+	rep.Closed = last.kind == KindCheckpoint && last.reason == "close"
+	rep.TornTail = torn
+	if cfg.opts.Live {
 		return rep, nil
 	}
+	err := func(seq uint64, where, reason string) (VerifyReport, error) {
+		return rep, &VerifyError{Seq: seq, Where: where, Reason: reason, Err: ErrTruncated}
+	}
 	switch {
-	case torn != nil:
-		return fail(last.Seq+1, torn.Where, "the last line is torn (a write cut short by a crash); reopening the log with a Logger records and removes it", ErrTruncated)
-	case last.Kind != KindCheckpoint:
-		return fail(last.Seq+1, lastWhere, fmt.Sprintf("the log ends at record %d, %d record(s) after the last checkpoint: it was truncated, or its writer is still running or crashed (verify with Live, or reopen and close it)", last.Seq, rep.Unsealed), ErrTruncated)
+	case torn:
+		return err(last.seq+1, tornWhere, "the last line is torn (a write cut short by a crash); reopening the log with a Logger records and removes it")
+	case last.kind != KindCheckpoint:
+		return err(last.seq+1, last.where, fmt.Sprintf("the log ends at record %d, %d record(s) after the last checkpoint: it was truncated, or its writer is still running or crashed (verify with -live / VerifyOptions.Live, or reopen and close it)", last.seq, rep.Unsealed))
 	case !rep.Closed:
-		return fail(last.Seq+1, lastWhere, fmt.Sprintf("the log ends with a %q checkpoint, not the one Close writes: later records may have been cut off (or the writer is still running: verify with Live)", last.Checkpoint.Reason), ErrTruncated)
+		return err(last.seq+1, last.where, fmt.Sprintf("the log ends with a %q checkpoint, not the one Close writes: later records may have been cut off (or the writer is still running: verify with -live / VerifyOptions.Live)", last.reason))
 	}
 	return rep, nil
+}
+
+// linkReasonHeads is linkReason between two runs.
+func linkReasonHeads(last, first *recHead) string {
+	r := vrec{seq: first.seq, log: first.log[:], prev: first.prev[:]}
+	return linkReason(last, &r)
 }
