@@ -110,6 +110,11 @@ func (l *Logger) checkWitness(ctx context.Context, i int, st *sinkState, w Witne
 	if err != nil {
 		return false, fmt.Errorf("read the head of Config.Witnesses[%d]: %w", i, err)
 	}
+	if !head.IsZero() {
+		if err := head.valid(); err != nil {
+			return false, fmt.Errorf("%w: Config.Witnesses[%d] holds a malformed head: %v", ErrMalformed, i, err)
+		}
+	}
 	at := func(seq uint64) (string, error) { return hashAt(ctx, st.sink.(Source), seq) }
 	reason, err := rollbackCheck(head, st.logID, st.seq, st.head, at)
 	if err != nil {

@@ -50,7 +50,8 @@ type Config struct {
 	Table string
 }
 
-// Sink is an audit.Sink, audit.Source and audit.Querier over a SQL table.
+// Sink is an audit.Sink, audit.Source, audit.SeekSource,
+// audit.SegmentedSource and audit.Querier over a SQL table.
 type Sink struct {
 	cfg Config
 }
@@ -225,23 +226,107 @@ func cut(s string) string {
 // Close does nothing: the DB belongs to the caller.
 func (s *Sink) Close() error { return nil }
 
-// Lines streams the rows in seq order.
+// Lines streams the rows in seq order. A SQL log has no retention, so
+// its first row carries Line.Start 1: Verify then refuses a log whose first
+// rows were deleted, whatever record the remaining ones start with.
 func (s *Sink) Lines(ctx context.Context) iter.Seq2[audit.Line, error] {
+	return s.rows(ctx, "", nil, 1)
+}
+
+// LinesFrom streams the rows from seq on.
+func (s *Sink) LinesFrom(ctx context.Context, seq uint64) iter.Seq2[audit.Line, error] {
+	if seq <= 1 {
+		return s.Lines(ctx)
+	}
+	return s.rows(ctx, " WHERE seq >= "+s.param(1), []any{int64(seq)}, 0)
+}
+
+// rangeRows is how many seq values one part of Segments covers: enough that
+// a part's query costs little beside reading it.
+const rangeRows = 1 << 16
+
+// Segments splits the rows from seq from on into ranges of seq values,
+// each read by its own query, so that Verify can check them in parallel.
+func (s *Sink) Segments(ctx context.Context, from uint64) ([]audit.Source, error) {
+	query := "SELECT MIN(seq), MAX(seq), COUNT(*) FROM " + s.cfg.Table
+	var args []any
+	if from > 1 {
+		query += " WHERE seq >= " + s.param(1)
+		args = append(args, int64(from))
+	}
+	var lo, hi sql.NullInt64
+	var count int64
+	if err := s.cfg.DB.QueryRowContext(ctx, query, args...).Scan(&lo, &hi, &count); err != nil {
+		return nil, fmt.Errorf("sqlsink: read: %w", err)
+	}
+	if !lo.Valid || hi.Int64-lo.Int64+1 != count {
+		// No rows, or seq values that are not one unbroken run (the chain
+		// is broken, or a row was planted far away): one part, which Verify
+		// reads in one pass. Ranges over such values could be countless.
+		return []audit.Source{fromSource{s, from}}, nil
+	}
+	var parts []audit.Source
+	for start := lo.Int64; ; start += rangeRows {
+		p := seqRange{s: s, from: start, to: start + rangeRows}
+		if start == lo.Int64 && from <= 1 {
+			p.start = 1
+		}
+		parts = append(parts, p)
+		if hi.Int64-start < rangeRows {
+			return parts, nil
+		}
+	}
+}
+
+// fromSource reads the rows from seq from on.
+type fromSource struct {
+	s    *Sink
+	from uint64
+}
+
+func (f fromSource) Lines(ctx context.Context) iter.Seq2[audit.Line, error] {
+	return f.s.LinesFrom(ctx, f.from)
+}
+
+// seqRange is one part of Segments: the rows with from <= seq < to.
+type seqRange struct {
+	s        *Sink
+	from, to int64
+	start    uint64 // Line.Start of the first row
+}
+
+func (r seqRange) Lines(ctx context.Context) iter.Seq2[audit.Line, error] {
+	return r.s.rows(ctx, " WHERE seq >= "+r.s.param(1)+" AND seq < "+r.s.param(2), []any{r.from, r.to}, r.start)
+}
+
+func (s *Sink) param(n int) string {
+	var sb strings.Builder
+	s.placeholder(&sb, n)
+	return sb.String()
+}
+
+// rows streams "SELECT seq, line" with the condition where, in seq order;
+// the first row gets Line.Start start.
+func (s *Sink) rows(ctx context.Context, where string, args []any, start uint64) iter.Seq2[audit.Line, error] {
 	return func(yield func(audit.Line, error) bool) {
-		rows, err := s.cfg.DB.QueryContext(ctx, "SELECT seq, line FROM "+s.cfg.Table+" ORDER BY seq")
+		rows, err := s.cfg.DB.QueryContext(ctx, "SELECT seq, line FROM "+s.cfg.Table+where+" ORDER BY seq", args...)
 		if err != nil {
 			yield(audit.Line{}, fmt.Errorf("sqlsink: read: %w", err))
 			return
 		}
 		defer rows.Close()
-		for rows.Next() {
+		for first := true; rows.Next(); first = false {
 			var seq int64
 			var line []byte
 			if err := rows.Scan(&seq, &line); err != nil {
 				yield(audit.Line{}, fmt.Errorf("sqlsink: read: %w", err))
 				return
 			}
-			if !yield(audit.Line{Bytes: line, Where: "row seq=" + strconv.FormatInt(seq, 10)}, nil) {
+			l := audit.Line{Bytes: line, Where: "row seq=" + strconv.FormatInt(seq, 10)}
+			if first {
+				l.Start = start
+			}
+			if !yield(l, nil) {
 				return
 			}
 		}
