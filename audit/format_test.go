@@ -3,9 +3,9 @@ package audit
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
-	"crypto/ed25519"
 	"os"
 	"path/filepath"
 	"strings"
