@@ -2,9 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/ed25519"
-	"database/sql"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -55,23 +52,11 @@ func (s *auditSource) open() (audit.Source, func(), error) {
 		}
 		return audit.DirSource(s.dir), func() {}, nil
 	case s.driver != "":
-		drivers := map[string]struct {
-			name    string
-			dialect sqlsink.Dialect
-		}{"postgres": {"pgx", sqlsink.Postgres}, "mysql": {"mysql", sqlsink.MySQL}, "sqlite": {"sqlite", sqlsink.SQLite}}
-		d, ok := drivers[s.driver]
-		if !ok {
-			return nil, nil, fmt.Errorf("-driver must be postgres, mysql or sqlite, got %q", s.driver)
-		}
-		dsn := os.Getenv(s.dsnEnv)
-		if dsn == "" {
-			return nil, nil, fmt.Errorf("environment variable %s (-dsn-env) is empty: it must hold the DSN", s.dsnEnv)
-		}
-		db, err := sql.Open(d.name, dsn)
+		db, dialect, err := openSQL("-driver", s.driver, "-dsn-env", s.dsnEnv)
 		if err != nil {
-			return nil, nil, fmt.Errorf("open database: %w", err)
+			return nil, nil, err
 		}
-		sink, err := sqlsink.New(sqlsink.Config{DB: db, Dialect: d.dialect, Table: s.table})
+		sink, err := sqlsink.New(sqlsink.Config{DB: db, Dialect: dialect, Table: s.table})
 		if err != nil {
 			_ = db.Close()
 			return nil, nil, err
@@ -79,69 +64,6 @@ func (s *auditSource) open() (audit.Source, func(), error) {
 		return sink, func() { _ = db.Close() }, nil
 	}
 	return nil, nil, errors.New("give -dir (file sink) or -driver (SQL sink)")
-}
-
-func auditVerify(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("keel audit verify", flag.ContinueOnError)
-	var src auditSource
-	src.flags(fs)
-	var keyFiles multiFlag
-	fs.Var(&keyFiles, "pubkey", "Ed25519 public key file (PEM or base64); repeat for rotated keys (required)")
-	live := fs.Bool("live", false, "the writer may still be running: accept an unsealed tail and a torn last line")
-	fromStart := fs.Bool("from-start", false, "require the log to start at seq 1 (no retention has removed old segments)")
-	asJSON := fs.Bool("json", false, "print the report as JSON")
-	if err := parseArgs(fs, args, stderr); err != nil {
-		return err
-	}
-	if len(keyFiles) == 0 {
-		fmt.Fprintln(stderr, "keel audit verify: -pubkey is required")
-		fs.Usage()
-		return errUsage
-	}
-	var keys []ed25519.PublicKey
-	for _, f := range keyFiles {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			return fmt.Errorf("-pubkey: %w", err)
-		}
-		k, err := audit.ParsePublicKey(data)
-		if err != nil {
-			return fmt.Errorf("-pubkey %s: %w", f, err)
-		}
-		keys = append(keys, k)
-	}
-	source, release, err := src.open()
-	if err != nil {
-		return err
-	}
-	defer release()
-	rep, verr := audit.Verify(context.Background(), source, audit.VerifyOptions{PublicKeys: keys, Live: *live, FromStart: *fromStart})
-	if *asJSON {
-		out := struct {
-			audit.VerifyReport
-			OK    bool   `json:"ok"`
-			Error string `json:"error,omitempty"`
-		}{VerifyReport: rep, OK: verr == nil}
-		if verr != nil {
-			out.Error = verr.Error()
-		}
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(out); err != nil {
-			return err
-		}
-	} else if verr == nil {
-		fmt.Fprintf(stdout, "OK: log %s, records %d..%d: %d events, %d checkpoints, %d gaps (%d events dropped), %d crash recoveries",
-			rep.LogID, rep.FirstSeq, rep.LastSeq, rep.Events, rep.Checkpoints, rep.Gaps, rep.Dropped, rep.Recoveries)
-		if rep.Unsealed > 0 || rep.TornTail {
-			fmt.Fprintf(stdout, "; %d records after the last checkpoint, torn tail %t", rep.Unsealed, rep.TornTail)
-		}
-		if rep.FirstSeq > 1 {
-			fmt.Fprintf(stdout, "; records before %d were removed by retention", rep.FirstSeq)
-		}
-		fmt.Fprintln(stdout)
-	}
-	return verr
 }
 
 func auditQuery(args []string, stdout, stderr io.Writer) error {
