@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -150,33 +149,6 @@ func BenchmarkLogAllocs(b *testing.B) {
 	if err := l.Close(); err != nil {
 		b.Fatal(err)
 	}
-}
-
-// BenchmarkVerify measures verification speed over a closed log of
-// KEEL_BENCH_AUDIT_RECORDS events (default 1000).
-func BenchmarkVerify(b *testing.B) {
-	n := 1000
-	if v, err := strconv.Atoi(os.Getenv("KEEL_BENCH_AUDIT_RECORDS")); err == nil && v > 0 {
-		n = v
-	}
-	dir := b.TempDir()
-	l, _ := newFileLogger(b, dir, func(c *Config, _ *FileSinkConfig) { c.Mode = Buffered })
-	for i := range n {
-		if err := l.Log(context.Background(), event(i)); err != nil {
-			b.Fatal(err)
-		}
-	}
-	if err := l.Close(); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		if _, err := verifyDir(b, dir, false); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
 }
 
 // reportEventsPerFsync reports the mean durable batch size (events sharing

@@ -468,11 +468,18 @@ func isHexDigit(c byte) bool {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
 }
 
-func isLowerHexBytes(b []byte) bool {
-	for _, c := range b {
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
+// lowerHex marks the bytes of lowercase hex digits.
+var lowerHex = func() (t [256]bool) {
+	for _, c := range "0123456789abcdef" {
+		t[c] = true
 	}
-	return true
+	return t
+}()
+
+func isLowerHexBytes(b []byte) bool {
+	ok := true
+	for _, c := range b {
+		ok = ok && lowerHex[c] // no early exit: a branch per byte costs more than the rare bad line saves
+	}
+	return ok
 }

@@ -23,10 +23,12 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/keel-go/keel/audit"
 	"github.com/keel-go/keel/crypto/mask"
 	"github.com/keel-go/keel/examples/salesapi/app"
 	"github.com/keel-go/keel/examples/salesapi/demo"
@@ -40,8 +42,9 @@ func main() {
 
 type options struct {
 	addr, dataDir, dbURL, redisAddr, redisPrefix, idemStore, logLevel string
+	instanceName, auditKey, acceptRollback, acceptReason              string
 	backupEvery, idemLease, breakerOpen                               time.Duration
-	rateLimit                                                         int
+	rateLimit, ipRateLimit                                            int
 	chaos                                                             gateway.Chaos
 	demo                                                              bool
 }
@@ -63,6 +66,11 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Float64Var(&o.chaos.FailureRate, "gateway-failure-rate", 0, "fraction of payment gateway calls that fail, in [0,1]")
 	fs.DurationVar(&o.chaos.Latency, "gateway-latency", 0, "latency added to every payment gateway call")
 	fs.BoolVar(&o.chaos.Down, "gateway-down", false, "start with the payment gateway down")
+	fs.IntVar(&o.ipRateLimit, "ip-rate-limit", 0, "requests per minute per client IP, before authentication (0: 4 × -rate-limit)")
+	fs.StringVar(&o.instanceName, "instance-name", "", "this instance's name in the audit witness table (default <hostname>:<absolute -data>); one per instance, stable across restarts")
+	fs.StringVar(&o.auditKey, "audit-signing-key", "", "PEM Ed25519 key (mode 0600) that signs audit checkpoints, kept outside -data (default: created in -data, for development)")
+	fs.StringVar(&o.acceptRollback, "audit-accept-rollback", "", "LOG:SEQ — accept the audit log being behind its witness at exactly this log id and seq (as the startup error named them); needs -audit-accept-reason")
+	fs.StringVar(&o.acceptReason, "audit-accept-reason", "", "who accepts the audit rollback and why (recorded in the audit log)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&o.demo, "demo", false, "run the demonstration in-process against a temporary data directory and exit")
 	if err := fs.Parse(args); err != nil {
@@ -79,6 +87,12 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	if o.idemStore == "redis" && o.redisAddr == "" {
 		return o, errors.New("-idempotency-store redis needs -redis")
+	}
+	if o.ipRateLimit < 0 {
+		return o, fmt.Errorf("-ip-rate-limit must be >= 0, got %d", o.ipRateLimit)
+	}
+	if (o.acceptRollback == "") != (o.acceptReason == "") {
+		return o, errors.New("-audit-accept-rollback and -audit-accept-reason go together")
 	}
 	return o, o.chaos.Validate()
 }
@@ -134,10 +148,15 @@ func serve(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	}
 	defer gw.Close()
 
+	accept, err := parseAcceptRollback(o.acceptRollback, o.acceptReason)
+	if err != nil {
+		return err
+	}
 	a, err := app.New(ctx, app.Config{
 		DataDir: o.dataDir, DatabaseURL: o.dbURL, RedisAddr: o.redisAddr, IdempotencyInRedis: o.idemStore == "redis", IdempotencyLease: o.idemLease,
 		RedisPrefix: o.redisPrefix, BreakerOpen: o.breakerOpen,
-		APIKeys: keys, GatewayURL: gw.URL(), RateLimit: o.rateLimit, BackupEvery: o.backupEvery,
+		APIKeys: keys, GatewayURL: gw.URL(), RateLimit: o.rateLimit, IPRateLimit: o.ipRateLimit, BackupEvery: o.backupEvery,
+		InstanceName: o.instanceName, AuditSigningKeyFile: o.auditKey, AuditAcceptRollback: accept,
 		Logger: logger, MetricsHandler: tel.Handler(),
 	}, gatewayControl{gw})
 	if err != nil {
@@ -233,4 +252,17 @@ func devKey() string {
 	b := make([]byte, 16)
 	_, _ = rand.Read(b)
 	return "dev_" + hex.EncodeToString(b)
+}
+
+// parseAcceptRollback reads -audit-accept-rollback LOG:SEQ.
+func parseAcceptRollback(spec, reason string) (*audit.AcceptRollback, error) {
+	if spec == "" {
+		return nil, nil
+	}
+	logID, seqText, ok := strings.Cut(spec, ":")
+	seq, err := strconv.ParseUint(seqText, 10, 64)
+	if !ok || err != nil || len(logID) != 32 || seq == 0 {
+		return nil, fmt.Errorf("-audit-accept-rollback must be LOG:SEQ, the witnessed log id (32 hex digits) and seq the startup error named, got %q", spec)
+	}
+	return &audit.AcceptRollback{LogID: logID, WitnessedSeq: seq, Reason: reason}, nil
 }

@@ -58,20 +58,24 @@ type App struct {
 	forget    func(ctx context.Context, id string) // drops a customer from every cache tier
 	reports   *cache.Cache[string, []store.SalesRow]
 
-	limiter ratelimit.Taker
-	idem    *idempotency.Manager
-	idemSQL *sqlstore.Store // nil when records live in Redis
-	redis   *redis.Client
+	limiter      ratelimit.Taker
+	ipLimiter    *ratelimit.Keyed // every request, per client IP, before authentication
+	authFailures *ratelimit.Keyed // failed authentications per client IP
+	idem         *idempotency.Manager
+	idemSQL      *sqlstore.Store // nil when records live in Redis
+	redis        *redis.Client
 
 	payRetry   *retry.Policy
 	payBreaker *breaker.Breaker
 	payClient  *http.Client
 
-	audit      *audit.Logger
-	auditDir   string
-	backups    *backup.Repository
-	scheduler  *backup.Scheduler
-	lastBackup struct {
+	audit        *audit.Logger // nil while the log is behind its witness
+	auditBlocked error         // why audit is nil: the *audit.RollbackError New refused with
+	auditWitness audit.Witness
+	auditDir     string
+	backups      *backup.Repository
+	scheduler    *backup.Scheduler
+	lastBackup   struct {
 		sync.Mutex
 		at time.Time
 	}
@@ -107,12 +111,13 @@ func New(ctx context.Context, cfg Config, gw GatewayControl) (a *App, err error)
 		return nil, fmt.Errorf("salesapi: data directory: %w", err)
 	}
 	a = &App{cfg: cfg, auth: newAuthenticator(cfg.APIKeys), gateway: gw}
+	built := a // "return nil, err" clears a before the deferred cleanup runs
 	defer func() {
 		if err != nil {
-			_ = a.Close()
+			_ = built.Close()
 		}
 	}()
-	if a.keys, err = loadOrCreateKeys(cfg.DataDir); err != nil {
+	if a.keys, err = loadOrCreateKeys(cfg.DataDir, cfg.AuditSigningKeyFile); err != nil {
 		return nil, err
 	}
 	if err := a.openStore(ctx); err != nil {
@@ -204,6 +209,9 @@ func (a *App) buildCaches(context.Context) error {
 }
 
 func (a *App) buildLimiter(context.Context) error {
+	if err := a.buildClientLimits(); err != nil {
+		return err
+	}
 	if a.redis != nil {
 		l, err := redislimit.New(redislimit.Config{
 			Client: a.redis, Name: "api_key", Limit: a.cfg.RateLimit, Period: time.Minute, Burst: a.cfg.RateBurst,
@@ -279,39 +287,6 @@ func (a *App) buildPayments(context.Context) error {
 	return nil
 }
 
-func (a *App) buildAudit(context.Context) error {
-	a.auditDir = filepath.Join(a.cfg.DataDir, AuditDir)
-	sink, err := audit.NewFileSink(audit.FileSinkConfig{Dir: a.auditDir, Logger: a.cfg.Logger})
-	if err != nil {
-		return err
-	}
-	detector, err := audit.NewDetector(audit.DetectorConfig{
-		Rules:     []audit.Rule{&audit.BruteForce{Failures: 10, Window: time.Minute}},
-		Notifiers: []audit.Notifier{audit.SlogNotifier(a.cfg.Logger)},
-	})
-	if err != nil {
-		_ = sink.Close()
-		return err
-	}
-	a.audit, err = audit.New(audit.Config{
-		Sinks: []audit.Sink{sink}, Mode: audit.Durable, SigningKey: a.keys.auditSign,
-		CheckpointEvery: 100, CheckpointInterval: time.Minute,
-		Sensitive: []audit.SensitiveField{
-			{Name: "email", Treatment: audit.HMAC}, {Name: "phone", Treatment: audit.HMAC},
-		},
-		HMACKey: a.keys.auditHMAC, Detector: detector, Logger: a.cfg.Logger,
-	})
-	if err != nil {
-		_ = detector.Close()
-		_ = sink.Close()
-		return err
-	}
-	// Close order matters: the logger flushes through the sink, then the
-	// detector stops.
-	a.closers = append(a.closers, detector.Close, a.audit.Close)
-	return nil
-}
-
 func (a *App) buildHealth(context.Context) error {
 	var err error
 	a.health, err = health.New(health.Config{ServiceID: "salesapi", Description: "Keel example sales API"})
@@ -327,6 +302,7 @@ func (a *App) buildHealth(context.Context) error {
 		checks = append(checks, health.Check{Name: "redis", ComponentType: "datastore", Timeout: 2 * time.Second,
 			Func: health.Ping(health.PingFunc(func(ctx context.Context) error { return a.redis.Ping(ctx).Err() }))})
 	}
+	checks = append(checks, health.Check{Name: "audit", ComponentType: "component", Func: a.auditHealth})
 	if a.cfg.BackupEvery > 0 {
 		checks = append(checks, health.Check{Name: "backup", ComponentType: "component", NonCritical: true,
 			Func: health.LastSuccessWithin(a.lastBackupAt, 2*a.cfg.BackupEvery+time.Hour)})

@@ -36,6 +36,9 @@ func (a *App) auditEvent(r *http.Request, e audit.Event) error {
 		e.Metadata = map[string]any{}
 	}
 	e.Metadata["role"] = string(p.Role)
+	if a.audit == nil {
+		return fmt.Errorf("%w: %v", errAudit, a.auditBlocked)
+	}
 	ctx, cancel := auditContext(r)
 	defer cancel()
 	if err := a.audit.Log(ctx, e); err != nil {
@@ -48,6 +51,8 @@ func (a *App) auditEvent(r *http.Request, e audit.Event) error {
 // mutationFailed answers the error of a mutation.
 func (a *App) mutationFailed(w http.ResponseWriter, r *http.Request, what string, err error) {
 	switch {
+	case errors.Is(err, errAudit) && a.auditBlocked != nil:
+		unavailable(w, "audit_unavailable", "the audit log is behind its witness (see GET /v1/audit/verify), so no change can be audited or made until an operator accepts the loss", time.Minute)
 	case errors.Is(err, errAudit):
 		unavailable(w, "audit_unavailable", "the change could not be audited, so it was not made", time.Second)
 	case errors.Is(err, store.ErrNotFound):
@@ -65,6 +70,9 @@ func (a *App) recordDenied(r *http.Request, actorID, reason string) {
 	e := audit.Event{Action: "http.request", Outcome: audit.Denied, Reason: reason,
 		Actor:    audit.Actor{ID: actorID, Type: "api_key", IP: clientIP(r), UserAgent: r.UserAgent()},
 		Resource: audit.Resource{Type: "route", ID: routeOf(r)}}
+	if a.audit == nil {
+		return // refused anyway; the log is blocked behind its witness
+	}
 	ctx, cancel := auditContext(r)
 	defer cancel()
 	if err := a.audit.Log(ctx, e); err != nil {
@@ -123,10 +131,12 @@ func (a *App) auditQuery(w http.ResponseWriter, r *http.Request) {
 }
 
 // auditVerify is GET /v1/audit/verify: the whole log's hash chain and signed
-// checkpoints, checked while the service keeps writing.
+// checkpoints, checked while the service keeps writing, and its witness's
+// head: a log cut back behind it is reported with the missing records.
 func (a *App) auditVerify(w http.ResponseWriter, r *http.Request) {
 	rep, err := audit.Verify(r.Context(), audit.DirSource(a.auditDir), audit.VerifyOptions{
 		PublicKeys: []ed25519.PublicKey{a.keys.auditSign.Public().(ed25519.PublicKey)}, Live: true, FromStart: true,
+		Witness: a.auditWitness,
 	})
 	out := map[string]any{"ok": err == nil, "report": rep}
 	if err != nil {
@@ -134,6 +144,10 @@ func (a *App) auditVerify(w http.ResponseWriter, r *http.Request) {
 		var ve *audit.VerifyError
 		if errors.As(err, &ve) {
 			out["first_bad_record"] = map[string]any{"seq": ve.Seq, "where": ve.Where, "reason": ve.Reason}
+		}
+		if errors.Is(err, audit.ErrRollback) && rep.LastSeq < rep.Witness.Seq {
+			out["rollback"] = map[string]any{"witnessed_log": rep.Witness.LogID, "witnessed_seq": rep.Witness.Seq,
+				"last_seq": rep.LastSeq, "missing_from": rep.LastSeq + 1, "missing_to": rep.Witness.Seq}
 		}
 		writeJSON(w, http.StatusConflict, out)
 		return

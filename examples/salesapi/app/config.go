@@ -5,7 +5,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"time"
+
+	"github.com/keel-go/keel/audit"
 )
 
 // Config configures the sales API. The zero value of each field is its
@@ -52,6 +56,29 @@ type Config struct {
 	// BreakerOpen is how long the payment breaker stays open before it lets
 	// a probe through (default 2s).
 	BreakerOpen time.Duration
+	// InstanceName names this instance's audit log in the witness table of
+	// the database (app.WitnessTable): one name per instance, stable across
+	// restarts and not derived from the data directory's content, so that
+	// deleting the directory does not also forget what was witnessed.
+	// Default "<hostname>:<absolute DataDir>".
+	InstanceName string
+	// AuditAcceptRollback, when the audit log was found behind its witness,
+	// accepts exactly that loss (the log id and seq the refusal named) and
+	// lets the service continue the log, recording the acceptance in it.
+	AuditAcceptRollback *audit.AcceptRollback
+	// AuditSigningKeyFile, when set, is the PEM (PKCS #8) Ed25519 key that
+	// signs audit checkpoints, read from there (mode 0600) instead of the
+	// data directory. Keep it apart from the log: whoever holds both can
+	// rewrite the log and re-sign it.
+	AuditSigningKeyFile string
+	// IPRateLimit is the steady number of requests per minute per client
+	// IP, counted before authentication so that floods of unauthenticated
+	// requests are cut before they are audited (default 4 × RateLimit,
+	// burst 4 × RateBurst). Failed authentications are further limited to
+	// AuthFailuresPerMinute per client IP (default 60, burst 20); refusals
+	// by either are not audited, only counted (keel.ratelimit metrics).
+	IPRateLimit           int
+	AuthFailuresPerMinute int
 	// BackupEvery schedules backups; zero means only on request.
 	BackupEvery time.Duration
 	// Logger receives the service's logs. The service logs no customer
@@ -85,12 +112,28 @@ func (c *Config) validate() error {
 		return fmt.Errorf("salesapi: Config.BreakerOpen must be >= 0, got %s", c.BreakerOpen)
 	case c.BackupEvery < 0:
 		return fmt.Errorf("salesapi: Config.BackupEvery must be >= 0, got %s", c.BackupEvery)
+	case c.IPRateLimit < 0, c.AuthFailuresPerMinute < 0:
+		return fmt.Errorf("salesapi: Config.IPRateLimit and AuthFailuresPerMinute must be >= 0, got %d and %d", c.IPRateLimit, c.AuthFailuresPerMinute)
 	}
 	if c.RateLimit == 0 {
 		c.RateLimit = 6000
 	}
 	if c.RateBurst == 0 {
 		c.RateBurst = max(c.RateLimit/10, 10)
+	}
+	if c.IPRateLimit == 0 {
+		c.IPRateLimit = 4 * c.RateLimit
+	}
+	if c.AuthFailuresPerMinute == 0 {
+		c.AuthFailuresPerMinute = 60
+	}
+	if c.InstanceName == "" {
+		host, _ := os.Hostname()
+		dir, _ := filepath.Abs(c.DataDir)
+		c.InstanceName = host + ":" + dir
+	}
+	if len(c.InstanceName) > 255 {
+		return fmt.Errorf("salesapi: Config.InstanceName must be at most 255 bytes, got %d", len(c.InstanceName))
 	}
 	if c.CustomerCacheTTL == 0 {
 		c.CustomerCacheTTL = 30 * time.Second

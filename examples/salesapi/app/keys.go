@@ -2,6 +2,7 @@ package app
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/x509"
@@ -46,8 +47,10 @@ type keys struct {
 
 // loadOrCreateKeys reads the key files from dir, creating any that is
 // missing. A file that exists but cannot be parsed is an error, never
-// silently replaced: data under the old key would become unreadable.
-func loadOrCreateKeys(dir string) (*keys, error) {
+// silently replaced: data under the old key would become unreadable. With
+// auditKeyFile the audit signing key is read from there instead (never
+// created: it is the operator's, kept away from the log it signs).
+func loadOrCreateKeys(dir, auditKeyFile string) (*keys, error) {
 	k := &keys{}
 	ksData, err := readOrCreate(filepath.Join(dir, KeyringFile), func() ([]byte, error) {
 		ks, err := field.GenerateKeyset(field.XChaCha20Poly1305)
@@ -68,22 +71,25 @@ func loadOrCreateKeys(dir string) (*keys, error) {
 	}
 	k.indexKey = ks.IndexKey
 
-	signPEM, err := readOrCreate(filepath.Join(dir, AuditSigningFile), func() ([]byte, error) {
-		_, priv, err := ed25519.GenerateKey(rand.Reader)
-		if err != nil {
-			return nil, err
-		}
-		der, err := x509.MarshalPKCS8PrivateKey(priv)
-		if err != nil {
-			return nil, err
-		}
-		return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
-	})
+	signPEM, err := readAuditKey(auditKeyFile)
+	if auditKeyFile == "" {
+		signPEM, err = readOrCreate(filepath.Join(dir, AuditSigningFile), func() ([]byte, error) {
+			_, priv, err := ed25519.GenerateKey(rand.Reader)
+			if err != nil {
+				return nil, err
+			}
+			der, err := x509.MarshalPKCS8PrivateKey(priv)
+			if err != nil {
+				return nil, err
+			}
+			return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
+		})
+	}
 	if err != nil {
 		return nil, err
 	}
 	if k.auditSign, err = audit.ParsePrivateKey(signPEM); err != nil {
-		return nil, fmt.Errorf("%s: %w", AuditSigningFile, err)
+		return nil, fmt.Errorf("%s: %w", cmp.Or(auditKeyFile, AuditSigningFile), err)
 	}
 	pubDER, err := x509.MarshalPKIXPublicKey(k.auditSign.Public())
 	if err != nil {
@@ -204,4 +210,24 @@ func writeBackupCLIConfig(dir, driver, sqlitePath string, recipient *age.X25519R
 		return err
 	}
 	return writeFileAtomic(filepath.Join(dir, BackupConfigFile), append(data, '\n'), 0o600)
+}
+
+// readAuditKey reads an audit signing key file the operator keeps outside
+// the data directory; it must not be readable by group or others.
+func readAuditKey(path string) ([]byte, error) {
+	if path == "" {
+		return nil, nil
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("audit signing key: %w", err)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("audit signing key %s is readable by group or others (mode %v): chmod 600 it", path, fi.Mode().Perm())
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("audit signing key: %w", err)
+	}
+	return data, nil
 }

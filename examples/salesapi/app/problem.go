@@ -36,6 +36,7 @@ const (
 	CodePaymentFailed   = "payment_failed"
 	CodePaymentDegraded = "payment_unavailable"
 	CodeHasOrders       = "customer_has_orders"
+	CodeRateLimited     = "rate_limited" // as ratelimit.Middleware answers
 )
 
 // writeProblem answers with a problem+json body.

@@ -20,8 +20,9 @@ func principalOf(r *http.Request) principal {
 }
 
 // routes builds the handler chain. Outside in: HTTP metrics → probes and
-// /metrics (unauthenticated) → authentication → per-key rate limit → routes;
-// POST /v1/orders also passes the idempotency middleware.
+// /metrics (unauthenticated) → per-client-IP rate limit → authentication
+// (failures limited per client IP) → per-key rate limit → routes; POST
+// /v1/orders also passes the idempotency middleware.
 func (a *App) routes() http.Handler {
 	api := http.NewServeMux()
 	handle := func(pattern string, role Role, h http.HandlerFunc) {
@@ -66,6 +67,9 @@ func (a *App) routes() http.Handler {
 		protected = a.rateLimited(api)
 	}
 	protected = a.authenticate(protected)
+	if !a.cfg.Bare {
+		protected = a.clientLimited(protected)
+	}
 
 	root := http.NewServeMux()
 	root.Handle("GET /livez", a.health.Livez())
@@ -89,6 +93,10 @@ func (a *App) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, ok := a.auth.authenticate(r.Header.Get("Authorization"))
 		if !ok {
+			if a.authFailures != nil && !a.authFailures.Allow(clientIP(r)) {
+				a.tooManyAuthFailures(w)
+				return // not audited: the first failures of this burst were
+			}
 			a.recordDenied(r, "anonymous", "missing or unknown API key")
 			w.Header().Set("WWW-Authenticate", `Bearer realm="salesapi"`)
 			problem(w, http.StatusUnauthorized, CodeUnauthorized, "send Authorization: Bearer <API key>")
