@@ -39,13 +39,33 @@
 //
 // Every record carries the SHA-256 hash of the one before it, over a
 // canonical encoding specified in docs/FORMATS.md so that anyone can write an
-// independent verifier. Checkpoints, signed with Ed25519, seal the chain
-// periodically (Config.CheckpointEvery, Config.CheckpointInterval), when a
-// segment is rotated, after a gap or a crash recovery, and at Close. Verify
-// (and `keel audit verify`) needs only the public key; it detects a
+// independent verifier. Checkpoints, signed with Ed25519 over the chain head
+// and their own time, seal the chain periodically (Config.CheckpointEvery,
+// default every 10 000 records; Config.CheckpointInterval, default a minute
+// after the last one if records were written), when a segment is rotated,
+// after a gap, a crash recovery or an accepted rollback, and at Close.
+// Verify (and `keel audit verify`) needs only the public key; it detects a
 // modified, deleted, inserted, reordered or truncated record — truncation
 // after the last checkpoint included, because a log closed cleanly ends with
-// the "close" checkpoint — and names the first bad record and why.
+// the "close" checkpoint — and records cut from the head of a segment, and
+// names the first bad record and why.
+//
+// A log cut back to an earlier checkpoint cannot be told apart, from the
+// inside, from a log that ended there: every restart leaves a signed
+// "close" checkpoint in the chain. A Witness (FileWitness on another volume,
+// or audit/sqlsink's Witness in another database) keeps the newest
+// checkpoint outside the log: the Logger publishes each checkpoint to it,
+// refuses to continue a log that is behind it (*RollbackError) unless the
+// operator accepts that exact loss (Config.AcceptRollback, itself recorded
+// as a rollback record), and Verify given the witness fails with
+// ErrRollback naming the missing records.
+//
+// Verification is fast enough to run often: a decoding path for the
+// writer's own layout (with full decoding for anything else), segments
+// checked in parallel (VerifyOptions.Workers), and VerifyOptions.Resume,
+// which verifies only what follows the last checkpoint a previous Verify
+// found good (`keel audit verify -state`). docs/BENCHMARKS.md has the
+// figures.
 //
 // # Reading
 //
@@ -73,7 +93,13 @@
 //     appends, since the file's state is then unknown.
 //   - Bad input: Log rejects an event without Action or with an unknown
 //     Outcome (ErrInvalidEvent); DecodeLine, Verify and Query return typed
-//     errors on any malformed line and never panic.
+//     errors on any malformed line and never panic. Every free-text field of
+//     an event is capped at Config.MaxFieldSize (default 2 KiB) with a
+//     visible "…[truncated: N bytes]" marker, and an event larger than
+//     Config.MaxEventSize (default 32 KiB) once capped is refused, so a
+//     request cannot make the log store what its client chose to send.
+//     Witness files, verify-state files and witness rows are parsed
+//     strictly and bounded.
 //   - Retention: FileSinkConfig.Retention removes old rotated segments; what
 //     remains starts with a signed checkpoint and still verifies.
 //     VerifyOptions.FromStart refuses such a log when no retention is
@@ -81,11 +107,21 @@
 //   - Close writes everything queued, seals each sink with a final
 //     checkpoint and stops the writer goroutine.
 //
-// Limits: records after the last checkpoint are protected by the chain only,
-// so a log whose writer is still running (VerifyOptions.Live) can be cut
-// back to its last checkpoint without detection; a short CheckpointInterval
-// narrows that window. The hash chain proves order and integrity, not the
-// truth of what was logged.
+//   - Witness: a witness never leads the log (a checkpoint is published
+//     after it is durable); it may lag it after a crash or while it is
+//     unreachable (logged, counted in keel.audit.witness.errors, retried at
+//     the next checkpoint). A witness that cannot be read fails New.
+//
+// Limits: records after the last checkpoint are protected by the chain only:
+// anyone who can write a log whose writer is still running
+// (VerifyOptions.Live) can cut them off, or edit them and recompute every
+// hash after them, without the signing key, until the next checkpoint seals
+// them. A shorter CheckpointInterval or a smaller CheckpointEvery narrows
+// that window. Without a witness, a log cut back to any earlier checkpoint
+// verifies; a witness that the same person can rewrite proves nothing, nor
+// does a signing key kept beside the log it signs. VerifyOptions.Resume
+// does not see tampering before its mark. The hash chain proves order and
+// integrity, not the truth of what was logged.
 //
 // Metrics (OpenTelemetry, scope github.com/keel-go/keel/audit) are listed in
 // docs/METRICS.md.
