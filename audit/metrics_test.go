@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -50,4 +51,48 @@ func TestMetricsAreRecorded(t *testing.T) {
 	assert.Equal(t, uint64(2), h.DataPoints[0].Count)
 	assert.Contains(t, got, "keel.audit.queue.length")
 	assert.Contains(t, got, "keel.audit.batch.size")
+}
+
+func TestCheckpointAndWitnessSeqGauges(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	defer func() { require.NoError(t, mp.Shutdown(context.Background())) }()
+	fw, err := NewFileWitness(t.TempDir() + "/w")
+	require.NoError(t, err)
+	w := &flakyWitness{inner: fw}
+	l, err := witnessedLogger(t, t.TempDir(), w, func(c *Config) { c.MeterProvider = mp; c.CheckpointEvery = 3 })
+	require.NoError(t, err)
+	gauges := func() map[string]int64 {
+		var rm metricdata.ResourceMetrics
+		require.NoError(t, reader.Collect(context.Background(), &rm))
+		out := map[string]int64{}
+		for _, sm := range rm.ScopeMetrics {
+			for _, m := range sm.Metrics {
+				switch d := m.Data.(type) {
+				case metricdata.Gauge[int64]:
+					for _, dp := range d.DataPoints {
+						if _, ok := dp.Attributes.Value("keel.audit.log.id"); ok {
+							out[m.Name] = dp.Value
+						}
+					}
+				case metricdata.Sum[int64]:
+					if m.Name == "keel.audit.witness.errors" {
+						out[m.Name] = d.DataPoints[0].Value
+					}
+				}
+			}
+		}
+		return out
+	}
+	logEvents(t, l, 3) // events 1..3, count checkpoint 4
+	require.Eventually(t, func() bool { return gauges()["keel.audit.witness.seq"] == 4 }, 5*time.Second, time.Millisecond)
+	assert.Equal(t, int64(4), gauges()["keel.audit.checkpoint.seq"])
+	w.fail.Store(true)
+	logEvents(t, l, 3) // checkpoint 8, not witnessed
+	require.Eventually(t, func() bool { return gauges()["keel.audit.witness.errors"] == 1 }, 5*time.Second, time.Millisecond)
+	g := gauges()
+	assert.Equal(t, int64(8), g["keel.audit.checkpoint.seq"])
+	assert.Equal(t, int64(4), g["keel.audit.witness.seq"], "the witness lags while it fails")
+	w.fail.Store(false)
+	require.NoError(t, l.Close())
 }
