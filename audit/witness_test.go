@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -278,10 +279,11 @@ func newTestLogger(w io.Writer) *slog.Logger { return slog.New(slog.NewTextHandl
 // flakyWitness fails when told to; applied says whether a failing Publish
 // still stored the head (as a network error after the commit would).
 type flakyWitness struct {
-	inner   Witness
-	fail    atomic.Bool
-	applied bool
-	calls   atomic.Int64
+	inner    Witness
+	fail     atomic.Bool
+	applied  bool
+	calls    atomic.Int64
+	failures atomic.Int64
 }
 
 func (f *flakyWitness) Head(ctx context.Context) (Head, error) { return f.inner.Head(ctx) }
@@ -289,6 +291,7 @@ func (f *flakyWitness) Head(ctx context.Context) (Head, error) { return f.inner.
 func (f *flakyWitness) Publish(ctx context.Context, prev, next Head) error {
 	f.calls.Add(1)
 	if f.fail.Load() {
+		defer f.failures.Add(1)
 		if f.applied {
 			_ = f.inner.Publish(ctx, prev, next)
 		}
@@ -316,6 +319,8 @@ func TestWitnessFailuresDoNotStopTheLog(t *testing.T) {
 			require.NoError(t, err)
 			w.fail.Store(true)
 			logEvents(t, l, 2) // a count checkpoint the witness does not take
+			// The writer publishes after answering the callers.
+			require.Eventually(t, func() bool { return w.failures.Load() == 1 }, 5*time.Second, time.Millisecond)
 			w.fail.Store(false)
 			logEvents(t, l, 2)
 			require.NoError(t, l.Close())
