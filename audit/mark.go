@@ -11,20 +11,14 @@ const markFormat = "keel.audit.verify-state/v1"
 
 // markFile is a verify-state file: a Mark and when it was verified.
 type markFile struct {
-	Format      string `json:"format"`
-	LogID       string `json:"log"`
-	FirstSeq    uint64 `json:"first_seq"`
-	Seq         uint64 `json:"seq"`
-	Hash        string `json:"hash"`
-	Time        string `json:"time"`
-	Records     uint64 `json:"records"`
-	Events      uint64 `json:"events"`
-	Checkpoints uint64 `json:"checkpoints"`
-	Gaps        uint64 `json:"gaps"`
-	Dropped     uint64 `json:"dropped"`
-	Recoveries  uint64 `json:"recoveries"`
-	Rollbacks   uint64 `json:"rollbacks"`
-	VerifiedAt  string `json:"verified_at"`
+	Format   string `json:"format"`
+	LogID    string `json:"log"`
+	FirstSeq uint64 `json:"first_seq"`
+	Seq      uint64 `json:"seq"`
+	Hash     string `json:"hash"`
+	Time     string `json:"time"`
+	Counts
+	VerifiedAt string `json:"verified_at"`
 }
 
 // MarshalMark encodes m, verified at verifiedAt, as a verify-state file
@@ -32,8 +26,7 @@ type markFile struct {
 // between runs.
 func MarshalMark(m Mark, verifiedAt time.Time) ([]byte, error) {
 	b, err := json.Marshal(markFile{Format: markFormat, LogID: m.LogID, FirstSeq: m.FirstSeq, Seq: m.Seq, Hash: m.Hash,
-		Time: formatTime(m.Time), Records: m.Records, Events: m.Events, Checkpoints: m.Checkpoints, Gaps: m.Gaps,
-		Dropped: m.Dropped, Recoveries: m.Recoveries, Rollbacks: m.Rollbacks, VerifiedAt: formatTime(verifiedAt)})
+		Time: formatTime(m.Time), Counts: m.Counts, VerifiedAt: formatTime(verifiedAt)})
 	if err != nil {
 		return nil, fmt.Errorf("audit: encode verify state: %w", err)
 	}
@@ -65,9 +58,7 @@ func ParseMark(data []byte) (Mark, time.Time, error) {
 	if err != nil {
 		return Mark{}, time.Time{}, fmt.Errorf("%w: verified_at: %v", ErrMalformed, err)
 	}
-	m := Mark{LogID: f.LogID, FirstSeq: f.FirstSeq, Seq: f.Seq, Hash: f.Hash, Time: t, Counts: Counts{
-		Records: f.Records, Events: f.Events, Checkpoints: f.Checkpoints, Gaps: f.Gaps, Dropped: f.Dropped,
-		Recoveries: f.Recoveries, Rollbacks: f.Rollbacks}}
+	m := Mark{LogID: f.LogID, FirstSeq: f.FirstSeq, Seq: f.Seq, Hash: f.Hash, Time: t, Counts: f.Counts}
 	if !isLowerHex(m.LogID, 32) || !isLowerHex(m.Hash, 64) || m.Seq == 0 || m.FirstSeq == 0 || m.FirstSeq > m.Seq ||
 		m.Records > m.Seq-m.FirstSeq+1 || m.Checkpoints == 0 {
 		return Mark{}, time.Time{}, fmt.Errorf("%w: not a mark Verify could have written (log, hash, seqs or counts out of range)", ErrMalformed)
