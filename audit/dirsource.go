@@ -115,20 +115,25 @@ func (s segmentSource) read(ctx context.Context, yield func(Line, error) bool) b
 		}
 		return 0, nil, nil
 	})
+	skip := s.skipBelow
 	for n := 1; sc.Scan(); n++ {
 		if err := ctx.Err(); err != nil {
 			yield(Line{}, err)
 			return false
 		}
 		b := sc.Bytes()
-		if s.skipBelow > 0 {
-			if seq, ok := peekSeq(b); ok && seq < s.skipBelow && !torn {
+		if skip > 0 {
+			// Only the lines before the first one at or after skip: a line
+			// after it claiming a lower seq is for Verify to see.
+			if seq, ok := peekSeq(b); ok && seq < skip && !torn {
 				continue
 			}
+			skip = 0
 		}
 		line := Line{Bytes: b, Where: "segment " + s.name + " line " + strconv.Itoa(n), Torn: torn}
 		if n == 1 {
 			line.Start = segmentFirstSeq(s.name)
+			line.zeroStart = line.Start == 0
 		}
 		if !yield(line, nil) {
 			return false

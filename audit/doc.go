@@ -81,16 +81,19 @@
 //   - Concurrency: Logger, Detector, FileSink and WebhookNotifier are safe for
 //     concurrent use. Records are appended by one goroutine, in the order
 //     their Log calls were accepted.
+//
 //   - Nothing acknowledged is lost: in Durable mode a nil from Log means the
 //     event is on disk. A crash (even SIGKILL or power loss during a write)
 //     leaves at most a torn last line, never acknowledged; reopening moves it
 //     to a .torn file and writes a recovery record naming its size and hash.
+//
 //   - Faults: a sink that fails fails the durable callers of that batch
 //     (ErrSink) and leaves its chain intact; the events it missed are counted
 //     in a gap record once it works again. In Buffered mode a failed batch is
 //     retried until it is written or Close gives up, and Close reports what
 //     could not be persisted. A failed fsync makes a FileSink refuse further
 //     appends, since the file's state is then unknown.
+//
 //   - Bad input: Log rejects an event without Action or with an unknown
 //     Outcome (ErrInvalidEvent); DecodeLine, Verify and Query return typed
 //     errors on any malformed line and never panic. Every free-text field of
@@ -100,10 +103,12 @@
 //     request cannot make the log store what its client chose to send.
 //     Witness files, verify-state files and witness rows are parsed
 //     strictly and bounded.
+//
 //   - Retention: FileSinkConfig.Retention removes old rotated segments; what
 //     remains starts with a signed checkpoint and still verifies.
 //     VerifyOptions.FromStart refuses such a log when no retention is
 //     expected.
+//
 //   - Close writes everything queued, seals each sink with a final
 //     checkpoint and stops the writer goroutine.
 //

@@ -427,6 +427,16 @@ func (s *FileSink) Lines(ctx context.Context) iter.Seq2[Line, error] {
 	return DirSource(s.cfg.Dir).Lines(ctx)
 }
 
+// LinesFrom reads the sink's directory from record seq; see DirSource.
+func (s *FileSink) LinesFrom(ctx context.Context, seq uint64) iter.Seq2[Line, error] {
+	return DirSource(s.cfg.Dir).LinesFrom(ctx, seq)
+}
+
+// Segments returns the sink's segments from record from; see DirSource.
+func (s *FileSink) Segments(ctx context.Context, from uint64) ([]Source, error) {
+	return DirSource(s.cfg.Dir).Segments(ctx, from)
+}
+
 // Prune removes the rotated segments that were sealed (their successor
 // started) before cutoff, oldest first, and returns their names. The
 // current segment is never removed, and removal stops at the first segment

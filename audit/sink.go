@@ -44,6 +44,8 @@ type Line struct {
 	// first record): that seq. Verify checks that the line is that record,
 	// so that records cut from the head of a segment are detected.
 	Start uint64
+
+	zeroStart bool // the first line of a segment named 0, which Start cannot say
 }
 
 // Source is a log that can be read back in order, for Verify and Query. The

@@ -357,17 +357,19 @@ func (cfg *verifyConfig) stitch(runs []*chainRun) (VerifyReport, error) {
 // startReason checks the first record read: the genesis, a retained log's
 // opening checkpoint, the resume mark, and the witness's log.
 func (cfg *verifyConfig) startReason(f *recHead) (uint64, string, error) {
+	if w := cfg.witness; !w.IsZero() && string(f.log[:]) != w.LogID {
+		return f.seq, fmt.Sprintf("the log is log %s, but its witness holds log %s up to seq %d: the log was replaced", f.log[:], w.LogID, w.Seq), ErrRollback
+	}
 	if m := cfg.resume; m != nil {
 		switch {
+		case cfg.opts.FromStart && m.FirstSeq != 1:
+			return 1, fmt.Sprintf("the resume mark says the log starts at seq %d, not 1: records before it were removed", m.FirstSeq), ErrChainBroken
 		case f.seq != m.Seq || string(f.hash[:]) != m.Hash || string(f.log[:]) != m.LogID:
 			return m.Seq, fmt.Sprintf("resuming after checkpoint %d of log %s (hash %s), but the log holds record %d of log %s (hash %s) there: the log was rewritten, or the mark is of another log", m.Seq, m.LogID, m.Hash, f.seq, f.log[:], f.hash[:]), ErrChainBroken
 		case f.kind != KindCheckpoint:
 			return m.Seq, "the resume mark is not a checkpoint", ErrChainBroken
 		}
 		return 0, "", nil
-	}
-	if w := cfg.witness; !w.IsZero() && string(f.log[:]) != w.LogID {
-		return f.seq, fmt.Sprintf("the log is log %s, but its witness holds log %s up to seq %d: the log was replaced", f.log[:], w.LogID, w.Seq), ErrRollback
 	}
 	if f.seq == 1 {
 		if string(f.prev[:]) != genesisHash {

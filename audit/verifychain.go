@@ -127,14 +127,24 @@ func (c *chainRun) feed(line Line) bool {
 		}
 		return c.failNext(line.Where, err.Error(), ErrMalformed)
 	}
-	if !c.hasFirst && c.skipBelow > 0 && r.seq < c.skipBelow {
+	first := !c.hasFirst
+	if first && c.skipBelow > 0 && r.seq < c.skipBelow {
 		c.lines--
 		return true // before the resume point: a SeekSource may yield a few
+	}
+	if first {
+		// Noted before any check of its own: stitch links it to the run
+		// before first, as one pass would.
+		c.first.set(r, line.Where, line.Start)
+		c.hasFirst = true
 	}
 	if c.hasLast {
 		if reason := linkReason(&c.last, r); reason != "" {
 			return c.failAt(c.last.seq+1, line.Where, reason, ErrChainBroken)
 		}
+	}
+	if line.zeroStart {
+		return c.failAt(r.seq, line.Where, "the segment's name says it starts with record 0, which no log has: it was renamed", ErrChainBroken)
 	}
 	if line.Start != 0 && r.seq != line.Start {
 		reason := fmt.Sprintf("the segment's name says it starts with record %d, but it starts with record %d", line.Start, r.seq)
@@ -143,7 +153,7 @@ func (c *chainRun) feed(line Line) bool {
 		}
 		return c.failAt(line.Start, line.Where, reason, ErrChainBroken)
 	}
-	counted := !(c.uncountFirst && !c.hasFirst)
+	counted := !(c.uncountFirst && first)
 	switch r.kind {
 	case KindEvent:
 		if counted {
@@ -183,10 +193,6 @@ func (c *chainRun) feed(line Line) bool {
 		c.cp = runCheckpoint{seq: r.seq, timeText: string(r.timeText), counts: c.counts}
 		copy(c.cp.hash[:], r.hash)
 		c.hasCP = true
-	}
-	if !c.hasFirst {
-		c.first.set(r, line.Where, line.Start)
-		c.hasFirst = true
 	}
 	c.last.set(r, line.Where, line.Start)
 	c.hasLast = true

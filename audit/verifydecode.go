@@ -150,7 +150,9 @@ func (d *lineDecoder) fast(line []byte, r *vrec) bool {
 		if !p.lit(`,"checkpoint":{"reason":`) {
 			return false
 		}
-		if r.reason, ok = p.plainString(); !ok || len(r.reason) == 0 {
+		// The signed members are taken only in ASCII: DecodeLine would read
+		// invalid UTF-8 as U+FFFD, and the signature is over what it reads.
+		if r.reason, ok = p.plainString(); !ok || len(r.reason) == 0 || !isASCII(r.reason) {
 			return false
 		}
 		if !p.lit(`,"key_id":`) {
@@ -162,7 +164,7 @@ func (d *lineDecoder) fast(line []byte, r *vrec) bool {
 		if !p.lit(`,"sig":`) {
 			return false
 		}
-		if r.sig, ok = p.plainString(); !ok || len(r.sig) == 0 {
+		if r.sig, ok = p.plainString(); !ok || len(r.sig) == 0 || !isASCII(r.sig) {
 			return false
 		}
 		return p.lit("}") && p.i == len(p.b)
@@ -462,6 +464,15 @@ func (p *fastParser) flatObject(names ...string) bool {
 			return false
 		}
 	}
+}
+
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 func isHexDigit(c byte) bool {
