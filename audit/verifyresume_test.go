@@ -102,6 +102,7 @@ func TestResumeLiveLog(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		dir := t.TempDir()
 		l, _ := newFileLogger(t, dir, func(c *Config, f *FileSinkConfig) { c.CheckpointEvery = 5; f.MaxSize = 2 << 10 })
+		t.Cleanup(func() { _ = l.Close() }) // a failing test must not leave the writer running in the bubble
 		live := VerifyOptions{PublicKeys: testKeys(t), Live: true}
 		n := 0
 		logN := func(k int) {
@@ -184,6 +185,7 @@ func TestResumeAfterRetention(t *testing.T) {
 			hourly := func(c *Config, f *FileSinkConfig) { c.CheckpointEvery = 3; f.MaxAge = time.Hour }
 			logHours := func(k, from int) {
 				l, _ := newFileLogger(t, dir, hourly)
+				t.Cleanup(func() { _ = l.Close() })
 				for i := range k {
 					require.NoError(t, l.Log(context.Background(), event(from+i)))
 					time.Sleep(time.Hour)
@@ -270,6 +272,7 @@ func TestResumeAfterRetention(t *testing.T) {
 			}
 			logHours := func(k, from int) {
 				l, _ := newFileLogger(t, dir, cfg)
+				t.Cleanup(func() { _ = l.Close() })
 				for i := range k {
 					require.NoError(t, l.Log(context.Background(), event(from+i)))
 					time.Sleep(time.Hour)
