@@ -737,3 +737,31 @@ func TestResumeChecksTheWitnessedLog(t *testing.T) {
 		})
 	}
 }
+
+// TestFileSinkIsASeekAndSegmentedSource: VerifyOptions.Resume says that
+// FileSink's source is a SeekSource and VerifyOptions.Workers that FileSink
+// is a SegmentedSource, so that verifying through the sink resumes without
+// reading the log from its start and checks segments in parallel; it must
+// also verify as the directory does.
+func TestFileSinkIsASeekAndSegmentedSource(t *testing.T) {
+	dir := t.TempDir()
+	small := func(c *Config, f *FileSinkConfig) { c.CheckpointEvery = 4; f.MaxSize = 2 << 10 }
+	writeLog(t, dir, 20, small)
+	opts := VerifyOptions{PublicKeys: testKeys(t)}
+	first := verifyWith(DirSource(dir), opts, 1)
+	require.NoError(t, first.err)
+	writeLog(t, dir, 10, small)
+	sink, err := NewFileSink(FileSinkConfig{Dir: dir})
+	require.NoError(t, err)
+	opts.Resume = first.rep.Mark
+	for _, workers := range []int{1, 2} {
+		viaSink := verifyWith(sink, opts, workers)
+		viaDir := verifyWith(DirSource(dir), opts, workers)
+		require.Empty(t, sameVerdict(viaDir, viaSink), "Workers %d:\n\tDirSource: %s\n\tFileSink:  %s", workers, viaDir, viaSink)
+	}
+	var src Source = sink
+	_, seek := src.(SeekSource)
+	_, seg := src.(SegmentedSource)
+	assert.True(t, seek, "VerifyOptions.Resume documents FileSink's source as a SeekSource")
+	assert.True(t, seg, "VerifyOptions.Workers documents FileSink as a SegmentedSource")
+}
