@@ -765,3 +765,30 @@ func TestFileSinkIsASeekAndSegmentedSource(t *testing.T) {
 	assert.True(t, seek, "VerifyOptions.Resume documents FileSink's source as a SeekSource")
 	assert.True(t, seg, "VerifyOptions.Workers documents FileSink as a SegmentedSource")
 }
+
+// TestResumeFromStart: FromStart refuses a log that does not start at seq
+// 1; a mark says where the log started when it was made (FirstSeq), so a
+// resumed verification of a log whose oldest segments were removed must
+// refuse it too, as the full verification does.
+func TestResumeFromStart(t *testing.T) {
+	dir := t.TempDir()
+	small := func(c *Config, f *FileSinkConfig) { c.CheckpointEvery = 4; f.MaxSize = 2 << 10 }
+	writeLog(t, dir, 20, small)
+	l := readSegLog(t, dir)
+	l[1:].write(t, dir) // retention removed the first segment
+	opts := VerifyOptions{PublicKeys: testKeys(t)}
+	first := verifyWith(DirSource(dir), opts, 1)
+	require.NoError(t, first.err)
+	mark := first.rep.Mark
+	require.Greater(t, mark.FirstSeq, uint64(1))
+	writeLog(t, dir, 5, small)
+
+	opts.FromStart = true
+	full := verifyWith(DirSource(dir), opts, 1)
+	require.ErrorIs(t, full.err, ErrChainBroken, "FromStart refuses the retained log")
+	opts.Resume = mark
+	for name, verify := range resumedSources(t, dir) {
+		got := verify(opts)
+		require.ErrorIs(t, got.err, ErrChainBroken, "%s: resumed with FromStart from a mark whose log started at seq %d: %s", name, mark.FirstSeq, got)
+	}
+}
