@@ -612,9 +612,10 @@ func TestResumeDetectsTamperingAfterTheMark(t *testing.T) {
 // TestResumeDoesNotRereadBeforeTheMark pins the limit of resuming: what
 // precedes the mark is not read again, so tampering there is seen by a
 // full verification only, unless it touches the mark itself: then the
-// resumed verification fails at the mark, with ErrChainBroken when the
-// mark is gone or another record stands there, and otherwise as a full
-// verification fails there.
+// resumed verification fails at the mark's seq, with ErrChainBroken when
+// the mark is gone or another record (forged or not) stands there, and
+// with ErrHashMismatch, as a full verification, when the mark's bytes no
+// longer match its hash (no record can be read there to compare).
 func TestResumeDoesNotRereadBeforeTheMark(t *testing.T) {
 	small := func(c *Config, _ *FileSinkConfig) { c.CheckpointEvery = 4 }
 	dir, other := t.TempDir(), t.TempDir()
@@ -655,7 +656,7 @@ func TestResumeDoesNotRereadBeforeTheMark(t *testing.T) {
 		{"the mark forged, hash recomputed", func(l [][]byte) [][]byte {
 			l[markIdx] = reseal(t, l[markIdx], func(r *Record) { r.Checkpoint.Reason = "count" })
 			return l
-		}, asFull},
+		}, ErrChainBroken},
 		{"the mark's bytes edited", func(l [][]byte) [][]byte {
 			l[markIdx] = bytes.Replace(l[markIdx], []byte(`"reason":"close"`), []byte(`"reason":"count"`), 1)
 			return l
