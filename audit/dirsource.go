@@ -62,7 +62,7 @@ func (d DirSource) segments(from uint64) ([]segmentSource, error) {
 	// name is only a claim: Verify checks each against its first record.
 	first := 0
 	for i, n := range names {
-		if segmentFirstSeq(n) <= from {
+		if from > 1 && segmentFirstSeq(n) <= from {
 			first = i
 		}
 	}

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"crypto/ed25519"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -187,4 +188,18 @@ func TestSegmentRenameIsDetected(t *testing.T) {
 			requireSegmentError(t, dir, opts, want, newName)
 		})
 	}
+}
+
+// TestSegmentNamedZeroBesideTheFirstIsRead: a file named as segment 0 next
+// to segment 1 is part of the directory's log and must be read (and fail),
+// not passed over because segment 1 also starts at or before record 1.
+func TestSegmentNamedZeroBesideTheFirstIsRead(t *testing.T) {
+	dir := t.TempDir()
+	writeLog(t, dir, 5, nil)
+	other := t.TempDir()
+	writeLog(t, other, 2, nil)
+	data, err := os.ReadFile(filepath.Join(other, segmentName(1)))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s%020d%s", segmentPrefix, 0, segmentSuffix)), data, 0o600))
+	requireSegmentError(t, dir, VerifyOptions{PublicKeys: []ed25519.PublicKey{pub(testKey(t))}}, 0, "audit-00000000000000000000.jsonl")
 }

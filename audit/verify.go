@@ -365,7 +365,7 @@ func (cfg *verifyConfig) startReason(f *recHead) (uint64, string, error) {
 		case cfg.opts.FromStart && m.FirstSeq != 1:
 			return 1, fmt.Sprintf("the resume mark says the log starts at seq %d, not 1: records before it were removed", m.FirstSeq), ErrChainBroken
 		case f.seq != m.Seq || string(f.hash[:]) != m.Hash || string(f.log[:]) != m.LogID:
-			return m.Seq, fmt.Sprintf("resuming after checkpoint %d of log %s (hash %s), but the log holds record %d of log %s (hash %s) there: the log was rewritten, or the mark is of another log", m.Seq, m.LogID, m.Hash, f.seq, f.log[:], f.hash[:]), ErrChainBroken
+			return m.Seq, fmt.Sprintf("resuming after checkpoint %d of log %s (hash %s), but the log holds record %d of log %s (hash %s) there: the log was rewritten from there, the mark's segment was removed by retention, or the mark is of another log", m.Seq, m.LogID, m.Hash, f.seq, f.log[:], f.hash[:]), ErrChainBroken
 		case f.kind != KindCheckpoint:
 			return m.Seq, "the resume mark is not a checkpoint", ErrChainBroken
 		}
