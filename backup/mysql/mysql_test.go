@@ -9,10 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"filippo.io/age"
 	"github.com/stretchr/testify/assert"
@@ -199,54 +196,68 @@ func TestFailedDumpProducesNoBackup(t *testing.T) {
 	assert.Empty(t, names)
 }
 
-func TestPasswordNeverInProcessArguments(t *testing.T) {
-	if _, err := os.Stat("/proc/self/cmdline"); err != nil {
+// TestNoSecretReachesTheTools records the argv and environment of every
+// mariadb-dump and mariadb run (from their own /proc/<pid>/cmdline and
+// /proc/<pid>/environ) during a backup, a restore and a failed restore:
+// neither the DSN's password nor anything of this process's environment
+// (an API key, a database URL, MYSQL_PWD) may appear; the password reaches
+// them in a 0600 defaults file in a 0700 directory that is gone afterwards.
+// MariaDB checks the password, so the restore also proves the file works.
+func TestNoSecretReachesTheTools(t *testing.T) {
+	if _, err := os.Stat("/proc/self/environ"); err != nil {
 		t.Skip("needs /proc")
 	}
-	e := newEnv(t, 2000)
-	var stop atomic.Bool
-	var seen atomic.Int64
-	var leaks sync.Map
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for !stop.Load() {
-			procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
-			for _, p := range procs {
-				b, err := os.ReadFile(p)
-				if err != nil {
-					continue
-				}
-				cmd := strings.ReplaceAll(string(b), "\x00", " ")
-				if strings.Contains(cmd, "--defaults-extra-file=") {
-					seen.Add(1)
-				}
-				if strings.Contains(cmd, e.secret) {
-					leaks.Store(p, cmd)
-				}
-			}
-			time.Sleep(time.Millisecond)
-		}
-	})
-	ctx := context.Background()
-	for range 3 {
-		_, err := e.repo.Create(ctx)
-		require.NoError(t, err)
-	}
-	_, err := e.repo.Restore(ctx, "", e.driver, backup.RestoreOptions{Force: true})
+	my := testenv.MySQLDatabase(t)
+	dsn, secret := withPasswordUser(t, my)
+	seed(t, my.DB, 100)
+	apiKey, urlSecret, envPassword := "sk-live-"+secret, "dburl-"+secret, "myenv-"+secret
+	t.Setenv("KEEL_TEST_API_KEY", apiKey)
+	t.Setenv("DATABASE_URL", "mysql://svc:"+urlSecret+"@db/app")
+	t.Setenv("MYSQL_PWD", envPassword)
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+
+	spy := testenv.NewToolSpy(t)
+	drv, err := mysql.New(mysql.Config{DSN: dsn, Dump: spy.Path("mariadb-dump"), Client: spy.Path("mariadb")})
 	require.NoError(t, err)
-	stop.Store(true)
-	wg.Wait()
-	require.Positive(t, seen.Load(), "the scan must have seen the tools running")
-	leaks.Range(func(k, v any) bool {
-		t.Errorf("password found in %s: %s", k, v)
-		return true
-	})
-	// The defaults file is gone.
-	left, _ := filepath.Glob(filepath.Join(os.TempDir(), "keel-mysql-*"))
-	for _, d := range left {
-		_, err := os.Stat(filepath.Join(d, "client.cnf"))
-		assert.Error(t, err, "defaults file left behind in %s", d)
+	store, err := local.New(t.TempDir())
+	require.NoError(t, err)
+	key, err := backup.GenerateSigningKey()
+	require.NoError(t, err)
+	repo, err := backup.New(backup.Config{Storage: store, Source: drv, SigningKey: key, Unencrypted: true})
+	require.NoError(t, err)
+	defer func() { _ = repo.Close() }()
+	ctx := context.Background()
+	before := fingerprint(t, my.DB, my.Database)
+	_, err = repo.Create(ctx)
+	require.NoError(t, err)
+	_, err = repo.Restore(ctx, "latest", drv, backup.RestoreOptions{Force: true})
+	require.NoError(t, err)
+	assert.Equal(t, before, fingerprint(t, my.DB, my.Database))
+	require.Error(t, drv.Restore(ctx, strings.NewReader("THIS IS NOT SQL;"), false), "a failing client")
+
+	runs := map[string]int{}
+	for _, c := range spy.Calls() {
+		for name, s := range map[string]string{"password": secret, "API key": apiKey, "DATABASE_URL": urlSecret, "MYSQL_PWD": envPassword} {
+			if where := c.Contains(s); where != "" {
+				t.Errorf("%s: the %s is in its %s: %q", c.Program, name, where, c.Args)
+			}
+		}
+		for _, kv := range c.Env {
+			name, _, _ := strings.Cut(kv, "=")
+			ok := name == "PATH" || name == "HOME" || name == "TMPDIR" || name == "LANG" || name == "LANGUAGE" || strings.HasPrefix(name, "LC_")
+			assert.True(t, ok, "%s inherited %s", c.Program, name)
+		}
+		if len(c.Files) > 0 {
+			runs[c.Program]++
+			require.Len(t, c.Files, 1)
+			assert.Regexp(t, ` 600 700$`, c.Files[0], "defaults file and its directory are private")
+		}
 	}
+	assert.Equal(t, map[string]int{"mariadb-dump": 1, "mariadb": 2}, runs, "every run was recorded")
+	left, err := os.ReadDir(tmp)
+	require.NoError(t, err)
+	assert.Empty(t, left, "the defaults file is removed, also after a failure")
 }
 
 func TestNewRejectsBadDSN(t *testing.T) {
