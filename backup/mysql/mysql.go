@@ -11,6 +11,7 @@ import (
 	"net"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	gomysql "github.com/go-sql-driver/mysql"
@@ -68,6 +69,22 @@ func (d *Driver) Driver() string { return "mysql" }
 // Name returns user@address/database, without the password.
 func (d *Driver) Name() string {
 	return fmt.Sprintf("mysql://%s@%s/%s", d.conn.User, d.conn.Addr, d.conn.DBName)
+}
+
+// SourceIdentity returns the server's host (lowercase) and port (3306 by
+// default), or its socket path, and the database name; not the user.
+func (d *Driver) SourceIdentity() backup.SourceIdentity {
+	id := backup.SourceIdentity{Driver: "mysql", Host: d.conn.Addr, Database: d.conn.DBName}
+	if d.conn.Net == "unix" {
+		return id
+	}
+	host, port, err := net.SplitHostPort(d.conn.Addr)
+	if err != nil {
+		host, port = d.conn.Addr, "3306"
+	}
+	id.Host = strings.ToLower(host)
+	id.Port, _ = strconv.Atoi(port)
+	return id
 }
 
 // toolEnv is the tools' environment: the basics (tool.Env) and
@@ -238,7 +255,8 @@ func (d *Driver) TrialRestore(ctx context.Context, r io.Reader, sanityQuery stri
 }
 
 var (
-	_ backup.Source      = (*Driver)(nil)
-	_ backup.Target      = (*Driver)(nil)
-	_ backup.TrialTarget = (*Driver)(nil)
+	_ backup.Source           = (*Driver)(nil)
+	_ backup.Target           = (*Driver)(nil)
+	_ backup.TrialTarget      = (*Driver)(nil)
+	_ backup.SourceIdentifier = (*Driver)(nil)
 )

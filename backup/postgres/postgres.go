@@ -78,6 +78,22 @@ func (d *Driver) Name() string {
 	return c.String()
 }
 
+// SourceIdentity returns the server's host (lowercase) and port (5432 by
+// default) and the database name: not the user, whose backup of the same
+// database is the same database.
+func (d *Driver) SourceIdentity() backup.SourceIdentity {
+	id := backup.SourceIdentity{Driver: "postgres", Host: strings.ToLower(d.conn.Host), Database: strings.TrimPrefix(d.conn.Path, "/")}
+	if strings.Contains(d.conn.Host, ",") {
+		return id // several hosts: kept as written
+	}
+	id.Host = strings.ToLower(d.conn.Hostname())
+	id.Port = 5432
+	if p, err := strconv.Atoi(d.conn.Port()); err == nil {
+		id.Port = p
+	}
+	return id
+}
+
 var versionRE = regexp.MustCompile(`(\d+)(?:\.(\d+))?`)
 
 // majorOf extracts the major version from "pg_dump (PostgreSQL) 15.20 (Debian …)".
@@ -273,7 +289,8 @@ func (d *Driver) TrialRestore(ctx context.Context, r io.Reader, sanityQuery stri
 }
 
 var (
-	_ backup.Source      = (*Driver)(nil)
-	_ backup.Target      = (*Driver)(nil)
-	_ backup.TrialTarget = (*Driver)(nil)
+	_ backup.Source           = (*Driver)(nil)
+	_ backup.Target           = (*Driver)(nil)
+	_ backup.TrialTarget      = (*Driver)(nil)
+	_ backup.SourceIdentifier = (*Driver)(nil)
 )
