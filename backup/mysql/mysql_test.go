@@ -269,3 +269,13 @@ func TestNewRejectsBadDSN(t *testing.T) {
 		assert.True(t, strings.HasPrefix(err.Error(), "mysql: "))
 	}
 }
+
+func TestSourceIdentityHasNoCredentials(t *testing.T) {
+	d, err := mysql.New(mysql.Config{DSN: "app:hunter2@tcp(DB.Example:3307)/sales"})
+	require.NoError(t, err)
+	assert.Equal(t, backup.SourceIdentity{Driver: "mysql", Host: "db.example", Port: 3307, Database: "sales"}, d.SourceIdentity())
+	sock, err := mysql.New(mysql.Config{DSN: "app@unix(/run/mysqld/mysqld.sock)/sales"})
+	require.NoError(t, err)
+	assert.Equal(t, backup.SourceIdentity{Driver: "mysql", Host: "/run/mysqld/mysqld.sock", Database: "sales"}, sock.SourceIdentity())
+	assert.NotContains(t, d.SourceIdentity().String(), "hunter2")
+}

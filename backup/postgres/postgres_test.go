@@ -347,3 +347,18 @@ func TestOlderClientThanServerFailsClearly(t *testing.T) {
 	require.ErrorIs(t, err, backup.ErrToolVersion)
 	assert.Contains(t, err.Error(), "pg_dump 9.6")
 }
+
+func TestSourceIdentityHasNoCredentials(t *testing.T) {
+	d, err := postgres.New(postgres.Config{DSN: "postgres://App:hunter2@DB.Example:5433/sales?sslmode=require&sslpassword=x"})
+	require.NoError(t, err)
+	assert.Equal(t, backup.SourceIdentity{Driver: "postgres", Host: "db.example", Port: 5433, Database: "sales"}, d.SourceIdentity())
+	other, err := postgres.New(postgres.Config{DSN: "postgres://backup@db.example/sales"})
+	require.NoError(t, err)
+	assert.Equal(t, d.SourceIdentity(), func() backup.SourceIdentity {
+		id := other.SourceIdentity()
+		id.Port = 5433
+		return id
+	}(), "the user is not part of the identity")
+	assert.Equal(t, 5432, other.SourceIdentity().Port, "the default port is filled in")
+	assert.NotContains(t, d.SourceIdentity().String(), "hunter2")
+}
