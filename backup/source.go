@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"unicode"
 )
 
@@ -81,9 +82,14 @@ func resolveExisting(p string) string {
 }
 
 // String formats the identity as driver://host:port/database, or
-// driver://path for a file source.
+// driver://path for a file source (or the database as it is when it
+// already starts with driver://, as IdentityOf's fallback from a Name
+// does).
 func (s SourceIdentity) String() string {
 	if s.Host == "" && s.Port == 0 {
+		if strings.HasPrefix(s.Database, s.Driver+"://") {
+			return s.Database
+		}
 		return s.Driver + "://" + s.Database
 	}
 	h := s.Host
