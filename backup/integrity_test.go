@@ -47,6 +47,22 @@ func removeBackup(t *testing.T, dir, id string) {
 	}
 }
 
+// create makes a backup and fails the test if it cannot.
+func (f *fixture) create(t *testing.T) *backup.Manifest {
+	t.Helper()
+	m, err := f.repo.Create(context.Background())
+	require.NoError(t, err)
+	return m
+}
+
+// assertLatest checks that repo resolves "latest" to want.
+func assertLatest(t *testing.T, repo *backup.Repository, want string) {
+	t.Helper()
+	latest, err := repo.Latest(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, want, latest.ID)
+}
+
 // reopen returns a new Repository on f's storage and keys, as another
 // process (or a later run) would open it.
 func (f *fixture) reopen(t *testing.T, mutate ...func(*backup.Config)) *backup.Repository {
@@ -117,8 +133,7 @@ func TestBackupOfAnotherRepositoryIsNotRestored(t *testing.T) {
 func TestBackupOfAnotherSourceInTheSameRepositoryIsRefused(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	_, err := f.repo.Create(ctx)
-	require.NoError(t, err)
+	_ = f.create(t)
 	wrong := f.reopen(t, func(c *backup.Config) { c.Source = &otherSource{memSource{data: []byte("other")}} })
 	mOther, err := wrong.Create(ctx)
 	require.NoError(t, err)
@@ -178,18 +193,14 @@ func TestRemovedNewestBackupIsReportedNotSkipped(t *testing.T) {
 	require.Error(t, err)
 	_, err = f.repo.Forget(ctx, ms[2].ID)
 	require.NoError(t, err)
-	latest, err := f.repo.Latest(ctx)
-	require.NoError(t, err)
-	assert.Equal(t, ms[1].ID, latest.ID)
+	assertLatest(t, f.repo, ms[1].ID)
 }
 
 func TestRemovedOlderBackupIsAWarningNotAnError(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	m1, err := f.repo.Create(ctx)
-	require.NoError(t, err)
-	m2, err := f.repo.Create(ctx)
-	require.NoError(t, err)
+	m1 := f.create(t)
+	m2 := f.create(t)
 	removeBackup(t, f.store.Dir(), m1.ID)
 	plan, err := f.repo.PlanRestore(ctx, "latest", &memTarget{}, backup.RestoreOptions{})
 	require.NoError(t, err)
@@ -208,13 +219,11 @@ func TestIndexRollbackIsReportedByAWitness(t *testing.T) {
 	w := backup.FileWitness{Path: filepath.Join(t.TempDir(), "witness.json")}
 	f := newFixture(t, func(c *backup.Config) { c.Witness = w })
 	ctx := context.Background()
-	m1, err := f.repo.Create(ctx)
-	require.NoError(t, err)
+	m1 := f.create(t)
 	indexPath := filepath.Join(f.store.Dir(), backup.IndexObject)
 	old, err := os.ReadFile(indexPath)
 	require.NoError(t, err)
-	m2, err := f.repo.Create(ctx)
-	require.NoError(t, err)
+	m2 := f.create(t)
 	removeBackup(t, f.store.Dir(), m2.ID)
 	require.NoError(t, os.WriteFile(indexPath, old, 0o600))
 
@@ -230,9 +239,7 @@ func TestIndexRollbackIsReportedByAWitness(t *testing.T) {
 
 	// A client without a witness sees a consistent, older repository.
 	blind := f.reopen(t)
-	latest, err := blind.Latest(ctx)
-	require.NoError(t, err)
-	assert.Equal(t, m1.ID, latest.ID, "the documented limit: no witness, no rollback detection")
+	assertLatest(t, blind, m1.ID)
 
 	// Rebuilding is the operator's explicit acceptance of the loss; the new
 	// index starts above what the witness saw.
@@ -243,16 +250,13 @@ func TestIndexRollbackIsReportedByAWitness(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, res.Rebuilt)
 	assert.Greater(t, res.Seq, before.Seq)
-	latest, err = f.repo.Latest(ctx)
-	require.NoError(t, err)
-	assert.Equal(t, m1.ID, latest.ID)
+	assertLatest(t, f.repo, m1.ID)
 }
 
 func TestTamperedIndexIsReportedAndNotOverwritten(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	m, err := f.repo.Create(ctx)
-	require.NoError(t, err)
+	m := f.create(t)
 	indexPath := filepath.Join(f.store.Dir(), backup.IndexObject)
 	b, err := os.ReadFile(indexPath)
 	require.NoError(t, err)
@@ -283,11 +287,10 @@ func TestTamperedIndexIsReportedAndNotOverwritten(t *testing.T) {
 func TestRemovedIdentityIsReportedNotReplaced(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	m, err := f.repo.Create(ctx)
-	require.NoError(t, err)
+	m := f.create(t)
 	require.NoError(t, os.Remove(filepath.Join(f.store.Dir(), backup.RepositoryObject)))
 
-	_, err = f.repo.Create(ctx)
+	_, err := f.repo.Create(ctx)
 	require.ErrorIs(t, err, backup.ErrIndex, "the running Repository remembers its id")
 	later := f.reopen(t)
 	_, err = later.Create(ctx)
@@ -309,18 +312,15 @@ func TestRemovedIdentityIsReportedNotReplaced(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, res.Created)
 	assert.Equal(t, m.Repository, res.Repository)
-	latest, err := recovered.Latest(ctx)
-	require.NoError(t, err)
-	assert.Equal(t, m.ID, latest.ID)
+	assertLatest(t, recovered, m.ID)
 }
 
 func TestRemovedIndexIsReportedAndRebuiltOnlyOnRequest(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	m, err := f.repo.Create(ctx)
-	require.NoError(t, err)
+	m := f.create(t)
 	require.NoError(t, os.Remove(filepath.Join(f.store.Dir(), backup.IndexObject)))
-	_, err = f.repo.Latest(ctx)
+	_, err := f.repo.Latest(ctx)
 	require.ErrorIs(t, err, backup.ErrIndex)
 	_, err = f.repo.Create(ctx)
 	require.ErrorIs(t, err, backup.ErrIndex)
@@ -329,9 +329,7 @@ func TestRemovedIndexIsReportedAndRebuiltOnlyOnRequest(t *testing.T) {
 	res, err := f.repo.Init(ctx, backup.InitOptions{RebuildIndex: true})
 	require.NoError(t, err)
 	assert.True(t, res.Rebuilt)
-	latest, err := f.repo.Latest(ctx)
-	require.NoError(t, err)
-	assert.Equal(t, m.ID, latest.ID)
+	assertLatest(t, f.repo, m.ID)
 }
 
 // legacyRepository turns f's repository into one made before repository
@@ -353,8 +351,7 @@ func legacyRepository(t *testing.T, f *fixture, ms ...*backup.Manifest) {
 func TestLegacyRepositoryStaysReadable(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	m1, err := f.repo.Create(ctx)
-	require.NoError(t, err)
+	m1 := f.create(t)
 	legacyRepository(t, f, m1)
 	repo := f.reopen(t)
 
@@ -383,9 +380,7 @@ func TestLegacyRepositoryStaysReadable(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, m2.Repository, inv.Repository)
 	assert.ErrorIs(t, inv.Entries[0].Err, backup.ErrLegacy)
-	latest, err := repo.Latest(ctx)
-	require.NoError(t, err)
-	assert.Equal(t, m2.ID, latest.ID)
+	assertLatest(t, repo, m2.ID)
 	pruned, err := repo.Prune(ctx, backup.Policy{Last: 1}, true)
 	require.NoError(t, err)
 	require.Len(t, pruned.Skipped, 1, "prune leaves a backup that is not known to be ours")
@@ -401,8 +396,7 @@ func TestLegacyRepositoryStaysReadable(t *testing.T) {
 func TestLegacyManifestCopiedIntoAnIdentityRepositoryIsRefused(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	m, err := f.repo.Create(ctx)
-	require.NoError(t, err)
+	m := f.create(t)
 	legacy := *m
 	legacy.ID = "29991231T235959Z-0000abcd" // newer than anything
 	legacy.Object = legacy.ID + ".backup"
@@ -414,14 +408,11 @@ func TestLegacyManifestCopiedIntoAnIdentityRepositoryIsRefused(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(f.store.Dir(), legacy.Object), obj, 0o600))
 	require.NoError(t, os.WriteFile(filepath.Join(f.store.Dir(), legacy.ID+".manifest.json"), data, 0o600))
 
-	latest, err := f.repo.Latest(ctx)
-	require.NoError(t, err)
-	assert.Equal(t, m.ID, latest.ID)
+	assertLatest(t, f.repo, m.ID)
 	_, err = f.repo.Restore(ctx, legacy.ID, &memTarget{}, backup.RestoreOptions{})
 	require.ErrorIs(t, err, backup.ErrLegacy)
 	// Updates of the index never adopt it either.
-	_, err = f.repo.Create(ctx)
-	require.NoError(t, err)
+	_ = f.create(t)
 	inv, err := f.repo.Inventory(ctx)
 	require.NoError(t, err)
 	for _, e := range inv.Index.Backups {
@@ -432,8 +423,7 @@ func TestLegacyManifestCopiedIntoAnIdentityRepositoryIsRefused(t *testing.T) {
 func TestVerifyWithoutSigningKeyIsNotRecorded(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	m, err := f.repo.Create(ctx)
-	require.NoError(t, err)
+	m := f.create(t)
 	reader, err := backup.New(backup.Config{Storage: f.store, VerifyKeys: []ed25519.PublicKey{f.key.Public()}, Identities: []age.Identity{f.ident}})
 	require.NoError(t, err)
 	defer func() { _ = reader.Close() }()
@@ -494,10 +484,8 @@ func TestConcurrentWritersKeepEveryBackupInTheIndex(t *testing.T) {
 func TestDamagedNewestManifestStopsLatest(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	_, err := f.repo.Create(ctx)
-	require.NoError(t, err)
-	m2, err := f.repo.Create(ctx)
-	require.NoError(t, err)
+	_ = f.create(t)
+	m2 := f.create(t)
 	p := filepath.Join(f.store.Dir(), m2.ID+".manifest.json")
 	b, err := os.ReadFile(p)
 	require.NoError(t, err)

@@ -289,6 +289,17 @@ func (c *backupConfig) repository(fs *flag.FlagSet, stderr io.Writer, withSource
 	return backup.New(cfg)
 }
 
+// open builds the repository (withSource: and its source) and a context
+// that SIGINT or SIGTERM cancels; done releases both.
+func (c *backupConfig) open(fs *flag.FlagSet, stderr io.Writer, withSource bool) (*backup.Repository, context.Context, func(), error) {
+	repo, err := c.repository(fs, stderr, withSource)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ctx, cancel := signalContext()
+	return repo, ctx, func() { cancel(); _ = repo.Close() }, nil
+}
+
 func signalContext() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 }
@@ -312,13 +323,11 @@ func backupCreate(args []string, stdout, stderr io.Writer) error {
 	if err := parseBackupFlags(fs, &c, args); err != nil {
 		return err
 	}
-	repo, err := c.repository(fs, stderr, true)
+	repo, ctx, done, err := c.open(fs, stderr, true)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = repo.Close() }()
-	ctx, cancel := signalContext()
-	defer cancel()
+	defer done()
 	job := func(ctx context.Context) error {
 		m, err := repo.Create(ctx)
 		if m != nil {
@@ -359,13 +368,11 @@ func backupList(args []string, stdout, stderr io.Writer) error {
 	if err := parseBackupFlags(fs, &c, args); err != nil {
 		return err
 	}
-	repo, err := c.repository(fs, stderr, false)
+	repo, ctx, done, err := c.open(fs, stderr, false)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = repo.Close() }()
-	ctx, cancel := signalContext()
-	defer cancel()
+	defer done()
 	inv, err := repo.Inventory(ctx)
 	if err != nil {
 		return err
@@ -558,13 +565,11 @@ func backupPrune(args []string, stdout, stderr io.Writer) error {
 	if *utc {
 		p.Location = time.UTC
 	}
-	repo, err := c.repository(fs, stderr, false)
+	repo, ctx, done, err := c.open(fs, stderr, false)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = repo.Close() }()
-	ctx, cancel := signalContext()
-	defer cancel()
+	defer done()
 	res, err := repo.Prune(ctx, p, !*confirm)
 	if res != nil {
 		for _, d := range res.Decisions {

@@ -32,13 +32,11 @@ func backupInit(args []string, stdout, stderr io.Writer) error {
 	if c.SigningKey == "" {
 		return errors.New("-signing-key is required: the identity and the index are signed")
 	}
-	repo, err := c.repository(fs, stderr, false)
+	repo, ctx, done, err := c.open(fs, stderr, false)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = repo.Close() }()
-	ctx, cancel := signalContext()
-	defer cancel()
+	defer done()
 	res, err := repo.Init(ctx, backup.InitOptions{AdoptLegacy: *adopt, RebuildIndex: *rebuild})
 	if err != nil {
 		return cliError(err)
@@ -72,13 +70,11 @@ func backupForget(args []string, stdout, stderr io.Writer) error {
 	if c.SigningKey == "" {
 		return errors.New("-signing-key is required: the index is signed")
 	}
-	repo, err := c.repository(fs, stderr, false)
+	repo, ctx, done, err := c.open(fs, stderr, false)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = repo.Close() }()
-	ctx, cancel := signalContext()
-	defer cancel()
+	defer done()
 	idx, err := repo.Forget(ctx, ids...)
 	if err != nil {
 		return cliError(err)

@@ -3,9 +3,11 @@ package testenv
 import (
 	"bytes"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -36,6 +38,54 @@ func (c ToolCall) Contains(secret string) string {
 		}
 	}
 	return ""
+}
+
+// Leaks says where each secret (by name) appears in what the call saw,
+// raw or escaped as a URL carries it: one line per finding.
+func (c ToolCall) Leaks(secrets map[string]string) []string {
+	var out []string
+	for name, s := range secrets {
+		for _, form := range []string{s, url.QueryEscape(s), url.PathEscape(s)} {
+			if where := c.Contains(form); where != "" {
+				out = append(out, fmt.Sprintf("%s: the %s is in its %s", c.Program, name, where))
+				break
+			}
+		}
+	}
+	return out
+}
+
+// ForeignEnv returns the names in the call's environment that are neither
+// what every tool may get (PATH, HOME, TMPDIR, LANG, LANGUAGE, LC_*) nor
+// in allowed.
+func (c ToolCall) ForeignEnv(allowed ...string) []string {
+	var out []string
+	for _, kv := range c.Env {
+		name, _, _ := strings.Cut(kv, "=")
+		switch {
+		case name == "PATH", name == "HOME", name == "TMPDIR", name == "LANG", name == "LANGUAGE", strings.HasPrefix(name, "LC_"):
+		case slices.Contains(allowed, name):
+		default:
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// ServiceEnv gives this process the environment of a service — an API
+// key, a database URL with a password, and passwordVar (PGPASSWORD,
+// MYSQL_PWD) — each derived from tag, and points TMPDIR at a fresh
+// directory, for a test that checks none of it reaches a child. It returns
+// the secrets by name (for ToolCall.Leaks) and the directory.
+func ServiceEnv(tb testing.TB, tag, passwordVar string) (map[string]string, string) {
+	tb.Helper()
+	secrets := map[string]string{"API key": "sk-live-" + tag, "DATABASE_URL": "dburl-" + tag, passwordVar: "env-" + tag}
+	tb.Setenv("KEEL_TEST_API_KEY", secrets["API key"])
+	tb.Setenv("DATABASE_URL", "postgres://svc:"+secrets["DATABASE_URL"]+"@db/app")
+	tb.Setenv(passwordVar, secrets[passwordVar])
+	tmp := tb.TempDir()
+	tb.Setenv("TMPDIR", tmp)
+	return secrets, tmp
 }
 
 // spyScript records the process's own view of itself, then becomes the
