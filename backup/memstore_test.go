@@ -54,15 +54,3 @@ func (s *memStorage) Delete(_ context.Context, name string) error {
 	delete(s.objects, name)
 	return nil
 }
-
-func (s *memStorage) get(name string) []byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return bytes.Clone(s.objects[name])
-}
-
-func (s *memStorage) set(name string, b []byte) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.objects[name] = bytes.Clone(b)
-}
