@@ -2,6 +2,7 @@ package backup_test
 
 import (
 	"context"
+	"fmt"
 	"crypto/ed25519"
 	"errors"
 	"os"
@@ -186,7 +187,7 @@ func TestRemovedNewestBackupIsReportedNotSkipped(t *testing.T) {
 	}})
 	require.NoError(t, err)
 	require.NotNil(t, plan)
-	assert.Contains(t, strings.Join(plan.Warnings, "\n"), ms[2].ID)
+	assert.Contains(t, fmt.Sprint(plan.Warnings), ms[2].ID)
 
 	// Forget is the operator's acknowledgement; it refuses a backup that is present.
 	_, err = f.repo.Forget(ctx, ms[1].ID)
@@ -205,7 +206,7 @@ func TestRemovedOlderBackupIsAWarningNotAnError(t *testing.T) {
 	plan, err := f.repo.PlanRestore(ctx, "latest", &memTarget{}, backup.RestoreOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, m2.ID, plan.Manifest.ID)
-	assert.Contains(t, strings.Join(plan.Warnings, "\n"), m1.ID)
+	assert.Contains(t, fmt.Sprint(plan.Warnings), m1.ID)
 	inv, err := f.repo.Inventory(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, []string{m1.ID}, inv.Missing())
@@ -279,7 +280,7 @@ func TestTamperedIndexIsReportedAndNotOverwritten(t *testing.T) {
 	// The operator names the backup, and gets it, with the problem in the plan.
 	plan, err := f.repo.PlanRestore(ctx, m.ID, &memTarget{}, backup.RestoreOptions{})
 	require.NoError(t, err)
-	assert.Contains(t, strings.Join(plan.Warnings, "\n"), "signature")
+	assert.Contains(t, fmt.Sprint(plan.Warnings), "signature")
 }
 
 // Attack: the identity object is deleted, hoping the next run starts a

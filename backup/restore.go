@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 )
 
@@ -74,8 +75,11 @@ type RestorePlan struct {
 	// Overridden are the refusals that options allowed.
 	Overridden []*RefusedError
 	// Warnings are facts about the repository an operator should know:
-	// missing backups, problems of the index, a backup not in the index.
-	Warnings []string
+	// problems of the identity or index (*IndexError), missing backups
+	// (*MissingError), a backup not in the index yet. They are errors so
+	// that a tool can word their remedies its own way; none stopped the
+	// restore.
+	Warnings []error
 }
 
 // Restore restores backup id ("" or "latest" for the newest) into target.
@@ -194,18 +198,15 @@ func (r *Repository) PlanRestore(ctx context.Context, id string, target Target, 
 
 // warnings lists what an operator restoring e should know about the
 // repository.
-func (inv *Inventory) warnings(e *Entry) []string {
-	var w []string
-	for _, p := range inv.Problems {
-		w = append(w, p.Error())
-	}
+func (inv *Inventory) warnings(e *Entry) []error {
+	w := slices.Clone(inv.Problems)
 	if missing := inv.Missing(); len(missing) > 0 {
-		w = append(w, (&MissingError{IDs: missing}).Error())
+		w = append(w, &MissingError{IDs: missing})
 	}
 	if inv.Repository == "" {
-		w = append(w, "the repository has no identity: backups cannot be told from ones copied in from elsewhere")
+		w = append(w, errors.New("backup: the repository has no identity: its backups cannot be told from ones copied in from elsewhere"))
 	} else if e.Seq == 0 && e.Err == nil {
-		w = append(w, "backup "+e.ID+" is not in the index yet (its index update did not finish; the next one adds it)")
+		w = append(w, fmt.Errorf("backup: %s is not in the index yet (its index update did not finish; the next one adds it)", e.ID))
 	}
 	return w
 }

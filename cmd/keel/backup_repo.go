@@ -190,6 +190,6 @@ func printPlan(w io.Writer, p *backup.RestorePlan) {
 		}
 	}
 	for _, warn := range p.Warnings {
-		fmt.Fprintf(w, "  WARNING: %s\n", strings.TrimPrefix(warn, "backup: "))
+		fmt.Fprintf(w, "  WARNING: %v\n", cliError(warn))
 	}
 }
