@@ -2,9 +2,9 @@ package backup_test
 
 import (
 	"context"
-	"fmt"
 	"crypto/ed25519"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
