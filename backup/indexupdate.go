@@ -69,7 +69,8 @@ func (r *Repository) lockIndex(ctx context.Context) (func(), error) {
 // readIndex reads and checks the index of ident's repository, and shows
 // it to the Witness: (nil, nil) when there is none, an *IndexError when
 // it is not trusted, belongs to another repository, or is older than the
-// witness has seen.
+// witness has seen — in that last case together with the index, which is
+// validly signed and still tells which backups it lists.
 func (r *Repository) readIndex(ctx context.Context, ident *RepositoryIdentity) (*Index, error) {
 	data, err := r.readLimited(ctx, IndexObject, MaxIndexSize)
 	if errors.Is(err, ErrNotFound) {
@@ -86,7 +87,7 @@ func (r *Repository) readIndex(ctx context.Context, ident *RepositoryIdentity) (
 		return nil, &IndexError{Reason: fmt.Sprintf("the index belongs to repository %s, and this is repository %s", idx.Repository, ident.ID), Remedy: RemedyRebuildIndex}
 	}
 	if err := r.witness(ctx, headOf(idx, data)); err != nil {
-		return nil, err
+		return idx, err
 	}
 	return idx, nil
 }
@@ -207,7 +208,7 @@ func (r *Repository) updateIndex(ctx context.Context, change func(*indexUpdate) 
 	}
 	idx, err := r.readIndex(ctx, ident)
 	if err != nil {
-		return nil, err
+		return nil, err // never written over: not trusted, or rolled back
 	}
 	if idx == nil {
 		return nil, &IndexError{Reason: fmt.Sprintf("repository %s has no index (%s): removed?", ident.ID, IndexObject), Remedy: RemedyRebuildIndex}

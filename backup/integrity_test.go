@@ -233,6 +233,8 @@ func TestIndexRollbackIsReportedByAWitness(t *testing.T) {
 	require.Len(t, inv.Problems, 1)
 	assert.ErrorIs(t, inv.Problems[0], backup.ErrIndex)
 	assert.Contains(t, inv.Problems[0].Error(), "rolled back")
+	require.NotNil(t, inv.Index, "the older index is still validly signed and classifies the backups")
+	assert.Len(t, inv.Index.Backups, 1)
 	_, err = f.repo.Restore(ctx, "latest", &memTarget{}, backup.RestoreOptions{})
 	require.ErrorIs(t, err, backup.ErrIndex)
 	_, err = f.repo.Create(ctx)
