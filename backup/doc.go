@@ -6,8 +6,10 @@
 // tried. A Repository streams a Source (backup/postgres, backup/mysql,
 // backup/sqlite, backup/dir) through zstd (or gzip) compression and age
 // encryption into a Storage (backup/local, backup/s3), and stores beside
-// each object a manifest signed with Ed25519. Verify, Restore and Prune
-// work from the manifests.
+// each object a manifest signed with Ed25519 that names the repository
+// and the database it is of. The repository has a signed identity and a
+// signed index of its backups. Verify, Restore and Prune work from the
+// manifests and the index.
 //
 //	repo, err := backup.New(backup.Config{
 //		Storage:    store,                 // local.New(dir) or s3.New(...)
@@ -18,7 +20,9 @@
 //	})
 //	m, err := repo.Create(ctx)                                   // back up now
 //	_, err = repo.Verify(ctx, m.ID, backup.VerifyOptions{Level: backup.VerifyRestore, Trial: pg})
-//	_, err = repo.Restore(ctx, "latest", pg, backup.RestoreOptions{})
+//	_, err = repo.Restore(ctx, "latest", pg, backup.RestoreOptions{
+//		Confirm: func(ctx context.Context, p *backup.RestorePlan) error { … }, // shown before any write
+//	})
 //	_, err = repo.Prune(ctx, backup.Policy{Daily: 7, Weekly: 4, Monthly: 12}, false)
 //
 // # Guarantees
@@ -49,13 +53,41 @@
 // During the restore itself the stream is checked again, and a mismatch
 // makes the target's read fail rather than end, so a tool never takes a
 // damaged stream for a complete one; PostgreSQL restores run in a single
-// transaction. A target that holds data is refused unless Force.
+// transaction. Before the first write, RestoreOptions.Confirm receives the
+// plan: source, target, backup id and index seq, age, last verification,
+// what options allowed, warnings.
 //
-// Secrets. Passwords reach dump tools through the environment or a 0600
-// defaults file, never process arguments (tests scan /proc/*/cmdline
-// while backups run); commands run without a shell; manifests hold the
-// source without credentials and age recipients, never identities;
-// SigningKey prints as [REDACTED].
+// Only this repository's backups, of this database. Each repository has
+// an identity (a random id, created with it) and every manifest carries,
+// under its signature, that id and the source's identity (driver, host,
+// port, database name or canonical path; never credentials). Restore
+// refuses, each unless its own option: a backup made in another
+// repository (AllowOtherRepository) — such as a validly signed backup of
+// another database copied in —, a backup of another database than the
+// target (AllowOtherSource), a legacy manifest from before identities
+// that the index does not vouch for (AllowLegacy), and a target that holds
+// data (Force). Errors are *RefusedError naming the option.
+//
+// Removed backups are reported. The signed index lists every backup with
+// a number that only grows; a backup it lists that storage lacks is
+// reported (ErrMissing) by List and Inventory, and "latest" is refused —
+// not silently moved back — while a newer listed backup is missing or
+// damaged, or while the identity or index itself is missing, untrusted or
+// (with a Witness) older than one seen before (ErrIndex). What the index
+// cannot detect without a witness — an older signed index put back with
+// the newer backups removed — is said in docs/FORMATS.md. Index updates
+// are serialised between processes by Config.Lock (backup/local's storage
+// locks itself), written whole and atomically after the manifest, and a
+// backup whose update was lost is added by the next; nothing repairs the
+// index or recreates an identity without an operator (Init, Forget).
+//
+// Secrets. Passwords (and PostgreSQL's sslpassword) reach dump tools
+// only through 0600 files in a private directory removed after each run,
+// never process arguments or environment; the tools get a minimal
+// environment, not the service's (tests read every tool run's own
+// /proc/<pid>/cmdline and environ); commands run without a shell;
+// manifests hold the source without credentials and age recipients,
+// never identities; SigningKey prints as [REDACTED].
 //
 // Retention follows restic's calendar semantics (ApplyPolicy is a pure
 // function), and never removes the newest verified backup (or the
@@ -67,10 +99,16 @@
 // Concurrency. Repository, Scheduler and the drivers and storages are
 // safe for concurrent use. Concurrent Creates make distinct backups.
 //
-// Bad input. Config errors name the field. Manifests and verification
-// records are decoded strictly (unknown fields, wrong types, bad ids or
-// hashes are errors matching ErrMalformed, naming the field), bounded in
-// size, and fuzzed.
+// Bad input. Config errors name the field. Manifests, verification
+// records, the identity, the index and witness files are decoded strictly
+// (unknown fields, wrong types, bad ids, hashes or sequence numbers are
+// errors matching ErrMalformed, naming the field), bounded in size (1 MiB;
+// the index 16 MiB and 65 536 entries), and fuzzed.
+//
+// Verify proves that a stored object is the one its signed manifest
+// describes (and by level that it decrypts, decompresses and restores);
+// without a SigningKey its result is not recorded (Verification.Recorded).
+// Membership in the repository is Inventory's and Restore's to check.
 //
 // Observability: metrics keel.backup.operations, keel.backup.duration,
 // keel.backup.bytes and keel.backup.last_success (see docs/METRICS.md),

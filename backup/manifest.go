@@ -13,8 +13,13 @@ import (
 
 // Record types, the "type" of the signed envelope.
 const (
-	ManifestType     = "keel.backup.manifest/v1"
-	VerificationType = "keel.backup.verification/v1"
+	// ManifestType is the manifest Create writes: v1 plus the repository
+	// id and the source's identity, under the signature.
+	ManifestType = "keel.backup.manifest/v2"
+	// LegacyManifestType is the manifest of backups made before
+	// repository identities; it is still read (see ErrLegacy).
+	LegacyManifestType = "keel.backup.manifest/v1"
+	VerificationType   = "keel.backup.verification/v1"
 )
 
 // StatusComplete is the only status a stored manifest has: a manifest is
@@ -39,7 +44,18 @@ type Manifest struct {
 	Encryption   Encryption        `json:"encryption"`
 	Tools        map[string]string `json:"tools,omitempty"`
 	Status       string            `json:"status"`
+	// Repository is the id of the repository the backup was made in
+	// (RepositoryIdentity); empty in a legacy (v1) manifest.
+	Repository string `json:"repository,omitempty"`
+	// SourceIdentity says which database the backup is of; nil in a
+	// legacy (v1) manifest, whose Source is compared instead.
+	SourceIdentity *SourceIdentity `json:"source_identity,omitempty"`
 }
+
+// Legacy reports whether the manifest predates repository identities
+// (keel.backup.manifest/v1): it names neither its repository nor its
+// source's identity.
+func (m *Manifest) Legacy() bool { return m.Repository == "" }
 
 // Encryption records how the object was encrypted. Recipients are age
 // public keys (never secrets).
@@ -58,6 +74,10 @@ type Verification struct {
 	StoredSHA256 string    `json:"stored_sha256"`
 	// Detail is the sanity query's answer for a trial restore, if any.
 	Detail string `json:"detail,omitempty"`
+	// Recorded says the record is stored beside the backup (List shows
+	// it, Prune counts it). Verify without a SigningKey records nothing:
+	// its result is returned with Recorded false. Not part of the record.
+	Recorded bool `json:"-"`
 }
 
 var (
@@ -83,19 +103,25 @@ func objectName(id string) string       { return id + ".backup" }
 func manifestName(id string) string     { return id + ".manifest.json" }
 func verificationName(id string) string { return id + ".verified.json" }
 
-// EncodeManifest signs m with key.
+// EncodeManifest signs m with key: as ManifestType, or as
+// LegacyManifestType when m has no Repository (which only tests of
+// legacy handling want).
 func EncodeManifest(m *Manifest, key *SigningKey) ([]byte, error) {
-	if err := m.validate(); err != nil {
+	typ := ManifestType
+	if m.Legacy() {
+		typ = LegacyManifestType
+	}
+	if err := m.validate(typ); err != nil {
 		return nil, err
 	}
-	return seal(ManifestType, m, key)
+	return seal(typ, m, key)
 }
 
 // DecodeManifest checks data's signature against keys and decodes the
-// manifest. Errors match ErrMalformed (with a *MalformedError naming the
-// field) or ErrSignature.
+// manifest, of either type. Errors match ErrMalformed (with a
+// *MalformedError naming the field) or ErrSignature.
 func DecodeManifest(data []byte, keys ...ed25519.PublicKey) (*Manifest, error) {
-	payload, err := open(data, ManifestType, keys)
+	typ, payload, err := openAny(data, []string{ManifestType, LegacyManifestType}, keys, maxRecordSize)
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +129,7 @@ func DecodeManifest(data []byte, keys ...ed25519.PublicKey) (*Manifest, error) {
 	if err := decodeStrict(payload, &m); err != nil {
 		return nil, err
 	}
-	if err := m.validate(); err != nil {
+	if err := m.validate(typ); err != nil {
 		return nil, err
 	}
 	return &m, nil
@@ -115,10 +141,31 @@ func decodeStrict(payload []byte, v any) error {
 	if err := dec.Decode(v); err != nil {
 		return &MalformedError{Field: "payload", Reason: err.Error()}
 	}
+	if dec.More() {
+		return &MalformedError{Field: "payload", Reason: "trailing data"}
+	}
 	return nil
 }
 
-func (m *Manifest) validate() error {
+// validate checks m as a manifest of type typ: v2 requires the repository
+// and the source identity, v1 has neither.
+func (m *Manifest) validate(typ string) error {
+	if typ == ManifestType {
+		switch {
+		case !repositoryIDPattern.MatchString(m.Repository):
+			return &MalformedError{Field: "repository", Reason: fmt.Sprintf("%q is not a repository id", m.Repository)}
+		case m.SourceIdentity == nil:
+			return &MalformedError{Field: "source_identity", Reason: "is required in " + ManifestType}
+		}
+		if err := m.SourceIdentity.validate(); err != nil {
+			return err
+		}
+		if m.SourceIdentity.Driver != m.Driver {
+			return &MalformedError{Field: "source_identity.driver", Reason: fmt.Sprintf("%q differs from the manifest's driver %q", m.SourceIdentity.Driver, m.Driver)}
+		}
+	} else if m.Repository != "" || m.SourceIdentity != nil {
+		return &MalformedError{Field: "repository", Reason: "not allowed in " + LegacyManifestType}
+	}
 	bad := func(field, reason string) error { return &MalformedError{Field: field, Reason: reason} }
 	switch {
 	case !ValidID(m.ID):

@@ -2,6 +2,7 @@ package backup_test
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"strings"
 	"testing"
 	"time"
@@ -23,36 +24,67 @@ func sampleManifest() *backup.Manifest {
 	}
 }
 
-func TestManifestRoundTripAndTamper(t *testing.T) {
+// checkSigned encodes sample, decodes it back to an equal value, and
+// checks that each edit of the signed bytes, and another key, fail the
+// signature. It returns the encoded record.
+func checkSigned[T any](t *testing.T, sample func() T, encode func(T, *backup.SigningKey) ([]byte, error),
+	decode func([]byte, ...ed25519.PublicKey) (T, error), edits ...[2]string) []byte {
+	t.Helper()
 	key, err := backup.GenerateSigningKey()
 	require.NoError(t, err)
-	data, err := backup.EncodeManifest(sampleManifest(), key)
+	data, err := encode(sample(), key)
 	require.NoError(t, err)
-	got, err := backup.DecodeManifest(data, key.Public())
+	got, err := decode(data, key.Public())
 	require.NoError(t, err)
-	assert.Equal(t, sampleManifest(), got)
-
-	// Any change to the signed payload is detected.
-	tampered := bytes.Replace(data, []byte(`"raw_size": 1000`), []byte(`"raw_size": 1001`), 1)
-	require.NotEqual(t, data, tampered)
-	_, err = backup.DecodeManifest(tampered, key.Public())
-	require.ErrorIs(t, err, backup.ErrSignature)
-
+	assert.Equal(t, sample(), got)
+	for _, e := range edits {
+		tampered := bytes.Replace(data, []byte(e[0]), []byte(e[1]), 1)
+		require.NotEqual(t, data, tampered, e[0])
+		_, err = decode(tampered, key.Public())
+		require.ErrorIs(t, err, backup.ErrSignature, e[0])
+	}
 	other, err := backup.GenerateSigningKey()
 	require.NoError(t, err)
-	_, err = backup.DecodeManifest(data, other.Public())
+	_, err = decode(data, other.Public())
 	require.ErrorIs(t, err, backup.ErrSignature)
 	assert.Contains(t, err.Error(), "unknown key")
+	return data
+}
+
+func TestManifestRoundTripAndTamper(t *testing.T) {
+	// Any change to the signed payload is detected.
+	checkSigned(t, sampleManifest, backup.EncodeManifest, backup.DecodeManifest, [2]string{`"raw_size": 1000`, `"raw_size": 1001`})
+}
+
+// malformedCase edits a valid record so that encoding it must fail with
+// a *MalformedError naming field.
+type malformedCase[T any] struct {
+	name  string
+	edit  func(T)
+	field string
+}
+
+// checkMalformed runs cases against fresh samples through encode.
+func checkMalformed[T any](t *testing.T, sample func() T, encode func(T) ([]byte, error), cases []malformedCase[T]) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			v := sample()
+			tc.edit(v)
+			_, err := encode(v)
+			var me *backup.MalformedError
+			require.ErrorAs(t, err, &me)
+			assert.Equal(t, tc.field, me.Field)
+			assert.ErrorIs(t, err, backup.ErrMalformed)
+		})
+	}
 }
 
 func TestManifestDecodeRejectsMalformed(t *testing.T) {
 	key, err := backup.GenerateSigningKey()
 	require.NoError(t, err)
-	cases := []struct {
-		name  string
-		edit  func(*backup.Manifest)
-		field string
-	}{
+	encode := func(m *backup.Manifest) ([]byte, error) { return backup.EncodeManifest(m, key) }
+	checkMalformed(t, sampleManifest, encode, []malformedCase[*backup.Manifest]{
 		{"bad id", func(m *backup.Manifest) { m.ID = "../../etc/passwd" }, "id"},
 		{"object not matching id", func(m *backup.Manifest) { m.Object = "20261121T030000Z-ffffffff.backup" }, "object"},
 		{"bad driver", func(m *backup.Manifest) { m.Driver = "Post Gres" }, "driver"},
@@ -63,18 +95,7 @@ func TestManifestDecodeRejectsMalformed(t *testing.T) {
 		{"compression", func(m *backup.Manifest) { m.Compression = "lz4" }, "compression"},
 		{"scheme", func(m *backup.Manifest) { m.Encryption.Scheme = "rot13" }, "encryption.scheme"},
 		{"no recipients", func(m *backup.Manifest) { m.Encryption.Recipients = nil }, "encryption.recipients"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			m := sampleManifest()
-			tc.edit(m)
-			_, err := backup.EncodeManifest(m, key)
-			var me *backup.MalformedError
-			require.ErrorAs(t, err, &me)
-			assert.Equal(t, tc.field, me.Field)
-			assert.ErrorIs(t, err, backup.ErrMalformed)
-		})
-	}
+	})
 	for name, data := range map[string]string{
 		"empty":         "",
 		"not json":      "hello",

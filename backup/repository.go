@@ -9,7 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
-	"strings"
+	"sync"
 	"time"
 
 	"filippo.io/age"
@@ -43,6 +43,24 @@ type Config struct {
 	// public key. At least one of the two is required.
 	VerifyKeys []ed25519.PublicKey
 
+	// RepositoryID, if set, is the id the repository must have (see
+	// RepositoryIdentity): a repository replaced by another, or whose
+	// identity object was removed, is then an *IndexError. Init uses it to
+	// recreate a lost identity object with its old id.
+	RepositoryID string
+	// Witness, if set, remembers the newest index this client has seen,
+	// so that an index rolled back to an older signed version (with the
+	// newer backups removed) is reported. Without a witness that rollback
+	// cannot be detected: see IndexWitness.
+	Witness IndexWitness
+	// Lock, if set, serialises updates of the repository's index between
+	// processes. Default: the Storage itself, if it implements Locker
+	// (backup/local does, with a file lock in its directory). Writers on
+	// several hosts sharing an S3 bucket need a Lock they share, or one
+	// writer. It must not be the Scheduler's Lock, which is held around
+	// whole runs.
+	Lock Locker
+
 	// Logger receives one line per operation; nil means no logs.
 	Logger *slog.Logger
 	// MeterProvider and TracerProvider default to the otel globals.
@@ -58,6 +76,10 @@ type Repository struct {
 	log    *slog.Logger
 	inst   *instruments
 	tracer trace.Tracer
+
+	indexMu sync.Mutex // serialises this process's index updates (Lock serialises processes)
+	pinMu   sync.Mutex
+	pinned  string // the first repository id seen; a later other one is an error
 }
 
 // New validates cfg and returns a Repository. Close releases its metric
@@ -96,6 +118,9 @@ func New(cfg Config) (*Repository, error) {
 		if len(k) != ed25519.PublicKeySize {
 			return nil, fmt.Errorf("backup: Config.VerifyKeys[%d] must be %d bytes, got %d", i, ed25519.PublicKeySize, len(k))
 		}
+	}
+	if cfg.RepositoryID != "" && !ValidRepositoryID(cfg.RepositoryID) {
+		return nil, fmt.Errorf("backup: Config.RepositoryID %q is not a repository id (32 lowercase hex digits)", cfg.RepositoryID)
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -136,9 +161,19 @@ func encryptionOf(recipients []age.Recipient) Encryption {
 
 // Create dumps the Source through compression and encryption into
 // Storage, streaming: memory stays bounded whatever the size and nothing
-// is written to a temporary file. The signed manifest is stored last, so
-// a failed or interrupted backup leaves no manifest, and its object is
-// removed. It returns the manifest of the new backup.
+// is written to a temporary file. The signed manifest, which names the
+// repository and the source's identity, is stored after the object, so a
+// failed or interrupted backup leaves no manifest, and its object is
+// removed; then the backup is added to the repository's index. It returns
+// the manifest of the new backup.
+//
+// A repository without an identity gets one (with an empty index) on its
+// first Create, unless backups in storage already name a repository: then
+// the identity object was removed, and Create fails with an *IndexError
+// rather than start a new repository over the old one's backups. If the
+// backup is stored but the index cannot be updated, Create returns the
+// manifest and an error matching ErrIndex; the next update of the index
+// adds the backup.
 func (r *Repository) Create(ctx context.Context) (m *Manifest, err error) {
 	src := r.cfg.Source
 	if src == nil {
@@ -155,6 +190,10 @@ func (r *Repository) Create(ctx context.Context) (m *Manifest, err error) {
 		r.inst.recordCreate(ctx, src.Driver(), start, raw, stored, err)
 	}()
 
+	ident, err := r.prepare(ctx)
+	if err != nil {
+		return nil, err
+	}
 	id, err := newID(start)
 	if err != nil {
 		return nil, err
@@ -166,6 +205,9 @@ func (r *Repository) Create(ctx context.Context) (m *Manifest, err error) {
 	}
 	man.StartedAt = start.UTC()
 	man.FinishedAt = time.Now().UTC()
+	man.Repository = ident.ID
+	srcID := IdentityOf(src)
+	man.SourceIdentity = &srcID
 	data, err := EncodeManifest(man, r.cfg.SigningKey)
 	if err == nil {
 		err = r.cfg.Storage.Put(ctx, manifestName(id), bytes.NewReader(data))
@@ -174,8 +216,15 @@ func (r *Repository) Create(ctx context.Context) (m *Manifest, err error) {
 		_ = r.cfg.Storage.Delete(context.WithoutCancel(ctx), objectName(id))
 		return nil, fmt.Errorf("backup: store manifest %s: %w", id, err)
 	}
+	if _, err := r.updateIndex(ctx, func(u *indexUpdate) error {
+		u.add(man, false)
+		return nil
+	}); err != nil {
+		r.log.ErrorContext(ctx, "backup stored but not indexed", "id", id, "error", err)
+		return man, fmt.Errorf("%w: backup %s is stored, but the index was not updated (the next update adds it): %w", ErrIndex, id, err)
+	}
 	r.log.InfoContext(ctx, "backup created", "id", id, "driver", src.Driver(), "source", src.Name(),
-		"raw_bytes", man.RawSize, "stored_bytes", man.StoredSize, "duration", time.Since(start))
+		"repository", ident.ID, "raw_bytes", man.RawSize, "stored_bytes", man.StoredSize, "duration", time.Since(start))
 	return man, nil
 }
 
@@ -253,120 +302,4 @@ func cmpErr(err, fallback error) error {
 		return err
 	}
 	return fallback
-}
-
-// Entry is one backup found in storage.
-type Entry struct {
-	ID string
-	// Manifest is nil when Err is set.
-	Manifest *Manifest
-	// Verification is the latest signed verification record, if any.
-	Verification *Verification
-	// Err says why the manifest could not be trusted (ErrSignature,
-	// ErrMalformed …). Such backups are listed but never restored or pruned.
-	Err error
-}
-
-// List returns every backup in storage, oldest first.
-func (r *Repository) List(ctx context.Context) ([]Entry, error) {
-	names, err := r.cfg.Storage.List(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("backup: list: %w", err)
-	}
-	have := make(map[string]bool, len(names))
-	for _, n := range names {
-		have[n] = true
-	}
-	var out []Entry
-	for _, n := range names {
-		id, ok := strings.CutSuffix(n, ".manifest.json")
-		if !ok {
-			continue
-		}
-		e := Entry{ID: id}
-		e.Manifest, e.Err = r.Manifest(ctx, id)
-		if e.Err == nil && have[verificationName(id)] {
-			e.Verification, _ = r.verification(ctx, e.Manifest)
-		}
-		out = append(out, e)
-	}
-	// Ids order by second; the manifests' start times order within one.
-	slices.SortFunc(out, func(a, b Entry) int {
-		if a.Manifest != nil && b.Manifest != nil {
-			if c := a.Manifest.StartedAt.Compare(b.Manifest.StartedAt); c != 0 {
-				return c
-			}
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
-	return out, nil
-}
-
-// Manifest loads and checks the manifest of backup id.
-func (r *Repository) Manifest(ctx context.Context, id string) (*Manifest, error) {
-	if !ValidID(id) {
-		return nil, fmt.Errorf("%w: %q is not a backup id", ErrNotFound, id)
-	}
-	data, err := r.readSmall(ctx, manifestName(id))
-	if err != nil {
-		return nil, err
-	}
-	m, err := DecodeManifest(data, r.keys...)
-	if err != nil {
-		return nil, fmt.Errorf("backup %s: %w", id, err)
-	}
-	if m.ID != id {
-		return nil, fmt.Errorf("%w: manifest %s describes backup %s (swapped manifest?)", ErrSignature, manifestName(id), m.ID)
-	}
-	return m, nil
-}
-
-// Latest returns the newest backup whose manifest is valid.
-func (r *Repository) Latest(ctx context.Context) (*Manifest, error) {
-	entries, err := r.List(ctx)
-	if err != nil {
-		return nil, err
-	}
-	for i := len(entries) - 1; i >= 0; i-- {
-		if entries[i].Err == nil {
-			return entries[i].Manifest, nil
-		}
-	}
-	return nil, fmt.Errorf("%w: no valid backup in storage", ErrNotFound)
-}
-
-// resolve returns the manifest for id, or the latest for "" and "latest".
-func (r *Repository) resolve(ctx context.Context, id string) (*Manifest, error) {
-	if id == "" || id == "latest" {
-		return r.Latest(ctx)
-	}
-	return r.Manifest(ctx, id)
-}
-
-func (r *Repository) readSmall(ctx context.Context, name string) ([]byte, error) {
-	rc, err := r.cfg.Storage.Get(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = rc.Close() }()
-	data, err := io.ReadAll(io.LimitReader(rc, maxRecordSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("backup: read %s: %w", name, err)
-	}
-	return data, nil
-}
-
-func (r *Repository) verification(ctx context.Context, m *Manifest) (*Verification, error) {
-	data, err := r.readSmall(ctx, verificationName(m.ID))
-	if err != nil {
-		return nil, err
-	}
-	v, err := decodeVerification(data, r.keys)
-	if err != nil {
-		return nil, err
-	}
-	if v.ID != m.ID || v.StoredSHA256 != m.StoredSHA256 {
-		return nil, fmt.Errorf("%w: verification record does not match backup %s", ErrSignature, m.ID)
-	}
-	return v, nil
 }

@@ -13,6 +13,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
 )
 
 // SigningKey signs manifests and verification records with Ed25519. It
@@ -136,60 +139,105 @@ func signedBytes(typ string, payload []byte) []byte {
 	return append(msg, payload...)
 }
 
-// seal signs payload (any JSON-encodable value) as a record of type typ.
+// seal signs v (any JSON-encodable value) as a record of type typ, with
+// its payload indented for people who open the file. The payload is
+// indented with the prefix it has inside the indented envelope, so that
+// indenting the envelope leaves its bytes as they were signed.
 func seal(typ string, v any, key *SigningKey) ([]byte, error) {
 	payload, err := json.MarshalIndent(v, "  ", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("backup: encode %s: %w", typ, err)
 	}
-	sig := ed25519.Sign(key.key, signedBytes(typ, payload))
-	env := envelope{Type: typ, Payload: payload, Signature: envSignature{
-		Algorithm: "ed25519",
-		KeyID:     KeyID(key.Public()),
-		Value:     base64.StdEncoding.EncodeToString(sig),
-	}}
-	out, err := json.MarshalIndent(env, "", "  ")
+	out, err := json.MarshalIndent(envelope{Type: typ, Payload: payload, Signature: sign(typ, payload, key)}, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("backup: encode %s: %w", typ, err)
 	}
 	return append(out, '\n'), nil
 }
 
+// sealCompact signs an encoded payload as a record of type typ and keeps
+// the payload's bytes as they are: encoding/json would re-indent it, so
+// the envelope around it is written here.
+func sealCompact(typ string, payload []byte, key *SigningKey) ([]byte, error) {
+	typJSON, err := json.Marshal(typ)
+	if err != nil {
+		return nil, fmt.Errorf("backup: encode %s: %w", typ, err)
+	}
+	sigJSON, err := json.Marshal(sign(typ, payload, key))
+	if err != nil {
+		return nil, fmt.Errorf("backup: encode %s: %w", typ, err)
+	}
+	var b bytes.Buffer
+	b.Grow(len(payload) + len(sigJSON) + 64)
+	b.WriteString("{\n  \"type\": ")
+	b.Write(typJSON)
+	b.WriteString(",\n  \"payload\": ")
+	b.Write(payload)
+	b.WriteString(",\n  \"signature\": ")
+	b.Write(sigJSON)
+	b.WriteString("\n}\n")
+	return b.Bytes(), nil
+}
+
+func sign(typ string, payload []byte, key *SigningKey) envSignature {
+	return envSignature{
+		Algorithm: "ed25519",
+		KeyID:     KeyID(key.Public()),
+		Value:     base64.StdEncoding.EncodeToString(ed25519.Sign(key.key, signedBytes(typ, payload))),
+	}
+}
+
 // open checks data's envelope and signature and returns the payload bytes.
 func open(data []byte, typ string, keys []ed25519.PublicKey) ([]byte, error) {
-	if len(data) > maxRecordSize {
-		return nil, &MalformedError{Reason: fmt.Sprintf("larger than %d bytes", maxRecordSize)}
+	_, payload, err := openAny(data, []string{typ}, keys, maxRecordSize)
+	return payload, err
+}
+
+// openAny is open for a record of any of types, at most limit bytes; it
+// returns the record's type with the payload.
+func openAny(data []byte, types []string, keys []ed25519.PublicKey, limit int) (string, []byte, error) {
+	if len(data) > limit {
+		return "", nil, &MalformedError{Reason: fmt.Sprintf("larger than %d bytes", limit)}
 	}
 	var env envelope
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&env); err != nil {
-		return nil, &MalformedError{Reason: "not a JSON envelope: " + err.Error()}
+		return "", nil, &MalformedError{Reason: "not a JSON envelope: " + err.Error()}
 	}
 	if dec.More() {
-		return nil, &MalformedError{Reason: "trailing data after the envelope"}
+		return "", nil, &MalformedError{Reason: "trailing data after the envelope"}
 	}
-	if env.Type != typ {
-		return nil, &MalformedError{Field: "type", Reason: fmt.Sprintf("want %q, got %q", typ, env.Type)}
+	if !slices.Contains(types, env.Type) {
+		return "", nil, &MalformedError{Field: "type", Reason: fmt.Sprintf("want %s, got %q", quoted(types), env.Type)}
 	}
+	typ := env.Type
 	if len(env.Payload) == 0 || env.Payload[0] != '{' {
-		return nil, &MalformedError{Field: "payload", Reason: "must be a JSON object"}
+		return "", nil, &MalformedError{Field: "payload", Reason: "must be a JSON object"}
 	}
 	if env.Signature.Algorithm != "ed25519" {
-		return nil, &MalformedError{Field: "signature.alg", Reason: fmt.Sprintf("want \"ed25519\", got %q", env.Signature.Algorithm)}
+		return "", nil, &MalformedError{Field: "signature.alg", Reason: fmt.Sprintf("want \"ed25519\", got %q", env.Signature.Algorithm)}
 	}
 	sig, err := base64.StdEncoding.DecodeString(env.Signature.Value)
 	if err != nil || len(sig) != ed25519.SignatureSize {
-		return nil, &MalformedError{Field: "signature.value", Reason: "not a base64 Ed25519 signature"}
+		return "", nil, &MalformedError{Field: "signature.value", Reason: "not a base64 Ed25519 signature"}
 	}
 	msg := signedBytes(typ, env.Payload)
 	for _, k := range keys {
 		if KeyID(k) == env.Signature.KeyID {
 			if ed25519.Verify(k, msg, sig) {
-				return env.Payload, nil
+				return typ, env.Payload, nil
 			}
-			return nil, fmt.Errorf("%w: content does not match the signature of key %s", ErrSignature, env.Signature.KeyID)
+			return "", nil, fmt.Errorf("%w: content does not match the signature of key %s", ErrSignature, env.Signature.KeyID)
 		}
 	}
-	return nil, fmt.Errorf("%w: signed by unknown key %q", ErrSignature, env.Signature.KeyID)
+	return "", nil, fmt.Errorf("%w: signed by unknown key %q", ErrSignature, env.Signature.KeyID)
+}
+
+func quoted(types []string) string {
+	q := make([]string, len(types))
+	for i, t := range types {
+		q[i] = strconv.Quote(t)
+	}
+	return strings.Join(q, " or ")
 }

@@ -79,7 +79,14 @@ type VerifyOptions struct {
 // level. Every failure of the object matches ErrCorrupt; a manifest that
 // is not trusted matches ErrSignature. On success, and if the repository
 // has a SigningKey, a signed verification record is stored beside the
-// backup (prune never removes the newest verified backup).
+// backup (prune never removes the newest verified backup) and the result
+// has Recorded set; without a SigningKey nothing is stored, and Recorded
+// is false.
+//
+// Verify proves that the stored object is the one the signed manifest
+// describes (and, by level, that it decrypts and decompresses to the
+// recorded dump, and restores). It does not prove that the backup belongs
+// to this repository or source: Inventory and Restore check that.
 func (r *Repository) Verify(ctx context.Context, id string, opts VerifyOptions) (v *Verification, err error) {
 	if opts.Level == 0 {
 		opts.Level = VerifyFull
@@ -136,6 +143,7 @@ func (r *Repository) Verify(ctx context.Context, id string, opts VerifyOptions) 
 		if serr != nil {
 			return v, fmt.Errorf("backup: %s verified but the record could not be stored: %w", m.ID, serr)
 		}
+		v.Recorded = true
 	}
 	r.log.InfoContext(ctx, "backup verified", "id", m.ID, "level", opts.Level.String(), "duration", time.Since(start))
 	return v, nil

@@ -47,6 +47,11 @@ func (d *Driver) Driver() string { return "dir" }
 // Name returns the directory path.
 func (d *Driver) Name() string { return "dir://" + d.root }
 
+// SourceIdentity returns the directory's canonical path.
+func (d *Driver) SourceIdentity() backup.SourceIdentity {
+	return backup.FileSourceIdentity("dir", d.root)
+}
+
 // Dump writes the tree as a tar stream.
 func (d *Driver) Dump(ctx context.Context, w io.Writer) (map[string]string, error) {
 	st, err := os.Stat(d.root)
@@ -266,6 +271,7 @@ func extract(ctx context.Context, dir string, r io.Reader) error {
 }
 
 var (
-	_ backup.Source = (*Driver)(nil)
-	_ backup.Target = (*Driver)(nil)
+	_ backup.Source           = (*Driver)(nil)
+	_ backup.Target           = (*Driver)(nil)
+	_ backup.SourceIdentifier = (*Driver)(nil)
 )

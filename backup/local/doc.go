@@ -4,5 +4,8 @@
 // renames it into place and fsyncs the directory, so an object is either
 // complete and durable or absent; a Put whose reader fails removes its
 // temporary file. Temporary names start with ".tmp-" and are never listed.
-// Safe for concurrent use.
+// A Storage is also the backup.Locker a Repository takes around updates of
+// its index: a file lock on .keel-index.lock in the directory, so that
+// processes on one host sharing the directory never overwrite each
+// other's index updates. Safe for concurrent use.
 package local

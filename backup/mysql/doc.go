@@ -6,10 +6,13 @@
 // InnoDB tables without locking them), --routines, --triggers and
 // --events. It names no database, so it restores into any database.
 //
-// The password never reaches a process argument: it is written to a
-// defaults file readable only by the owner (0600, in a 0700 directory),
-// passed with --defaults-extra-file and removed when the tool exits.
-// Commands run without a shell.
+// The password never reaches a process argument or environment: it is
+// written to a defaults file readable only by the owner (0600, in a 0700
+// directory), passed with --defaults-extra-file and removed when the tool
+// exits, also on failure. Commands run without a shell and with a minimal
+// environment (PATH, HOME, TMPDIR, locale, MYSQL_HOME), not the service's;
+// MYSQL_PWD is never passed on. SourceIdentity is the server's host and
+// port (or socket) and the database name, never the user.
 //
 // Restore is not transactional in MySQL: a failed restore can leave part
 // of the dump applied, which is why Restore checks the whole backup

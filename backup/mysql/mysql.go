@@ -9,9 +9,9 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	gomysql "github.com/go-sql-driver/mysql"
@@ -71,21 +71,45 @@ func (d *Driver) Name() string {
 	return fmt.Sprintf("mysql://%s@%s/%s", d.conn.User, d.conn.Addr, d.conn.DBName)
 }
 
+// SourceIdentity returns the server's host (lowercase) and port (3306 by
+// default), or its socket path, and the database name; not the user.
+func (d *Driver) SourceIdentity() backup.SourceIdentity {
+	id := backup.SourceIdentity{Driver: "mysql", Host: d.conn.Addr, Database: d.conn.DBName}
+	if d.conn.Net == "unix" {
+		return id
+	}
+	host, port, err := net.SplitHostPort(d.conn.Addr)
+	if err != nil {
+		host, port = d.conn.Addr, "3306"
+	}
+	id.Host = strings.ToLower(host)
+	id.Port, _ = strconv.Atoi(port)
+	return id
+}
+
+// toolEnv is the tools' environment: the basics (tool.Env) and
+// MYSQL_HOME, a directory. Nothing else of this process's environment —
+// MYSQL_PWD, a service's API keys or database URL — reaches them.
+func toolEnv() []string { return tool.Env(func(n string) bool { return n == "MYSQL_HOME" }) }
+
+// optionEscape escapes a value for a double-quoted option file value.
+var optionEscape = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\r", `\r`)
+
 // connArgs returns the non-secret connection arguments and a cleanup for
 // the defaults file holding the password (first argument, as the tools
-// require).
+// require): a 0600 file in a private directory, never argv or the
+// environment, which /proc shows to other processes.
 func (d *Driver) connArgs(cfg *gomysql.Config) ([]string, func(), error) {
 	var args []string
 	cleanup := func() {}
 	if cfg.Passwd != "" {
-		dir, err := os.MkdirTemp("", "keel-mysql-")
+		dir, err := tool.NewSecretDir("keel-mysql-")
 		if err != nil {
 			return nil, nil, fmt.Errorf("mysql: %w", err)
 		}
-		cleanup = func() { _ = os.RemoveAll(dir) }
-		f := filepath.Join(dir, "client.cnf")
-		esc := strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(cfg.Passwd)
-		if err := os.WriteFile(f, []byte("[client]\npassword=\""+esc+"\"\n"), 0o600); err != nil {
+		cleanup = func() { _ = dir.Remove() }
+		f, err := dir.Write("client.cnf", []byte("[client]\npassword=\""+optionEscape.Replace(cfg.Passwd)+"\"\n"))
+		if err != nil {
 			cleanup()
 			return nil, nil, fmt.Errorf("mysql: %w", err)
 		}
@@ -123,7 +147,7 @@ func (d *Driver) open(ctx context.Context, cfg *gomysql.Config) (*sql.DB, error)
 // Dump streams a consistent dump of the database to w.
 func (d *Driver) Dump(ctx context.Context, w io.Writer) (map[string]string, error) {
 	tools := map[string]string{}
-	if v, err := tool.Output(ctx, d.cfg.Dump, []string{"--version"}, os.Environ()); err == nil {
+	if v, err := tool.Output(ctx, d.cfg.Dump, []string{"--version"}, toolEnv()); err == nil {
 		tools[filepath.Base(d.cfg.Dump)] = v
 	} else {
 		return nil, fmt.Errorf("mysql: %w", err)
@@ -147,7 +171,7 @@ func (d *Driver) Dump(ctx context.Context, w io.Writer) (map[string]string, erro
 	defer cleanup()
 	args = append(args, "--single-transaction", "--routines", "--triggers", "--events",
 		"--hex-blob", "--no-tablespaces", "--default-character-set=utf8mb4", "--skip-dump-date", "--", d.conn.DBName)
-	if err := tool.Run(ctx, tool.Command{Path: d.cfg.Dump, Args: args, Env: os.Environ(), Stdout: w}); err != nil {
+	if err := tool.Run(ctx, tool.Command{Path: d.cfg.Dump, Args: args, Env: toolEnv(), Stdout: w}); err != nil {
 		return nil, fmt.Errorf("mysql: %w", err)
 	}
 	return tools, nil
@@ -183,7 +207,7 @@ func (d *Driver) restoreInto(ctx context.Context, dbName string, r io.Reader) er
 	}
 	defer cleanup()
 	args = append(args, "--default-character-set=utf8mb4", "--batch", "--database="+dbName)
-	if err := tool.Run(ctx, tool.Command{Path: d.cfg.Client, Args: args, Env: os.Environ(), Stdin: r}); err != nil {
+	if err := tool.Run(ctx, tool.Command{Path: d.cfg.Client, Args: args, Env: toolEnv(), Stdin: r}); err != nil {
 		return fmt.Errorf("mysql: %w", err)
 	}
 	return nil
@@ -231,7 +255,8 @@ func (d *Driver) TrialRestore(ctx context.Context, r io.Reader, sanityQuery stri
 }
 
 var (
-	_ backup.Source      = (*Driver)(nil)
-	_ backup.Target      = (*Driver)(nil)
-	_ backup.TrialTarget = (*Driver)(nil)
+	_ backup.Source           = (*Driver)(nil)
+	_ backup.Target           = (*Driver)(nil)
+	_ backup.TrialTarget      = (*Driver)(nil)
+	_ backup.SourceIdentifier = (*Driver)(nil)
 )

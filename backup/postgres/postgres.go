@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -34,10 +33,11 @@ type Config struct {
 
 // Driver dumps and restores one PostgreSQL database.
 type Driver struct {
-	cfg      Config
-	conn     *url.URL // DSN without the password
-	password string
-	full     string // DSN with the password, for pgx only
+	cfg         Config
+	conn        *url.URL // DSN without password and sslpassword: what the tools see
+	password    string   // from the DSN; empty if it has none
+	sslPassword string   // the client key's passphrase (sslpassword), if any
+	full        string   // DSN with the secrets, for pgx only (in this process)
 }
 
 // New validates cfg.
@@ -61,11 +61,8 @@ func New(cfg Config) (*Driver, error) {
 		d.password = pw
 		c.User = url.User(u.User.Username())
 	}
-	q := c.Query()
-	if pw := q.Get("password"); pw != "" {
-		d.password = pw
-		q.Del("password")
-		c.RawQuery = q.Encode()
+	if err := d.takeSecretParams(&c); err != nil {
+		return nil, err
 	}
 	d.conn = &c
 	return d, nil
@@ -81,23 +78,21 @@ func (d *Driver) Name() string {
 	return c.String()
 }
 
-// env returns the tools' environment: this process's, with PGPASSWORD set
-// from the DSN when it has one.
-func (d *Driver) env() []string {
-	env := os.Environ()
-	if d.password != "" {
-		out := env[:0:0]
-		for _, e := range env {
-			if !strings.HasPrefix(e, "PGPASSWORD=") {
-				out = append(out, e)
-			}
-		}
-		env = append(out, "PGPASSWORD="+d.password)
+// SourceIdentity returns the server's host (lowercase) and port (5432 by
+// default) and the database name: not the user, whose backup of the same
+// database is the same database.
+func (d *Driver) SourceIdentity() backup.SourceIdentity {
+	id := backup.SourceIdentity{Driver: "postgres", Host: strings.ToLower(d.conn.Host), Database: strings.TrimPrefix(d.conn.Path, "/")}
+	if strings.Contains(d.conn.Host, ",") {
+		return id // several hosts: kept as written
 	}
-	return env
+	id.Host = strings.ToLower(d.conn.Hostname())
+	id.Port = 5432
+	if p, err := strconv.Atoi(d.conn.Port()); err == nil {
+		id.Port = p
+	}
+	return id
 }
-
-func (d *Driver) connArg(u *url.URL) string { return "--dbname=" + u.String() }
 
 var versionRE = regexp.MustCompile(`(\d+)(?:\.(\d+))?`)
 
@@ -117,7 +112,7 @@ func majorOf(s string) (int, string, error) {
 func (d *Driver) connect(ctx context.Context, dsn string) (*pgx.Conn, error) {
 	c, err := pgx.Connect(ctx, dsn)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: connect to %s: %w", d.Name(), scrub(err, d.password))
+		return nil, fmt.Errorf("postgres: connect to %s: %w", d.Name(), scrub(scrub(err, d.password), d.sslPassword))
 	}
 	return c, nil
 }
@@ -132,7 +127,7 @@ func scrub(err error, secret string) error {
 
 // versions checks that pg_dump is not older than the server.
 func (d *Driver) versions(ctx context.Context) (map[string]string, error) {
-	out, err := tool.Output(ctx, d.cfg.PgDump, []string{"--version"}, d.env())
+	out, err := tool.Output(ctx, d.cfg.PgDump, []string{"--version"}, tool.Env(allowToolEnv))
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
@@ -167,10 +162,15 @@ func (d *Driver) Dump(ctx context.Context, w io.Writer) (map[string]string, erro
 	if err != nil {
 		return nil, err
 	}
+	s, err := d.newSession(d.conn)
+	if err != nil {
+		return nil, err
+	}
+	defer s.close()
 	err = tool.Run(ctx, tool.Command{
 		Path:   d.cfg.PgDump,
-		Args:   []string{"--format=custom", "--compress=0", "--no-password", d.connArg(d.conn)},
-		Env:    d.env(),
+		Args:   []string{"--format=custom", "--compress=0", "--no-password", s.connArg},
+		Env:    s.env,
 		Stdout: w,
 	})
 	if err != nil {
@@ -211,14 +211,19 @@ func (d *Driver) Restore(ctx context.Context, r io.Reader, replace bool) error {
 }
 
 func (d *Driver) restoreInto(ctx context.Context, conn *url.URL, r io.Reader, replace bool) error {
-	args := []string{"--no-password", "--exit-on-error", "--single-transaction", d.connArg(conn)}
+	s, err := d.newSession(conn)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	args := []string{"--no-password", "--exit-on-error", "--single-transaction", s.connArg}
 	if replace {
 		args = append(args, "--clean", "--if-exists")
 	}
 	if d.cfg.NoOwner {
 		args = append(args, "--no-owner", "--no-privileges")
 	}
-	if err := tool.Run(ctx, tool.Command{Path: d.cfg.PgRestore, Args: args, Env: d.env(), Stdin: r}); err != nil {
+	if err := tool.Run(ctx, tool.Command{Path: d.cfg.PgRestore, Args: args, Env: s.env, Stdin: r}); err != nil {
 		return fmt.Errorf("postgres: %w", err)
 	}
 	return nil
@@ -284,7 +289,8 @@ func (d *Driver) TrialRestore(ctx context.Context, r io.Reader, sanityQuery stri
 }
 
 var (
-	_ backup.Source      = (*Driver)(nil)
-	_ backup.Target      = (*Driver)(nil)
-	_ backup.TrialTarget = (*Driver)(nil)
+	_ backup.Source           = (*Driver)(nil)
+	_ backup.Target           = (*Driver)(nil)
+	_ backup.TrialTarget      = (*Driver)(nil)
+	_ backup.SourceIdentifier = (*Driver)(nil)
 )

@@ -11,10 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"filippo.io/age"
 	"github.com/stretchr/testify/assert"
@@ -47,7 +44,8 @@ func withPasswordRole(t *testing.T, pg *testenv.Postgres) (string, string) {
 	_, err := rand.Read(b[:])
 	require.NoError(t, err)
 	role := "keel_bk_" + hex.EncodeToString(b[:4])
-	password := "s3cret-" + hex.EncodeToString(b[4:]) + "-pw"
+	// ':' and '\\' need escaping in a pgpass line.
+	password := "s3cret:" + hex.EncodeToString(b[4:]) + `\-pw`
 	_, err = pg.DB.Exec(fmt.Sprintf("CREATE ROLE %s LOGIN SUPERUSER PASSWORD '%s'", role, password))
 	require.NoError(t, err)
 	t.Cleanup(func() { _, _ = pg.DB.Exec("DROP ROLE IF EXISTS " + role) })
@@ -175,6 +173,8 @@ func TestRestoreIntoAnotherDatabase(t *testing.T) {
 	target, err := postgres.New(postgres.Config{DSN: other.DSN})
 	require.NoError(t, err)
 	_, err = e.repo.Restore(ctx, "", target, backup.RestoreOptions{})
+	require.ErrorIs(t, err, backup.ErrOtherSource, "another database needs AllowOtherSource")
+	_, err = e.repo.Restore(ctx, "", target, backup.RestoreOptions{AllowOtherSource: true})
 	require.NoError(t, err)
 	assert.Equal(t, before, fingerprint(t, other.DB))
 }
@@ -193,7 +193,7 @@ func TestCorruptBackupIsRefusedAndTargetUntouched(t *testing.T) {
 	other := testenv.PostgresDatabase(t)
 	target, err := postgres.New(postgres.Config{DSN: other.DSN})
 	require.NoError(t, err)
-	_, err = e.repo.Restore(ctx, m.ID, target, backup.RestoreOptions{})
+	_, err = e.repo.Restore(ctx, m.ID, target, backup.RestoreOptions{AllowOtherSource: true})
 	require.ErrorIs(t, err, backup.ErrCorrupt)
 	empty, err := target.Empty(ctx)
 	require.NoError(t, err)
@@ -240,55 +240,73 @@ func TestFailedDumpProducesNoBackup(t *testing.T) {
 	require.Error(t, err)
 	names, err := e.store.List(context.Background())
 	require.NoError(t, err)
-	assert.Empty(t, names)
+	assert.Subset(t, []string{backup.RepositoryObject, backup.IndexObject}, names, "no backup object or manifest")
 }
 
-// TestPasswordNeverInProcessArguments scans /proc/*/cmdline while dumps
-// and restores run: no process may carry the password in its arguments.
-func TestPasswordNeverInProcessArguments(t *testing.T) {
-	if _, err := os.Stat("/proc/self/cmdline"); err != nil {
+// TestNoSecretReachesTheTools records the argv and environment of every
+// pg_dump and pg_restore run (from their own /proc/<pid>/cmdline and
+// /proc/<pid>/environ) during a backup, a restore and a failed restore:
+// neither the DSN's password, nor its sslpassword, nor anything of this
+// process's environment (an API key, a database URL, PGPASSWORD) may
+// appear; the password reaches them in a 0600 file in a 0700 directory
+// that is gone afterwards.
+func TestNoSecretReachesTheTools(t *testing.T) {
+	if _, err := os.Stat("/proc/self/environ"); err != nil {
 		t.Skip("needs /proc")
 	}
-	e := newEnv(t, 3000)
-	var stop atomic.Bool
-	var seen atomic.Int64 // pg_dump / pg_restore processes observed
-	var leaks sync.Map
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for !stop.Load() {
-			procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
-			for _, p := range procs {
-				b, err := os.ReadFile(p)
-				if err != nil {
-					continue
-				}
-				cmd := strings.ReplaceAll(string(b), "\x00", " ")
-				if strings.Contains(cmd, "pg_dump") || strings.Contains(cmd, "pg_restore") {
-					if strings.Contains(cmd, "--dbname=") {
-						seen.Add(1)
-					}
-				}
-				if strings.Contains(cmd, e.secret) {
-					leaks.Store(p, cmd)
-				}
-			}
-			time.Sleep(time.Millisecond)
-		}
-	})
-	ctx := context.Background()
-	for range 3 {
-		_, err := e.repo.Create(ctx)
-		require.NoError(t, err)
-	}
-	_, err := e.repo.Restore(ctx, "", e.driver, backup.RestoreOptions{Force: true})
+	pg := testenv.PostgresDatabase(t)
+	dsn, secret := withPasswordRole(t, pg)
+	seed(t, pg.DB, 200)
+	sslSecret := "sslkey-pass-" + secret
+	secrets, tmp := testenv.ServiceEnv(t, secret, "PGPASSWORD")
+	secrets["password"], secrets["sslpassword"] = secret, sslSecret
+
+	spy := testenv.NewToolSpy(t)
+	drv, err := postgres.New(postgres.Config{DSN: dsn + "&sslpassword=" + url.QueryEscape(sslSecret),
+		PgDump: spy.Path("pg_dump"), PgRestore: spy.Path("pg_restore")})
 	require.NoError(t, err)
-	stop.Store(true)
-	wg.Wait()
-	require.Positive(t, seen.Load(), "the scan must have seen the tools running")
-	leaks.Range(func(k, v any) bool {
-		t.Errorf("password found in %s: %s", k, v)
-		return true
-	})
+	store, err := local.New(t.TempDir())
+	require.NoError(t, err)
+	key, err := backup.GenerateSigningKey()
+	require.NoError(t, err)
+	repo, err := backup.New(backup.Config{Storage: store, Source: drv, SigningKey: key, Unencrypted: true})
+	require.NoError(t, err)
+	defer func() { _ = repo.Close() }()
+	ctx := context.Background()
+	before := fingerprint(t, pg.DB)
+	_, err = repo.Create(ctx)
+	require.NoError(t, err)
+	_, err = repo.Restore(ctx, "latest", drv, backup.RestoreOptions{Force: true})
+	require.NoError(t, err)
+	assert.Equal(t, before, fingerprint(t, pg.DB))
+	require.Error(t, drv.Restore(ctx, strings.NewReader("not a dump"), false), "a failing pg_restore")
+
+	calls := spy.Calls()
+	runs := map[string]int{}
+	for _, c := range calls {
+		assert.Empty(t, c.Leaks(secrets), "%q", c.Args)
+		assert.Empty(t, c.ForeignEnv("PGPASSFILE", "PGSERVICEFILE"), "%s inherited these", c.Program)
+		if slicesContainsPrefix(c.Args, "--dbname=") {
+			runs[c.Program]++
+			assert.Len(t, c.Files, 2, "%s gets a pgpass and a service file", c.Program)
+			for _, f := range c.Files {
+				assert.Regexp(t, ` 600 700$`, f, "secret file and its directory are private")
+			}
+		}
+	}
+	assert.Equal(t, map[string]int{"pg_dump": 1, "pg_restore": 2}, runs, "every run was recorded")
+	left, err := os.ReadDir(tmp)
+	require.NoError(t, err)
+	assert.Empty(t, left, "the secret files are removed, also after a failure")
+}
+
+func slicesContainsPrefix(args []string, prefix string) bool {
+	for _, a := range args {
+		if strings.HasPrefix(a, prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 func TestNewRejectsBadDSN(t *testing.T) {
@@ -311,4 +329,19 @@ func TestOlderClientThanServerFailsClearly(t *testing.T) {
 	_, err = drv.Dump(context.Background(), io.Discard)
 	require.ErrorIs(t, err, backup.ErrToolVersion)
 	assert.Contains(t, err.Error(), "pg_dump 9.6")
+}
+
+func TestSourceIdentityHasNoCredentials(t *testing.T) {
+	d, err := postgres.New(postgres.Config{DSN: "postgres://App:hunter2@DB.Example:5433/sales?sslmode=require&sslpassword=x"})
+	require.NoError(t, err)
+	assert.Equal(t, backup.SourceIdentity{Driver: "postgres", Host: "db.example", Port: 5433, Database: "sales"}, d.SourceIdentity())
+	other, err := postgres.New(postgres.Config{DSN: "postgres://backup@db.example/sales"})
+	require.NoError(t, err)
+	assert.Equal(t, d.SourceIdentity(), func() backup.SourceIdentity {
+		id := other.SourceIdentity()
+		id.Port = 5433
+		return id
+	}(), "the user is not part of the identity")
+	assert.Equal(t, 5432, other.SourceIdentity().Port, "the default port is filled in")
+	assert.NotContains(t, d.SourceIdentity().String(), "hunter2")
 }

@@ -51,14 +51,20 @@ func TestRepositoryOnS3(t *testing.T) {
 	res, err := repo.Prune(ctx, backup.Policy{Last: 1}, false)
 	require.NoError(t, err)
 	assert.Equal(t, []string{ids[0]}, res.Removed, "the newest and the newest verified stay")
-	entries, err := repo.List(ctx)
+	inv, err := repo.Inventory(ctx)
 	require.NoError(t, err)
-	require.Len(t, entries, 2)
+	require.Len(t, inv.Entries, 2)
+	assert.Empty(t, inv.Problems, "identity and index live in the bucket beside the backups")
+	require.NotNil(t, inv.Index)
+	assert.Len(t, inv.Index.Backups, 2, "the pruned backup left the index")
+	for _, e := range inv.Entries {
+		assert.NoError(t, e.Err)
+	}
 
 	target := filepath.Join(t.TempDir(), "restored")
 	tdrv, err := dir.New(dir.Config{Path: target})
 	require.NoError(t, err)
-	_, err = repo.Restore(ctx, "", tdrv, backup.RestoreOptions{})
+	_, err = repo.Restore(ctx, "", tdrv, backup.RestoreOptions{AllowOtherSource: true})
 	require.NoError(t, err)
 	b, err := os.ReadFile(filepath.Join(target, "sub", "f.txt"))
 	require.NoError(t, err)

@@ -54,6 +54,11 @@ func (d *Driver) Driver() string { return "sqlite" }
 // Name returns the database path.
 func (d *Driver) Name() string { return "sqlite://" + d.cfg.Path }
 
+// SourceIdentity returns the database file's canonical path.
+func (d *Driver) SourceIdentity() backup.SourceIdentity {
+	return backup.FileSourceIdentity("sqlite", d.cfg.Path)
+}
+
 func open(path string, readOnly bool) (*sql.DB, error) {
 	dsn := "file:" + path + "?_pragma=busy_timeout(10000)"
 	if readOnly {
@@ -235,7 +240,8 @@ func (d *Driver) TrialRestore(ctx context.Context, r io.Reader, sanityQuery stri
 }
 
 var (
-	_ backup.Source      = (*Driver)(nil)
-	_ backup.Target      = (*Driver)(nil)
-	_ backup.TrialTarget = (*Driver)(nil)
+	_ backup.Source           = (*Driver)(nil)
+	_ backup.Target           = (*Driver)(nil)
+	_ backup.TrialTarget      = (*Driver)(nil)
+	_ backup.SourceIdentifier = (*Driver)(nil)
 )

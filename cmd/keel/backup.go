@@ -55,6 +55,8 @@ type backupConfig struct {
 	VerifyKeys     []string `json:"verify-key"`
 	Unencrypted    bool     `json:"unencrypted"`
 	Log            bool     `json:"log"`
+	Witness        string   `json:"witness"`
+	RepositoryID   string   `json:"repository-id"`
 }
 
 type listFlag []string
@@ -78,6 +80,8 @@ func (c *backupConfig) bind(fs *flag.FlagSet) *string {
 	fs.Var((*listFlag)(&c.VerifyKeys), "verify-key", "Ed25519 public key (PEM) trusted for manifests; repeatable")
 	fs.BoolVar(&c.Unencrypted, "unencrypted", false, "create backups without encryption")
 	fs.BoolVar(&c.Log, "log", false, "log each operation to stderr")
+	fs.StringVar(&c.Witness, "witness", "", "file (not beside the backups) remembering the newest index seen, so that an index rolled back is reported")
+	fs.StringVar(&c.RepositoryID, "repository-id", "", "the repository's expected id; with init, recreates a lost identity object with it")
 	return path
 }
 
@@ -119,6 +123,8 @@ func parseBackupFlags(fs *flag.FlagSet, c *backupConfig, args []string) error {
 	merge("compression", &c.Compression, file.Compression)
 	merge("passphrase-file", &c.PassphraseFile, file.PassphraseFile)
 	merge("signing-key", &c.SigningKey, file.SigningKey)
+	merge("witness", &c.Witness, file.Witness)
+	merge("repository-id", &c.RepositoryID, file.RepositoryID)
 	if !set["recipient"] {
 		c.Recipients = file.Recipients
 	}
@@ -207,7 +213,11 @@ func (c *backupConfig) repository(fs *flag.FlagSet, stderr io.Writer, withSource
 	if err != nil {
 		return nil, err
 	}
-	cfg := backup.Config{Storage: st, Compression: backup.Compression(c.Compression), Unencrypted: c.Unencrypted}
+	cfg := backup.Config{Storage: st, Compression: backup.Compression(c.Compression), Unencrypted: c.Unencrypted,
+		RepositoryID: c.RepositoryID}
+	if c.Witness != "" {
+		cfg.Witness = backup.FileWitness{Path: c.Witness}
+	}
 	if c.Log {
 		cfg.Logger = slog.New(slog.NewTextHandler(stderr, nil))
 	}
@@ -279,6 +289,17 @@ func (c *backupConfig) repository(fs *flag.FlagSet, stderr io.Writer, withSource
 	return backup.New(cfg)
 }
 
+// open builds the repository (withSource: and its source) and a context
+// that SIGINT or SIGTERM cancels; done releases both.
+func (c *backupConfig) open(fs *flag.FlagSet, stderr io.Writer, withSource bool) (*backup.Repository, context.Context, func(), error) {
+	repo, err := c.repository(fs, stderr, withSource)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ctx, cancel := signalContext()
+	return repo, ctx, func() { cancel(); _ = repo.Close() }, nil
+}
+
 func signalContext() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 }
@@ -302,20 +323,17 @@ func backupCreate(args []string, stdout, stderr io.Writer) error {
 	if err := parseBackupFlags(fs, &c, args); err != nil {
 		return err
 	}
-	repo, err := c.repository(fs, stderr, true)
+	repo, ctx, done, err := c.open(fs, stderr, true)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = repo.Close() }()
-	ctx, cancel := signalContext()
-	defer cancel()
+	defer done()
 	job := func(ctx context.Context) error {
 		m, err := repo.Create(ctx)
-		if err != nil {
-			return err
+		if m != nil {
+			fmt.Fprintf(stdout, "%s\t%s\t%d bytes raw\t%d bytes stored\n", m.ID, m.Driver, m.RawSize, m.StoredSize)
 		}
-		fmt.Fprintf(stdout, "%s\t%s\t%d bytes raw\t%d bytes stored\n", m.ID, m.Driver, m.RawSize, m.StoredSize)
-		return nil
+		return cliError(err)
 	}
 	if *schedule == "" {
 		if *timeout > 0 {
@@ -350,21 +368,24 @@ func backupList(args []string, stdout, stderr io.Writer) error {
 	if err := parseBackupFlags(fs, &c, args); err != nil {
 		return err
 	}
-	repo, err := c.repository(fs, stderr, false)
+	repo, ctx, done, err := c.open(fs, stderr, false)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = repo.Close() }()
-	ctx, cancel := signalContext()
-	defer cancel()
-	entries, err := repo.List(ctx)
+	defer done()
+	inv, err := repo.Inventory(ctx)
 	if err != nil {
 		return err
 	}
+	attention := len(inv.Problems)
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
-		for _, e := range entries {
-			row := map[string]any{"id": e.ID, "manifest": e.Manifest, "verification": e.Verification}
+		for _, e := range inv.Entries {
+			status, bad := entryStatus(e)
+			if bad {
+				attention++
+			}
+			row := map[string]any{"id": e.ID, "seq": e.Seq, "status": status, "manifest": e.Manifest, "verification": e.Verification}
 			if e.Err != nil {
 				row["error"] = e.Err.Error()
 			}
@@ -372,23 +393,49 @@ func backupList(args []string, stdout, stderr io.Writer) error {
 				return err
 			}
 		}
-		return nil
-	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tDRIVER\tSTARTED\tRAW\tSTORED\tVERIFIED")
-	for _, e := range entries {
-		if e.Err != nil {
-			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\tINVALID: %v\n", e.ID, e.Err)
-			continue
+		for _, p := range inv.Problems {
+			if err := enc.Encode(map[string]any{"repository": inv.Repository, "problem": cliError(p).Error()}); err != nil {
+				return err
+			}
 		}
-		m := e.Manifest
-		ver := "never"
-		if e.Verification != nil {
-			ver = e.Verification.Level.String() + " " + e.Verification.VerifiedAt.Format(time.RFC3339)
+	} else {
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tSEQ\tDRIVER\tSTARTED\tRAW\tSTORED\tVERIFIED\tSTATUS")
+		for _, e := range inv.Entries {
+			status, bad := entryStatus(e)
+			if bad {
+				attention++
+			}
+			seq := "-"
+			if e.Seq > 0 {
+				seq = fmt.Sprint(e.Seq)
+			}
+			m := e.Manifest
+			if m == nil {
+				started := "-"
+				if !e.StartedAt().IsZero() {
+					started = e.StartedAt().Format(time.RFC3339)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t-\t%s\t-\t-\t-\t%s\n", e.ID, seq, started, status)
+				continue
+			}
+			ver := "never"
+			if e.Verification != nil {
+				ver = e.Verification.Level.String() + " " + e.Verification.VerifiedAt.Format(time.RFC3339)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", m.ID, seq, m.Driver, m.StartedAt.Format(time.RFC3339), m.RawSize, m.StoredSize, ver, status)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\n", m.ID, m.Driver, m.StartedAt.Format(time.RFC3339), m.RawSize, m.StoredSize, ver)
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		for _, p := range inv.Problems {
+			fmt.Fprintf(stderr, "WARNING: %v\n", cliError(p))
+		}
 	}
-	return tw.Flush()
+	if attention > 0 {
+		return fmt.Errorf("%d problem(s) need attention (see above)", attention)
+	}
+	return nil
 }
 
 func backupVerify(args []string, stdout, stderr io.Writer) error {
@@ -427,11 +474,14 @@ func backupVerify(args []string, stdout, stderr io.Writer) error {
 	defer cancel()
 	v, err := repo.Verify(ctx, *id, opts)
 	if err != nil {
-		return err
+		return cliError(err)
 	}
 	fmt.Fprintf(stdout, "%s\tOK\t%s", v.ID, v.Level)
 	if v.Detail != "" {
 		fmt.Fprintf(stdout, "\t%s", v.Detail)
+	}
+	if !v.Recorded {
+		fmt.Fprint(stdout, "\tnot recorded: without -signing-key no verification record is stored, so backup list still shows the previous one")
 	}
 	fmt.Fprintln(stdout)
 	return nil
@@ -444,6 +494,10 @@ func backupRestore(args []string, stdout, stderr io.Writer) error {
 	id := fs.String("id", "latest", "backup id, or latest")
 	target := fs.String("target", "", "restore here instead of the source (DSN without password, or path; or set "+envTarget+")")
 	force := fs.Bool("force", false, "replace a target that holds data")
+	allowSource := fs.Bool("allow-other-source", false, "restore a backup of another database than the target (a staging copy, a new server)")
+	allowRepo := fs.Bool("allow-other-repository", false, "restore a backup made in another repository")
+	allowLegacy := fs.Bool("allow-legacy", false, "restore a backup made before repository identities that the index does not vouch for")
+	dryRun := fs.Bool("dry-run", false, "check and print the plan; restore nothing")
 	if err := parseBackupFlags(fs, &c, args); err != nil {
 		return err
 	}
@@ -465,9 +519,24 @@ func backupRestore(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, cancel := signalContext()
 	defer cancel()
-	m, err := repo.Restore(ctx, *id, d.(backup.Target), backup.RestoreOptions{Force: *force})
+	opts := backup.RestoreOptions{Force: *force, AllowOtherSource: *allowSource, AllowOtherRepository: *allowRepo, AllowLegacy: *allowLegacy,
+		// The plan is printed after every check and before the first write.
+		Confirm: func(_ context.Context, p *backup.RestorePlan) error {
+			printPlan(stdout, p)
+			return nil
+		}}
+	if *dryRun {
+		p, err := repo.PlanRestore(ctx, *id, d.(backup.Target), opts)
+		if err != nil {
+			return cliError(err)
+		}
+		printPlan(stdout, p)
+		fmt.Fprintln(stdout, "dry run: nothing was restored")
+		return nil
+	}
+	m, err := repo.Restore(ctx, *id, d.(backup.Target), opts)
 	if err != nil {
-		return err
+		return cliError(err)
 	}
 	fmt.Fprintf(stdout, "restored %s into %s\n", m.ID, d.(backup.Target).Name())
 	return nil
@@ -489,17 +558,18 @@ func backupPrune(args []string, stdout, stderr io.Writer) error {
 	if err := parseBackupFlags(fs, &c, args); err != nil {
 		return err
 	}
+	if *confirm && c.SigningKey == "" {
+		return errors.New("-signing-key is required with -confirm: pruning updates the signed index")
+	}
 	p.Location = time.Local
 	if *utc {
 		p.Location = time.UTC
 	}
-	repo, err := c.repository(fs, stderr, false)
+	repo, ctx, done, err := c.open(fs, stderr, false)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = repo.Close() }()
-	ctx, cancel := signalContext()
-	defer cancel()
+	defer done()
 	res, err := repo.Prune(ctx, p, !*confirm)
 	if res != nil {
 		for _, d := range res.Decisions {
@@ -512,13 +582,14 @@ func backupPrune(args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stdout, "%s\t%s\n", d.ID, verdict)
 		}
 		for _, s := range res.Skipped {
-			fmt.Fprintf(stdout, "%s\tskipped: %v\n", s.ID, s.Err)
+			status, _ := entryStatus(s)
+			fmt.Fprintf(stdout, "%s\tskipped: %s\n", s.ID, status)
 		}
 		if !*confirm {
 			fmt.Fprintln(stdout, "dry run: nothing was deleted; add --confirm to delete")
 		}
 	}
-	return err
+	return cliError(err)
 }
 
 func backupKeygen(args []string, stdout, stderr io.Writer) error {

@@ -78,7 +78,12 @@ func backupRestore(e *env) ([]string, error) {
 	if err != nil {
 		return evidence, err
 	}
-	if _, err := repo.Restore(e.ctx, m.ID, target, backup.RestoreOptions{}); err != nil {
+	// A fresh file is another database than the service's: restoring there
+	// is an explicit choice (AllowOtherSource), refused without it.
+	if _, err := repo.Restore(e.ctx, m.ID, target, backup.RestoreOptions{}); !errors.Is(err, backup.ErrOtherSource) {
+		return evidence, fmt.Errorf("restore into another file without AllowOtherSource: want ErrOtherSource, got %v", err)
+	}
+	if _, err := repo.Restore(e.ctx, m.ID, target, backup.RestoreOptions{AllowOtherSource: true}); err != nil {
 		return evidence, fmt.Errorf("restore: %w", err)
 	}
 	want, err := fingerprint(e.ctx, restored)
@@ -127,7 +132,7 @@ func backupRestore(e *env) ([]string, error) {
 	if err != nil {
 		return evidence, err
 	}
-	if _, err := bad.Restore(e.ctx, m.ID, target2, backup.RestoreOptions{}); !errors.Is(err, backup.ErrCorrupt) {
+	if _, err := bad.Restore(e.ctx, m.ID, target2, backup.RestoreOptions{AllowOtherSource: true}); !errors.Is(err, backup.ErrCorrupt) {
 		return evidence, fmt.Errorf("restore of a corrupted backup: want ErrCorrupt, got %v", err)
 	}
 	if _, err := os.Stat(other); !errors.Is(err, os.ErrNotExist) {
