@@ -96,7 +96,8 @@ type Config struct {
 	// []string) — so that a request cannot make the log store what its
 	// client chose to send. A longer value keeps its first bytes (cut on a
 	// UTF-8 boundary) and ends with "…[truncated: N bytes]", N its whole
-	// size. Default 2 KiB; at least 64.
+	// size (a key's marker also holds 8 bytes of its SHA-256 in hex, so that
+	// two long keys stay two). Default 2 KiB; at least 96.
 	MaxFieldSize int
 	// MaxEventSize bounds an event's encoding once its fields are capped;
 	// Log refuses a larger one with ErrInvalidEvent (fail closed: the
@@ -153,8 +154,8 @@ func (c *Config) validate() error {
 		}
 	}
 	if a := c.AcceptRollback; a != nil {
-		if !isLowerHex(a.LogID, 32) || a.WitnessedSeq == 0 {
-			return fmt.Errorf("audit: Config.AcceptRollback must name the witnessed log id (32 hex digits) and seq that New's refusal named")
+		if !isLowerHex(a.LogID, 32) || a.WitnessedSeq == 0 || !isLowerHex(a.WitnessedHash, 64) {
+			return fmt.Errorf("audit: Config.AcceptRollback must name the witnessed log id (32 hex digits), seq and hash (64 hex digits) that New's refusal named")
 		}
 		if a.Reason == "" {
 			return fmt.Errorf("audit: Config.AcceptRollback.Reason is empty: say who accepted the loss and why; it is recorded in the log")

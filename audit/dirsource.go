@@ -22,8 +22,11 @@ func (d DirSource) Lines(ctx context.Context) iter.Seq2[Line, error] {
 	return d.LinesFrom(ctx, 1)
 }
 
-// LinesFrom yields the lines from the segment that holds record seq on,
-// skipping the lines of that segment before it.
+// LinesFrom yields the lines from the segment that holds record seq on.
+// Before them it yields the last line of the segment before that one, and
+// the lines of that segment before seq: Verify checks that they link into
+// record seq, so that a file planted under a name at or below seq cannot
+// make it skip the segment that really holds seq.
 func (d DirSource) LinesFrom(ctx context.Context, seq uint64) iter.Seq2[Line, error] {
 	return func(yield func(Line, error) bool) {
 		segs, err := d.segments(seq)
@@ -69,8 +72,9 @@ func (d DirSource) segments(from uint64) ([]segmentSource, error) {
 	out := make([]segmentSource, 0, len(names)-first)
 	for i, n := range names[first:] {
 		s := segmentSource{path: filepath.Join(string(d), n), name: n}
-		if i == 0 && from > 1 {
-			s.skipBelow = from
+		if i == 0 && first > 0 {
+			s.prefix = names[first-1]
+			s.prefixPath = filepath.Join(string(d), s.prefix)
 		}
 		out = append(out, s)
 	}
@@ -86,7 +90,9 @@ func segmentFirstSeq(name string) uint64 {
 // segmentSource reads one segment file.
 type segmentSource struct {
 	path, name string
-	skipBelow  uint64 // skip the lines whose seq is lower (0: none)
+	// prefix names the segment before, whose last complete line is yielded
+	// first (resuming: it must link into this segment).
+	prefix, prefixPath string
 }
 
 func (s segmentSource) Lines(ctx context.Context) iter.Seq2[Line, error] {
@@ -96,6 +102,16 @@ func (s segmentSource) Lines(ctx context.Context) iter.Seq2[Line, error] {
 // read yields the segment's lines; it returns false when the iteration must
 // stop.
 func (s segmentSource) read(ctx context.Context, yield func(Line, error) bool) bool {
+	if s.prefix != "" {
+		line, err := lastLine(s.prefixPath)
+		if err != nil {
+			yield(Line{}, err)
+			return false
+		}
+		if line != nil && !yield(Line{Bytes: line, Where: "segment " + s.prefix + ", its last line"}, nil) {
+			return false
+		}
+	}
 	f, err := os.Open(s.path)
 	if err != nil {
 		yield(Line{}, fmt.Errorf("audit: open segment: %w", err))
@@ -115,21 +131,12 @@ func (s segmentSource) read(ctx context.Context, yield func(Line, error) bool) b
 		}
 		return 0, nil, nil
 	})
-	skip := s.skipBelow
 	for n := 1; sc.Scan(); n++ {
 		if err := ctx.Err(); err != nil {
 			yield(Line{}, err)
 			return false
 		}
 		b := sc.Bytes()
-		if skip > 0 {
-			// Only the lines before the first one at or after skip: a line
-			// after it claiming a lower seq is for Verify to see.
-			if seq, ok := peekSeq(b); ok && seq < skip && !torn {
-				continue
-			}
-			skip = 0
-		}
 		line := Line{Bytes: b, Where: "segment " + s.name + " line " + strconv.Itoa(n), Torn: torn}
 		if n == 1 {
 			line.Start = segmentFirstSeq(s.name)
@@ -167,4 +174,34 @@ func peekSeq(line []byte) (uint64, bool) {
 	}
 	n, err := strconv.ParseUint(string(rest[:i]), 10, 64)
 	return n, err == nil
+}
+
+// lastLine returns the last complete line of a segment file (nil when it
+// has none), reading backwards: at most one line is held in memory.
+func lastLine(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("audit: open segment: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("audit: stat segment: %w", err)
+	}
+	end, err := lastNewlineEnd(f, fi.Size())
+	if err != nil || end == 0 {
+		return nil, err
+	}
+	start, err := lastNewlineEnd(f, end-1)
+	if err != nil {
+		return nil, err
+	}
+	if end-1-start > maxLineSize {
+		return nil, fmt.Errorf("%w: last line of %s is longer than %d bytes", ErrMalformed, filepath.Base(path), maxLineSize)
+	}
+	line := make([]byte, end-1-start)
+	if _, err := f.ReadAt(line, start); err != nil {
+		return nil, fmt.Errorf("audit: read segment: %w", err)
+	}
+	return line, nil
 }

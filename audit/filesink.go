@@ -65,6 +65,10 @@ type FileSink struct {
 	created time.Time
 	broken  error // set after a failed fsync: the file's state is unknown
 	buf     []byte
+	// tornFrom is where a torn tail Open found starts, until discardTorn
+	// removes it (-1: none); Append refuses to write over it.
+	tornFrom     int64
+	createdEmpty bool // Open created the first segment of an empty directory
 }
 
 // NewFileSink validates cfg and returns a sink; files are opened by Open.
@@ -84,7 +88,7 @@ func NewFileSink(cfg FileSinkConfig) (*FileSink, error) {
 	if cfg.MaxSize == 0 {
 		cfg.MaxSize = DefaultMaxSegmentSize
 	}
-	return &FileSink{cfg: cfg}, nil
+	return &FileSink{cfg: cfg, tornFrom: -1}, nil
 }
 
 func segmentName(firstSeq uint64) string {
@@ -113,8 +117,10 @@ func listSegments(dir string) ([]string, error) {
 	return names, nil
 }
 
-// Open finds the current segment, discards a torn last line and returns the
-// last record.
+// Open finds the current segment and returns its last complete record. A
+// torn last line is reported (OpenState.Recovered) but left in place until
+// the Logger, having checked the log against its witness, discards it
+// (moved aside to a .torn file): a log the Logger refuses is not changed.
 func (s *FileSink) Open(ctx context.Context) (OpenState, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -128,8 +134,10 @@ func (s *FileSink) Open(ctx context.Context) (OpenState, error) {
 	if err != nil {
 		return OpenState{}, err
 	}
+	s.tornFrom, s.createdEmpty = -1, false
 	var st OpenState
 	if len(names) == 0 {
+		s.createdEmpty = true
 		return st, s.createSegment(1)
 	}
 	cur := names[len(names)-1]
@@ -137,12 +145,15 @@ func (s *FileSink) Open(ctx context.Context) (OpenState, error) {
 	if err != nil {
 		return st, fmt.Errorf("audit: open segment: %w", err)
 	}
-	rec, size, err := s.recoverTail(f, cur)
+	rec, size, err := s.findTornTail(f, cur)
 	if err != nil {
 		_ = f.Close()
 		return st, err
 	}
 	st.Recovered = rec
+	if rec != nil {
+		s.tornFrom = size
+	}
 	last, err := lastRecord(f, size, cur)
 	if err != nil {
 		_ = f.Close()
@@ -175,9 +186,10 @@ func (s *FileSink) Open(ctx context.Context) (OpenState, error) {
 	return st, nil
 }
 
-// recoverTail moves bytes after the last newline (a torn write) to a .torn
-// file beside the segment and truncates them away.
-func (s *FileSink) recoverTail(f *os.File, name string) (*Recovery, int64, error) {
+// findTornTail measures the bytes after the last newline (a torn write),
+// hashing them as it streams: a hostile file without newlines costs time,
+// not memory. It returns the size without them.
+func (s *FileSink) findTornTail(f *os.File, name string) (*Recovery, int64, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, 0, fmt.Errorf("audit: stat segment: %w", err)
@@ -190,22 +202,66 @@ func (s *FileSink) recoverTail(f *os.File, name string) (*Recovery, int64, error
 	if end == size {
 		return nil, size, nil
 	}
-	torn := make([]byte, size-end)
-	if _, err := f.ReadAt(torn, end); err != nil {
+	h := sha256.New()
+	if _, err := io.Copy(h, io.NewSectionReader(f, end, size-end)); err != nil {
 		return nil, 0, fmt.Errorf("audit: read torn tail: %w", err)
 	}
-	sum := sha256.Sum256(torn)
-	aside := filepath.Join(s.cfg.Dir, fmt.Sprintf("%s.torn-%d", name, end))
-	if err := writeFileSync(aside, torn); err != nil {
-		return nil, 0, err
+	return &Recovery{Segment: name, Offset: end, DiscardedBytes: size - end, DiscardedSHA256: hex.EncodeToString(h.Sum(nil))}, end, nil
+}
+
+// discardTorn moves the torn tail Open found to a .torn file beside the
+// segment and truncates it away. The Logger calls it before it writes the
+// recovery record.
+func (s *FileSink) discardTorn() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tornFrom < 0 {
+		return nil
 	}
-	if err := f.Truncate(end); err != nil {
-		return nil, 0, fmt.Errorf("audit: truncate torn tail: %w", err)
+	fi, err := s.f.Stat()
+	if err != nil {
+		return fmt.Errorf("audit: stat segment: %w", err)
 	}
-	if err := f.Sync(); err != nil {
-		return nil, 0, fmt.Errorf("audit: sync segment: %w", err)
+	aside := filepath.Join(s.cfg.Dir, fmt.Sprintf("%s.torn-%d", s.name, s.tornFrom))
+	if err := copyFileSync(aside, io.NewSectionReader(s.f, s.tornFrom, fi.Size()-s.tornFrom)); err != nil {
+		return err
 	}
-	return &Recovery{Segment: name, Offset: end, DiscardedBytes: size - end, DiscardedSHA256: hex.EncodeToString(sum[:])}, end, nil
+	if err := s.f.Truncate(s.tornFrom); err != nil {
+		return fmt.Errorf("audit: truncate torn tail: %w", err)
+	}
+	if err := s.f.Sync(); err != nil {
+		return fmt.Errorf("audit: sync segment: %w", err)
+	}
+	s.tornFrom = -1
+	return nil
+}
+
+// abandonOpen undoes what Open created for a log the Logger refused: the
+// first segment of an empty directory.
+func (s *FileSink) abandonOpen() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.createdEmpty && s.f != nil && s.size == 0 {
+		_ = os.Remove(filepath.Join(s.cfg.Dir, s.name))
+	}
+}
+
+func copyFileSync(path string, r io.Reader) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("audit: write %s: %w", filepath.Base(path), err)
+	}
+	_, err = io.Copy(f, r)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("audit: write %s: %w", filepath.Base(path), err)
+	}
+	return syncDir(filepath.Dir(path))
 }
 
 func writeFileSync(path string, data []byte) error {
@@ -327,6 +383,9 @@ func (s *FileSink) Append(ctx context.Context, recs []*Record, sync bool) error 
 	}
 	if s.f == nil {
 		return errors.New("audit: file sink is not open")
+	}
+	if s.tornFrom >= 0 {
+		return errors.New("audit: the segment's torn tail has not been discarded")
 	}
 	buf := s.buf[:0]
 	for _, r := range recs {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -57,17 +58,48 @@ type fileHead struct {
 }
 
 // Head reads the file; a missing file is the zero Head.
-func (w *FileWitness) Head(context.Context) (Head, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.read()
+func (w *FileWitness) Head(ctx context.Context) (Head, error) {
+	var h Head
+	err := w.within(ctx, func() (err error) {
+		h, err = w.read()
+		return err
+	})
+	return h, err
 }
 
+// within runs op, one at a time, and gives up when ctx ends first: a file
+// on another volume (a hung network mount) can block in the kernel for good,
+// and no caller may wait for it longer than its context allows. The
+// operation itself then finishes, or not, on its own goroutine.
+func (w *FileWitness) within(ctx context.Context, op func() error) error {
+	done := make(chan error, 1)
+	go func() {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		done <- op()
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("audit: witness file %s: %w", w.path, ctx.Err())
+	}
+}
+
+// read reads the file. Only a regular file is opened: opening a FIFO, a
+// device or a socket placed at the path could block or read forever.
 func (w *FileWitness) read() (Head, error) {
-	f, err := os.Open(w.path)
+	fi, err := os.Lstat(w.path)
 	if errors.Is(err, os.ErrNotExist) {
 		return Head{}, nil
 	}
+	if err != nil {
+		return Head{}, fmt.Errorf("audit: read witness: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return Head{}, fmt.Errorf("audit: witness %s is not a regular file (mode %v)", w.path, fi.Mode())
+	}
+	f, err := os.OpenFile(w.path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return Head{}, fmt.Errorf("audit: read witness: %w", err)
 	}
@@ -156,12 +188,14 @@ func exactMembers(data []byte, names ...string) error {
 }
 
 // Publish replaces the file's head with next if it holds prev.
-func (w *FileWitness) Publish(_ context.Context, prev, next Head) error {
+func (w *FileWitness) Publish(ctx context.Context, prev, next Head) error {
 	if err := next.valid(); err != nil {
 		return fmt.Errorf("audit: publish to witness: %v", err)
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
+	return w.within(ctx, func() error { return w.publish(prev, next) })
+}
+
+func (w *FileWitness) publish(prev, next Head) error {
 	cur, err := w.read()
 	if err != nil {
 		return err

@@ -1,6 +1,8 @@
 package audit
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"strconv"
 	"unicode/utf8"
 )
@@ -14,10 +16,10 @@ const (
 )
 
 // Bounds of the size limits: a field must hold at least its truncation
-// marker, and an event's record must stay under the line size readers
+// marker (a key's, with its hash, is about 60 bytes), and an event's record must stay under the line size readers
 // accept (maxLineSize) with room for the chain header and hash.
 const (
-	minFieldSize = 64
+	minFieldSize = 96
 	maxEventSize = maxLineSize - 1024
 )
 
@@ -34,7 +36,22 @@ func truncateText(s string, max int) string {
 	if len(s) <= max {
 		return s
 	}
-	marker := truncatedMarker(len(s))
+	return cutWith(s, max, truncatedMarker(len(s)))
+}
+
+// truncateKey is truncateText for a map key: two long keys that share their
+// first bytes must stay two keys, so its marker also holds the first 8
+// bytes of the key's SHA-256, in hex.
+func truncateKey(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	sum := sha256.Sum256([]byte(s))
+	return cutWith(s, max, "…[truncated: "+strconv.Itoa(len(s))+" bytes, sha256 "+hex.EncodeToString(sum[:8])+"]")
+}
+
+// cutWith keeps as much of s as fits in max bytes with marker after it.
+func cutWith(s string, max int, marker string) string {
 	cut := max - len(marker)
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
@@ -62,7 +79,7 @@ func truncateEvent(e *Event, max int) {
 func truncateMap(m map[string]any, max int) (map[string]any, bool) {
 	var out map[string]any
 	for k, v := range m {
-		nk := truncateText(k, max)
+		nk := truncateKey(k, max)
 		nv, changed := truncateValue(v, max)
 		if nk == k && !changed {
 			continue
@@ -94,7 +111,7 @@ func truncateValue(v any, max int) (any, bool) {
 	case map[string]string:
 		var out map[string]string
 		for k, s := range v {
-			nk, ns := truncateText(k, max), truncateText(s, max)
+			nk, ns := truncateKey(k, max), truncateText(s, max)
 			if nk == k && ns == s {
 				continue
 			}

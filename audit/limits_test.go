@@ -71,8 +71,8 @@ func TestSizeLimitsAreValidated(t *testing.T) {
 		field, event int
 		want         string
 	}{
-		{10, 0, "Config.MaxFieldSize must be at least 64"},
-		{-1, 0, "Config.MaxFieldSize must be at least 64"},
+		{10, 0, "Config.MaxFieldSize must be at least 96"},
+		{-1, 0, "Config.MaxFieldSize must be at least 96"},
 		{4096, 1024, "Config.MaxEventSize must be between"},
 		{0, maxLineSize, "Config.MaxEventSize must be between"},
 	} {
@@ -83,7 +83,7 @@ func TestSizeLimitsAreValidated(t *testing.T) {
 
 func TestTruncateTextCutsOnARuneBoundary(t *testing.T) {
 	for _, s := range []string{strings.Repeat("é", 100), strings.Repeat("日本", 50), strings.Repeat("🙂", 40) + "x", strings.Repeat("a", 64)} {
-		for limit := minFieldSize; limit <= 80; limit++ {
+		for limit := minFieldSize; limit <= minFieldSize+16; limit++ {
 			got := truncateText(s, limit)
 			assert.LessOrEqual(t, len(got), limit)
 			assert.True(t, utf8.ValidString(got), "%q cut to %d", s, limit)

@@ -65,10 +65,12 @@ type sinkState struct {
 	// needRotateCheckpoint is set when a new segment's opening checkpoint
 	// could not be written: the next write starts with it.
 	needRotateCheckpoint bool
+	recoveredTail        bool // Open found a torn tail that openRecords discards
 
-	witness        Witness // nil: none
-	witnessed      Head    // what the witness holds, as far as the writer knows
-	lastCheckpoint Head    // the newest checkpoint durable in the sink
+	witness        Witness    // nil: none
+	witnessed      Head       // what the witness held when New checked it
+	pub            *publisher // hands checkpoints to the witness (nil: none)
+	lastCheckpoint Head       // the newest checkpoint durable in the sink
 	checkpointSeq  atomic.Uint64
 	witnessedSeq   atomic.Uint64
 }
@@ -192,6 +194,11 @@ func (l *Logger) Close() error {
 	l.closeMu.Unlock()
 	close(l.closing)
 	<-l.done
+	for _, st := range l.sinks {
+		if st.pub != nil {
+			st.pub.close() // a last attempt to hand the close checkpoint over
+		}
+	}
 	l.inst.unregister()
 	return l.closeErr
 }
@@ -350,9 +357,12 @@ func (l *Logger) write(batch []*pending) {
 		if st.sinceCheckpoint >= l.cfg.CheckpointEvery {
 			recs = append(recs, l.checkpointRecord(st, "count", now))
 		}
-		err := st.sink.Append(ctx, recs, durable)
+		// A checkpoint is made durable before it is noted, in buffered
+		// mode too: the witness must never hold one the disk could lose.
+		sync := durable || containsCheckpoint(recs)
+		err := st.sink.Append(ctx, recs, sync)
 		if err != nil && !durable && l.cfg.OnFull != Drop {
-			err = l.retry(ctx, st, recs, err)
+			err = l.retry(ctx, st, recs, sync, err)
 		}
 		if err == nil {
 			st.needRotateCheckpoint = false
@@ -376,7 +386,7 @@ func (l *Logger) write(batch []*pending) {
 			continue
 		}
 		st.missed = 0
-		st.unsynced = !durable
+		st.unsynced = !sync
 		succeeded++
 		l.rotateIfDue(ctx, st, now)
 	}
@@ -402,10 +412,6 @@ func (l *Logger) write(batch []*pending) {
 			l.release(p) // no one else holds a buffered event
 		}
 	}
-	// After the callers are answered: a slow witness delays no one.
-	for _, st := range l.sinks {
-		l.publish(ctx, st)
-	}
 }
 
 func (l *Logger) anyMissed() bool {
@@ -420,7 +426,7 @@ func (l *Logger) anyMissed() bool {
 // retry keeps trying a buffered batch that a sink refused: the events were
 // acknowledged at enqueue and must not be lost. Meanwhile the queue fills up
 // and Config.OnFull applies (Fail fails at once). It gives up at Close.
-func (l *Logger) retry(ctx context.Context, st *sinkState, recs []*Record, err error) error {
+func (l *Logger) retry(ctx context.Context, st *sinkState, recs []*Record, sync bool, err error) error {
 	l.failing.Store(true)
 	defer l.failing.Store(false)
 	wait := 10 * time.Millisecond
@@ -433,9 +439,9 @@ func (l *Logger) retry(ctx context.Context, st *sinkState, recs []*Record, err e
 		case <-t.C:
 		case <-l.stopping:
 			t.Stop()
-			return st.sink.Append(ctx, recs, false) // a last attempt
+			return st.sink.Append(ctx, recs, sync) // a last attempt
 		}
-		if err = st.sink.Append(ctx, recs, false); err == nil {
+		if err = st.sink.Append(ctx, recs, sync); err == nil {
 			return nil
 		}
 		wait = min(2*wait, time.Second)
@@ -473,18 +479,25 @@ func (l *Logger) rotateIfDue(ctx context.Context, st *sinkState, now time.Time) 
 }
 
 // checkpointAll signs the head of every sink that has records since its
-// last checkpoint (every sink when force is set) and makes it durable.
+// last checkpoint (every sink when force is set) and makes it durable. A
+// segment whose opening checkpoint failed gets it first ("rotate"): a
+// retained log must start with one.
 func (l *Logger) checkpointAll(reason string, force bool) {
 	ctx := context.Background()
 	now := time.Now()
 	for _, st := range l.sinks {
-		// A segment whose opening checkpoint failed opens with this one.
 		if !force && st.sinceCheckpoint == 0 && !st.needRotateCheckpoint {
 			continue
 		}
 		savedSeq, savedHead, savedSince := st.seq, st.head, st.sinceCheckpoint
-		cp := l.checkpointRecord(st, reason, now)
-		if err := st.sink.Append(ctx, []*Record{cp}, true); err != nil {
+		var recs []*Record
+		if st.needRotateCheckpoint {
+			recs = append(recs, l.checkpointRecord(st, "rotate", now))
+		}
+		if force || st.sinceCheckpoint > 0 {
+			recs = append(recs, l.checkpointRecord(st, reason, now))
+		}
+		if err := st.sink.Append(ctx, recs, true); err != nil {
 			st.seq, st.head, st.sinceCheckpoint = savedSeq, savedHead, savedSince
 			err = fmt.Errorf("audit: %s checkpoint: %w", reason, err)
 			if force {
@@ -497,8 +510,7 @@ func (l *Logger) checkpointAll(reason string, force bool) {
 		}
 		st.unsynced = false
 		st.needRotateCheckpoint = false
-		l.appended(st, []*Record{cp})
-		l.publish(ctx, st)
+		l.appended(st, recs)
 	}
 }
 

@@ -50,6 +50,9 @@ func New(cfg Config) (*Logger, error) {
 			err = l.openRecords(ctx, st)
 		}
 		if err != nil {
+			if a, ok := s.(interface{ abandonOpen() }); ok && st != nil {
+				a.abandonOpen() // a refused log is left as it was found
+			}
 			_ = s.Close()
 			for _, prev := range l.sinks {
 				_ = prev.sink.Close()
@@ -68,11 +71,26 @@ func New(cfg Config) (*Logger, error) {
 			"log", a.LogID, "witnessed_seq", a.WitnessedSeq)
 	}
 	for _, st := range l.sinks {
-		l.publish(ctx, st)
+		l.startPublisher(ctx, st)
 	}
 	l.opened.Store(&l.sinks)
 	go l.run()
 	return l, nil
+}
+
+// startPublisher hands the log's newest checkpoint to its witness now —
+// New may wait for the witness; the writer never does — and starts the
+// goroutine that publishes the checkpoints to come.
+func (l *Logger) startPublisher(ctx context.Context, st *sinkState) {
+	if st.witness == nil {
+		return
+	}
+	st.pub = newPublisher(l, st)
+	if !st.lastCheckpoint.IsZero() {
+		st.pub.offer(st.lastCheckpoint)
+		st.pub.attempt()
+	}
+	go st.pub.run()
 }
 
 func openSink(ctx context.Context, s Sink) (*sinkState, error) {
@@ -97,6 +115,7 @@ func openSink(ctx context.Context, s Sink) (*sinkState, error) {
 	}
 	if os.Recovered != nil {
 		st.recs = []*Record{{Kind: KindRecovery, Recovery: os.Recovered}}
+		st.recoveredTail = true
 	}
 	return st, nil
 }
@@ -115,7 +134,7 @@ func (l *Logger) checkWitness(ctx context.Context, i int, st *sinkState, w Witne
 			return false, fmt.Errorf("%w: Config.Witnesses[%d] holds a malformed head: %v", ErrMalformed, i, err)
 		}
 	}
-	at := func(seq uint64) (string, error) { return hashAt(ctx, st.sink.(Source), seq) }
+	at := func(seq uint64) (string, uint64, error) { return hashAt(ctx, st.sink.(Source), seq) }
 	reason, err := rollbackCheck(head, st.logID, st.seq, st.head, at)
 	if err != nil {
 		return false, fmt.Errorf("read back the record Config.Witnesses[%d] holds: %w", i, err)
@@ -126,12 +145,12 @@ func (l *Logger) checkWitness(ctx context.Context, i int, st *sinkState, w Witne
 		return false, nil
 	}
 	a := l.cfg.AcceptRollback
-	if a == nil || a.LogID != head.LogID || a.WitnessedSeq != head.Seq {
+	if a == nil || a.LogID != head.LogID || a.WitnessedSeq != head.Seq || a.WitnessedHash != head.Hash {
 		return false, &RollbackError{Sink: i, Witnessed: head, LogID: st.logID, LastSeq: st.seq, Reason: reason}
 	}
 	st.witnessed = head
 	st.recs = append(st.recs, &Record{Kind: KindRollback, Rollback: &Rollback{
-		WitnessedLog: head.LogID, WitnessedSeq: head.Seq, WitnessedHash: head.Hash,
+		WitnessedLog: head.LogID, WitnessedSeq: head.Seq, WitnessedHash: head.Hash, LastSeq: st.seq,
 		Reason: truncateText(a.Reason, l.cfg.MaxFieldSize)}})
 	if l.cfg.Logger != nil {
 		l.cfg.Logger.Warn("audit: continuing a log behind its witness, as Config.AcceptRollback accepts",
@@ -140,34 +159,41 @@ func (l *Logger) checkWitness(ctx context.Context, i int, st *sinkState, w Witne
 	return true, nil
 }
 
-// hashAt returns the hash of record seq of src, or "" when src has none.
-func hashAt(ctx context.Context, src Source, seq uint64) (string, error) {
+// hashAt returns the hash of record seq of src, or "" when src has none;
+// first is the seq of the first record src holds when that is after seq
+// (retention removed the record), else 0.
+func hashAt(ctx context.Context, src Source, seq uint64) (hash string, first uint64, err error) {
 	lines := src.Lines(ctx)
 	if s, ok := src.(SeekSource); ok {
 		lines = s.LinesFrom(ctx, seq)
 	}
+	seen := false
 	for line, err := range lines {
 		if err != nil {
-			return "", err
+			return "", 0, err
 		}
 		if line.Torn {
 			continue
 		}
 		if n, ok := peekSeq(line.Bytes); ok && n < seq {
+			seen = true
 			continue
 		}
 		r, err := DecodeLine(line.Bytes)
 		if err != nil {
-			return "", fmt.Errorf("%s: %w", line.Where, err)
+			return "", 0, fmt.Errorf("%s: %w", line.Where, err)
 		}
 		switch {
 		case r.Seq == seq:
-			return r.Hash, nil
+			return r.Hash, 0, nil
+		case r.Seq > seq && !seen:
+			return "", r.Seq, nil
 		case r.Seq > seq:
-			return "", nil
+			return "", 0, nil
 		}
+		seen = true
 	}
-	return "", nil
+	return "", 0, nil
 }
 
 // openRecords gives a segment left empty by a crash during rotation its
@@ -177,6 +203,13 @@ func (l *Logger) openRecords(ctx context.Context, st *sinkState) error {
 	found := st.recs
 	st.recs = nil
 	now := time.Now()
+	if st.recoveredTail {
+		if d, ok := st.sink.(interface{ discardTorn() error }); ok {
+			if err := d.discardTorn(); err != nil {
+				return err
+			}
+		}
+	}
 	var recs []*Record
 	// A rotated segment starts with a signed checkpoint, so that it can be
 	// verified on its own once retention removes the ones before; a crash

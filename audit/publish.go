@@ -3,13 +3,18 @@ package audit
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"time"
 )
 
-// witnessTimeout bounds one witness call, so that a witness that hangs
-// cannot stall the writer (and the durable callers waiting for it) for
-// longer: a failed publish is retried at the next checkpoint.
+// witnessTimeout bounds one witness call.
 const witnessTimeout = 10 * time.Second
+
+// Bounds of the publisher's retries of a witness that failed.
+const (
+	publishBackoff    = time.Second
+	publishMaxBackoff = time.Minute
+)
 
 // noteCheckpoint records r, a checkpoint now durable in the sink.
 func (st *sinkState) noteCheckpoint(r *Record) {
@@ -17,9 +22,8 @@ func (st *sinkState) noteCheckpoint(r *Record) {
 	st.checkpointSeq.Store(r.Seq)
 }
 
-// appended is called once the sink has stored recs: it counts their
-// checkpoints and notes the newest, which publish then hands to the
-// witness.
+// appended is called once the sink has stored recs durably: it counts
+// their checkpoints, notes the newest and offers it to the witness.
 func (l *Logger) appended(st *sinkState, recs []*Record) {
 	var newest *Record
 	n := int64(0)
@@ -34,52 +38,134 @@ func (l *Logger) appended(st *sinkState, recs []*Record) {
 	}
 	st.noteCheckpoint(newest)
 	l.inst.checkpoints.Add(context.Background(), n)
+	if st.pub != nil {
+		st.pub.offer(st.lastCheckpoint)
+	}
 }
 
-// publish moves the sink's witness to its newest durable checkpoint. A
-// failure is logged and counted, and the next checkpoint tries again: the
-// witness may lag the log, never lead it.
-func (l *Logger) publish(ctx context.Context, st *sinkState) {
-	if st.witness == nil || st.lastCheckpoint.IsZero() || st.lastCheckpoint.Equal(st.witnessed) {
-		return
+// containsCheckpoint reports whether recs hold a checkpoint: a batch that
+// does is made durable before it is noted, so that the witness never holds a
+// checkpoint the disk could lose.
+func containsCheckpoint(recs []*Record) bool {
+	for _, r := range recs {
+		if r.Kind == KindCheckpoint {
+			return true
+		}
 	}
-	ctx, cancel := context.WithTimeout(ctx, witnessTimeout)
+	return false
+}
+
+// publisher hands one log's newest durable checkpoint to its witness on a
+// goroutine of its own, so that a slow, failing or hung witness delays no
+// writer and no caller of Log. It always publishes the newest head (older
+// ones it missed do not matter: the witness keeps only the newest), retries
+// a failure when a newer checkpoint arrives or after a backoff (1 s doubling
+// to a minute), and makes a last attempt at Close.
+type publisher struct {
+	l       *Logger
+	witness Witness
+	logID   string
+	src     Source // the sink, read back by resync
+	seq     *atomic.Uint64
+
+	latest    atomic.Pointer[Head] // set by the writer
+	wake      chan struct{}
+	stop      chan struct{}
+	done      chan struct{}
+	witnessed Head // what the witness holds, as far as the publisher knows
+}
+
+func newPublisher(l *Logger, st *sinkState) *publisher {
+	src, _ := st.sink.(Source)
+	return &publisher{l: l, witness: st.witness, logID: st.logID, src: src, seq: &st.witnessedSeq, witnessed: st.witnessed,
+		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+}
+
+// offer makes h the head to publish next.
+func (p *publisher) offer(h Head) {
+	p.latest.Store(&h)
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (p *publisher) run() {
+	defer close(p.done)
+	backoff := publishBackoff
+	retry := time.NewTimer(time.Hour)
+	retry.Stop()
+	defer retry.Stop()
+	for {
+		select {
+		case <-p.wake:
+		case <-retry.C:
+		case <-p.stop:
+			p.attempt() // the close checkpoint
+			return
+		}
+		if p.attempt() {
+			backoff = publishBackoff
+			retry.Stop()
+			continue
+		}
+		retry.Reset(backoff)
+		backoff = min(2*backoff, publishMaxBackoff)
+	}
+}
+
+// close makes the last attempt and stops the goroutine.
+func (p *publisher) close() {
+	close(p.stop)
+	<-p.done
+}
+
+// attempt publishes the newest head unless the witness has it; it reports
+// whether the witness is now up to date.
+func (p *publisher) attempt() bool {
+	h := p.latest.Load()
+	if h == nil || h.Equal(p.witnessed) {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), witnessTimeout)
 	defer cancel()
-	err := st.witness.Publish(ctx, st.witnessed, st.lastCheckpoint)
-	if errors.Is(err, ErrWitnessConflict) && l.resync(ctx, st) {
-		err = st.witness.Publish(ctx, st.witnessed, st.lastCheckpoint)
+	err := p.witness.Publish(ctx, p.witnessed, *h)
+	if errors.Is(err, ErrWitnessConflict) && p.resync(ctx, *h) {
+		if p.witnessed.Equal(*h) {
+			err = nil
+		} else {
+			err = p.witness.Publish(ctx, p.witnessed, *h)
+		}
 	}
 	if err != nil {
-		l.inst.witnessErrors.Add(ctx, 1)
-		if l.cfg.Logger != nil {
-			l.cfg.Logger.Error("audit: the witness did not take the newest checkpoint; retrying at the next one",
-				"log", st.logID, "checkpoint_seq", st.lastCheckpoint.Seq, "witnessed_seq", st.witnessed.Seq, "err", err)
+		p.l.inst.witnessErrors.Add(ctx, 1)
+		if p.l.cfg.Logger != nil {
+			p.l.cfg.Logger.Error("audit: the witness did not take the newest checkpoint; retrying",
+				"log", p.logID, "checkpoint_seq", h.Seq, "witnessed_seq", p.witnessed.Seq, "err", err)
 		}
-		return
+		return false
 	}
-	st.witnessed = st.lastCheckpoint
-	st.witnessedSeq.Store(st.witnessed.Seq)
+	p.witnessed = *h
+	p.seq.Store(h.Seq)
+	return true
 }
 
-// resync handles a witness found holding another head than the writer
-// expected. When that head is one of this log's own checkpoints between the
-// last one known witnessed and the newest — a publish that succeeded
-// although it reported an error — the writer adopts it and returns true.
-// Anything else (another log, a head the log does not hold) is left for the
-// operator: overwriting it would hide a second writer or an edited witness.
-func (l *Logger) resync(ctx context.Context, st *sinkState) bool {
-	head, err := st.witness.Head(ctx)
-	if err != nil || head.LogID != st.logID || head.Seq < st.witnessed.Seq || head.Seq > st.lastCheckpoint.Seq {
+// resync handles a witness found holding another head than expected. When
+// that head is one of this log's own checkpoints between the one last known
+// witnessed and the newest — a publish that succeeded although it reported
+// an error — the publisher adopts it and returns true. Anything else
+// (another log, a head the log does not hold) is left for the operator:
+// overwriting it would hide a second writer or an edited witness.
+func (p *publisher) resync(ctx context.Context, newest Head) bool {
+	head, err := p.witness.Head(ctx)
+	if err != nil || p.src == nil || head.LogID != p.logID || head.Seq < p.witnessed.Seq || head.Seq > newest.Seq {
 		return false
 	}
-	src, ok := st.sink.(Source)
-	if !ok {
-		return false
-	}
-	hash, err := hashAt(ctx, src, head.Seq)
+	hash, _, err := hashAt(ctx, p.src, head.Seq)
 	if err != nil || hash != head.Hash {
 		return false
 	}
-	st.witnessed = head
+	p.witnessed = head
+	p.seq.Store(head.Seq)
 	return true
 }

@@ -45,9 +45,9 @@ const genesisHash = "00000000000000000000000000000000000000000000000000000000000
 
 // Checkpoint is the signed part of a checkpoint record.
 type Checkpoint struct {
-	// Reason is why the checkpoint was written: "interval", "count", "open",
-	// "rotate", "gap", "recovery", or "close" (the last record of a log that
-	// was closed cleanly).
+	// Reason is why the checkpoint was written: "interval", "count",
+	// "rotate" (the first record of every segment after the first), "gap",
+	// "recovery", "rollback", or "close" (written by Close).
 	Reason string `json:"reason"`
 	// KeyID names the Ed25519 key: the first 8 bytes of SHA-256 of the
 	// 32-byte public key, in hex.
@@ -75,12 +75,16 @@ type Recovery struct {
 type Rollback struct {
 	// WitnessedLog, WitnessedSeq and WitnessedHash are the head the witness
 	// held: the log id, sequence number and hash of its newest checkpoint.
-	// Records after the record before this one, up to WitnessedSeq, were
-	// lost (when WitnessedLog is this log's id; otherwise the whole witnessed
-	// log was replaced by this one).
+	// When WitnessedLog is this log's id, records LastSeq+1 through
+	// WitnessedSeq were lost; otherwise the whole witnessed log was replaced
+	// by this one.
 	WitnessedLog  string `json:"witnessed_log"`
 	WitnessedSeq  uint64 `json:"witnessed_seq"`
 	WitnessedHash string `json:"witnessed_hash"`
+	// LastSeq is the last record the log held when it was reopened (0:
+	// none): records LastSeq+1 through WitnessedSeq of the witnessed log
+	// were lost.
+	LastSeq uint64 `json:"last_seq"`
 	// Reason is the operator's account, from Config.AcceptRollback.
 	Reason string `json:"reason"`
 }
@@ -152,6 +156,9 @@ func DecodeLine(line []byte) (*Record, error) {
 	body, hash, ok := canonicalBody(line)
 	if !ok {
 		return nil, fmt.Errorf("%w: line does not end with a \"hash\" member of 64 lowercase hex digits", ErrMalformed)
+	}
+	if err := checkMembers(body); err != nil {
+		return nil, err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()

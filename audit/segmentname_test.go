@@ -90,11 +90,13 @@ func TestSegmentHeadCutIsDetected(t *testing.T) {
 		require.NoError(t, err)
 		require.Less(t, len(cut), len(data))
 
-		// Without segment names, the cut log verifies: it starts with a
-		// signed checkpoint, as a retained log does.
-		flat, err := Verify(context.Background(), unsegmented(t, dir), opts)
-		require.NoError(t, err, "the cut is invisible to the chain and the signatures")
-		require.Equal(t, start+uint64(j), flat.FirstSeq)
+		// Without segment names the cut log starts with a signed checkpoint,
+		// as a retained log does; it passed before a retained log had to
+		// start with the "rotate" checkpoint that opens a segment. Both
+		// rules now refuse it.
+		_, err = Verify(context.Background(), unsegmented(t, dir), opts)
+		require.ErrorIs(t, err, ErrChainBroken)
+		require.ErrorContains(t, err, `only the signed "rotate" checkpoint`)
 
 		requireSegmentError(t, dir, opts, start, oldest)
 		_, err = Verify(context.Background(), DirSource(dir), opts)
@@ -126,7 +128,7 @@ func TestSegmentHeadCutIsDetected(t *testing.T) {
 		l[0].lines = l[0].lines[j:]
 		l.write(t, dir)
 		_, err := Verify(context.Background(), unsegmented(t, dir), opts)
-		require.NoError(t, err, "without names, only FromStart would see it")
+		require.ErrorContains(t, err, `only the signed "rotate" checkpoint`, "without names, the opening-checkpoint rule sees it")
 		requireSegmentError(t, dir, opts, 1, l[0].name)
 	})
 

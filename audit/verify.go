@@ -360,6 +360,9 @@ func (cfg *verifyConfig) startReason(f *recHead) (uint64, string, error) {
 	if w := cfg.witness; !w.IsZero() && string(f.log[:]) != w.LogID {
 		return f.seq, fmt.Sprintf("the log is log %s, but its witness holds log %s up to seq %d: the log was replaced", f.log[:], w.LogID, w.Seq), ErrRollback
 	}
+	if seq, reason := startMismatch(f.start, f.zero, f.seq); reason != "" {
+		return seq, reason, ErrChainBroken // as the run reports it, before the start rules
+	}
 	if m := cfg.resume; m != nil {
 		switch {
 		case cfg.opts.FromStart && m.FirstSeq != 1:
@@ -380,8 +383,12 @@ func (cfg *verifyConfig) startReason(f *recHead) (uint64, string, error) {
 	if cfg.opts.FromStart {
 		return 1, fmt.Sprintf("the log starts at seq %d, not 1: records before it were removed", f.seq), ErrChainBroken
 	}
-	if f.kind != KindCheckpoint {
-		return f.seq, fmt.Sprintf("the log starts at seq %d with a %s record: records before it are missing, and only a signed checkpoint can start a log whose older segments were removed", f.seq, f.kind), ErrChainBroken
+	if f.kind != KindCheckpoint || f.reason != "rotate" {
+		what := string(f.kind) + " record"
+		if f.kind == KindCheckpoint {
+			what = fmt.Sprintf("%q checkpoint", f.reason)
+		}
+		return f.seq, fmt.Sprintf("the log starts at seq %d with a %s: records before it are missing, and only the signed \"rotate\" checkpoint that opens a segment can start a log whose older segments retention removed", f.seq, what), ErrChainBroken
 	}
 	return 0, "", nil
 }

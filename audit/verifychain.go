@@ -28,10 +28,11 @@ type recHead struct {
 	reason string // a checkpoint's reason
 	where  string
 	start  uint64 // the line's Start
+	zero   bool   // the line's zeroStart
 }
 
-func (h *recHead) set(r *vrec, where string, start uint64) {
-	h.seq, h.kind, h.where, h.start = r.seq, r.kind, where, start
+func (h *recHead) set(r *vrec, line *Line) {
+	h.seq, h.kind, h.where, h.start, h.zero = r.seq, r.kind, line.Where, line.Start, line.zeroStart
 	copy(h.log[:], r.log)
 	copy(h.prev[:], r.prev)
 	copy(h.hash[:], r.hash)
@@ -75,6 +76,8 @@ type chainRun struct {
 	first     recHead
 	hasLast   bool
 	last      recHead
+	hasPre    bool
+	pre       recHead // the last record read before the resume mark
 	counts    Counts
 	cp        runCheckpoint
 	hasCP     bool
@@ -129,13 +132,30 @@ func (c *chainRun) feed(line Line) bool {
 	}
 	first := !c.hasFirst
 	if first && c.skipBelow > 0 && r.seq < c.skipBelow {
+		// Before the resume mark: not verified again, but they must link
+		// into it, so that the source read the mark's real neighbours.
+		if c.hasPre {
+			if reason := linkReason(&c.pre, r); reason != "" {
+				return c.failAt(c.pre.seq+1, line.Where, reason, ErrChainBroken)
+			}
+		}
+		if seq, reason := startMismatch(line.Start, line.zeroStart, r.seq); reason != "" {
+			return c.failAt(seq, line.Where, reason, ErrChainBroken)
+		}
+		c.pre.set(r, &line)
+		c.hasPre = true
 		c.lines--
-		return true // before the resume point: a SeekSource may yield a few
+		return true
+	}
+	if first && c.hasPre {
+		if reason := linkReason(&c.pre, r); reason != "" {
+			return c.failAt(c.pre.seq+1, line.Where, reason, ErrChainBroken)
+		}
 	}
 	if first {
 		// Noted before any check of its own: stitch links it to the run
 		// before first, as one pass would.
-		c.first.set(r, line.Where, line.Start)
+		c.first.set(r, &line)
 		c.hasFirst = true
 	}
 	if c.hasLast {
@@ -143,15 +163,8 @@ func (c *chainRun) feed(line Line) bool {
 			return c.failAt(c.last.seq+1, line.Where, reason, ErrChainBroken)
 		}
 	}
-	if line.zeroStart {
-		return c.failAt(r.seq, line.Where, "the segment's name says it starts with record 0, which no log has: it was renamed", ErrChainBroken)
-	}
-	if line.Start != 0 && r.seq != line.Start {
-		reason := fmt.Sprintf("the segment's name says it starts with record %d, but it starts with record %d", line.Start, r.seq)
-		if r.seq > line.Start {
-			reason += fmt.Sprintf(": records %d..%d were cut from its head", line.Start, r.seq-1)
-		}
-		return c.failAt(line.Start, line.Where, reason, ErrChainBroken)
+	if seq, reason := startMismatch(line.Start, line.zeroStart, r.seq); reason != "" {
+		return c.failAt(seq, line.Where, reason, ErrChainBroken)
 	}
 	counted := !(c.uncountFirst && first)
 	switch r.kind {
@@ -194,9 +207,27 @@ func (c *chainRun) feed(line Line) bool {
 		copy(c.cp.hash[:], r.hash)
 		c.hasCP = true
 	}
-	c.last.set(r, line.Where, line.Start)
+	c.last.set(r, &line)
 	c.hasLast = true
 	return true
+}
+
+// startMismatch checks a line that starts a part of the log which says
+// which record it holds first (Line.Start): a segment named by its first
+// record, a SQL log starting at record 1. It returns the seq to report and
+// why, or "" when the record is the one claimed.
+func startMismatch(start uint64, zero bool, seq uint64) (uint64, string) {
+	switch {
+	case zero:
+		return seq, "the segment's name says it starts with record 0, which no log has: it was renamed"
+	case start == 0 || seq == start:
+		return 0, ""
+	}
+	reason := fmt.Sprintf("this part of the log should start with record %d (a segment's name says which record it starts with; a SQL log starts at 1), but it starts with record %d", start, seq)
+	if seq > start {
+		reason += fmt.Sprintf(": records %d..%d were cut from its head", start, seq-1)
+	}
+	return start, reason
 }
 
 // linkReason says why r does not follow last ("" when it does).

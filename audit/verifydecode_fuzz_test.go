@@ -222,7 +222,7 @@ func writeRichLog(t testing.TB, dir string) string {
 	require.NoError(t, os.WriteFile(path, append(bytes.Join(lines, nil), `{"v":2,"seq":9`...), 0o600))
 	head, err := fw.Head(ctx)
 	require.NoError(t, err)
-	l, _ = open(&AcceptRollback{LogID: head.LogID, WitnessedSeq: head.Seq, Reason: "test: cut back on purpose"})
+	l, _ = open(&AcceptRollback{LogID: head.LogID, WitnessedSeq: head.Seq, WitnessedHash: head.Hash, Reason: "test: cut back on purpose"})
 	for i := range 3 {
 		require.NoError(t, l.Log(ctx, event(200+i)))
 	}

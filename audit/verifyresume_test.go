@@ -638,16 +638,21 @@ func TestResumeDoesNotRereadBeforeTheMark(t *testing.T) {
 		tamper func(lines [][]byte) [][]byte
 		want   any // nil: the resumed verification passes; an error; or asFull
 	}{
+		// The records of the mark's segment before the mark are read again
+		// (they must link into it, so that a planted segment cannot stand in
+		// for the real one), but not their signatures: a byte changed or a
+		// record deleted there is seen as a full verification sees it; a
+		// forgery rechained up to the mark breaks the link into it.
 		{"a byte changed in an earlier record", func(l [][]byte) [][]byte {
 			l[2] = bytes.Replace(l[2], []byte(`"lic-2"`), []byte(`"lic-X"`), 1)
 			return l
-		}, nil},
-		{"an earlier record deleted", func(l [][]byte) [][]byte { return slices.Delete(l, 3, 4) }, nil},
+		}, asFull},
+		{"an earlier record deleted", func(l [][]byte) [][]byte { return slices.Delete(l, 3, 4) }, asFull},
 		{"an earlier record forged and the chain recomputed up to the mark", func(l [][]byte) [][]byte {
 			l[1] = reseal(t, l[1], func(r *Record) { r.Event.Actor.ID = "someone-else" })
 			rechain(t, l[:markIdx], 2)
 			return l
-		}, nil},
+		}, ErrChainBroken},
 		{"the mark deleted", func(l [][]byte) [][]byte { return slices.Delete(l, markIdx, markIdx+1) }, ErrChainBroken},
 		{"the mark replaced by another log's signed checkpoint", func(l [][]byte) [][]byte {
 			l[markIdx] = otherLines[markIdx]
@@ -685,7 +690,9 @@ func TestResumeDoesNotRereadBeforeTheMark(t *testing.T) {
 				}
 				var ve *VerifyError
 				require.ErrorAs(t, got.err, &ve, "Workers %d", workers)
-				assert.Equal(t, mark.Seq, ve.Seq, "Workers %d: %s", workers, got)
+				if tt.want != asFull {
+					assert.Equal(t, mark.Seq, ve.Seq, "Workers %d: %s", workers, got)
+				}
 			}
 		})
 	}

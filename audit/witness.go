@@ -101,19 +101,21 @@ type RollbackError struct {
 }
 
 func (e *RollbackError) Error() string {
-	return fmt.Sprintf("audit: Config.Sinks[%d] is behind its witness: %s; if this loss is accepted, set Config.AcceptRollback to log %s seq %d",
-		e.Sink, e.Reason, e.Witnessed.LogID, e.Witnessed.Seq)
+	return fmt.Sprintf("audit: Config.Sinks[%d] is behind its witness: %s; if this loss is accepted, set Config.AcceptRollback to log %s seq %d hash %s",
+		e.Sink, e.Reason, e.Witnessed.LogID, e.Witnessed.Seq, e.Witnessed.Hash)
 }
 
 func (e *RollbackError) Unwrap() error { return ErrRollback }
 
 // AcceptRollback is an operator's acceptance of one rollback, named exactly
-// as the RollbackError named it, so that it cannot accept a later one by
-// accident.
+// as the RollbackError named it — log id, seq and hash — so that it cannot
+// accept a later one by accident (after an accepted rollback the same log
+// passes through the same seq again, with another hash).
 type AcceptRollback struct {
-	// LogID and WitnessedSeq are the witnessed head's log id and seq.
-	LogID        string
-	WitnessedSeq uint64
+	// LogID, WitnessedSeq and WitnessedHash are the witnessed head's.
+	LogID         string
+	WitnessedSeq  uint64
+	WitnessedHash string
 	// Reason is recorded in the rollback record: who accepted the loss and
 	// why (a ticket, a restore from backup). Required.
 	Reason string
@@ -122,8 +124,10 @@ type AcceptRollback struct {
 // rollbackCheck compares what a sink holds with its witness's head and says
 // why the log is behind it ("" when it is not). lastSeq, lastHash and logID
 // describe the log's last record; at returns the hash of an earlier record,
-// for a witness that lags the log.
-func rollbackCheck(w Head, logID string, lastSeq uint64, lastHash string, at func(seq uint64) (string, error)) (string, error) {
+// for a witness that lags the log, or the first seq the log holds when
+// retention removed that record (the log is then past the witness: not
+// comparable, and not behind).
+func rollbackCheck(w Head, logID string, lastSeq uint64, lastHash string, at func(seq uint64) (string, uint64, error)) (string, error) {
 	switch {
 	case w.IsZero():
 		return "", nil
@@ -139,9 +143,12 @@ func rollbackCheck(w Head, logID string, lastSeq uint64, lastHash string, at fun
 		}
 		return "", nil
 	}
-	hash, err := at(w.Seq)
+	hash, first, err := at(w.Seq)
 	if err != nil {
 		return "", err
+	}
+	if first > w.Seq {
+		return "", nil
 	}
 	if hash != w.Hash {
 		if hash == "" {

@@ -129,18 +129,18 @@ func TestRollbackToAnEarlierCloseCheckpoint(t *testing.T) {
 
 	// An acceptance of another head accepts nothing.
 	_, err = witnessedLogger(t, dir, w, func(c *Config) {
-		c.AcceptRollback = &AcceptRollback{LogID: head.LogID, WitnessedSeq: 5, Reason: "wrong seq"}
+		c.AcceptRollback = &AcceptRollback{LogID: head.LogID, WitnessedSeq: 5, WitnessedHash: head.Hash, Reason: "wrong seq"}
 	})
 	require.ErrorAs(t, err, &re)
 	_, err = witnessedLogger(t, dir, w, func(c *Config) {
-		c.AcceptRollback = &AcceptRollback{LogID: head.LogID, WitnessedSeq: 6}
+		c.AcceptRollback = &AcceptRollback{LogID: head.LogID, WitnessedSeq: 6, WitnessedHash: head.Hash}
 	})
 	require.ErrorContains(t, err, "AcceptRollback.Reason is empty")
 
 	// The documented recovery: accept exactly this rollback. The acceptance
 	// is itself recorded and signed, and the witness moves on.
 	l, err = witnessedLogger(t, dir, w, func(c *Config) {
-		c.AcceptRollback = &AcceptRollback{LogID: head.LogID, WitnessedSeq: 6, Reason: "restored from the 02:00 snapshot, ticket OPS-7"}
+		c.AcceptRollback = &AcceptRollback{LogID: head.LogID, WitnessedSeq: 6, WitnessedHash: head.Hash, Reason: "restored from the 02:00 snapshot, ticket OPS-7"}
 	})
 	require.NoError(t, err)
 	logEvents(t, l, 1)
@@ -153,14 +153,14 @@ func TestRollbackToAnEarlierCloseCheckpoint(t *testing.T) {
 	rb, err := DecodeLine(lines[2])
 	require.NoError(t, err)
 	require.Equal(t, KindRollback, rb.Kind)
-	assert.Equal(t, &Rollback{WitnessedLog: head.LogID, WitnessedSeq: 6, WitnessedHash: head.Hash, Reason: "restored from the 02:00 snapshot, ticket OPS-7"}, rb.Rollback)
+	assert.Equal(t, &Rollback{WitnessedLog: head.LogID, WitnessedSeq: 6, WitnessedHash: head.Hash, LastSeq: 2, Reason: "restored from the 02:00 snapshot, ticket OPS-7"}, rb.Rollback)
 	sealer, err := DecodeLine(lines[3])
 	require.NoError(t, err)
 	assert.Equal(t, "rollback", sealer.Checkpoint.Reason)
 
 	// Left set, the acceptance matches nothing any more.
 	l, err = witnessedLogger(t, dir, w, func(c *Config) {
-		c.AcceptRollback = &AcceptRollback{LogID: head.LogID, WitnessedSeq: 6, Reason: "still set"}
+		c.AcceptRollback = &AcceptRollback{LogID: head.LogID, WitnessedSeq: 6, WitnessedHash: head.Hash, Reason: "still set"}
 	})
 	require.NoError(t, err)
 	require.NoError(t, l.Close())

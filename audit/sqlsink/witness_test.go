@@ -58,7 +58,7 @@ func TestWitnessCatchesARollbackOfTheSQLLog(t *testing.T) {
 			_, err = open(nil)
 			require.ErrorIs(t, err, audit.ErrRollback)
 
-			l, err := open(&audit.AcceptRollback{LogID: head.LogID, WitnessedSeq: head.Seq, Reason: "test"})
+			l, err := open(&audit.AcceptRollback{LogID: head.LogID, WitnessedSeq: head.Seq, WitnessedHash: head.Hash, Reason: "test"})
 			require.NoError(t, err)
 			require.NoError(t, l.Close())
 			rep, err := audit.Verify(ctx, sink, audit.VerifyOptions{PublicKeys: []ed25519.PublicKey{key.Public().(ed25519.PublicKey)}, Witness: w, FromStart: true})
