@@ -155,7 +155,7 @@ func TestResumeIsNotFooledByAPlantedSegment(t *testing.T) {
 
 	lines, path := readLines(t, dir)
 	require.Len(t, lines, 8)
-	writeLines(t, filepath.Join(dir, segmentName(4)), lines[3:])        // a copy of 4..8, planted
+	writeLines(t, filepath.Join(dir, segmentName(4)), lines[3:])            // a copy of 4..8, planted
 	writeLines(t, path, append(append([][]byte{}, lines[:4]...), lines[7])) // 5..7 dropped from the real one
 
 	_, err = Verify(context.Background(), DirSource(dir), VerifyOptions{PublicKeys: keys, FromStart: true})
@@ -336,11 +336,11 @@ func TestCappedKeysStayDistinct(t *testing.T) {
 // alone would read it, and two readers of the line could disagree.
 func TestDecodeLineRefusesInexactOrRepeatedMembers(t *testing.T) {
 	for name, payload := range map[string]string{
-		"case variant":            `{"action":"a","outcome":"success","SEQ":9}`,
-		"repeated":                `{"action":"a","outcome":"success","action":"b"}`,
-		"escaped repeat":          `{"action":"a","outcome":"success","\u0061ction":"b"}`,
-		"case variant in actor":   `{"actor":{"ID":"x"},"action":"a","outcome":"success"}`,
-		"repeated in resource": `{"action":"a","outcome":"success","resource":{"id":"1","id":"2"}}`,
+		"case variant":          `{"action":"a","outcome":"success","SEQ":9}`,
+		"repeated":              `{"action":"a","outcome":"success","action":"b"}`,
+		"escaped repeat":        `{"action":"a","outcome":"success","\u0061ction":"b"}`,
+		"case variant in actor": `{"actor":{"ID":"x"},"action":"a","outcome":"success"}`,
+		"repeated in resource":  `{"action":"a","outcome":"success","resource":{"id":"1","id":"2"}}`,
 	} {
 		r := &Record{Seq: 5, Kind: KindEvent, LogID: strings.Repeat("0", 32), Prev: genesisHash}
 		seal(r, "2026-01-01T00:00:00Z", []byte(payload))
