@@ -175,3 +175,28 @@ func TestSQLLogVerifiesInParallelAndResumes(t *testing.T) {
 	_, err = audit.Verify(ctx, sink, audit.VerifyOptions{PublicKeys: keys})
 	require.ErrorIs(t, err, audit.ErrMalformed)
 }
+
+// Names compare byte for byte on every dialect, and publishing the head the
+// row already holds is no conflict (MySQL counts changed rows, not matched).
+func TestWitnessBehavesAlikeOnEveryDialect(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			ctx := context.Background()
+			db := b.open(t)
+			a := newWitness(t, db, b.dialect, "salesapi-1")
+			other := newWitness(t, db, b.dialect, "SALESAPI-1 ")
+			h := audit.Head{LogID: strings.Repeat("a", 32), Seq: 7, Hash: strings.Repeat("b", 64)}
+			require.NoError(t, a.Publish(ctx, audit.Head{}, h))
+			got, err := other.Head(ctx)
+			require.NoError(t, err)
+			assert.True(t, got.IsZero(), "another name is another log")
+			require.NoError(t, a.Publish(ctx, h, h))
+
+			_, err = db.ExecContext(ctx, "UPDATE "+sqlsink.DefaultWitnessTable+" SET hash = '"+strings.Repeat("c", 5000)+"'")
+			if err == nil { // SQLite takes it; the others refuse the over-long value themselves
+				_, err = a.Head(ctx)
+				require.ErrorIs(t, err, audit.ErrMalformed)
+			}
+		})
+	}
+}
