@@ -110,8 +110,10 @@ type Config struct {
 	// witness — one that ends before the witnessed checkpoint, holds another
 	// record there, or is another log. Sinks[i] must then also be a Source
 	// (FileSink and the SQL sink are). A witness that cannot be read fails
-	// New; one that fails to take a head is logged, counted
-	// (keel.audit.witness.errors) and retried at the next checkpoint, while
+	// New. Checkpoints are published from a goroutine of their own, so a
+	// slow or hung witness delays no caller of Log; one that fails is
+	// logged, counted (keel.audit.witness.errors) and retried at each new
+	// checkpoint and after a backoff (1 s doubling to a minute), while
 	// events are still written. Shorter than Sinks, or nil entries: no
 	// witness for those sinks.
 	Witnesses []Witness
@@ -119,8 +121,10 @@ type Config struct {
 	// exactly this log id and seq, although the log is behind it: the
 	// operator's documented acceptance of a loss (docs/AUDIT-VERIFY.md). The
 	// Logger writes a rollback record naming the witnessed head and Reason,
-	// signs it with a checkpoint and moves the witness there. It matches no
-	// other head, so leaving it set accepts nothing else.
+	// signs it with a checkpoint and moves the witness there. It must name
+	// the witnessed log id, seq and hash; after the acceptance the log
+	// passes through that seq again with another hash, so leaving it set
+	// accepts no later loss.
 	AcceptRollback *AcceptRollback
 	// Detector, when set, sees every persisted event (anomaly rules). The
 	// Logger does not close it.

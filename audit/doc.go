@@ -113,9 +113,13 @@
 //     checkpoint and stops the writer goroutine.
 //
 //   - Witness: a witness never leads the log (a checkpoint is published
-//     after it is durable); it may lag it after a crash or while it is
-//     unreachable (logged, counted in keel.audit.witness.errors, retried at
-//     the next checkpoint). A witness that cannot be read fails New.
+//     after it is durable, in Buffered mode too); it may lag it after a
+//     crash or while it is unreachable (logged, counted in
+//     keel.audit.witness.errors, retried at each new checkpoint and with a
+//     backoff). Publishing runs on its own goroutine: a hung witness delays
+//     no caller of Log (Close waits up to 10 s for the last publication). A
+//     witness that cannot be read fails New, and a log New refuses is left
+//     as it was found.
 //
 // Limits: records after the last checkpoint are protected by the chain only:
 // anyone who can write a log whose writer is still running

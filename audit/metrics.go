@@ -73,7 +73,7 @@ func newInstruments(mp metric.MeterProvider, l *Logger) (*instruments, error) {
 		return nil, err
 	}
 	if in.witnessErrors, err = m.Int64Counter("keel.audit.witness.errors", metric.WithUnit("{error}"),
-		metric.WithDescription("Checkpoints a witness did not take (retried at the next checkpoint).")); err != nil {
+		metric.WithDescription("Attempts to hand a checkpoint to the witness that failed (retried at each new checkpoint and after a backoff).")); err != nil {
 		return nil, err
 	}
 	queue, err := m.Int64ObservableGauge("keel.audit.queue.length", metric.WithUnit("{event}"),

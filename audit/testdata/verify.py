@@ -65,8 +65,8 @@ def main():
                 if rec["seq"] == 1:
                     if rec["prev"] != "0" * 64:
                         bad(1, "first prev is not 64 zeros")
-                elif rec["kind"] != "checkpoint":
-                    bad(rec["seq"], "a log after retention must start with a checkpoint")
+                elif rec["kind"] != "checkpoint" or rec["checkpoint"]["reason"] != "rotate":
+                    bad(rec["seq"], "a log after retention must start with the rotate checkpoint that opens a segment")
             else:
                 if rec["log"] != prev["log"]:
                     bad(want, "other log")

@@ -52,6 +52,9 @@ func (s *auditSource) open() (audit.Source, func(), error) {
 		}
 		return audit.DirSource(s.dir), func() {}, nil
 	case s.driver != "":
+		if !sqlIdentifier.MatchString(s.table) {
+			return nil, nil, fmt.Errorf("-table must be letters, digits and underscores (at most 63), got %q", s.table)
+		}
 		db, dialect, err := openSQL("-driver", s.driver, "-dsn-env", s.dsnEnv)
 		if err != nil {
 			return nil, nil, err

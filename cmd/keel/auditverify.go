@@ -13,6 +13,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"time"
 
 	"github.com/keel-go/keel/audit"
@@ -33,8 +35,17 @@ func (w *auditWitness) flags(fs *flag.FlagSet) {
 }
 
 // open returns the witness (nil when no flag asks for one) and a function
-// that releases it.
-func (w *auditWitness) open() (audit.Witness, func(), error) {
+// that releases it. set says which flags were given on the command line.
+func (w *auditWitness) open(set map[string]bool) (audit.Witness, func(), error) {
+	if w.driver == "" {
+		for _, f := range []string{"witness-name", "witness-table", "witness-dsn-env"} {
+			if set[f] {
+				// Without -witness-driver these would be ignored, and a
+				// rolled-back log reported as fine.
+				return nil, nil, fmt.Errorf("-%s needs -witness-driver (the SQL witness); for a file witness give -witness FILE", f)
+			}
+		}
+	}
 	switch {
 	case w.file != "" && w.driver != "":
 		return nil, nil, errors.New("give -witness or -witness-driver, not both")
@@ -47,6 +58,9 @@ func (w *auditWitness) open() (audit.Witness, func(), error) {
 	case w.driver != "":
 		if w.name == "" {
 			return nil, nil, errors.New("-witness-name is required with -witness-driver: it names the log in the witness table")
+		}
+		if !sqlIdentifier.MatchString(w.table) {
+			return nil, nil, fmt.Errorf("-witness-table must be letters, digits and underscores (at most 63), got %q", w.table)
 		}
 		db, dialect, err := openSQL("-witness-driver", w.driver, "-witness-dsn-env", w.dsnEnv)
 		if err != nil {
@@ -76,11 +90,33 @@ func openSQL(driverFlag, driver, dsnFlag, dsnEnv string) (*sql.DB, sqlsink.Diale
 	if dsn == "" {
 		return nil, 0, fmt.Errorf("environment variable %s (%s) is empty: it must hold the DSN", dsnEnv, dsnFlag)
 	}
+	if driver == "sqlite" {
+		dsn = readOnlySQLite(dsn)
+	}
 	db, err := sql.Open(d.name, dsn)
 	if err != nil {
 		return nil, 0, fmt.Errorf("open database: %w", err)
 	}
 	return db, d.dialect, nil
+}
+
+// sqlIdentifier is what sqlsink accepts as a table name, checked here so
+// that the error names the flag.
+var sqlIdentifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
+
+// readOnlySQLite opens a SQLite database read-only: reading a log or a
+// witness never writes, and a DSN naming a missing file must not create it.
+func readOnlySQLite(dsn string) string {
+	if strings.Contains(dsn, "mode=") {
+		return dsn
+	}
+	if !strings.HasPrefix(dsn, "file:") {
+		dsn = "file:" + dsn
+	}
+	if strings.Contains(dsn, "?") {
+		return dsn + "&mode=ro"
+	}
+	return dsn + "?mode=ro"
 }
 
 func auditVerify(args []string, stdout, stderr io.Writer) error {
@@ -113,11 +149,16 @@ func auditVerify(args []string, stdout, stderr io.Writer) error {
 	}
 	opts := audit.VerifyOptions{PublicKeys: keys, Live: *live, FromStart: *fromStart, Workers: *workers}
 	if *state != "" {
+		if fi, err := os.Stat(filepath.Dir(*state)); err != nil || !fi.IsDir() {
+			return fmt.Errorf("-state %s: its directory must exist, to keep the mark in", *state)
+		}
 		if opts.Resume, err = readVerifyState(*state); err != nil {
 			return err
 		}
 	}
-	witness, releaseWitness, err := wit.open()
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	witness, releaseWitness, err := wit.open(set)
 	if err != nil {
 		return err
 	}

@@ -152,3 +152,30 @@ func TestAuditVerifyStateResumes(t *testing.T) {
 	assert.Contains(t, errOut, "-state")
 	assert.Contains(t, errOut, "remove it to verify from the start")
 }
+
+func TestAuditVerifyWitnessFlagMistakes(t *testing.T) {
+	dir := t.TempDir()
+	w, err := audit.NewFileWitness(filepath.Join(t.TempDir(), "w"))
+	require.NoError(t, err)
+	pubFile := witnessedFixture(t, dir, w)
+	missing := filepath.Join(t.TempDir(), "missing.db")
+	t.Setenv("TEST_MISSING_DB", missing)
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		// Without -witness-driver these used to be ignored: a rolled-back
+		// log was reported fine.
+		{[]string{"-witness-name", "salesapi-1"}, "-witness-name needs -witness-driver"},
+		{[]string{"-witness-table", "keel_audit_witness"}, "-witness-table needs -witness-driver"},
+		{[]string{"-witness-driver", "sqlite", "-witness-name", "x", "-witness-table", "bad-name"}, "-witness-table must be letters"},
+		{[]string{"-state", filepath.Join(t.TempDir(), "no", "such", "dir", "state")}, "-state"},
+		{[]string{"-witness-driver", "sqlite", "-witness-dsn-env", "TEST_MISSING_DB", "-witness-name", "x"}, "read the witness"},
+	} {
+		code, _, errOut := runKeel(append([]string{"audit", "verify", "-dir", dir, "-pubkey", pubFile}, tt.args...)...)
+		assert.Equal(t, 1, code, "%v", tt.args)
+		assert.Contains(t, errOut, tt.want, "%v", tt.args)
+	}
+	_, err = os.Stat(missing)
+	assert.ErrorIs(t, err, os.ErrNotExist, "verifying never creates a database")
+}

@@ -41,12 +41,12 @@ func main() {
 }
 
 type options struct {
-	addr, dataDir, dbURL, redisAddr, redisPrefix, idemStore, logLevel string
-	instanceName, auditKey, acceptRollback, acceptReason              string
-	backupEvery, idemLease, breakerOpen                               time.Duration
-	rateLimit, ipRateLimit                                            int
-	chaos                                                             gateway.Chaos
-	demo                                                              bool
+	addr, dataDir, dbURL, redisAddr, redisPrefix, idemStore, logLevel  string
+	instanceName, auditKey, auditWitness, acceptRollback, acceptReason string
+	backupEvery, idemLease, breakerOpen                                time.Duration
+	rateLimit, ipRateLimit                                             int
+	chaos                                                              gateway.Chaos
+	demo                                                               bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -69,7 +69,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.ipRateLimit, "ip-rate-limit", 0, "requests per minute per client IP, before authentication (0: 4 × -rate-limit)")
 	fs.StringVar(&o.instanceName, "instance-name", "", "this instance's name in the audit witness table (default <hostname>:<absolute -data>); one per instance, stable across restarts")
 	fs.StringVar(&o.auditKey, "audit-signing-key", "", "PEM Ed25519 key (mode 0600) that signs audit checkpoints, kept outside -data (default: created in -data, for development)")
-	fs.StringVar(&o.acceptRollback, "audit-accept-rollback", "", "LOG:SEQ — accept the audit log being behind its witness at exactly this log id and seq (as the startup error named them); needs -audit-accept-reason")
+	fs.StringVar(&o.auditWitness, "audit-witness", "", "file that witnesses the audit log, on another volume than -data (default: a row of the service's database)")
+	fs.StringVar(&o.acceptRollback, "audit-accept-rollback", "", "LOG:SEQ:HASH — accept the audit log being behind its witness at exactly this head (as the start-up log names it); needs -audit-accept-reason")
 	fs.StringVar(&o.acceptReason, "audit-accept-reason", "", "who accepts the audit rollback and why (recorded in the audit log)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&o.demo, "demo", false, "run the demonstration in-process against a temporary data directory and exit")
@@ -156,7 +157,7 @@ func serve(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		DataDir: o.dataDir, DatabaseURL: o.dbURL, RedisAddr: o.redisAddr, IdempotencyInRedis: o.idemStore == "redis", IdempotencyLease: o.idemLease,
 		RedisPrefix: o.redisPrefix, BreakerOpen: o.breakerOpen,
 		APIKeys: keys, GatewayURL: gw.URL(), RateLimit: o.rateLimit, IPRateLimit: o.ipRateLimit, BackupEvery: o.backupEvery,
-		InstanceName: o.instanceName, AuditSigningKeyFile: o.auditKey, AuditAcceptRollback: accept,
+		InstanceName: o.instanceName, AuditSigningKeyFile: o.auditKey, AuditWitnessFile: o.auditWitness, AuditAcceptRollback: accept,
 		Logger: logger, MetricsHandler: tel.Handler(),
 	}, gatewayControl{gw})
 	if err != nil {
@@ -254,15 +255,19 @@ func devKey() string {
 	return "dev_" + hex.EncodeToString(b)
 }
 
-// parseAcceptRollback reads -audit-accept-rollback LOG:SEQ.
+// parseAcceptRollback reads -audit-accept-rollback LOG:SEQ:HASH.
 func parseAcceptRollback(spec, reason string) (*audit.AcceptRollback, error) {
 	if spec == "" {
 		return nil, nil
 	}
-	logID, seqText, ok := strings.Cut(spec, ":")
-	seq, err := strconv.ParseUint(seqText, 10, 64)
-	if !ok || err != nil || len(logID) != 32 || seq == 0 {
-		return nil, fmt.Errorf("-audit-accept-rollback must be LOG:SEQ, the witnessed log id (32 hex digits) and seq the startup error named, got %q", spec)
+	parts := strings.Split(spec, ":")
+	var seq uint64
+	var err error
+	if len(parts) == 3 {
+		seq, err = strconv.ParseUint(parts[1], 10, 64)
 	}
-	return &audit.AcceptRollback{LogID: logID, WitnessedSeq: seq, Reason: reason}, nil
+	if len(parts) != 3 || err != nil || len(parts[0]) != 32 || seq == 0 || len(parts[2]) != 64 {
+		return nil, fmt.Errorf("-audit-accept-rollback must be LOG:SEQ:HASH, the witnessed log id (32 hex digits), seq and hash (64 hex digits) as the start-up log names them, got %q", spec)
+	}
+	return &audit.AcceptRollback{LogID: parts[0], WitnessedSeq: seq, WitnessedHash: parts[2], Reason: reason}, nil
 }

@@ -59,8 +59,9 @@ type App struct {
 	reports   *cache.Cache[string, []store.SalesRow]
 
 	limiter      ratelimit.Taker
-	ipLimiter    *ratelimit.Keyed // every request, per client IP, before authentication
-	authFailures *ratelimit.Keyed // failed authentications per client IP
+	ipLimiter    *ratelimit.Keyed  // every request, per client IP, before authentication
+	authFailures *ratelimit.Keyed  // failed authentications per client IP
+	clientKey    ratelimit.KeyFunc // how both key a client
 	idem         *idempotency.Manager
 	idemSQL      *sqlstore.Store // nil when records live in Redis
 	redis        *redis.Client

@@ -146,7 +146,7 @@ func (a *App) auditVerify(w http.ResponseWriter, r *http.Request) {
 			out["first_bad_record"] = map[string]any{"seq": ve.Seq, "where": ve.Where, "reason": ve.Reason}
 		}
 		if errors.Is(err, audit.ErrRollback) && rep.LastSeq < rep.Witness.Seq {
-			out["rollback"] = map[string]any{"witnessed_log": rep.Witness.LogID, "witnessed_seq": rep.Witness.Seq,
+			out["rollback"] = map[string]any{"witnessed_log": rep.Witness.LogID, "witnessed_seq": rep.Witness.Seq, "witnessed_hash": rep.Witness.Hash,
 				"last_seq": rep.LastSeq, "missing_from": rep.LastSeq + 1, "missing_to": rep.Witness.Seq}
 		}
 		writeJSON(w, http.StatusConflict, out)

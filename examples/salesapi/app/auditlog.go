@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/keel-go/keel/audit"
@@ -26,15 +27,8 @@ const WitnessTable = sqlsink.DefaultWitnessTable
 // (Config.AuditAcceptRollback, -audit-accept-rollback).
 func (a *App) buildAudit(ctx context.Context) error {
 	a.auditDir = filepath.Join(a.cfg.DataDir, AuditDir)
-	dialect := sqlsink.SQLite
-	if a.store.Dialect == store.Postgres {
-		dialect = sqlsink.Postgres
-	}
-	witness, err := sqlsink.NewWitness(sqlsink.WitnessConfig{DB: a.store.DB, Dialect: dialect, Name: a.cfg.InstanceName})
+	witness, err := a.openWitness(ctx)
 	if err != nil {
-		return err
-	}
-	if err := witness.Migrate(ctx); err != nil {
 		return err
 	}
 	a.auditWitness = witness
@@ -64,7 +58,7 @@ func (a *App) buildAudit(ctx context.Context) error {
 		a.audit, a.auditBlocked = nil, err
 		a.cfg.Logger.Error("audit log is behind its witness: changes are refused until an operator investigates (GET /v1/audit/verify) and accepts the loss with -audit-accept-rollback",
 			"witnessed_log", rollback.Witnessed.LogID, "witnessed_seq", rollback.Witnessed.Seq, "last_seq", rollback.LastSeq, "found", rollback.Reason,
-			"accept_with", fmt.Sprintf("-audit-accept-rollback %s:%d -audit-accept-reason \"<who and why>\"", rollback.Witnessed.LogID, rollback.Witnessed.Seq))
+			"accept_with", fmt.Sprintf("-audit-accept-rollback %s:%d:%s -audit-accept-reason \"<who and why>\"", rollback.Witnessed.LogID, rollback.Witnessed.Seq, rollback.Witnessed.Hash))
 		a.closers = append(a.closers, detector.Close)
 		return nil
 	}
@@ -86,4 +80,37 @@ func (a *App) auditHealth(context.Context) error {
 		return fmt.Errorf("audit log behind its witness: %w", a.auditBlocked)
 	}
 	return nil
+}
+
+// openWitness opens the audit log's witness: Config.AuditWitnessFile, or a
+// row of the service's database. A witness proves something only where
+// whoever can cut the log cannot also move it back, so a file inside the
+// data directory is refused, and the default SQLite database, which lives
+// there, is accepted with a warning.
+func (a *App) openWitness(ctx context.Context) (audit.Witness, error) {
+	if f := a.cfg.AuditWitnessFile; f != "" {
+		abs, err := filepath.Abs(f)
+		if err != nil {
+			return nil, fmt.Errorf("salesapi: audit witness file: %w", err)
+		}
+		if rel, err := filepath.Rel(a.cfg.DataDir, abs); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			return nil, fmt.Errorf("salesapi: the audit witness file %s is inside the data directory %s, beside the log it witnesses: put it on another volume", abs, a.cfg.DataDir)
+		}
+		return audit.NewFileWitness(abs)
+	}
+	dialect := sqlsink.SQLite
+	if a.store.Dialect == store.Postgres {
+		dialect = sqlsink.Postgres
+	} else {
+		a.cfg.Logger.Warn("the audit witness is in the SQLite database inside the data directory, beside the audit log: it catches a log restored or cut on its own, not someone who can edit both; in production use PostgreSQL (-db) or -audit-witness FILE on another volume",
+			"database", a.store.SQLitePath)
+	}
+	witness, err := sqlsink.NewWitness(sqlsink.WitnessConfig{DB: a.store.DB, Dialect: dialect, Name: a.cfg.InstanceName})
+	if err != nil {
+		return nil, err
+	}
+	if err := witness.Migrate(ctx); err != nil {
+		return nil, err
+	}
+	return witness, nil
 }

@@ -10,12 +10,17 @@ import (
 // buildClientLimits makes the two per-client-IP limiters that stand before
 // authentication. Every 401 is audited, durably: without them one client
 // could make the service fsync an audit record per request, as fast as it
-// can send them.
+// can send them. Both key a client the same way (ratelimit.ClientIP: the
+// TCP peer, IPv6 by /64), so that rotating addresses within one's own
+// prefix buys nothing.
 func (a *App) buildClientLimits() error {
 	if a.cfg.Bare {
 		return nil
 	}
 	var err error
+	if a.clientKey, err = ratelimit.ClientIP(ratelimit.ClientIPConfig{}); err != nil { // no proxy is trusted in the example
+		return err
+	}
 	a.ipLimiter, err = ratelimit.NewKeyed(ratelimit.KeyedConfig{
 		Name: "client_ip", Limit: a.cfg.IPRateLimit, Period: time.Minute, Burst: 4 * a.cfg.RateBurst, MaxKeys: 100_000,
 	})
@@ -38,11 +43,7 @@ func (a *App) buildClientLimits() error {
 // auditing them would hand a flood the disk); they are counted in the
 // limiter's metrics.
 func (a *App) clientLimited(next http.Handler) http.Handler {
-	key, err := ratelimit.ClientIP(ratelimit.ClientIPConfig{}) // no proxy is trusted in the example
-	if err != nil {
-		panic(err) // constant configuration
-	}
-	mw, err := ratelimit.NewMiddleware(ratelimit.MiddlewareConfig{Limiter: a.ipLimiter, Key: key, Logger: a.cfg.Logger})
+	mw, err := ratelimit.NewMiddleware(ratelimit.MiddlewareConfig{Limiter: a.ipLimiter, Key: a.clientKey, Logger: a.cfg.Logger})
 	if err != nil {
 		panic(err) // constant configuration
 	}
@@ -53,4 +54,17 @@ func (a *App) clientLimited(next http.Handler) http.Handler {
 func (a *App) tooManyAuthFailures(w http.ResponseWriter) {
 	w.Header().Set("Retry-After", "60")
 	problem(w, http.StatusTooManyRequests, CodeRateLimited, "too many requests with a missing or unknown API key from this address")
+}
+
+// authFailureAllowed takes one failed authentication from the client's
+// budget; false means refuse it unaudited.
+func (a *App) authFailureAllowed(r *http.Request) bool {
+	if a.authFailures == nil {
+		return true
+	}
+	key, err := a.clientKey(r)
+	if err != nil {
+		return false // no address to key it by: as if over the limit
+	}
+	return a.authFailures.Allow(key)
 }

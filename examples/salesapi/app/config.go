@@ -62,9 +62,13 @@ type Config struct {
 	// deleting the directory does not also forget what was witnessed.
 	// Default "<hostname>:<absolute DataDir>".
 	InstanceName string
+	// AuditWitnessFile, when set, keeps the audit log's witness in this file
+	// (outside DataDir, on a volume whoever can edit the log cannot write)
+	// instead of a row of the service's database (app.WitnessTable).
+	AuditWitnessFile string
 	// AuditAcceptRollback, when the audit log was found behind its witness,
-	// accepts exactly that loss (the log id and seq the refusal named) and
-	// lets the service continue the log, recording the acceptance in it.
+	// accepts exactly that loss (the log id, seq and hash the refusal named)
+	// and lets the service continue the log, recording the acceptance in it.
 	AuditAcceptRollback *audit.AcceptRollback
 	// AuditSigningKeyFile, when set, is the PEM (PKCS #8) Ed25519 key that
 	// signs audit checkpoints, read from there (mode 0600) instead of the

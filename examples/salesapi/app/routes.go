@@ -93,7 +93,7 @@ func (a *App) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, ok := a.auth.authenticate(r.Header.Get("Authorization"))
 		if !ok {
-			if a.authFailures != nil && !a.authFailures.Allow(clientIP(r)) {
+			if !a.authFailureAllowed(r) {
 				a.tooManyAuthFailures(w)
 				return // not audited: the first failures of this burst were
 			}

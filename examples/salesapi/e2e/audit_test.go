@@ -64,7 +64,7 @@ func TestAuditRollbackIsReportedAndItsAcceptanceAudited(t *testing.T) {
 	from, to := rb["missing_from"].(float64), rb["missing_to"].(float64)
 	assert.Greater(t, to, from)
 	assert.Contains(t, body["error"], fmt.Sprintf("records %d..%d are missing", int(from), int(to)))
-	logID, seq := rb["witnessed_log"].(string), int(rb["witnessed_seq"].(float64))
+	logID, seq, hash := rb["witnessed_log"].(string), int(rb["witnessed_seq"].(float64)), rb["witnessed_hash"].(string)
 
 	w := in.call("POST", "/v1/customers", in.Admin, map[string]string{"name": "X", "email": "x@example.com", "phone": "+1 555 0100 23", "company": "X"})
 	assert.Equal(t, http.StatusServiceUnavailable, w.Status, "no change is made that cannot be audited: %s", w.Body)
@@ -72,7 +72,9 @@ func TestAuditRollbackIsReportedAndItsAcceptanceAudited(t *testing.T) {
 	ready := in.call("GET", "/readyz", "", nil)
 	assert.Equal(t, http.StatusServiceUnavailable, ready.Status, "%s", ready.Body)
 	assert.Equal(t, http.StatusOK, in.call("GET", "/v1/customers/"+id, in.Admin, nil).Status, "reads still work")
-	assert.Contains(t, in.Output(), "-audit-accept-rollback "+logID+":"+fmt.Sprint(seq), "the log says how to accept")
+	accept := fmt.Sprintf("%s:%d:%s", logID, seq, hash)
+	assert.Contains(t, in.Output(), "-audit-accept-rollback "+accept, "the log says how to accept")
+	assert.Contains(t, in.Output(), "beside the audit log", "the default SQLite witness is said to be weak")
 
 	// The operator's tool sees it too, through the same witness.
 	t.Setenv("E2E_WITNESS_DSN", filepath.Join(dir, "sales.db"))
@@ -82,7 +84,7 @@ func TestAuditRollbackIsReportedAndItsAcceptanceAudited(t *testing.T) {
 	assert.Contains(t, string(out), fmt.Sprintf("records %d..%d are missing", int(from), int(to)))
 	in.Stop()
 
-	in = start(t, dir, sqliteBackend, append(name, "-audit-accept-rollback", fmt.Sprintf("%s:%d", logID, seq),
+	in = start(t, dir, sqliteBackend, append(name, "-audit-accept-rollback", accept,
 		"-audit-accept-reason", "e2e: restored after the test's truncation")...)
 	in.createCustomer("after.recovery@example.com", "+1 555 0100 24")
 	r = in.call("GET", "/v1/audit/verify", in.Admin, nil)
