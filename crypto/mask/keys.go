@@ -127,6 +127,16 @@ func Default() *Masker { return defaultMasker }
 // normalize lower-cases ASCII letters and drops everything but letters and
 // digits, so key names compare case- and separator-insensitively.
 func normalize(k string) string {
+	clean := true
+	for i := 0; i < len(k); i++ {
+		if c := k[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return k // already normalised: no allocation
+	}
 	var b strings.Builder
 	for _, r := range strings.ToLower(k) {
 		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') || r > 0x7F {
