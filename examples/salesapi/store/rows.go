@@ -125,6 +125,36 @@ func (s *Store) CustomersByEmailIndex(ctx context.Context, bidx string) ([]Custo
 	return out, rows.Err()
 }
 
+// CustomersWithEmailIndexWidthOtherThan returns the customers whose email
+// blind index is not width characters long: rows written with an index of
+// another size, which a re-index rewrites.
+func (s *Store) CustomersWithEmailIndexWidthOtherThan(ctx context.Context, width int) ([]Customer, error) {
+	rows, err := s.DB.QueryContext(ctx, s.q(`SELECT `+customerCols+` FROM customers WHERE length(email_bidx) <> ? ORDER BY created_at`), width)
+	if err != nil {
+		return nil, fmt.Errorf("store: find customers to re-index: %w", err)
+	}
+	defer rows.Close()
+	var out []Customer
+	for rows.Next() {
+		c, err := scanCustomer(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: find customers to re-index: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// ReplaceEmailIndex sets a customer's email blind index to bidx if it is
+// still old, so that a concurrent update (or another instance re-indexing)
+// is never overwritten.
+func (s *Store) ReplaceEmailIndex(ctx context.Context, id, old, bidx string) error {
+	if _, err := s.DB.ExecContext(ctx, s.q(`UPDATE customers SET email_bidx = ? WHERE id = ? AND email_bidx = ?`), bidx, id, old); err != nil {
+		return fmt.Errorf("store: re-index customer: %w", err)
+	}
+	return nil
+}
+
 // UpdateCustomer replaces a customer's mutable fields; ErrNotFound if absent.
 func (s *Store) UpdateCustomer(ctx context.Context, q Querier, c Customer) error {
 	res, err := q.ExecContext(ctx, s.q(`UPDATE customers SET name = ?, email_enc = ?, email_bidx = ?, phone_enc = ?, company = ?, updated_at = ? WHERE id = ?`),
