@@ -24,8 +24,11 @@ const (
 	// formatEnvelope wraps the data key under a domain-separated context
 	// (wrapContext), which no Ring.Decrypt of application data is given.
 	formatEnvelope byte = 0x03
-	headerSize          = 6
-	tagSize             = 16
+)
+
+const (
+	headerSize = 6
+	tagSize    = 16
 )
 
 // header is the parsed fixed part of a key ring ciphertext.
