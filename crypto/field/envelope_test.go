@@ -102,13 +102,21 @@ func TestDeriveKey(t *testing.T) {
 // Issue #16 item 4: the data key was wrapped with the same ring and the same
 // context as application values, so ring.Decrypt(wrapped, ctx) — what the
 // application does with any column value — returned the raw data key.
-func TestEnvelopeWrappedKeyIsNotADecryptableRingValue(t *testing.T) {
-	bg := context.Background()
+// localEnvelope is an Envelope over a LocalKEK whose ring is returned too,
+// as an application that also encrypts values with that ring would hold it.
+func localEnvelope(t *testing.T) (*Ring, *Envelope) {
+	t.Helper()
 	ring := newRing(t, 0, fixedKey(1, 0, 1))
 	kek, err := NewLocalKEK(ring)
 	require.NoError(t, err)
 	env, err := NewEnvelope(kek)
 	require.NoError(t, err)
+	return ring, env
+}
+
+func TestEnvelopeWrappedKeyIsNotADecryptableRingValue(t *testing.T) {
+	bg := context.Background()
+	ring, env := localEnvelope(t)
 	ctx := Context("orders", "card", "7")
 	ct, err := env.Encrypt(bg, []byte("4111111111111111"), ctx)
 	require.NoError(t, err)
@@ -139,11 +147,7 @@ const legacyEnvelope = "0201004e0101000000018abf9e8687807ac145cdf7e9905cea079c0a
 
 func TestEnvelopeReadsLegacyValuesAndRewrapUpgradesThem(t *testing.T) {
 	bg := context.Background()
-	ring := newRing(t, 0, fixedKey(1, 0, 1))
-	kek, err := NewLocalKEK(ring)
-	require.NoError(t, err)
-	env, err := NewEnvelope(kek)
-	require.NoError(t, err)
+	ring, env := localEnvelope(t)
 	ctx := Context("orders", "card", "7")
 	legacy, err := hex.DecodeString(legacyEnvelope)
 	require.NoError(t, err)

@@ -109,16 +109,21 @@ func (s *Store) getCustomer(ctx context.Context, q Querier, id, suffix string) (
 // CustomersByEmailIndex returns the customers whose email blind index is
 // bidx. A blind index may collide, so callers decrypt and compare.
 func (s *Store) CustomersByEmailIndex(ctx context.Context, bidx string) ([]Customer, error) {
-	rows, err := s.DB.QueryContext(ctx, s.q(`SELECT `+customerCols+` FROM customers WHERE email_bidx = ? ORDER BY created_at`), bidx)
+	return s.customers(ctx, "find customers", `email_bidx = ?`, bidx)
+}
+
+// customers returns the customers matching where, oldest first.
+func (s *Store) customers(ctx context.Context, what, where string, args ...any) ([]Customer, error) {
+	rows, err := s.DB.QueryContext(ctx, s.q(`SELECT `+customerCols+` FROM customers WHERE `+where+` ORDER BY created_at`), args...)
 	if err != nil {
-		return nil, fmt.Errorf("store: find customers: %w", err)
+		return nil, fmt.Errorf("store: %s: %w", what, err)
 	}
 	defer rows.Close()
 	var out []Customer
 	for rows.Next() {
 		c, err := scanCustomer(rows)
 		if err != nil {
-			return nil, fmt.Errorf("store: find customers: %w", err)
+			return nil, fmt.Errorf("store: %s: %w", what, err)
 		}
 		out = append(out, c)
 	}
@@ -129,20 +134,7 @@ func (s *Store) CustomersByEmailIndex(ctx context.Context, bidx string) ([]Custo
 // blind index is not width characters long: rows written with an index of
 // another size, which a re-index rewrites.
 func (s *Store) CustomersWithEmailIndexWidthOtherThan(ctx context.Context, width int) ([]Customer, error) {
-	rows, err := s.DB.QueryContext(ctx, s.q(`SELECT `+customerCols+` FROM customers WHERE length(email_bidx) <> ? ORDER BY created_at`), width)
-	if err != nil {
-		return nil, fmt.Errorf("store: find customers to re-index: %w", err)
-	}
-	defer rows.Close()
-	var out []Customer
-	for rows.Next() {
-		c, err := scanCustomer(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: find customers to re-index: %w", err)
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return s.customers(ctx, "find customers to re-index", `length(email_bidx) <> ?`, width)
 }
 
 // ReplaceEmailIndex sets a customer's email blind index to bidx if it is
