@@ -76,6 +76,9 @@
 // request is still running (mismatch is checked before in-progress). The
 // scope is principal + method + route, so one client can never read another
 // client's stored result and a key reused on another endpoint is a new key.
+// A scope is required: NewMiddleware refuses a configuration without
+// MiddlewareConfig.Principal unless MiddlewareConfig.SharedKeySpace says
+// explicitly that every caller shares one key space.
 //
 // Replayed headers are an allow-list ([DefaultReplayHeaders]: Content-Type,
 // Location, ETag …). Set-Cookie is never stored.

@@ -48,9 +48,18 @@ type MiddlewareConfig struct {
 	Methods []string
 	// Principal names the caller (tenant, account or API key id) so that one
 	// client can never read another's stored result. It is part of the
-	// scope. Default: none — every caller shares one key space, which is
-	// only safe when keys are unguessable and clients are equally trusted.
+	// scope. Required unless SharedKeySpace is set: without it a second
+	// caller who sends the first caller's key receives the first caller's
+	// response. Requests for which it returns "" share one anonymous key
+	// space, so return a non-empty id for every authenticated caller.
 	Principal func(r *http.Request) string
+	// SharedKeySpace says explicitly that every caller shares one key space
+	// (no Principal): a key sent by one client replays to any other that
+	// sends it. Only safe when keys are unguessable and every client is
+	// equally trusted (a single internal caller). NewMiddleware refuses a
+	// configuration with neither Principal nor SharedKeySpace, and one with
+	// both.
+	SharedKeySpace bool
 	// Route names the operation. Default r.Pattern (the http.ServeMux
 	// pattern that matched), or the URL path when there is none.
 	Route func(r *http.Request) string
@@ -95,6 +104,13 @@ type Middleware struct {
 func NewMiddleware(cfg MiddlewareConfig) (*Middleware, error) {
 	if cfg.Manager == nil {
 		return nil, errors.New("idempotency: MiddlewareConfig.Manager is required")
+	}
+	if cfg.Principal == nil && !cfg.SharedKeySpace {
+		return nil, errors.New("idempotency: MiddlewareConfig.Principal is required (it scopes keys to their caller); " +
+			"set MiddlewareConfig.SharedKeySpace to let every caller share one key space")
+	}
+	if cfg.Principal != nil && cfg.SharedKeySpace {
+		return nil, errors.New("idempotency: MiddlewareConfig.Principal and SharedKeySpace exclude each other: set one")
 	}
 	if cfg.MaxRequestBody < 0 {
 		return nil, fmt.Errorf("idempotency: MiddlewareConfig.MaxRequestBody must not be negative, got %d", cfg.MaxRequestBody)

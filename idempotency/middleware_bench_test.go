@@ -48,7 +48,7 @@ func BenchmarkMiddleware(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	mw, err := idempotency.NewMiddleware(idempotency.MiddlewareConfig{Manager: m})
+	mw, err := idempotency.NewMiddleware(idempotency.MiddlewareConfig{Manager: m, SharedKeySpace: true})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -83,7 +83,7 @@ func BenchmarkMiddleware(b *testing.B) {
 	b.Run("first", func(b *testing.B) {
 		// A new store per run keeps -count runs from replaying each other.
 		m, _ := idempotency.New(idempotency.Config{Store: idempotency.NewMemoryStore()})
-		mw, _ := idempotency.NewMiddleware(idempotency.MiddlewareConfig{Manager: m})
+		mw, _ := idempotency.NewMiddleware(idempotency.MiddlewareConfig{Manager: m, SharedKeySpace: true})
 		run(b, mw.Wrap(http.HandlerFunc(createOrderHandler)), fresh)
 	})
 	b.Run("replay", func(b *testing.B) {

@@ -58,6 +58,9 @@ func newMiddleware(t *testing.T, store idempotency.Store, cfg idempotency.Middle
 	m, err := idempotency.New(idempotency.Config{Store: store})
 	require.NoError(t, err)
 	cfg.Manager = m
+	if cfg.Principal == nil {
+		cfg.SharedKeySpace = true // these tests have one caller
+	}
 	mw, err := idempotency.NewMiddleware(cfg)
 	require.NoError(t, err)
 	return mw
@@ -274,6 +277,32 @@ func TestMiddlewarePrincipalsAreIsolated(t *testing.T) {
 	assert.Equal(t, int64(2), o.runs.Load())
 }
 
+// A scope is required: without Principal, a second caller reusing the
+// first caller's key would receive the first caller's response (issue #16).
+func TestMiddlewareRequiresAPrincipalOrAnExplicitSharedKeySpace(t *testing.T) {
+	m, err := idempotency.New(idempotency.Config{Store: idempotency.NewMemoryStore()})
+	require.NoError(t, err)
+	_, err = idempotency.NewMiddleware(idempotency.MiddlewareConfig{Manager: m})
+	require.ErrorContains(t, err, "MiddlewareConfig.Principal is required")
+	assert.ErrorContains(t, err, "SharedKeySpace", "the error names the way out")
+	_, err = idempotency.NewMiddleware(idempotency.MiddlewareConfig{Manager: m, SharedKeySpace: true,
+		Principal: func(*http.Request) string { return "a" }})
+	require.ErrorContains(t, err, "exclude each other")
+
+	// Chosen explicitly, a shared key space behaves as documented: any
+	// caller who sends the key gets the stored response.
+	o := &orders{}
+	shared, err := idempotency.NewMiddleware(idempotency.MiddlewareConfig{Manager: m, SharedKeySpace: true})
+	require.NoError(t, err)
+	h := shared.Wrap(o)
+	as := func(tenant string) func(*http.Request) {
+		return func(r *http.Request) { r.Header.Set("X-Tenant", tenant) }
+	}
+	require.Equal(t, http.StatusCreated, do(h, http.MethodPost, "/orders", "k", "{}", as("a")).Code)
+	assert.Equal(t, "true", do(h, http.MethodPost, "/orders", "k", "{}", as("b")).Header().Get(idempotency.ReplayedHeader))
+	assert.Equal(t, int64(1), o.runs.Load())
+}
+
 func TestMiddlewareRoutesAreSeparateScopes(t *testing.T) {
 	var runs atomic.Int64
 	mux := http.NewServeMux()
@@ -344,9 +373,9 @@ func TestMiddlewareConfigValidation(t *testing.T) {
 	require.ErrorContains(t, err, "MiddlewareConfig.Manager")
 	m, err := idempotency.New(idempotency.Config{Store: idempotency.NewMemoryStore()})
 	require.NoError(t, err)
-	_, err = idempotency.NewMiddleware(idempotency.MiddlewareConfig{Manager: m, MaxStoredBody: -1})
+	_, err = idempotency.NewMiddleware(idempotency.MiddlewareConfig{Manager: m, SharedKeySpace: true, MaxStoredBody: -1})
 	require.ErrorContains(t, err, "MiddlewareConfig.MaxStoredBody")
-	_, err = idempotency.NewMiddleware(idempotency.MiddlewareConfig{Manager: m, MaxRequestBody: -1})
+	_, err = idempotency.NewMiddleware(idempotency.MiddlewareConfig{Manager: m, SharedKeySpace: true, MaxRequestBody: -1})
 	require.ErrorContains(t, err, "MiddlewareConfig.MaxRequestBody")
 }
 

@@ -6,7 +6,10 @@
 //
 // A Ring holds data keys: one primary key that encrypts, older keys that
 // only decrypt. Each value is sealed with an AEAD (XChaCha20-Poly1305 by
-// default, AES-256-GCM as an option) under a fresh random nonce. The
+// default, AES-256-GCM as an option) under a fresh random nonce. Random
+// 96-bit GCM nonces limit an AES-256-GCM key to 2^32 values
+// (GCMMessageLimit); the Ring counts encryptions per key (Ring.Usage),
+// reports a GCM key at half the limit and refuses to encrypt past it. The
 // ciphertext carries a format byte, the algorithm and the key id, and all
 // three are authenticated together with a caller-given context (use
 // Context("customers", "email", rowID)), so a ciphertext copied to another
@@ -32,7 +35,10 @@
 // restart. docs/KEY-ROTATION.md is the runbook. Envelope encrypts each
 // value under its own data key wrapped by a KEK (LocalKEK, or a KMS behind
 // the KEK interface); rotating the KEK rewraps only the data keys
-// (Envelope.Rewrap).
+// (Envelope.Rewrap). The wrap is bound to the value's context behind a
+// prefix of its own (WrapContextPrefix), so a Ring that serves both as a
+// LocalKEK and for application values never opens a wrapped data key as an
+// application value.
 //
 // # Blind indexes
 //
@@ -50,7 +56,15 @@
 // malformed, truncated, tampered with, under another context or under a key
 // the ring does not hold returns an error matching ErrDecrypt — never a
 // panic, and never a partial plaintext; every parser has a fuzz target.
-// Errors and log output never contain key material or plaintexts. Fernet
-// tokens (Python's cryptography.fernet) are read and written by the
-// subpackage fernet.
+// Errors and log output never contain key material or plaintexts. Key ring
+// files are parsed strictly: member names are case-sensitive and unique
+// (encoding/json alone would let "PRIMARY" override "primary"), unknown
+// members are refused, and a key set with one key under two ids or an
+// index key equal to a data key is refused, each with an error naming the
+// problem. Secret.Reveal of a slice returns a copy, so clearing it never
+// wipes the key a Ring holds. An AES-256-GCM key never encrypts more than
+// GCMMessageLimit values in one Ring (and the Rings a RingFile reloads into);
+// across processes, counts add up only if the application feeds them back
+// through Config.Encryptions. Fernet tokens (Python's cryptography.fernet)
+// are read and written by the subpackage fernet.
 package field

@@ -1,7 +1,9 @@
 package field
 
 import (
+	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"testing"
 
@@ -95,4 +97,88 @@ func TestDeriveKey(t *testing.T) {
 	assert.Error(t, err)
 	_, err = DeriveKey(root, "")
 	assert.Error(t, err)
+}
+
+// Issue #16 item 4: the data key was wrapped with the same ring and the same
+// context as application values, so ring.Decrypt(wrapped, ctx) — what the
+// application does with any column value — returned the raw data key.
+// localEnvelope is an Envelope over a LocalKEK whose ring is returned too,
+// as an application that also encrypts values with that ring would hold it.
+func localEnvelope(t *testing.T) (*Ring, *Envelope) {
+	t.Helper()
+	ring := newRing(t, 0, fixedKey(1, 0, 1))
+	kek, err := NewLocalKEK(ring)
+	require.NoError(t, err)
+	env, err := NewEnvelope(kek)
+	require.NoError(t, err)
+	return ring, env
+}
+
+func TestEnvelopeWrappedKeyIsNotADecryptableRingValue(t *testing.T) {
+	bg := context.Background()
+	ring, env := localEnvelope(t)
+	ctx := Context("orders", "card", "7")
+	ct, err := env.Encrypt(bg, []byte("4111111111111111"), ctx)
+	require.NoError(t, err)
+	require.Equal(t, byte(0x03), ct[0], "the current envelope format")
+	assert.False(t, IsLegacyEnvelope(ct))
+
+	wrapped, _, _, err := parseEnvelope(ct)
+	require.NoError(t, err)
+	dek, err := ring.Decrypt(wrapped, ctx)
+	assert.ErrorIs(t, err, ErrDecrypt, "the wrapped key does not open as an application value")
+	assert.Nil(t, dek)
+	_, err = ring.Decrypt(wrapped, nil)
+	assert.ErrorIs(t, err, ErrDecrypt)
+	// It opens only under the domain-separated wrap context.
+	dek, err = ring.Decrypt(wrapped, append([]byte(WrapContextPrefix), ctx...))
+	require.NoError(t, err)
+	assert.Len(t, dek, KeySize)
+
+	pt, err := env.Decrypt(bg, ct, ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "4111111111111111", string(pt))
+}
+
+// legacyEnvelope was written by Envelope.Encrypt before the wrap was
+// domain-separated (format 0x02): LocalKEK over fixedKey(1, 0, 1), plaintext
+// "4111111111111111", context Context("orders", "card", "7").
+const legacyEnvelope = "0201004e0101000000018abf9e8687807ac145cdf7e9905cea079c0a48bdfb43ec599187477d7364928a88a7a9269858e2e2cf1ed99d6f9862884e699922381228c58be09991f38183e656bddb7e41de6ece69f08785dd9dff30dbd38ae7baa915f651b46a52ec4a6349623e9cdc9e1ae2afd759fef20c1f36243af035ba8133f5346eec1ed7132b3732"
+
+func TestEnvelopeReadsLegacyValuesAndRewrapUpgradesThem(t *testing.T) {
+	bg := context.Background()
+	ring, env := localEnvelope(t)
+	ctx := Context("orders", "card", "7")
+	legacy, err := hex.DecodeString(legacyEnvelope)
+	require.NoError(t, err)
+	require.True(t, IsLegacyEnvelope(legacy))
+
+	pt, err := env.Decrypt(bg, legacy, ctx)
+	require.NoError(t, err, "values written before the change still decrypt")
+	assert.Equal(t, "4111111111111111", string(pt))
+	_, err = env.Decrypt(bg, legacy, Context("orders", "card", "8"))
+	assert.ErrorIs(t, err, ErrDecrypt)
+
+	// Relabelling a legacy value as current fails: the format byte is
+	// authenticated with the data, and the wrap contexts differ.
+	relabelled := bytes.Clone(legacy)
+	relabelled[0] = 0x03
+	_, err = env.Decrypt(bg, relabelled, ctx)
+	assert.ErrorIs(t, err, ErrDecrypt)
+
+	upgraded, err := env.Rewrap(bg, legacy, ctx)
+	require.NoError(t, err)
+	assert.False(t, IsLegacyEnvelope(upgraded))
+	assert.Equal(t, byte(0x03), upgraded[0])
+	oldWrapped, oldNonce, _, _ := parseEnvelope(legacy)
+	newWrapped, newNonce, _, _ := parseEnvelope(upgraded)
+	oldDEK, err := ring.Decrypt(oldWrapped, ctx)
+	require.NoError(t, err)
+	newDEK, err := ring.Decrypt(newWrapped, append([]byte(WrapContextPrefix), ctx...))
+	require.NoError(t, err)
+	assert.NotEqual(t, oldDEK, newDEK, "a legacy data key, possibly exposed, is not reused")
+	assert.NotEqual(t, oldNonce, newNonce)
+	pt, err = env.Decrypt(bg, upgraded, ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "4111111111111111", string(pt))
 }

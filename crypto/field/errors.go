@@ -14,6 +14,11 @@ var ErrDecrypt = errors.New("field: cannot decrypt: ciphertext is malformed, tam
 // (restore the key ring) from tampering. Both match with errors.Is.
 var ErrUnknownKey = errors.New("field: key id not in the key ring")
 
+// ErrKeyExhausted is returned by Encrypt when the primary key has encrypted
+// as many values as its algorithm allows (GCMMessageLimit for AES-256-GCM):
+// promote a new key (docs/KEY-ROTATION.md). Decryption is unaffected.
+var ErrKeyExhausted = errors.New("field: the primary key reached its algorithm's message limit; rotate it (promote a new key)")
+
 // ErrKeyset is returned for a key ring file or Keyset that cannot be used.
 var ErrKeyset = errors.New("field: invalid key set")
 

@@ -89,3 +89,24 @@ func ExampleEnvelope() {
 	fmt.Println(string(pt), err)
 	// Output: tok_4242 <nil>
 }
+
+// A ring counts the values each key encrypts; an AES-256-GCM key is reported
+// when it reaches half of its 2^32 limit, time to rotate it.
+func ExampleRing_Usage() {
+	key, _ := field.GenerateKey(1, field.AES256GCM)
+	ring, err := field.New(field.Config{
+		Keys: []field.Key{key},
+		// Counts kept by the application across restarts and instances.
+		Encryptions: map[uint32]uint64{1: field.GCMMessageLimit/2 - 1},
+		NearLimit:   func(u field.KeyUsage) { fmt.Printf("rotate key %d: %d of %d\n", u.ID, u.Encryptions, u.Limit) },
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, _ = ring.Encrypt([]byte("v"), nil)
+	u := ring.Usage()[0]
+	fmt.Println(u.NearLimit())
+	// Output:
+	// rotate key 1: 2147483648 of 4294967296
+	// true
+}

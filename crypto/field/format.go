@@ -15,10 +15,20 @@ import "encoding/binary"
 // context, so the format, the algorithm, the key id and the context are all
 // authenticated: changing any of them makes decryption fail.
 const (
-	formatRing     byte = 0x01
-	formatEnvelope byte = 0x02
-	headerSize          = 6
-	tagSize             = 16
+	formatRing byte = 0x01
+	// formatEnvelopeLegacy is the first envelope format, read but no longer
+	// written: its data key was wrapped with the caller's context as is, so a
+	// LocalKEK's ring, asked by the application to Decrypt the wrapped key
+	// under that context, returned the raw data key.
+	formatEnvelopeLegacy byte = 0x02
+	// formatEnvelope wraps the data key under a domain-separated context
+	// (wrapContext), which no Ring.Decrypt of application data is given.
+	formatEnvelope byte = 0x03
+)
+
+const (
+	headerSize = 6
+	tagSize    = 16
 )
 
 // header is the parsed fixed part of a key ring ciphertext.

@@ -2,6 +2,7 @@ package field
 
 import (
 	"context"
+	"encoding/hex"
 	"testing"
 )
 
@@ -36,6 +37,10 @@ func FuzzEnvelopeDecrypt(f *testing.F) {
 	ct, _ := env.Encrypt(context.Background(), []byte("x"), nil)
 	f.Add(ct, []byte(nil))
 	f.Add([]byte{2, 1, 0, 1, 0}, []byte("c"))
+	f.Add([]byte{3, 1, 0, 1, 0}, []byte("c"))
+	if legacy, err := hex.DecodeString(legacyEnvelope); err == nil {
+		f.Add(legacy, Context("orders", "card", "7"))
+	}
 	f.Fuzz(func(t *testing.T, ct, ctx []byte) {
 		_, _ = env.Decrypt(context.Background(), ct, ctx)
 	})
@@ -57,6 +62,7 @@ func FuzzParseKeyset(f *testing.F) {
 	data, _ := MarshalKeyset(ks)
 	f.Add(data)
 	f.Add([]byte(`{"format":"keel.field.keyset/v1"}`))
+	f.Add([]byte(`{"format":"keel.field.keyset/v1","primary":1,"PRIMARY":2,"keys":[{"id":1,"x":[[{}]]}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ks, err := ParseKeyset(data)
 		if err == nil {

@@ -20,10 +20,32 @@ const (
 	// 96-bit random nonces).
 	XChaCha20Poly1305 Algorithm = 1
 	// AES256GCM is AES-256 in Galois/Counter mode with 96-bit random nonces.
-	// Use it where FIPS-approved algorithms are required; rotate the key well
-	// before 2^32 encryptions.
+	// Use it where FIPS-approved algorithms are required. Random 96-bit
+	// nonces limit a key to GCMMessageLimit (2^32) encryptions: NIST SP
+	// 800-38D §8.3 requires the probability that two of them repeat a nonce
+	// to stay below 2^-32, and a repeated nonce under GCM reveals the XOR of
+	// two plaintexts and lets the authentication key be recovered, so that
+	// values can be forged. A Ring counts the encryptions under each key
+	// (Ring.Usage), reports a GCM key that reached half the limit
+	// (KeyUsage.NearLimit, Config.NearLimit) and refuses to encrypt under
+	// one that reached it (ErrKeyExhausted): rotate before then
+	// (docs/KEY-ROTATION.md).
 	AES256GCM Algorithm = 2
 )
+
+// GCMMessageLimit is the most values one AES-256-GCM key may encrypt with
+// random 96-bit nonces (NIST SP 800-38D §8.3). XChaCha20-Poly1305's 192-bit
+// nonces have no practical limit.
+const GCMMessageLimit uint64 = 1 << 32
+
+// messageLimit is the most encryptions under one key of the algorithm, 0
+// for no limit.
+func (a Algorithm) messageLimit() uint64 {
+	if a == AES256GCM {
+		return GCMMessageLimit
+	}
+	return 0
+}
 
 // KeySize is the length in bytes of every key: data keys, index keys and
 // local key-encryption keys.

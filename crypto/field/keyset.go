@@ -1,12 +1,19 @@
 package field
 
 import (
+	"bytes"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -135,12 +142,23 @@ func MarshalKeyset(ks *Keyset) ([]byte, error) {
 	return append(b, '\n'), nil
 }
 
-// ParseKeyset decodes a key ring file. Errors wrap ErrKeyset and never quote
-// key material.
+// ParseKeyset decodes a key ring file strictly: member names are
+// case-sensitive and each appears once, unknown members are refused, and
+// the key set must pass the checks of MarshalKeyset (no two keys with the
+// same material, an index key that is no data key). Errors wrap ErrKeyset,
+// name the problem and never quote key material.
 func ParseKeyset(data []byte) (*Keyset, error) {
+	if err := checkKeysetMembers(data); err != nil {
+		return nil, err
+	}
 	var f keysetFile
-	if err := json.Unmarshal(data, &f); err != nil {
-		return nil, fmt.Errorf("%w: not a key ring file (invalid JSON)", ErrKeyset)
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		return nil, fmt.Errorf("%w: not a key ring file (%s)", ErrKeyset, jsonProblem(err))
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("%w: not a key ring file (data after the JSON object)", ErrKeyset)
 	}
 	if f.Format != keysetFormat {
 		return nil, fmt.Errorf("%w: format is %q, want %q", ErrKeyset, f.Format, keysetFormat)
@@ -169,7 +187,9 @@ func ParseKeyset(data []byte) (*Keyset, error) {
 }
 
 func (ks *Keyset) validate() error {
-	if n := len(ks.IndexKey.Reveal()); n != KeySize {
+	idx := ks.IndexKey.Reveal()
+	defer clear(idx)
+	if n := len(idx); n != KeySize {
 		return fmt.Errorf("%w: index key must be %d bytes, got %d", ErrKeyset, KeySize, n)
 	}
 	if ks.Primary == 0 {
@@ -178,7 +198,186 @@ func (ks *Keyset) validate() error {
 	if _, err := ks.Ring(); err != nil {
 		return fmt.Errorf("%w: %v", ErrKeyset, err)
 	}
+	// Two ids for one key would make rotation a no-op and confuse retiring;
+	// an index key equal to a data key would let the HMAC of blind indexes
+	// and the AEAD share a key.
+	materials := make([][]byte, len(ks.Keys))
+	defer func() {
+		for _, m := range materials {
+			clear(m)
+		}
+	}()
+	for i, k := range ks.Keys {
+		materials[i] = k.Material.Reveal()
+		if subtle.ConstantTimeCompare(materials[i], idx) == 1 {
+			return fmt.Errorf("%w: index_key is the material of key %d; the blind-index key must differ from every data key", ErrKeyset, k.ID)
+		}
+		for j := range i {
+			if subtle.ConstantTimeCompare(materials[i], materials[j]) == 1 {
+				return fmt.Errorf("%w: keys %d and %d hold the same material; every key must be generated on its own", ErrKeyset, ks.Keys[j].ID, k.ID)
+			}
+		}
+	}
 	return nil
+}
+
+// keysetMembers are the member names of a key ring file's object and of each
+// entry of its "keys" array, exactly as spelt.
+var (
+	keysetMembers = []string{"format", "primary", "keys", "index_key"}
+	keyMembers    = []string{"id", "algorithm", "created", "material"}
+)
+
+// checkKeysetMembers walks the JSON tokens of a key ring file before it is
+// decoded: encoding/json matches member names case-insensitively and lets a
+// later duplicate override an earlier one ("PRIMARY" after "primary"), so
+// names are checked here, exactly. It refuses unknown members, duplicates and
+// case variants, naming the member and where it is.
+func checkKeysetMembers(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	tok, err := dec.Token()
+	if err != nil {
+		return fmt.Errorf("%w: not a key ring file (%s)", ErrKeyset, jsonProblem(err))
+	}
+	if tok != json.Delim('{') {
+		return fmt.Errorf("%w: not a key ring file (not a JSON object)", ErrKeyset)
+	}
+	return walkMembers(dec, "the key ring file", keysetMembers, func(name string) error {
+		if name != "keys" {
+			return skipValue(dec, 0)
+		}
+		tok, err := dec.Token()
+		if err != nil {
+			return fmt.Errorf("%w: not a key ring file (%s)", ErrKeyset, jsonProblem(err))
+		}
+		if tok != json.Delim('[') {
+			return skipRest(dec, tok, 0) // not an array: the decoder names the type error
+		}
+		for i := 0; dec.More(); i++ {
+			tok, err := dec.Token()
+			if err != nil {
+				return fmt.Errorf("%w: not a key ring file (%s)", ErrKeyset, jsonProblem(err))
+			}
+			if tok != json.Delim('{') {
+				return fmt.Errorf("%w: keys[%d] is not a JSON object", ErrKeyset, i)
+			}
+			if err := walkMembers(dec, fmt.Sprintf("keys[%d]", i), keyMembers, func(string) error { return skipValue(dec, 0) }); err != nil {
+				return err
+			}
+		}
+		if _, err := dec.Token(); err != nil { // ']'
+			return fmt.Errorf("%w: not a key ring file (%s)", ErrKeyset, jsonProblem(err))
+		}
+		return nil
+	})
+}
+
+// walkMembers reads the members of an object whose '{' has been read, up to
+// and including its '}', calling value for each allowed member to consume
+// its value.
+func walkMembers(dec *json.Decoder, where string, allowed []string, value func(name string) error) error {
+	seen := map[string]string{} // lower-cased name → name as spelt
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return fmt.Errorf("%w: not a key ring file (%s)", ErrKeyset, jsonProblem(err))
+		}
+		name, _ := tok.(string)
+		if prev, ok := seen[strings.ToLower(name)]; ok {
+			if prev == name {
+				return fmt.Errorf("%w: member %s appears twice in %s", ErrKeyset, quoteName(name), where)
+			}
+			return fmt.Errorf("%w: members %s and %s of %s differ only in case (names are case-sensitive)", ErrKeyset, quoteName(prev), quoteName(name), where)
+		}
+		seen[strings.ToLower(name)] = name
+		if !slices.Contains(allowed, name) {
+			return fmt.Errorf("%w: unknown member %s in %s (allowed, case-sensitive: %s)", ErrKeyset, quoteName(name), where, strings.Join(allowed, ", "))
+		}
+		if err := value(name); err != nil {
+			return err
+		}
+	}
+	_, err := dec.Token() // '}'
+	if err != nil {
+		return fmt.Errorf("%w: not a key ring file (%s)", ErrKeyset, jsonProblem(err))
+	}
+	return nil
+}
+
+// skipValue consumes one JSON value, refusing nesting deeper than the
+// format has any use for.
+func skipValue(dec *json.Decoder, depth int) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return fmt.Errorf("%w: not a key ring file (%s)", ErrKeyset, jsonProblem(err))
+	}
+	return skipRest(dec, tok, depth)
+}
+
+// skipRest consumes the rest of a value whose first token is tok: nothing
+// more for a scalar, the members or elements and the closing delimiter for
+// an object or array.
+func skipRest(dec *json.Decoder, tok json.Token, depth int) error {
+	d, ok := tok.(json.Delim)
+	if !ok || (d != '{' && d != '[') {
+		return nil
+	}
+	if depth >= 8 {
+		return fmt.Errorf("%w: not a key ring file (nested too deeply)", ErrKeyset)
+	}
+	for dec.More() {
+		if d == '{' {
+			if _, err := dec.Token(); err != nil { // member name
+				return fmt.Errorf("%w: not a key ring file (%s)", ErrKeyset, jsonProblem(err))
+			}
+		}
+		if err := skipValue(dec, depth+1); err != nil {
+			return err
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return fmt.Errorf("%w: not a key ring file (%s)", ErrKeyset, jsonProblem(err))
+	}
+	return nil
+}
+
+// quoteName quotes a member name for an error, unless it is long enough to
+// be key material (base64 of 32 bytes is 44 characters).
+func quoteName(name string) string {
+	if len(name) > 32 {
+		return fmt.Sprintf("(a name of %d characters)", len(name))
+	}
+	return strconv.Quote(name)
+}
+
+// jsonProblem describes a decoding error without quoting the input: the
+// messages of encoding/json can include a value, which here may be key
+// material.
+func jsonProblem(err error) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return fmt.Sprintf("invalid JSON at byte %d", syn.Offset)
+	case errors.As(err, &typ):
+		return fmt.Sprintf("member %s must be a JSON %s, not %s", quoteName(typ.Field), jsonKind(typ.Type.Kind()), typ.Value)
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "invalid JSON: unexpected end"
+	}
+	return "invalid JSON"
+}
+
+func jsonKind(k reflect.Kind) string {
+	switch k {
+	case reflect.String:
+		return "string"
+	case reflect.Slice, reflect.Array:
+		return "array"
+	case reflect.Struct, reflect.Map:
+		return "object"
+	}
+	return "number"
 }
 
 // ReadKeysetFile reads a key ring file. It refuses a file that group or

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"slices"
+	"sync/atomic"
 )
 
 // Config configures a Ring.
@@ -15,20 +16,55 @@ type Config struct {
 	// Primary is the ID of the key new values are encrypted under. Zero means
 	// the key with the highest ID.
 	Primary uint32
+	// Encryptions are the counts of values already encrypted under keys, by
+	// key ID (for example the sums of Ring.Usage over every instance, kept
+	// by the application): the Ring counts on from there. Each ID must be
+	// in Keys. A Ring only sees its own encryptions, so without this the
+	// counts of a fleet, or across restarts, are per process.
+	Encryptions map[uint32]uint64
+	// NearLimit, if set, is called once per key when the encryptions
+	// counted under a key with a message limit (AES-256-GCM) reach half of
+	// it, so that the key is rotated in time. It runs on the goroutine of
+	// the Encrypt that crossed the mark and must not block.
+	NearLimit func(KeyUsage)
 }
+
+// KeyUsage is how many values a key has encrypted, as counted by a Ring
+// (and the Rings a RingFile reloaded into) from Config.Encryptions.
+type KeyUsage struct {
+	ID        uint32
+	Algorithm Algorithm
+	// Encryptions counted under the key.
+	Encryptions uint64
+	// Limit is the most encryptions the algorithm allows under one key
+	// (GCMMessageLimit for AES-256-GCM), 0 for no limit.
+	Limit uint64
+}
+
+// NearLimit reports whether the key has a limit and has reached half of it:
+// time to rotate.
+func (u KeyUsage) NearLimit() bool { return u.Limit != 0 && u.Encryptions >= u.Limit/2 }
 
 // Ring encrypts under its primary key and decrypts under any of its keys.
 // It is immutable and safe for concurrent use; to rotate, build a new Ring
 // from the new key set and swap it in (for example with atomic.Pointer).
 type Ring struct {
-	keys    []ringKey // sorted by id
-	primary *ringKey
+	keys      []ringKey // sorted by id
+	primary   *ringKey
+	nearLimit func(KeyUsage)
 }
 
 type ringKey struct {
-	id   uint32
-	alg  Algorithm
-	aead cipher.AEAD
+	id    uint32
+	alg   Algorithm
+	aead  cipher.AEAD
+	usage *keyCount // shared with the Rings a RingFile reloads into
+}
+
+// keyCount counts the encryptions under one key.
+type keyCount struct {
+	n      atomic.Uint64
+	warned atomic.Bool
 }
 
 // New validates cfg and returns a Ring. Errors name the offending field.
@@ -48,14 +84,16 @@ func New(cfg Config) (*Ring, error) {
 		if !alg.valid() {
 			return nil, fmt.Errorf("field: Config.Keys[%d].Algorithm %d is unknown", i, k.Algorithm)
 		}
-		if n := len(k.Material.Reveal()); n != KeySize {
+		material := k.Material.Reveal() // a copy, cleared once the AEAD has its own
+		if n := len(material); n != KeySize {
 			return nil, fmt.Errorf("field: Config.Keys[%d].Material must be %d bytes, got %d", i, KeySize, n)
 		}
-		aead, err := alg.newAEAD(k.Material.Reveal())
+		aead, err := alg.newAEAD(material)
+		clear(material)
 		if err != nil {
 			return nil, fmt.Errorf("field: Config.Keys[%d]: %w", i, err)
 		}
-		r.keys = append(r.keys, ringKey{id: k.ID, alg: alg, aead: aead})
+		r.keys = append(r.keys, ringKey{id: k.ID, alg: alg, aead: aead, usage: &keyCount{}})
 	}
 	slices.SortFunc(r.keys, func(a, b ringKey) int { return compareIDs(a.id, b.id) })
 	for i := 1; i < len(r.keys); i++ {
@@ -68,7 +106,47 @@ func New(cfg Config) (*Ring, error) {
 	} else if r.primary = r.find(cfg.Primary); r.primary == nil {
 		return nil, fmt.Errorf("field: Config.Primary %d is not the ID of a key in Config.Keys", cfg.Primary)
 	}
+	for id, n := range cfg.Encryptions {
+		k := r.find(id)
+		if k == nil {
+			return nil, fmt.Errorf("field: Config.Encryptions names key ID %d, which is not in Config.Keys", id)
+		}
+		k.usage.n.Store(n)
+	}
+	r.nearLimit = cfg.NearLimit
 	return r, nil
+}
+
+// Usage reports, for every key, the encryptions counted under it and its
+// algorithm's limit, ascending by ID. KeyUsage.NearLimit tells which keys to
+// rotate.
+func (r *Ring) Usage() []KeyUsage {
+	out := make([]KeyUsage, len(r.keys))
+	for i := range r.keys {
+		out[i] = r.keys[i].usageReport()
+	}
+	return out
+}
+
+func (k *ringKey) usageReport() KeyUsage {
+	return KeyUsage{ID: k.id, Algorithm: k.alg, Encryptions: k.usage.n.Load(), Limit: k.alg.messageLimit()}
+}
+
+// adoptUsage makes r count on from old's counts for the keys both hold
+// (same ID and algorithm), and report to old's NearLimit when r has none.
+// r must not be in use yet.
+func (r *Ring) adoptUsage(old *Ring) {
+	if old == nil {
+		return
+	}
+	for i := range r.keys {
+		if k := old.find(r.keys[i].id); k != nil && k.alg == r.keys[i].alg {
+			r.keys[i].usage = k.usage
+		}
+	}
+	if r.nearLimit == nil {
+		r.nearLimit = old.nearLimit
+	}
 }
 
 func compareIDs(a, b uint32) int {
@@ -108,9 +186,13 @@ func (r *Ring) KeyIDs() []uint32 {
 // copied to another row or column does not decrypt. The result is in the
 // binary format of docs/FORMATS.md; EncodeText turns it into text.
 //
-// Encrypt makes one allocation (the result).
+// Encrypt makes one allocation (the result). Under an AES-256-GCM primary
+// key that has encrypted GCMMessageLimit values it returns ErrKeyExhausted.
 func (r *Ring) Encrypt(plaintext, context []byte) ([]byte, error) {
 	k := r.primary
+	if err := r.count(k); err != nil {
+		return nil, err
+	}
 	ns := k.alg.nonceSize()
 	total := headerSize + ns + len(plaintext) + tagSize
 	// The additional data (header ‖ context) is built in scratch space after
@@ -124,6 +206,23 @@ func (r *Ring) Encrypt(plaintext, context []byte) ([]byte, error) {
 	copy(aad[headerSize:], context)
 	out := k.aead.Seal(buf[:headerSize+ns:total], buf[headerSize:headerSize+ns], plaintext, aad)
 	return out, nil
+}
+
+// count records one encryption under k, refusing it past the key's limit
+// and reporting the key once it reaches half of it.
+func (r *Ring) count(k *ringKey) error {
+	n := k.usage.n.Add(1)
+	limit := k.alg.messageLimit()
+	if limit == 0 {
+		return nil
+	}
+	if n > limit {
+		return fmt.Errorf("%w (key %d, %s, limit %d)", ErrKeyExhausted, k.id, k.alg, limit)
+	}
+	if n >= limit/2 && r.nearLimit != nil && k.usage.warned.CompareAndSwap(false, true) {
+		r.nearLimit(k.usageReport())
+	}
+	return nil
 }
 
 // Decrypt authenticates and decrypts a ciphertext made by Encrypt with the

@@ -7,9 +7,10 @@ import (
 
 // RingFile serves the Ring of a key ring file and reloads it on request, so
 // that a running service picks up a staged, promoted or retired key (for
-// example on SIGHUP) without a restart. It implements Cipher, so the
-// database/sql types can use it directly and always encrypt under the
-// current primary key. It is safe for concurrent use and starts no
+// example on SIGHUP) without a restart. The encryptions counted under each
+// key (Ring.Usage) carry over from one Ring to the next. It implements
+// Cipher, so the database/sql types can use it directly and always encrypt
+// under the current primary key. It is safe for concurrent use and starts no
 // goroutine.
 type RingFile struct {
 	path   string
@@ -41,6 +42,7 @@ func (f *RingFile) Reload() error {
 	if err != nil {
 		return err
 	}
+	r.adoptUsage(f.ring.Load()) // encryption counts go on across reloads
 	f.keyset.Store(ks)
 	f.ring.Store(r)
 	return nil

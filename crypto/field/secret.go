@@ -1,8 +1,10 @@
 package field
 
 import (
+	"bytes"
 	"fmt"
 	"log/slog"
+	"reflect"
 )
 
 // Redacted is what a Secret prints as, whatever the verb or encoder.
@@ -17,21 +19,48 @@ const Redacted = "[REDACTED]"
 // reflection-based printing of a struct holding a Secret in an unexported
 // field (where fmt cannot call methods) shows a function address, not the
 // value. The zero Secret holds the zero value of T.
+//
+// When T is a slice (a key as []byte), NewSecret keeps a copy of it and
+// Reveal returns a new copy on every call: a caller that clears what Reveal
+// returned (as it should, once done) or keeps writing to the slice it passed
+// to NewSecret can never change or wipe the key that the Secret, and every
+// Ring or index built from it, holds. Elements are copied shallowly; maps
+// and pointers are not copied.
 type Secret[T any] struct {
 	reveal func() T
 }
 
-// NewSecret wraps v.
-func NewSecret[T any](v T) Secret[T] { return Secret[T]{reveal: func() T { return v }} }
+// NewSecret wraps v (a copy of v, when v is a slice).
+func NewSecret[T any](v T) Secret[T] {
+	v = cloneSlice(v)
+	return Secret[T]{reveal: func() T { return cloneSlice(v) }}
+}
 
-// Reveal returns the wrapped value. Call it only where the value is used,
-// never to log or print it.
+// Reveal returns the wrapped value (a fresh copy, when it is a slice). Call
+// it only where the value is used, never to log or print it.
 func (s Secret[T]) Reveal() T {
 	if s.reveal == nil {
 		var zero T
 		return zero
 	}
 	return s.reveal()
+}
+
+// cloneSlice returns a copy of v if it is a non-nil slice, else v.
+func cloneSlice[T any](v T) T {
+	if b, ok := any(v).([]byte); ok {
+		if b == nil {
+			return v
+		}
+		return any(bytes.Clone(b)).(T)
+	}
+	rv := reflect.ValueOf(&v).Elem()
+	if rv.Kind() != reflect.Slice || rv.IsNil() {
+		return v
+	}
+	c := reflect.MakeSlice(rv.Type(), rv.Len(), rv.Len())
+	reflect.Copy(c, rv)
+	return c.Interface().(T)
 }
 
 // IsZero reports whether the Secret was never set.

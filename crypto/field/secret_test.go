@@ -64,3 +64,37 @@ func TestKeysAndKeysetsPrintRedacted(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, string(j), `"Material":"[REDACTED]"`, "only MarshalKeyset writes material")
 }
+
+// Issue #16 item 4: Reveal returned the Secret's own slice, so a caller that
+// cleared what it got (as it should) wiped the key for everyone.
+func TestSecretRevealReturnsACopy(t *testing.T) {
+	in := []byte{1, 2, 3}
+	s := NewSecret(in)
+	in[0] = 9 // the caller's slice is not the Secret's
+	got := s.Reveal()
+	assert.Equal(t, []byte{1, 2, 3}, got)
+	clear(got)
+	assert.Equal(t, []byte{1, 2, 3}, s.Reveal(), "clearing a revealed copy leaves the Secret intact")
+	a, b := s.Reveal(), s.Reveal()
+	a[1] = 7
+	assert.Equal(t, byte(2), b[1], "every Reveal is its own copy")
+
+	type keyBytes []byte // a named slice type is copied too
+	named := NewSecret(keyBytes{4, 5})
+	r := named.Reveal()
+	r[0] = 0
+	assert.Equal(t, keyBytes{4, 5}, named.Reveal())
+	assert.Nil(t, NewSecret[[]byte](nil).Reveal())
+
+	// A Ring built from a Key keeps working after its material was revealed
+	// and cleared.
+	k := fixedKey(1, 0, 1)
+	ring := newRing(t, 0, k)
+	ct, err := ring.Encrypt([]byte("v"), nil)
+	require.NoError(t, err)
+	clear(k.Material.Reveal())
+	again := newRing(t, 0, k)
+	pt, err := again.Decrypt(ct, nil)
+	require.NoError(t, err)
+	assert.Equal(t, "v", string(pt))
+}

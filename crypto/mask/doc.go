@@ -17,20 +17,54 @@
 //	}
 //	shown, err := mask.Struct(customer) // customer itself is unchanged
 //
-// A Masker masks by key name instead: Map for decoded JSON
-// (map[string]any, nested), and for log/slog either Handler, which wraps any
-// handler, or ReplaceAttr for slog.HandlerOptions. Key names are compared
-// case- and separator-insensitively ("API-Key" = "api_key" = "apiKey"); the
-// defaults (DefaultKeys, DefaultKeyParts) cover passwords, secrets, tokens,
-// API keys, cookies, card numbers, SSNs and the like, and Config adds more.
+// A Masker masks by key name as well: map keys (decoded JSON, http.Header,
+// url.Values, map[string][]string, map[string]T), struct field names (their
+// JSON names), log attribute keys, and the keys of JSON held in []byte and
+// json.RawMessage values. Value and Map mask one value; for log/slog use
+// Handler, which wraps any handler, or ReplaceAttr for slog.HandlerOptions.
+// Key names are compared case- and separator-insensitively ("API-Key" =
+// "api_key" = "apiKey"); the defaults (DefaultKeys, DefaultKeyParts) cover
+// passwords, secrets, tokens, API keys, cookies, card numbers, SSNs and the
+// like, and Config adds more.
+//
+// # Masking by access level
+//
+// A Policy decides who sees what in clear. A tag may give a field a reveal
+// class (`mask:"email,reveal=pii"`), Config.Classes gives key names one (by
+// default email, phone, name and IP keys are "pii"), and
+// PolicyConfig.Reveal maps roles (or access levels) to the classes they see
+// in clear. View masks a struct for the role in the context (WithRole),
+// Policy.Map a map, Policy.Handler a log read by a given role; each reports
+// what it showed in clear, and to whom, to PolicyConfig.Audit. A field
+// without a class (passwords, tokens, `mask:"redact"`) is never shown.
 //
 // # Guarantees
 //
-// Rules and Maskers are safe for concurrent use and never panic on any
-// input. Struct and Map never modify their input. Struct fails closed: on an
-// unknown rule, a tag on an unexported field or a cycle it returns the zero
-// value and an error naming the field, and the slog integration logs such a
-// value as "[REDACTED]". Email makes at most one allocation. Log messages are
-// masked (with Text) only when Config.Messages asks for it: put data in
-// attributes.
+// Rules, Maskers and Policies are safe for concurrent use and never panic on
+// any input. Struct, View, Value and Map never modify their input (Struct,
+// View and Map return deep copies).
+//
+// Masking goes by reflection through pointers, interfaces, structs
+// (embedded ones too: tagged fields promoted from an embedded struct of an
+// unexported type are masked), slices, arrays and maps, to a depth of 64.
+// JSON in []byte and json.RawMessage values (up to 1 MiB) is parsed and
+// masked by key; with a Masker, bytes that are not JSON are redacted.
+//
+// It fails closed: what cannot be masked is never passed through. Struct
+// and View return the zero value and an error naming the field for an
+// unknown rule or tag option, a rule other than redact on a non-string, a
+// tag on an unexported field, an unexported field (or embedded pointer to
+// an unexported type) holding data its tags or key names would mask —
+// reflection can read such a field but cannot write it into a copy, and fmt's
+// %+v would print it — or a cycle; Value, Map and the slog integration log
+// such a value as "[REDACTED]". A sensitive key holding a non-string is
+// "[REDACTED]" whole.
+//
+// What is not covered: strings are masked by their key or tag, never by
+// their content (except log messages with Config.Messages, through Text);
+// data under a key that is not sensitive, in a field without a tag, is
+// shown; a type whose MarshalJSON or String method prints data from its
+// unexported fields prints what it prints. Email makes at most one
+// allocation. Log messages are masked (with Text) only when Config.Messages
+// asks for it: put data in attributes.
 package mask

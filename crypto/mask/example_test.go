@@ -1,8 +1,12 @@
 package mask_test
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
+	"log"
 	"log/slog"
+	"net/http"
 	"os"
 
 	"github.com/keel-go/keel/crypto/mask"
@@ -52,4 +56,43 @@ func ExampleMap() {
 	body := map[string]any{"user": map[string]any{"email": "ann@example.com", "password": "hunter2"}, "qty": 2}
 	fmt.Println(mask.Map(body))
 	// Output: map[qty:2 user:map[email:a***@example.com password:[REDACTED]]]
+}
+
+// Who reads decides what is shown: admins see the "pii" class in clear,
+// everyone else sees it masked, and the audit hook records each reveal.
+func ExampleView() {
+	type Customer struct {
+		ID    int
+		Email string `mask:"email,reveal=pii"`
+		Card  string `mask:"card"` // no class: masked for everyone
+	}
+	policy, err := mask.NewPolicy(mask.PolicyConfig{
+		Reveal: map[string][]string{"admin": {"pii"}},
+		Audit: func(_ context.Context, r mask.Revealed) {
+			fmt.Printf("audit: %s saw %v\n", r.Role, r.Fields)
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	c := Customer{ID: 7, Email: "ann@example.com", Card: "4111111111111111"}
+	for _, role := range []string{"admin", "sales"} {
+		shown, err := mask.View(mask.WithRole(context.Background(), role), policy, c)
+		fmt.Printf("%s: %+v %v\n", role, shown, err)
+	}
+	// Output:
+	// audit: admin saw [{mask_test.Customer.Email pii}]
+	// admin: {ID:7 Email:ann@example.com Card:411111******1111} <nil>
+	// sales: {ID:7 Email:a***@example.com Card:411111******1111} <nil>
+}
+
+// Headers, query values and JSON bodies are masked by key name, whatever
+// their Go type.
+func ExampleMasker_Value() {
+	m := mask.Default()
+	fmt.Println(m.Value("headers", http.Header{"Authorization": {"Bearer abc"}, "Accept": {"*/*"}}))
+	fmt.Println(string(m.Value("body", json.RawMessage(`{"email":"ann@example.com","password":"x"}`)).(json.RawMessage)))
+	// Output:
+	// map[Accept:[*/*] Authorization:[[REDACTED]]]
+	// {"email":"a***@example.com","password":"[REDACTED]"}
 }

@@ -3,6 +3,7 @@ package mask
 import (
 	"fmt"
 	"strings"
+	"sync"
 )
 
 // Config configures a Masker, which masks values by the name of the key they
@@ -18,7 +19,15 @@ type Config struct {
 	// national_id → NationalID; ip, ip_address, client_ip → IP; full_name,
 	// first_name, last_name → Name.
 	Rules map[string]Rule
-	// NoDefaults drops the default keys and rules: only Keys and Rules apply.
+	// Classes maps key names to reveal classes, on top of (and overriding)
+	// the default classes: a Policy shows the values under such a key in
+	// clear to the roles that may see the class. By default email, phone,
+	// name and IP keys are class "pii", card_number "card", ssn and
+	// national_id "national_id"; passwords, tokens, secrets and the other
+	// DefaultKeys have no class and are never shown.
+	Classes map[string]string
+	// NoDefaults drops the default keys, rules and classes: only Keys, Rules
+	// and Classes apply.
 	NoDefaults bool
 	// Messages makes Handler also pass each log message through Text, for
 	// code that formats data into messages (emails and long numbers are
@@ -47,23 +56,39 @@ var defaultRules = map[string]Rule{
 	"full_name": Name, "first_name": Name, "last_name": Name,
 }
 
-// Masker masks values by key name. It is immutable and safe for concurrent
-// use.
+// defaultClasses are the reveal classes of the default rules' keys.
+var defaultClasses = map[string]string{
+	"email": "pii", "email_address": "pii", "phone": "pii", "phone_number": "pii", "mobile": "pii",
+	"ip": "pii", "ip_address": "pii", "client_ip": "pii", "remote_addr": "pii",
+	"full_name": "pii", "first_name": "pii", "last_name": "pii",
+	"card_number": "card", "ssn": "national_id", "national_id": "national_id",
+}
+
+// Masker masks values by key name: the keys of maps (http.Header,
+// url.Values and decoded JSON included), the names of struct fields (their
+// JSON names) and of log attributes, and the keys inside JSON held in
+// []byte or json.RawMessage values; mask tags apply as in Struct. It is
+// immutable and safe for concurrent use.
 type Masker struct {
-	rules    map[string]Rule // normalised key → rule (Redact for sensitive keys)
+	rules    map[string]Rule   // normalised key → rule (Redact for sensitive keys)
+	classes  map[string]string // normalised key → reveal class
 	parts    []string
 	messages bool
+	inert    sync.Map // reflect.Type → bool: no rule of this Masker can change it
 }
 
 // New returns a Masker for cfg.
 func New(cfg Config) (*Masker, error) {
-	m := &Masker{rules: map[string]Rule{}, messages: cfg.Messages}
+	m := &Masker{rules: map[string]Rule{}, classes: map[string]string{}, messages: cfg.Messages}
 	if !cfg.NoDefaults {
 		for _, k := range DefaultKeys {
 			m.rules[normalize(k)] = Redact
 		}
 		for k, r := range defaultRules {
 			m.rules[normalize(k)] = r
+		}
+		for k, c := range defaultClasses {
+			m.classes[normalize(k)] = c
 		}
 		m.parts = DefaultKeyParts
 	}
@@ -81,6 +106,16 @@ func New(cfg Config) (*Masker, error) {
 		}
 		m.rules[n] = r
 	}
+	for k, c := range cfg.Classes {
+		n := normalize(k)
+		if n == "" || !validClass(c) {
+			return nil, fmt.Errorf("mask: Config.Classes[%q] needs a key with letters or digits and a class of letters, digits, '-' and '_', got %q", k, c)
+		}
+		if m.rules[n] == nil {
+			return nil, fmt.Errorf("mask: Config.Classes[%q]: the key has no rule (add it to Keys or Rules)", k)
+		}
+		m.classes[n] = c
+	}
 	return m, nil
 }
 
@@ -92,6 +127,16 @@ func Default() *Masker { return defaultMasker }
 // normalize lower-cases ASCII letters and drops everything but letters and
 // digits, so key names compare case- and separator-insensitively.
 func normalize(k string) string {
+	clean := true
+	for i := 0; i < len(k); i++ {
+		if c := k[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return k // already normalised: no allocation
+	}
 	var b strings.Builder
 	for _, r := range strings.ToLower(k) {
 		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') || r > 0x7F {
@@ -104,75 +149,80 @@ func normalize(k string) string {
 // RuleFor returns the rule for values under key, or nil if the key is not
 // sensitive.
 func (m *Masker) RuleFor(key string) Rule {
+	r, _ := m.lookup(key)
+	return r
+}
+
+// ClassOf returns the reveal class of values under key ("" for none: never
+// shown in clear).
+func (m *Masker) ClassOf(key string) string {
+	_, c := m.lookup(key)
+	return c
+}
+
+func (m *Masker) lookup(key string) (Rule, string) {
 	n := normalize(key)
 	if r, ok := m.rules[n]; ok {
-		return r
+		return r, m.classes[n]
 	}
 	for _, p := range m.parts {
 		if strings.Contains(n, p) {
-			return Redact
+			return Redact, ""
 		}
 	}
-	return nil
+	return nil, ""
 }
 
 // Map returns a masked deep copy of a decoded JSON object (or any
 // map[string]any): values under sensitive keys are masked by their rule, at
-// every depth, through nested maps and slices. A sensitive key holding a
-// non-string (a number, an object) is replaced by "[REDACTED]" whole. The
-// input is not modified.
+// every depth, through nested maps, slices, structs and the rest (see
+// Value). A sensitive key holding a non-string (a number, an object) is
+// replaced by "[REDACTED]" whole. The input is not modified.
 func (m *Masker) Map(in map[string]any) map[string]any {
 	if in == nil {
 		return nil
 	}
-	out := make(map[string]any, len(in))
-	for k, v := range in {
-		out[k] = m.Value(k, v)
+	out, err := (&walker{keys: m}).value(in, "map")
+	if err != nil {
+		return map[string]any{"map": Redacted} // fail closed; unreachable for decoded JSON
 	}
-	return out
+	return out.(map[string]any)
 }
 
-// Value masks v as stored under key, recursing into maps and slices.
+// Value returns v masked as stored under key: a string under a sensitive key
+// by the key's rule, anything else under a sensitive key as "[REDACTED]"; a
+// value under any other key is masked in a copy of its own type, by
+// reflection through pointers, interfaces, structs (mask tags, field names,
+// embedded structs), slices, arrays and maps (by key name: http.Header,
+// url.Values, map[string][]string, map[string]T), with the JSON inside
+// []byte and json.RawMessage values parsed and masked by key, and other
+// bytes redacted. What cannot be masked safely (a bad tag, an unexported
+// field holding data to mask, a cycle) makes the whole value "[REDACTED]":
+// it fails closed, never passes data through.
 func (m *Masker) Value(key string, v any) any {
-	if r := m.RuleFor(key); r != nil {
-		if s, ok := v.(string); ok {
-			return r(s)
+	return (&walker{keys: m}).keyed(key, v)
+}
+
+// keyed masks v as stored under key.
+func (w *walker) keyed(key string, v any) any {
+	if v == nil {
+		return nil
+	}
+	if r, class := w.keys.lookup(key); r != nil {
+		if class != "" && w.reveal[class] {
+			w.revealed = append(w.revealed, RevealedField{Path: key, Class: class})
+		} else {
+			if s, ok := v.(string); ok {
+				return r(s)
+			}
+			return Redacted
 		}
-		if v == nil {
-			return nil
-		}
+	}
+	out, err := w.value(v, key)
+	if err != nil {
 		return Redacted
 	}
-	return m.nested(v)
-}
-
-func (m *Masker) nested(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		return m.Map(x)
-	case map[string]string:
-		out := make(map[string]string, len(x))
-		for k, s := range x {
-			if r := m.RuleFor(k); r != nil {
-				s = r(s)
-			}
-			out[k] = s
-		}
-		return out
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = m.nested(e)
-		}
-		return out
-	case []map[string]any:
-		out := make([]map[string]any, len(x))
-		for i, e := range x {
-			out[i] = m.Map(e)
-		}
-		return out
-	}
-	return v
+	return out
 }
 
 // Map masks in with the default Masker.

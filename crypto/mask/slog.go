@@ -2,94 +2,79 @@ package mask
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
-	"reflect"
 )
 
 // ReplaceAttr is a slog.HandlerOptions.ReplaceAttr function that masks
 // attributes by key with m's rules. The standard handlers call it for every
 // non-group attribute, inside groups too, after resolving LogValuers.
-// Values of a map[string]any are masked by their keys; structs (and pointers
-// to structs) with mask tags are replaced by their masked copy. A struct
-// that cannot be masked (a bad tag) is logged as "[REDACTED]". The standard
+// Values of other kinds are masked as Value masks them: structs by their
+// tags and field names, maps (http.Header, url.Values, map[string]T) by key,
+// slices and pointers through, JSON in []byte and json.RawMessage by key. A
+// value that cannot be masked is logged as "[REDACTED]". The standard
 // handlers never pass a group itself to ReplaceAttr, so a group under a
 // sensitive key has its members masked by their own keys; Handler redacts
 // such a group whole.
 func (m *Masker) ReplaceAttr(_ []string, a slog.Attr) slog.Attr {
-	return m.attr(a)
+	return (&walker{keys: m, share: true}).attr(a)
 }
 
-func (m *Masker) attr(a slog.Attr) slog.Attr {
+// attr masks one attribute: by its key, then, for a group, each member, and
+// for any other value, by reflection.
+func (w *walker) attr(a slog.Attr) slog.Attr {
 	a.Value = a.Value.Resolve()
-	if r := m.RuleFor(a.Key); r != nil {
-		if a.Value.Kind() == slog.KindString {
-			a.Value = slog.StringValue(r(a.Value.String()))
-		} else {
-			a.Value = slog.StringValue(Redacted)
+	if r, class := w.keys.lookup(a.Key); r != nil {
+		if class == "" || !w.reveal[class] {
+			if a.Value.Kind() == slog.KindString {
+				a.Value = slog.StringValue(r(a.Value.String()))
+			} else {
+				a.Value = slog.StringValue(Redacted)
+			}
+			return a
 		}
-		return a
+		if a.Value.Kind() != slog.KindString || a.Value.String() != "" {
+			w.revealed = append(w.revealed, RevealedField{Path: a.Key, Class: class})
+		}
 	}
 	switch a.Value.Kind() {
 	case slog.KindGroup:
 		attrs := a.Value.Group()
 		masked := make([]slog.Attr, len(attrs))
 		for i, g := range attrs {
-			masked[i] = m.attr(g)
+			masked[i] = w.attr(g)
 		}
 		a.Value = slog.GroupValue(masked...)
 	case slog.KindAny:
-		a.Value = m.anyValue(a.Value.Any())
+		v, err := w.value(a.Value.Any(), a.Key)
+		if err != nil {
+			a.Value = slog.StringValue(Redacted)
+		} else {
+			a.Value = bytesValue(v)
+		}
 	}
 	return a
 }
 
-func (m *Masker) anyValue(v any) slog.Value {
-	switch x := v.(type) {
-	case map[string]any, map[string]string, []any, []map[string]any:
-		return slog.AnyValue(m.nested(x))
-	}
-	rv := reflect.ValueOf(v)
-	if rv.Kind() == reflect.Pointer && !rv.IsNil() {
-		rv = rv.Elem()
-	}
-	if rv.Kind() != reflect.Struct || !hasMaskTags(rv.Type(), 0) {
+// bytesValue logs a masked byte slice readably: as the JSON it holds, or as
+// "[REDACTED]" (rather than the base64 that handlers write for []byte).
+func bytesValue(v any) slog.Value {
+	b, ok := v.([]byte)
+	switch {
+	case !ok:
 		return slog.AnyValue(v)
-	}
-	masked, err := Struct(v)
-	if err != nil {
+	case string(b) == Redacted:
 		return slog.StringValue(Redacted)
+	case json.Valid(b):
+		return slog.AnyValue(json.RawMessage(b))
 	}
-	return slog.AnyValue(masked)
-}
-
-// hasMaskTags reports whether a struct type has a mask tag at any depth
-// (through nested structs, pointers, slices and maps), so that untagged
-// values are logged without a copy.
-func hasMaskTags(t reflect.Type, depth int) bool {
-	if depth > 8 {
-		return true // deep or recursive: let Struct decide
-	}
-	switch t.Kind() {
-	case reflect.Pointer, reflect.Slice, reflect.Array, reflect.Map:
-		return hasMaskTags(t.Elem(), depth+1)
-	case reflect.Struct:
-		for i := range t.NumField() {
-			f := t.Field(i)
-			if _, ok := f.Tag.Lookup("mask"); ok {
-				return true
-			}
-			if f.IsExported() && hasMaskTags(f.Type, depth+1) {
-				return true
-			}
-		}
-	}
-	return false
+	return slog.AnyValue(v)
 }
 
 // Handler wraps next so that every record's attributes, those added with
 // With and WithAttrs, and those inside groups, are masked by m before next
-// sees them. The message is masked only with Config.Messages (through Text):
-// put data in attributes.
+// sees them (see ReplaceAttr for what is masked and how). The message is
+// masked only with Config.Messages (through Text): put data in attributes.
 func (m *Masker) Handler(next slog.Handler) slog.Handler {
 	return &handler{next: next, m: m}
 }
@@ -97,6 +82,15 @@ func (m *Masker) Handler(next slog.Handler) slog.Handler {
 type handler struct {
 	next slog.Handler
 	m    *Masker
+	// For a Policy's handler: the classes its readers see in clear, and
+	// where to report them.
+	role   string
+	reveal map[string]bool
+	audit  func(context.Context, Revealed)
+}
+
+func (h *handler) walker() *walker {
+	return &walker{keys: h.m, share: true, reveal: h.reveal}
 }
 
 func (h *handler) Enabled(ctx context.Context, l slog.Level) bool { return h.next.Enabled(ctx, l) }
@@ -107,21 +101,36 @@ func (h *handler) Handle(ctx context.Context, r slog.Record) error {
 		msg = Text(msg)
 	}
 	out := slog.NewRecord(r.Time, r.Level, msg, r.PC)
+	w := h.walker()
 	r.Attrs(func(a slog.Attr) bool {
-		out.AddAttrs(h.m.attr(a))
+		out.AddAttrs(w.attr(a))
 		return true
 	})
+	h.report(ctx, w)
 	return h.next.Handle(ctx, out)
 }
 
 func (h *handler) WithAttrs(attrs []slog.Attr) slog.Handler {
 	masked := make([]slog.Attr, len(attrs))
+	w := h.walker()
 	for i, a := range attrs {
-		masked[i] = h.m.attr(a)
+		masked[i] = w.attr(a)
 	}
-	return &handler{next: h.next.WithAttrs(masked), m: h.m}
+	h.report(context.Background(), w)
+	c := *h
+	c.next = h.next.WithAttrs(masked)
+	return &c
 }
 
 func (h *handler) WithGroup(name string) slog.Handler {
-	return &handler{next: h.next.WithGroup(name), m: h.m}
+	c := *h
+	c.next = h.next.WithGroup(name)
+	return &c
+}
+
+// report hands what w showed in clear to the audit hook.
+func (h *handler) report(ctx context.Context, w *walker) {
+	if h.audit != nil && len(w.revealed) > 0 {
+		h.audit(ctx, newRevealed(h.role, w.revealed))
+	}
 }

@@ -33,3 +33,18 @@ func BenchmarkVerifyArgon2idDefault(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkVerifyUnknownDefault is the cost of a login for an account that
+// does not exist: it should equal BenchmarkVerifyArgon2idDefault.
+func BenchmarkVerifyUnknownDefault(b *testing.B) {
+	h, err := New(Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := h.VerifyUnknown("correct horse battery staple"); err != ErrMismatch {
+			b.Fatal(err)
+		}
+	}
+}

@@ -17,8 +17,15 @@
 // specified in docs/FORMATS.md.
 //
 // One hash at the defaults takes about 17–18 ms of one core of a 2-core AMD
-// EPYC and 19 MiB of memory (docs/BENCHMARKS.md): plan login capacity and
-// concurrency with that figure.
+// EPYC and 19 MiB of memory (docs/BENCHMARKS.md): plan login capacity with
+// that figure. At most Config.MaxConcurrent hashes (default GOMAXPROCS) run
+// at once; further calls wait (HashContext, VerifyContext and
+// VerifyUnknownContext stop waiting when their context ends).
+//
+// When a login names no known account, call VerifyUnknown instead of
+// returning at once: it does the work of one Verify at the current
+// parameters and returns ErrMismatch, so response times do not reveal which
+// accounts exist.
 //
 // # Guarantees
 //
@@ -28,9 +35,16 @@
 // so a huge password cannot be used to burn CPU. bcrypt reads only 72 bytes:
 // a longer password checked against a bcrypt hash returns ErrBcryptTooLong
 // unless Config.BcryptTruncate says to compare the first 72 bytes. Stored
-// hashes are treated as untrusted input: parameters outside documented
-// bounds are refused (ErrMalformedHash) rather than computed, and the parser
-// has a fuzz target. An optional pepper (HMAC-SHA256 before argon2id, its id
+// hashes are treated as untrusted input: before any work, a hash whose
+// memory or work exceeds Config.Limits (by default four times Keel's own
+// argon2id parameters — 76 MiB, 8 passes, 4 lanes — 2 000 000 PBKDF2
+// iterations, scrypt N·r·p ≤ 2^21 within the same memory ceiling, bcrypt
+// cost 12) is refused with a *ParamError matching ErrHashTooCostly that
+// names the parameter and the setting; parameters outside the formats' fixed
+// bounds, and tags shorter than 16 bytes, are refused as ErrMalformedHash.
+// So no stored hash can make Verify allocate more than Limits.Memory or
+// stall a login, and the parser has a fuzz target. Hashing memory is bounded
+// by MaxConcurrent × Limits.Memory. An optional pepper (HMAC-SHA256 before argon2id, its id
 // recorded as the PHC keyid) protects a table stolen without the
 // application's secrets. Errors never contain the password.
 package password

@@ -1,6 +1,7 @@
 package password_test
 
 import (
+	"errors"
 	"fmt"
 	"log"
 	"strings"
@@ -39,4 +40,43 @@ func ExampleHasher_VerifyAndUpgrade() {
 	upgraded, err := h.VerifyAndUpgrade("passwd", legacy)
 	fmt.Println(err, strings.HasPrefix(upgraded, "$argon2id$"))
 	// Output: <nil> true
+}
+
+// A login for an account that does not exist costs the same as a wrong
+// password, so response times do not reveal which accounts exist.
+func ExampleHasher_VerifyUnknown() {
+	h, err := password.New(password.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	stored, _ := h.Hash("correct horse battery staple")
+	users := map[string]string{"ann": stored}
+	login := func(user, pw string) error {
+		hash, ok := users[user]
+		if !ok {
+			return h.VerifyUnknown(pw) // one argon2id at the current parameters
+		}
+		return h.Verify(pw, hash)
+	}
+	fmt.Println(login("ann", "guess"))
+	fmt.Println(login("bob", "guess"))
+	// Output:
+	// password: password does not match
+	// password: password does not match
+}
+
+// A stored hash is untrusted input: one that asks for more memory or work
+// than Config.Limits allows is refused before any work, naming the parameter
+// and the setting that would raise the ceiling.
+func ExampleParamError() {
+	h, err := password.New(password.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	err = h.Verify("pw", "$scrypt$ln=22,r=32,p=16$c29tZXNhbHQ$PL01amPyeUuxG7H0vIr5X+qHkZvWnHmGBGXFYvh8z2E")
+	fmt.Println(errors.Is(err, password.ErrHashTooCostly))
+	fmt.Println(err)
+	// Output:
+	// true
+	// password: scrypt hash parameter 128*r*N=16777224 KiB is above the ceiling 77824 (Config.Limits.Memory)
 }

@@ -19,6 +19,12 @@ func cheap(t testing.TB, cfg Config) *Hasher {
 	if cfg.Iterations == 0 {
 		cfg.Iterations = 1
 	}
+	if cfg.Limits.Memory == 0 { // the known-answer hashes are at Keel's defaults
+		cfg.Limits.Memory = 4 * DefaultMemory
+	}
+	if cfg.Limits.Iterations == 0 {
+		cfg.Limits.Iterations = 4 * DefaultIterations
+	}
 	h, err := New(cfg)
 	require.NoError(t, err)
 	return h
@@ -283,6 +289,9 @@ func FuzzParse(f *testing.F) {
 			if err != nil || again.String() != a.String() {
 				t.Fatalf("argon2 PHC string does not round-trip: %q", s)
 			}
+		}
+		if err == nil {
+			_ = sch.within(&h.limits) // never does work; must not panic
 		}
 		_ = h.NeedsRehash(s)
 	})

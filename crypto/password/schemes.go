@@ -14,9 +14,10 @@ import (
 	"golang.org/x/crypto/scrypt"
 )
 
-// Bounds on parameters read from a stored hash. A hash string is data: these
-// bounds keep a corrupted or hostile one from making Verify allocate
-// gigabytes or spin for minutes.
+// Fixed bounds on parameters read from a stored hash: outside them a hash is
+// malformed. The configurable ceilings (Config.Limits), checked before any
+// work, are what keep a corrupted or hostile hash from making Verify allocate
+// gigabytes or spin for seconds.
 const (
 	maxArgonMemory   = 1 << 22 // KiB (4 GiB)
 	maxArgonTime     = 1000
@@ -25,6 +26,7 @@ const (
 	maxScryptR       = 32
 	maxScryptP       = 16
 	maxSaltLength    = 128
+	minHashLength    = 16 // a shorter tag is too easy to match by chance
 	maxHashLength    = 128
 	bcryptMaxPassLen = 72
 	maxBcryptCost    = 18
@@ -35,7 +37,18 @@ var b64 = base64.RawStdEncoding.Strict()
 
 // scheme is one parsed hash string.
 type scheme interface {
+	// within checks the hash's cost against the ceilings, without work.
+	within(l *Limits) error
 	verify(h *Hasher, password string) error
+}
+
+// tooCostly is the error for a parameter above a configured ceiling.
+func tooCostly(scheme, param string, value, limit uint64, setting string) error {
+	e := &ParamError{Scheme: scheme, Param: param, Value: value, Max: limit, Setting: setting, kind: ErrHashTooCostly}
+	if setting == "Config.Limits.Memory" {
+		e.Unit = "KiB"
+	}
+	return e
 }
 
 func malformed(format string, args ...any) error {
@@ -54,9 +67,9 @@ func parse(encoded string) (scheme, error) {
 			return nil, malformed("bcrypt: %v", err)
 		}
 		if cost > maxBcryptCost {
-			return nil, malformed("bcrypt cost %d is above %d", cost, maxBcryptCost)
+			return nil, &ParamError{Scheme: "bcrypt", Param: "cost", Value: uint64(cost), Min: uint64(bcrypt.MinCost), Max: maxBcryptCost, kind: ErrMalformedHash}
 		}
-		return bcryptHash(encoded), nil
+		return bcryptHash{encoded: encoded, cost: cost}, nil
 	case strings.HasPrefix(encoded, "$pbkdf2-sha256$"):
 		return parsePBKDF2(encoded)
 	case strings.HasPrefix(encoded, "pbkdf2_sha256$"):
@@ -103,25 +116,29 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// number parses a decimal parameter in [lo, hi] (no sign, no leading zeros).
-func number(name, v string, lo, hi uint64) (uint64, error) {
+// number parses a decimal parameter of scheme in [lo, hi] (no sign, no
+// leading zeros); outside the range it returns a *ParamError matching
+// ErrMalformedHash.
+func number(scheme, name, v string, lo, hi uint64) (uint64, error) {
 	n, err := strconv.ParseUint(v, 10, 64)
 	if err != nil || (len(v) > 1 && v[0] == '0') {
 		return 0, malformed("%s=%q is not a decimal number", name, v)
 	}
 	if n < lo || n > hi {
-		return 0, malformed("%s=%d is out of range [%d,%d]", name, n, lo, hi)
+		return 0, &ParamError{Scheme: scheme, Param: name, Value: n, Min: lo, Max: hi, kind: ErrMalformedHash}
 	}
 	return n, nil
 }
 
-func decodeB64(name, v string, lo, hi int) ([]byte, error) {
+// decodeB64 decodes a base64 field of scheme of lo to hi bytes; a length
+// outside is a *ParamError matching ErrMalformedHash.
+func decodeB64(scheme, name, v string, lo, hi int) ([]byte, error) {
 	b, err := b64.DecodeString(v)
 	if err != nil || strings.ContainsAny(v, "\r\n") {
 		return nil, malformed("%s is not unpadded base64", name)
 	}
 	if len(b) < lo || len(b) > hi {
-		return nil, malformed("%s is %d bytes, want %d to %d", name, len(b), lo, hi)
+		return nil, &ParamError{Scheme: scheme, Param: name + " bytes", Value: uint64(len(b)), Min: uint64(lo), Max: uint64(hi), kind: ErrMalformedHash}
 	}
 	return b, nil
 }
@@ -159,21 +176,21 @@ func parseArgon(encoded string) (*argonParams, error) {
 		return nil, err
 	}
 	a := &argonParams{variant: f[1]}
-	threads, err := number("p", p["p"], 1, 255)
+	threads, err := number(a.variant, "p", p["p"], 1, 255)
 	if err != nil {
 		return nil, err
 	}
-	mem, err := number("m", p["m"], 8*threads, maxArgonMemory)
+	mem, err := number(a.variant, "m", p["m"], 8*threads, maxArgonMemory)
 	if err != nil {
 		return nil, err
 	}
-	t, err := number("t", p["t"], 1, maxArgonTime)
+	t, err := number(a.variant, "t", p["t"], 1, maxArgonTime)
 	if err != nil {
 		return nil, err
 	}
 	a.memory, a.time, a.threads = uint32(mem), uint32(t), uint8(threads)
 	if k, ok := p["keyid"]; ok {
-		id, err := decodeB64("keyid", k, 1, 8)
+		id, err := decodeB64(a.variant, "keyid", k, 1, 8)
 		if err != nil {
 			return nil, err
 		}
@@ -182,13 +199,25 @@ func parseArgon(encoded string) (*argonParams, error) {
 		}
 		a.keyID = string(id)
 	}
-	if a.salt, err = decodeB64("salt", f[4], 8, maxSaltLength); err != nil {
+	if a.salt, err = decodeB64(a.variant, "salt", f[4], 8, maxSaltLength); err != nil {
 		return nil, err
 	}
-	if a.hash, err = decodeB64("hash", f[5], 4, maxHashLength); err != nil {
+	if a.hash, err = decodeB64(a.variant, "hash", f[5], minHashLength, maxHashLength); err != nil {
 		return nil, err
 	}
 	return a, nil
+}
+
+func (a *argonParams) within(l *Limits) error {
+	switch {
+	case a.memory > l.Memory:
+		return tooCostly(a.variant, "m", uint64(a.memory), uint64(l.Memory), "Config.Limits.Memory")
+	case a.time > l.Iterations:
+		return tooCostly(a.variant, "t", uint64(a.time), uint64(l.Iterations), "Config.Limits.Iterations")
+	case a.threads > l.Parallelism:
+		return tooCostly(a.variant, "p", uint64(a.threads), uint64(l.Parallelism), "Config.Limits.Parallelism")
+	}
+	return nil
 }
 
 func (a *argonParams) verify(h *Hasher, password string) error {
@@ -197,6 +226,7 @@ func (a *argonParams) verify(h *Hasher, password string) error {
 			return fmt.Errorf("%w: %q", ErrUnknownPepper, a.keyID)
 		}
 	}
+	h.kdf(kdfCall{scheme: a.variant, memory: a.memory, time: a.time, threads: a.threads, keyLen: len(a.hash), pepperID: a.keyID})
 	in := h.pepper(password, a.keyID)
 	var got []byte
 	if a.variant == "argon2id" {
@@ -208,7 +238,17 @@ func (a *argonParams) verify(h *Hasher, password string) error {
 }
 
 // bcryptHash is a $2a$, $2b$ or $2y$ bcrypt string.
-type bcryptHash string
+type bcryptHash struct {
+	encoded string
+	cost    int
+}
+
+func (b bcryptHash) within(l *Limits) error {
+	if b.cost > l.BcryptCost {
+		return tooCostly("bcrypt", "cost", uint64(b.cost), uint64(l.BcryptCost), "Config.Limits.BcryptCost")
+	}
+	return nil
+}
 
 func (b bcryptHash) verify(h *Hasher, password string) error {
 	if len(password) > bcryptMaxPassLen {
@@ -217,7 +257,8 @@ func (b bcryptHash) verify(h *Hasher, password string) error {
 		}
 		password = password[:bcryptMaxPassLen]
 	}
-	err := bcrypt.CompareHashAndPassword([]byte(b), []byte(password))
+	h.kdf(kdfCall{scheme: "bcrypt", iterations: 1 << b.cost})
+	err := bcrypt.CompareHashAndPassword([]byte(b.encoded), []byte(password))
 	switch {
 	case err == nil:
 		return nil
@@ -230,6 +271,7 @@ func (b bcryptHash) verify(h *Hasher, password string) error {
 // pbkdf2Hash is PBKDF2-HMAC-SHA256 in PHC form:
 // $pbkdf2-sha256$i=<iterations>[,l=<key length>]$<b64 salt>$<b64 key>
 type pbkdf2Hash struct {
+	scheme     string // pbkdf2-sha256 or pbkdf2_sha256 (Django)
 	iterations int
 	salt, key  []byte
 }
@@ -243,26 +285,38 @@ func parsePBKDF2(encoded string) (*pbkdf2Hash, error) {
 	if err != nil {
 		return nil, err
 	}
-	iter, err := number("i", p["i"], 1, maxPBKDF2Iter)
+	iter, err := number("pbkdf2-sha256", "i", p["i"], 1, maxPBKDF2Iter)
 	if err != nil {
 		return nil, err
 	}
-	h := &pbkdf2Hash{iterations: int(iter)}
-	if h.salt, err = decodeB64("salt", f[3], 1, maxSaltLength); err != nil {
+	h := &pbkdf2Hash{scheme: "pbkdf2-sha256", iterations: int(iter)}
+	if h.salt, err = decodeB64(h.scheme, "salt", f[3], 1, maxSaltLength); err != nil {
 		return nil, err
 	}
-	if h.key, err = decodeB64("key", f[4], 16, maxHashLength); err != nil {
+	if h.key, err = decodeB64(h.scheme, "key", f[4], minHashLength, maxHashLength); err != nil {
 		return nil, err
 	}
 	if l, ok := p["l"]; ok {
-		if n, err := number("l", l, 16, maxHashLength); err != nil || int(n) != len(h.key) {
+		if n, err := number(h.scheme, "l", l, minHashLength, maxHashLength); err != nil || int(n) != len(h.key) {
 			return nil, malformed("l=%s does not match the key length %d", l, len(h.key))
 		}
 	}
 	return h, nil
 }
 
-func (p *pbkdf2Hash) verify(_ *Hasher, password string) error {
+func (p *pbkdf2Hash) within(l *Limits) error {
+	if uint64(p.iterations) > uint64(l.PBKDF2Iterations) {
+		name := "i"
+		if p.scheme == "pbkdf2_sha256" {
+			name = "iterations"
+		}
+		return tooCostly(p.scheme, name, uint64(p.iterations), uint64(l.PBKDF2Iterations), "Config.Limits.PBKDF2Iterations")
+	}
+	return nil
+}
+
+func (p *pbkdf2Hash) verify(h *Hasher, password string) error {
+	h.kdf(kdfCall{scheme: p.scheme, iterations: uint32(p.iterations), keyLen: len(p.key)})
 	got, err := pbkdf2.Key(sha256.New, password, p.salt, p.iterations, len(p.key))
 	if err != nil {
 		return malformed("pbkdf2: %v", err)
@@ -278,7 +332,7 @@ func parseDjango(encoded string) (*pbkdf2Hash, error) {
 	if len(f) != 4 {
 		return nil, malformed("django pbkdf2_sha256: want pbkdf2_sha256$iterations$salt$hash")
 	}
-	iter, err := number("iterations", f[1], 1, maxPBKDF2Iter)
+	iter, err := number("pbkdf2_sha256", "iterations", f[1], 1, maxPBKDF2Iter)
 	if err != nil {
 		return nil, err
 	}
@@ -286,10 +340,10 @@ func parseDjango(encoded string) (*pbkdf2Hash, error) {
 		return nil, malformed("django pbkdf2_sha256: salt must be 1 to %d bytes", maxSaltLength)
 	}
 	key, err := base64.StdEncoding.Strict().DecodeString(f[3])
-	if err != nil || len(key) < 16 || len(key) > maxHashLength || strings.ContainsAny(f[3], "\r\n") {
-		return nil, malformed("django pbkdf2_sha256: hash is not padded base64 of 16 to %d bytes", maxHashLength)
+	if err != nil || len(key) < minHashLength || len(key) > maxHashLength || strings.ContainsAny(f[3], "\r\n") {
+		return nil, malformed("django pbkdf2_sha256: hash is not padded base64 of %d to %d bytes", minHashLength, maxHashLength)
 	}
-	return &pbkdf2Hash{iterations: int(iter), salt: []byte(f[2]), key: key}, nil
+	return &pbkdf2Hash{scheme: "pbkdf2_sha256", iterations: int(iter), salt: []byte(f[2]), key: key}, nil
 }
 
 // scryptHash is passlib's scrypt form:
@@ -308,29 +362,47 @@ func parseScrypt(encoded string) (*scryptHash, error) {
 	if err != nil {
 		return nil, err
 	}
-	ln, err := number("ln", p["ln"], 1, maxScryptLogN)
+	ln, err := number("scrypt", "ln", p["ln"], 1, maxScryptLogN)
 	if err != nil {
 		return nil, err
 	}
-	r, err := number("r", p["r"], 1, maxScryptR)
+	r, err := number("scrypt", "r", p["r"], 1, maxScryptR)
 	if err != nil {
 		return nil, err
 	}
-	pp, err := number("p", p["p"], 1, maxScryptP)
+	pp, err := number("scrypt", "p", p["p"], 1, maxScryptP)
 	if err != nil {
 		return nil, err
 	}
 	s := &scryptHash{logN: int(ln), r: int(r), p: int(pp)}
-	if s.salt, err = decodeB64("salt", f[3], 1, maxSaltLength); err != nil {
+	if s.salt, err = decodeB64("scrypt", "salt", f[3], 1, maxSaltLength); err != nil {
 		return nil, err
 	}
-	if s.key, err = decodeB64("key", f[4], 16, maxHashLength); err != nil {
+	if s.key, err = decodeB64("scrypt", "key", f[4], minHashLength, maxHashLength); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
-func (s *scryptHash) verify(_ *Hasher, password string) error {
+// memoryKiB is what scrypt allocates for V and XY: 128·r·N + 256·r bytes
+// (B, 128·r·p bytes, is small next to it), in KiB, rounded up.
+func (s *scryptHash) memoryKiB() uint64 {
+	bytes := 128*uint64(s.r)<<s.logN + 256*uint64(s.r)
+	return (bytes + 1023) / 1024
+}
+
+func (s *scryptHash) within(l *Limits) error {
+	if m := s.memoryKiB(); m > uint64(l.Memory) {
+		return tooCostly("scrypt", "128*r*N", m, uint64(l.Memory), "Config.Limits.Memory")
+	}
+	if w := uint64(s.r) * uint64(s.p) << s.logN; w > l.ScryptWork {
+		return tooCostly("scrypt", "N*r*p", w, l.ScryptWork, "Config.Limits.ScryptWork")
+	}
+	return nil
+}
+
+func (s *scryptHash) verify(h *Hasher, password string) error {
+	h.kdf(kdfCall{scheme: "scrypt", memory: uint32(s.memoryKiB()), iterations: uint32(s.p), keyLen: len(s.key)})
 	got, err := scrypt.Key([]byte(password), s.salt, 1<<s.logN, s.r, s.p, len(s.key))
 	if err != nil {
 		return malformed("scrypt: %v", err)

@@ -345,7 +345,7 @@ func testConcurrent(t *testing.T, s idempotency.Store) {
 func testConcurrentHTTP(t *testing.T, s idempotency.Store) {
 	m, err := idempotency.New(idempotency.Config{Store: s})
 	require.NoError(t, err)
-	mw, err := idempotency.NewMiddleware(idempotency.MiddlewareConfig{Manager: m})
+	mw, err := idempotency.NewMiddleware(idempotency.MiddlewareConfig{Manager: m, SharedKeySpace: true})
 	require.NoError(t, err)
 	var runs atomic.Int64
 	h := mw.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

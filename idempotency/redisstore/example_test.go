@@ -26,7 +26,8 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	mw, err := idempotency.NewMiddleware(idempotency.MiddlewareConfig{Manager: m, RequireKey: true})
+	mw, err := idempotency.NewMiddleware(idempotency.MiddlewareConfig{Manager: m, RequireKey: true,
+		Principal: func(r *http.Request) string { return r.Header.Get("X-Account") }})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -44,7 +44,8 @@ func ExampleStore_CompleteTx() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	mw, err := idempotency.NewMiddleware(idempotency.MiddlewareConfig{Manager: m, RequireKey: true})
+	mw, err := idempotency.NewMiddleware(idempotency.MiddlewareConfig{Manager: m, RequireKey: true,
+		Principal: func(r *http.Request) string { return r.Header.Get("X-Account") }})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -35,6 +35,7 @@ import (
 	"github.com/keel-go/keel/cache"
 	"github.com/keel-go/keel/cache/rediscache"
 	"github.com/keel-go/keel/crypto/field"
+	"github.com/keel-go/keel/crypto/mask"
 	"github.com/keel-go/keel/examples/salesapi/store"
 	"github.com/keel-go/keel/idempotency"
 	"github.com/keel-go/keel/idempotency/redisstore"
@@ -53,6 +54,7 @@ type App struct {
 	keys     *keys
 	emailIdx *field.BlindIndex
 	auth     *authenticator
+	masking  *mask.Policy // who sees customer PII in clear
 
 	customers customerCache
 	forget    func(ctx context.Context, id string) // drops a customer from every cache tier
@@ -111,7 +113,7 @@ func New(ctx context.Context, cfg Config, gw GatewayControl) (a *App, err error)
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("salesapi: data directory: %w", err)
 	}
-	a = &App{cfg: cfg, auth: newAuthenticator(cfg.APIKeys), gateway: gw}
+	a = &App{cfg: cfg, gateway: gw}
 	built := a // "return nil, err" clears a before the deferred cleanup runs
 	defer func() {
 		if err != nil {
@@ -121,12 +123,19 @@ func New(ctx context.Context, cfg Config, gw GatewayControl) (a *App, err error)
 	if a.keys, err = loadOrCreateKeys(cfg.DataDir, cfg.AuditSigningKeyFile); err != nil {
 		return nil, err
 	}
+	if a.auth, err = newAuthenticator(cfg.APIKeys, a.keys.indexKey); err != nil {
+		return nil, err
+	}
 	if err := a.openStore(ctx); err != nil {
 		return nil, err
 	}
-	if a.emailIdx, err = field.NewBlindIndex(field.IndexConfig{
-		Key: a.keys.indexKey, Name: "customers.email", Bits: 32, Normalize: field.NormalizeEmail,
-	}); err != nil {
+	if a.emailIdx, err = newEmailIndex(a.keys.indexKey); err != nil {
+		return nil, err
+	}
+	if err := a.reindexEmails(ctx); err != nil {
+		return nil, err
+	}
+	if a.masking, err = newMaskingPolicy(cfg.Logger); err != nil {
 		return nil, err
 	}
 	if cfg.RedisAddr != "" {

@@ -1,10 +1,14 @@
 package app
 
 import (
+	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"fmt"
 	"strings"
+
+	"github.com/keel-go/keel/crypto/field"
 )
 
 // Role is what an API key may do.
@@ -52,25 +56,45 @@ func ParseAPIKeys(spec string) ([]APIKey, error) {
 }
 
 // principal is the caller a request was authenticated as. ID is a stable,
-// non-secret name for the key (a hash prefix), used for audit and limits.
+// non-secret name for the key, used for audit, limits and idempotency
+// scopes: a keyed HMAC of the token (see principalIDPurpose), so that a
+// logged or audited ID cannot be used to test guesses of the token offline.
 type principal struct {
 	ID   string
 	Role Role
 }
 
-// authenticator checks bearer tokens in constant time per key.
+// principalIDPurpose derives, from the key ring's root index key, the key
+// that names principals. Every instance sharing the key ring names a key
+// alike.
+const principalIDPurpose = "salesapi.principal-id/v1"
+
+// authenticator checks bearer tokens. Tokens are compared by their SHA-256
+// digests, all of one length, so the comparison's time reveals neither a
+// token's content nor its length, and every key is compared (no early
+// exit), so it does not reveal which key matched either.
 type authenticator struct {
-	keys []APIKey
-	ids  []string
+	digests [][sha256.Size]byte
+	roles   []Role
+	ids     []string
 }
 
-func newAuthenticator(keys []APIKey) *authenticator {
-	a := &authenticator{keys: keys}
-	for _, k := range keys {
-		sum := sha256.Sum256([]byte(k.Token))
-		a.ids = append(a.ids, fmt.Sprintf("key_%x", sum[:6]))
+func newAuthenticator(keys []APIKey, root field.Secret[[]byte]) (*authenticator, error) {
+	idKey, err := field.DeriveKey(root, principalIDPurpose)
+	if err != nil {
+		return nil, fmt.Errorf("salesapi: principal id key: %w", err)
 	}
-	return a
+	k := idKey.Reveal()
+	defer clear(k)
+	a := &authenticator{}
+	for _, key := range keys {
+		a.digests = append(a.digests, sha256.Sum256([]byte(key.Token)))
+		a.roles = append(a.roles, key.Role)
+		m := hmac.New(sha256.New, k)
+		m.Write([]byte(key.Token))
+		a.ids = append(a.ids, "key_"+hex.EncodeToString(m.Sum(nil)[:12]))
+	}
+	return a, nil
 }
 
 // authenticate returns the principal for an Authorization header value.
@@ -79,14 +103,15 @@ func (a *authenticator) authenticate(header string) (principal, bool) {
 	if !ok || token == "" {
 		return principal{}, false
 	}
+	presented := sha256.Sum256([]byte(token))
 	found := -1
-	for i, k := range a.keys { // no early exit: timing does not reveal which key matched
-		if subtle.ConstantTimeCompare([]byte(token), []byte(k.Token)) == 1 {
+	for i := range a.digests { // no early exit: timing does not reveal which key matched
+		if subtle.ConstantTimeCompare(presented[:], a.digests[i][:]) == 1 {
 			found = i
 		}
 	}
 	if found < 0 {
 		return principal{}, false
 	}
-	return principal{ID: a.ids[found], Role: a.keys[found].Role}, true
+	return principal{ID: a.ids[found], Role: a.roles[found]}, true
 }

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -17,25 +19,88 @@ import (
 )
 
 // customer is a customer in clear, as held in the process (cache included)
-// and never at rest.
+// and never at rest. Email and phone are personal data of reveal class
+// "pii": the masking policy shows them in clear to admins only.
 type customer struct {
 	ID        string    `json:"id"`
 	Name      string    `json:"name"`
-	Email     string    `json:"email"`
-	Phone     string    `json:"phone"`
+	Email     string    `json:"email" mask:"email,reveal=pii"`
+	Phone     string    `json:"phone" mask:"phone,reveal=pii"`
 	Company   string    `json:"company"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
-// view is what a caller with role sees: the sales role gets email and
-// phone masked (j***@example.com, ****4567).
-func (c customer) view(role Role) customer {
-	if role != RoleAdmin {
-		c.Email = mask.Email(c.Email)
-		c.Phone = mask.Phone(c.Phone)
+// newMaskingPolicy is who sees what in clear: admins see class "pii"; the
+// sales role sees it masked (j***@example.com, ***4567). Each response that
+// shows PII in clear is logged with the key that saw it; a deployment that
+// must keep a PII access trail writes an audit event here instead.
+func newMaskingPolicy(logger *slog.Logger) (*mask.Policy, error) {
+	return mask.NewPolicy(mask.PolicyConfig{
+		Reveal: map[string][]string{string(RoleAdmin): {"pii"}},
+		Audit: func(ctx context.Context, r mask.Revealed) {
+			p, _ := ctx.Value(principalKey{}).(principal)
+			fields := make([]string, len(r.Fields))
+			for i, f := range r.Fields {
+				fields[i] = f.Path
+			}
+			logger.InfoContext(ctx, "personal data shown in clear", "principal", p.ID, "role", r.Role, "fields", fields)
+		},
+	})
+}
+
+// view is what the caller of r may see of v under the masking policy.
+func view[T any](a *App, r *http.Request, v T) (T, error) {
+	return mask.View(mask.WithRole(r.Context(), string(principalOf(r).Role)), a.masking, v)
+}
+
+// writeView answers v as the caller of r may see it.
+func writeView[T any](a *App, w http.ResponseWriter, r *http.Request, status int, v T) {
+	shown, err := view(a, r, v)
+	if err != nil {
+		a.internal(w, r, "masking", err) // fail closed: nothing is sent
+		return
 	}
-	return c
+	writeJSON(w, status, shown)
+}
+
+// expectedCustomers is the number of customers the email blind index is
+// sized for.
+const expectedCustomers = 100_000
+
+// newEmailIndex sizes the email blind index with field.SafeIndexBits: the
+// most bits its rule allows for expectedCustomers rows (15 for 100 000), so
+// that every index value is still shared by a few customers and does not
+// single one out, while a search narrows the candidates to a handful.
+func newEmailIndex(root field.Secret[[]byte]) (*field.BlindIndex, error) {
+	_, bits, ok := field.SafeIndexBits(expectedCustomers)
+	if !ok {
+		return nil, fmt.Errorf("salesapi: no safe blind index size for %d customers", expectedCustomers)
+	}
+	return field.NewBlindIndex(field.IndexConfig{Key: root, Name: "customers.email", Bits: bits, Normalize: field.NormalizeEmail})
+}
+
+// reindexEmails rewrites the email blind index of customers stored with an
+// index of another width (earlier versions kept 32 bits), so that search
+// finds them and no row keeps the wider, more revealing index.
+func (a *App) reindexEmails(ctx context.Context) error {
+	rows, err := a.store.CustomersWithEmailIndexWidthOtherThan(ctx, 2*a.emailIdx.Size())
+	if err != nil {
+		return err
+	}
+	for _, row := range rows {
+		c, err := a.open(row)
+		if err != nil {
+			return fmt.Errorf("salesapi: re-index customer %s: %w", row.ID, err)
+		}
+		if err := a.store.ReplaceEmailIndex(ctx, row.ID, row.EmailBidx, a.emailIndex(c.Email)); err != nil {
+			return err
+		}
+	}
+	if len(rows) > 0 {
+		a.cfg.Logger.InfoContext(ctx, "email blind index resized", "customers", len(rows), "bits", a.emailIdx.Bits())
+	}
+	return nil
 }
 
 func emailContext(id string) []byte { return field.Context("customers", "email", id) }
@@ -134,7 +199,6 @@ func (in customerInput) validate(required bool) validation {
 }
 
 func (a *App) createCustomer(w http.ResponseWriter, r *http.Request) {
-	p := principalOf(r)
 	var in customerInput
 	if !decodeJSON(w, r, &in) || in.validate(true).answer(w) {
 		return
@@ -157,7 +221,7 @@ func (a *App) createCustomer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/v1/customers/"+c.ID)
-	writeJSON(w, http.StatusCreated, c.view(p.Role))
+	writeView(a, w, r, http.StatusCreated, c)
 }
 
 func customerFields(c customer) map[string]any {
@@ -174,7 +238,12 @@ func (a *App) getCustomer(w http.ResponseWriter, r *http.Request) {
 		a.internal(w, r, "get customer", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, c.view(principalOf(r).Role))
+	writeView(a, w, r, http.StatusOK, c)
+}
+
+// customerList is the answer of a search.
+type customerList struct {
+	Customers []customer `json:"customers"`
 }
 
 // findCustomers answers GET /v1/customers?email=: the blind index narrows the
@@ -200,10 +269,10 @@ func (a *App) findCustomers(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if field.NormalizeEmail(c.Email) == want {
-			out = append(out, c.view(principalOf(r).Role))
+			out = append(out, c)
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"customers": out})
+	writeView(a, w, r, http.StatusOK, customerList{Customers: out})
 }
 
 func (a *App) updateCustomer(w http.ResponseWriter, r *http.Request) {
@@ -246,7 +315,7 @@ func (a *App) updateCustomer(w http.ResponseWriter, r *http.Request) {
 		a.mutationFailed(w, r, "customer", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, after.view(principalOf(r).Role))
+	writeView(a, w, r, http.StatusOK, after)
 }
 
 func (a *App) deleteCustomer(w http.ResponseWriter, r *http.Request) {

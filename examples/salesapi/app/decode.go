@@ -1,11 +1,13 @@
 package app
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 )
 
@@ -13,15 +15,25 @@ import (
 const MaxBodyBytes = 1 << 20
 
 // decodeJSON reads exactly one JSON object into dst, refusing unknown
-// fields, trailing data and bodies over MaxBodyBytes. On failure it has
-// already answered the request and returns false.
+// fields, trailing data and bodies over MaxBodyBytes. Member names must
+// match dst's exactly and appear once per object: encoding/json alone
+// matches them case-insensitively and lets a later duplicate win, so
+// {"name":"a","Name":"b"} would set the name to "b" behind whatever checked
+// the first. On failure it has already answered the request and returns
+// false.
 func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(dst)
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err == nil {
-		if dec.More() || dec.Decode(&struct{}{}) != io.EOF {
-			err = errors.New("trailing data after the JSON object")
+		err = checkMembers(body, reflect.TypeOf(dst))
+	}
+	if err == nil {
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.DisallowUnknownFields()
+		err = dec.Decode(dst)
+		if err == nil {
+			if dec.More() || dec.Decode(&struct{}{}) != io.EOF {
+				err = errors.New("trailing data after the JSON object")
+			}
 		}
 	}
 	if err == nil {
@@ -34,6 +46,130 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) bool {
 	}
 	problem(w, http.StatusBadRequest, CodeMalformed, "malformed JSON: "+err.Error())
 	return false
+}
+
+// maxJSONDepth bounds the nesting of a request body.
+const maxJSONDepth = 32
+
+// checkMembers walks the JSON tokens of body along the type it will be
+// decoded into and refuses, naming them: a member that appears twice in one
+// object, two members that differ only in case, and a member of a struct
+// whose name is not exactly one of its fields' JSON names (a case variant
+// that encoding/json would accept). Syntax errors are left to the decoder.
+func checkMembers(body []byte, t reflect.Type) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	err := walkJSON(dec, t, "", 0)
+	var syn *json.SyntaxError
+	if errors.As(err, &syn) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil // the decoder reports it
+	}
+	return err
+}
+
+func walkJSON(dec *json.Decoder, t reflect.Type, path string, depth int) error {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	d, ok := tok.(json.Delim)
+	if !ok {
+		return nil
+	}
+	if depth >= maxJSONDepth {
+		return fmt.Errorf("nested deeper than %d levels", maxJSONDepth)
+	}
+	if d == '[' {
+		var elem reflect.Type
+		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+			elem = t.Elem()
+		}
+		for i := 0; dec.More(); i++ {
+			if err := walkJSON(dec, elem, fmt.Sprintf("%s[%d]", path, i), depth+1); err != nil {
+				return err
+			}
+		}
+		_, err := dec.Token()
+		return err
+	}
+	// An object: into a struct (known members), a map or anything else.
+	var fields map[string]reflect.Type
+	if t != nil && t.Kind() == reflect.Struct {
+		fields = jsonFields(t)
+	}
+	seen := map[string]string{} // folded name → as sent
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		name, _ := tok.(string)
+		where := "the body"
+		if path != "" {
+			where = path
+		}
+		// Into a struct, encoding/json folds case, so case variants are one
+		// member; into a map, keys are exact, so only repeats are.
+		folded := name
+		if fields != nil {
+			folded = strings.ToLower(name)
+		}
+		if prev, dup := seen[folded]; dup {
+			if prev == name {
+				return fmt.Errorf("member %q appears twice in %s", name, where)
+			}
+			return fmt.Errorf("members %q and %q of %s differ only in case (member names are case-sensitive)", prev, name, where)
+		}
+		seen[folded] = name
+		var child reflect.Type
+		switch {
+		case fields != nil:
+			ft, known := fields[name]
+			if !known {
+				return fmt.Errorf("unknown member %q in %s (member names are case-sensitive)", name, where)
+			}
+			child = ft
+		case t != nil && t.Kind() == reflect.Map:
+			child = t.Elem()
+		}
+		if err := walkJSON(dec, child, joinPath(path, name), depth+1); err != nil {
+			return err
+		}
+	}
+	_, err = dec.Token()
+	return err
+}
+
+func joinPath(path, name string) string {
+	if path == "" {
+		return name
+	}
+	return path + "." + name
+}
+
+// jsonFields maps the exact JSON member names of t's exported fields to
+// their types, as encoding/json names them (the json tag's name, else the
+// Go name; "-" skipped).
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch name {
+		case "-":
+			continue
+		case "":
+			name = f.Name
+		}
+		out[name] = f.Type
+	}
+	return out
 }
 
 // validation collects field errors; an empty one is valid.

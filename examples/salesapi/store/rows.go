@@ -109,20 +109,42 @@ func (s *Store) getCustomer(ctx context.Context, q Querier, id, suffix string) (
 // CustomersByEmailIndex returns the customers whose email blind index is
 // bidx. A blind index may collide, so callers decrypt and compare.
 func (s *Store) CustomersByEmailIndex(ctx context.Context, bidx string) ([]Customer, error) {
-	rows, err := s.DB.QueryContext(ctx, s.q(`SELECT `+customerCols+` FROM customers WHERE email_bidx = ? ORDER BY created_at`), bidx)
+	return s.customers(ctx, "find customers", `email_bidx = ?`, bidx)
+}
+
+// customers returns the customers matching where, oldest first.
+func (s *Store) customers(ctx context.Context, what, where string, args ...any) ([]Customer, error) {
+	rows, err := s.DB.QueryContext(ctx, s.q(`SELECT `+customerCols+` FROM customers WHERE `+where+` ORDER BY created_at`), args...)
 	if err != nil {
-		return nil, fmt.Errorf("store: find customers: %w", err)
+		return nil, fmt.Errorf("store: %s: %w", what, err)
 	}
 	defer rows.Close()
 	var out []Customer
 	for rows.Next() {
 		c, err := scanCustomer(rows)
 		if err != nil {
-			return nil, fmt.Errorf("store: find customers: %w", err)
+			return nil, fmt.Errorf("store: %s: %w", what, err)
 		}
 		out = append(out, c)
 	}
 	return out, rows.Err()
+}
+
+// CustomersWithEmailIndexWidthOtherThan returns the customers whose email
+// blind index is not width characters long: rows written with an index of
+// another size, which a re-index rewrites.
+func (s *Store) CustomersWithEmailIndexWidthOtherThan(ctx context.Context, width int) ([]Customer, error) {
+	return s.customers(ctx, "find customers to re-index", `length(email_bidx) <> ?`, width)
+}
+
+// ReplaceEmailIndex sets a customer's email blind index to bidx if it is
+// still old, so that a concurrent update (or another instance re-indexing)
+// is never overwritten.
+func (s *Store) ReplaceEmailIndex(ctx context.Context, id, old, bidx string) error {
+	if _, err := s.DB.ExecContext(ctx, s.q(`UPDATE customers SET email_bidx = ? WHERE id = ? AND email_bidx = ?`), bidx, id, old); err != nil {
+		return fmt.Errorf("store: re-index customer: %w", err)
+	}
+	return nil
 }
 
 // UpdateCustomer replaces a customer's mutable fields; ErrNotFound if absent.

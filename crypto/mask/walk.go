@@ -1,0 +1,544 @@
+package mask
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"reflect"
+	"strings"
+	"sync"
+)
+
+// maxDepth bounds the recursion of the walk, so that a cyclic structure
+// (a pointer back to a parent) returns an error instead of overflowing the
+// stack.
+const maxDepth = 64
+
+// maxJSONBytes bounds the []byte and json.RawMessage values whose JSON is
+// parsed to be masked by key name; larger ones are redacted whole.
+const maxJSONBytes = 1 << 20
+
+var rawMessageType = reflect.TypeFor[json.RawMessage]()
+
+// ruleCtx is the masking that applies to a value: the rule of a tag (and
+// the value's reveal class), the rule of the key it is stored under, or
+// none.
+type ruleCtx struct {
+	rule  Rule
+	name  string // the tag's rule name, for errors; "" for a key rule
+	class string // reveal class, "" for none (never revealed)
+	keyed bool   // from a key name: a value the rule cannot mask is redacted whole
+}
+
+// walker makes masked copies of values by reflection: through pointers,
+// interfaces, structs (embedded ones too), slices, arrays and maps, applying
+// mask tags and, with a Masker, key-name rules to map keys and struct field
+// names, and masking the JSON inside []byte and json.RawMessage values. It
+// fails closed: what it cannot mask in a copy is an error, which the callers
+// turn into "[REDACTED]" or a zero value.
+type walker struct {
+	keys     *Masker         // nil: mask tags only (Struct)
+	reveal   map[string]bool // classes shown in clear (a Policy's role); nil: none
+	share    bool            // values that no rule can change are shared, not copied (logs)
+	revealed []RevealedField // what was shown in clear
+}
+
+// value returns a masked copy of v (v itself if nothing can change it and
+// the walker shares).
+func (w *walker) value(v any, path string) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	src := reflect.ValueOf(v)
+	if w.share && w.inert(src.Type()) {
+		return v, nil
+	}
+	dst := reflect.New(src.Type()).Elem()
+	if _, err := w.walk(dst, src, ruleCtx{}, path, 0); err != nil {
+		return nil, err
+	}
+	return dst.Interface(), nil
+}
+
+// walk copies src into dst, masking on the way, and reports whether masking
+// hid anything of src. A zero dst means probe: compute only whether
+// masking would change src, for values that cannot be written (unexported
+// fields), which reflection can read but not copy. dst, when valid, is
+// either settable or an embedded struct whose exported fields are (the
+// enclosing struct was copied whole before).
+func (w *walker) walk(dst, src reflect.Value, rc ruleCtx, path string, depth int) (bool, error) {
+	if depth > maxDepth {
+		return false, fmt.Errorf("mask: %s: deeper than %d levels (a cycle?)", path, maxDepth)
+	}
+	if rc.rule != nil && rc.class != "" && w.reveal[rc.class] {
+		if !src.IsZero() {
+			w.revealed = append(w.revealed, RevealedField{Path: path, Class: rc.class})
+		}
+		rc = ruleCtx{} // shown in clear; rules inside (tags, keys) still apply
+	}
+	if rc.rule == nil && w.inert(src.Type()) {
+		if !dst.IsValid() {
+			return false, nil
+		}
+		if w.share || !hasReferences(src.Type()) {
+			if dst.CanSet() {
+				dst.Set(src)
+			}
+			return false, nil
+		}
+		// A deep copy is promised: walk the pointers, slices and maps.
+	}
+	switch src.Kind() {
+	case reflect.String:
+		s := src.String()
+		out := s
+		if rc.rule != nil {
+			out = rc.rule(s)
+		}
+		if dst.IsValid() {
+			dst.SetString(out)
+		}
+		// "Changed" means masking hid something: an empty string reveals
+		// nothing, whatever the rule writes in its place.
+		return out != s && s != "", nil
+	case reflect.Pointer:
+		if src.IsNil() {
+			return false, nil
+		}
+		var p, elem reflect.Value
+		if dst.IsValid() {
+			p = reflect.New(src.Type().Elem())
+			elem = p.Elem()
+		}
+		changed, err := w.walk(elem, src.Elem(), rc, path, depth+1)
+		if dst.IsValid() {
+			dst.Set(p)
+		}
+		return changed, err
+	case reflect.Interface:
+		if src.IsNil() {
+			return false, nil
+		}
+		inner := src.Elem()
+		if rc.rule != nil && rc.keyed && inner.Kind() != reflect.String {
+			// A sensitive key holding a number or an object: redacted whole.
+			if dst.IsValid() {
+				if redacted := reflect.ValueOf(Redacted); redacted.Type().AssignableTo(dst.Type()) {
+					dst.Set(redacted)
+				} else {
+					dst.SetZero()
+				}
+			}
+			return true, nil
+		}
+		var tmp reflect.Value
+		if dst.IsValid() {
+			tmp = reflect.New(inner.Type()).Elem()
+		}
+		changed, err := w.walk(tmp, inner, rc, path, depth+1)
+		if dst.IsValid() && err == nil {
+			dst.Set(tmp)
+		}
+		return changed, err
+	case reflect.Struct:
+		return w.walkStruct(dst, src, rc, path, depth)
+	case reflect.Slice:
+		if src.IsNil() {
+			if dst.IsValid() && dst.CanSet() {
+				dst.SetZero()
+			}
+			return false, nil
+		}
+		if src.Type().Elem().Kind() == reflect.Uint8 {
+			return w.walkBytes(dst, src, rc, path, depth)
+		}
+		var out reflect.Value
+		if dst.IsValid() {
+			out = reflect.MakeSlice(src.Type(), src.Len(), src.Len())
+		}
+		changed := false
+		for i := range src.Len() {
+			var d reflect.Value
+			if out.IsValid() {
+				d = out.Index(i)
+			}
+			c, err := w.walk(d, src.Index(i), rc, path, depth+1)
+			if err != nil {
+				return false, err
+			}
+			changed = changed || c
+		}
+		if dst.IsValid() {
+			dst.Set(out)
+		}
+		return changed, nil
+	case reflect.Array:
+		changed := false
+		for i := range src.Len() {
+			var d reflect.Value
+			if dst.IsValid() {
+				d = dst.Index(i)
+			}
+			c, err := w.walk(d, src.Index(i), rc, path, depth+1)
+			if err != nil {
+				return false, err
+			}
+			changed = changed || c
+		}
+		return changed, nil
+	case reflect.Map:
+		return w.walkMap(dst, src, rc, path, depth)
+	}
+	// Numbers, booleans, channels, functions.
+	switch {
+	case rc.rule == nil:
+		if dst.IsValid() {
+			dst.Set(src)
+		}
+		return false, nil
+	case rc.keyed || rc.name == "redact":
+		if dst.IsValid() {
+			dst.SetZero()
+		}
+		return !src.IsZero(), nil
+	}
+	return false, fmt.Errorf("mask: %s: rule %q applies to strings, not %s", path, rc.name, src.Type())
+}
+
+func (w *walker) walkStruct(dst, src reflect.Value, rc ruleCtx, path string, depth int) (bool, error) {
+	if rc.rule != nil && rc.keyed {
+		// A sensitive key holding an object: nothing of it is shown.
+		if dst.IsValid() && dst.CanSet() {
+			dst.SetZero()
+		}
+		return !src.IsZero(), nil
+	}
+	if dst.IsValid() && dst.CanSet() {
+		dst.Set(src) // unexported fields are copied as they are (checked below)
+	}
+	t := src.Type()
+	changed := false
+	for i := range t.NumField() {
+		f := t.Field(i)
+		fpath := path + "." + f.Name
+		tag, tagged := f.Tag.Lookup("mask")
+		frc := rc // a tag on a struct applies to the strings inside
+		if tagged {
+			var err error
+			if frc, err = parseTag(tag); err != nil {
+				return false, fmt.Errorf("mask: %s: %v", fpath, err)
+			}
+		} else if w.keys != nil && !f.Anonymous {
+			if r, class := w.keys.lookup(fieldKey(f)); r != nil {
+				frc = ruleCtx{rule: r, class: class, keyed: true}
+			}
+		}
+		var d reflect.Value
+		switch {
+		case f.IsExported():
+			if dst.IsValid() {
+				d = dst.Field(i)
+			}
+		case f.Anonymous && f.Type.Kind() == reflect.Struct:
+			// An embedded struct of an unexported type: its exported
+			// fields are promoted (encoding/json shows them) and can be
+			// set through it.
+			if dst.IsValid() {
+				d = dst.Field(i)
+			}
+		case tagged:
+			return false, fmt.Errorf("mask: %s: the mask tag is on an unexported field, which cannot be masked", fpath)
+		default:
+			// Unexported (or an embedded pointer to an unexported type):
+			// reflection cannot write it, so it is only probed, and data
+			// that masking would change is an error, never passed through.
+			c, err := w.walk(reflect.Value{}, src.Field(i), frc, fpath, depth+1)
+			if err != nil {
+				return false, err
+			}
+			if c {
+				return false, fmt.Errorf("mask: %s: unexported field holds data that must be masked, which a copy cannot do; export the field or keep such data out of it", fpath)
+			}
+			continue
+		}
+		c, err := w.walk(d, src.Field(i), frc, fpath, depth+1)
+		if err != nil {
+			return false, err
+		}
+		changed = changed || c
+	}
+	return changed, nil
+}
+
+func (w *walker) walkMap(dst, src reflect.Value, rc ruleCtx, path string, depth int) (bool, error) {
+	if src.IsNil() {
+		if dst.IsValid() && dst.CanSet() {
+			dst.SetZero()
+		}
+		return false, nil
+	}
+	t := src.Type()
+	stringKeys := t.Key().Kind() == reflect.String
+	if !stringKeys && !w.inert(t.Key()) {
+		if c, err := w.probeKeys(src, path, depth); err != nil || c {
+			if err == nil {
+				err = fmt.Errorf("mask: %s: map keys of type %s hold data that must be masked; keys cannot be masked", path, t.Key())
+			}
+			return false, err
+		}
+	}
+	var out reflect.Value
+	if dst.IsValid() {
+		out = reflect.MakeMapWithSize(t, src.Len())
+	}
+	changed := false
+	it := src.MapRange()
+	for it.Next() {
+		vrc, vpath := rc, path
+		if stringKeys {
+			k := it.Key().String()
+			vpath = path + "." + k
+			if w.keys != nil {
+				if r, class := w.keys.lookup(k); r != nil {
+					vrc = ruleCtx{rule: r, class: class, keyed: true}
+				}
+			}
+		}
+		var d reflect.Value
+		if out.IsValid() {
+			d = reflect.New(t.Elem()).Elem()
+		}
+		c, err := w.walk(d, it.Value(), vrc, vpath, depth+1)
+		if err != nil {
+			return false, err
+		}
+		changed = changed || c
+		if out.IsValid() {
+			out.SetMapIndex(it.Key(), d)
+		}
+	}
+	if dst.IsValid() {
+		dst.Set(out)
+	}
+	return changed, nil
+}
+
+func (w *walker) probeKeys(src reflect.Value, path string, depth int) (bool, error) {
+	it := src.MapRange()
+	for it.Next() {
+		c, err := w.walk(reflect.Value{}, it.Key(), ruleCtx{}, path, depth+1)
+		if err != nil || c {
+			return c, err
+		}
+	}
+	return false, nil
+}
+
+// walkBytes masks a []byte (or json.RawMessage, or another byte slice type).
+// Under a rule the bytes are masked as a string (as a JSON string for a
+// RawMessage, so that it stays valid JSON). With key-name rules, JSON inside
+// is parsed and masked by key, and anything else is redacted: bytes are
+// opaque, and a token or password in them would reach the log as base64.
+func (w *walker) walkBytes(dst, src reflect.Value, rc ruleCtx, path string, depth int) (bool, error) {
+	b := src.Bytes()
+	raw := src.Type() == rawMessageType
+	var out []byte
+	changed := false
+	switch {
+	case rc.rule != nil && raw:
+		// A JSON string is masked as a string; any other JSON is redacted
+		// whole. Either way the result is a JSON string.
+		var s string
+		if err := json.Unmarshal(b, &s); err == nil {
+			out, _ = json.Marshal(rc.rule(s)) // a string always marshals
+		} else {
+			out = []byte(`"` + Redacted + `"`)
+		}
+		changed = !bytes.Equal(out, b)
+	case rc.rule != nil:
+		s := rc.rule(string(b))
+		changed, out = s != string(b), []byte(s)
+	case w.keys == nil || len(b) == 0:
+		out = bytes.Clone(b)
+	default:
+		masked, c, err := w.maskJSON(b, path, depth)
+		switch {
+		case err != nil:
+			changed = true // not JSON, too large, or unmaskable inside: redacted whole
+			out = []byte(Redacted)
+			if raw {
+				out = []byte(`"` + Redacted + `"`)
+			}
+		case c:
+			changed, out = true, masked
+		default:
+			out = bytes.Clone(b)
+		}
+	}
+	if dst.IsValid() {
+		v := reflect.New(src.Type()).Elem()
+		v.SetBytes(out)
+		dst.Set(v)
+	}
+	return changed, nil
+}
+
+// maskJSON parses b as one JSON value and masks it by key name. It reports
+// whether anything changed; an error means b is not JSON, is too large, or
+// holds something that cannot be masked.
+func (w *walker) maskJSON(b []byte, path string, depth int) ([]byte, bool, error) {
+	if len(b) > maxJSONBytes {
+		return nil, false, fmt.Errorf("mask: %s: %d bytes of JSON, more than %d", path, len(b), maxJSONBytes)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, false, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, false, fmt.Errorf("mask: %s: data after the JSON value", path)
+	}
+	src := reflect.ValueOf(&v).Elem()
+	dst := reflect.New(src.Type()).Elem()
+	changed, err := w.walk(dst, src, ruleCtx{}, path, depth+1)
+	if err != nil || !changed {
+		return nil, false, err
+	}
+	out, err := json.Marshal(dst.Interface())
+	return out, err == nil, err
+}
+
+// fieldKey is the key name of a struct field for key-name rules: its JSON
+// name when it has one, else its Go name.
+func fieldKey(f reflect.StructField) string {
+	if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); name != "" && name != "-" {
+		return name
+	}
+	return f.Name
+}
+
+// parseTag reads a mask tag: a rule name, optionally followed by
+// ",reveal=<class>".
+func parseTag(tag string) (ruleCtx, error) {
+	name, opts, _ := strings.Cut(tag, ",")
+	r, ok := rules[name]
+	if !ok {
+		return ruleCtx{}, fmt.Errorf("unknown rule %q in tag", name)
+	}
+	rc := ruleCtx{rule: r, name: name}
+	for opts != "" {
+		var opt string
+		opt, opts, _ = strings.Cut(opts, ",")
+		k, v, ok := strings.Cut(opt, "=")
+		if !ok || k != "reveal" || !validClass(v) {
+			return ruleCtx{}, fmt.Errorf("tag option %q: want reveal=<class>, a class of letters, digits, '-' and '_'", opt)
+		}
+		if rc.class != "" {
+			return ruleCtx{}, fmt.Errorf("tag %q has two reveal classes", tag)
+		}
+		rc.class = v
+	}
+	return rc, nil
+}
+
+func validClass(c string) bool {
+	if c == "" || len(c) > 64 {
+		return false
+	}
+	for _, r := range c {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// tagsInert remembers, per type, whether a mask tag can change its values
+// (for Struct); each Masker keeps its own cache, since its key names decide
+// too.
+var tagsInert sync.Map // reflect.Type → bool
+
+// inert reports whether no masking can change a value of type t: no mask
+// tag at any depth and, with key-name rules, no map with string keys, no
+// interface, no byte slice and no struct field whose name is a sensitive
+// key. Such values are copied without a walk.
+func (w *walker) inert(t reflect.Type) bool {
+	cache := &tagsInert
+	if w.keys != nil {
+		cache = &w.keys.inert
+	}
+	if v, ok := cache.Load(t); ok {
+		return v.(bool)
+	}
+	v := w.computeInert(t, map[reflect.Type]bool{})
+	cache.Store(t, v)
+	return v
+}
+
+func (w *walker) computeInert(t reflect.Type, seen map[reflect.Type]bool) bool {
+	if seen[t] {
+		return true // a recursive type: decided where it started
+	}
+	seen[t] = true
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Array:
+		return w.computeInert(t.Elem(), seen)
+	case reflect.Slice:
+		if t.Elem().Kind() == reflect.Uint8 {
+			return w.keys == nil
+		}
+		return w.computeInert(t.Elem(), seen)
+	case reflect.Map:
+		if w.keys != nil && t.Key().Kind() == reflect.String {
+			return false
+		}
+		return w.computeInert(t.Key(), seen) && w.computeInert(t.Elem(), seen)
+	case reflect.Interface:
+		return false
+	case reflect.Struct:
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if _, ok := f.Tag.Lookup("mask"); ok {
+				return false
+			}
+			if w.keys != nil && !f.Anonymous {
+				if r, _ := w.keys.lookup(fieldKey(f)); r != nil {
+					return false
+				}
+			}
+			if !w.computeInert(f.Type, seen) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// hasReferences reports whether values of t can share memory with a copy
+// (pointers, slices, maps, interfaces, channels, functions), so that a deep
+// copy must walk them.
+func hasReferences(t reflect.Type) bool {
+	return hasRefs(t, map[reflect.Type]bool{})
+}
+
+func hasRefs(t reflect.Type, seen map[reflect.Type]bool) bool {
+	if seen[t] {
+		return false
+	}
+	seen[t] = true
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Map, reflect.Interface, reflect.Chan, reflect.Func, reflect.UnsafePointer:
+		return true
+	case reflect.Array:
+		return hasRefs(t.Elem(), seen)
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if hasRefs(t.Field(i).Type, seen) {
+				return true
+			}
+		}
+	}
+	return false
+}
