@@ -24,26 +24,28 @@
 // Policies are listed outermost first; each wraps all that follow it. The
 // recommended order, from the outside in:
 //
-//		fallback → timeout (overall) → retry → hedge → rate limit / bulkhead → breaker → timeout (per attempt) → call
+//	fallback → timeout (overall) → retry → hedge → rate limit / bulkhead → breaker → timeout (per attempt) → call
 //
-//	  - Fallback outermost: it must see the final outcome, after every retry,
-//	    so that it answers only what nothing else could fix, and only the
-//	    errors it is told to (breaker open, limited, timed out).
-//	  - An overall timeout outside the retry bounds the whole call, waits
-//	    included; a per-attempt timeout inside bounds each attempt, and a
-//	    timed-out attempt is retried (timeout.ExceededError is retryable). Use
-//	    both, the inner one shorter.
-//	  - Retry outside the breaker: every attempt is a call the breaker counts,
-//	    and a rejection tells the retry, through OpenError.RetryAfter, when the
-//	    break ends (or stops it, with a Classifier that stops on ErrOpen).
-//	  - Hedge inside the retry: each attempt of the retry may be hedged; the
-//	    other way round, each hedge would be a whole retry loop.
-//	  - A rate limit or bulkhead on the dependency goes inside the retry and the
-//	    hedge (each attempt takes a token or a slot) and outside the breaker
-//	    (its refusals are not the dependency's failures). A limit on logical
-//	    calls may go further out.
-//	  - The per-attempt timeout inside the breaker, so that the breaker counts
-//	    a timed-out attempt as a failure and can count it as slow.
+// Why each goes where it does:
+//
+//   - Fallback outermost: it must see the final outcome, after every retry,
+//     so that it answers only what nothing else could fix, and only the
+//     errors it is told to (breaker open, limited, timed out).
+//   - An overall timeout outside the retry bounds the whole call, waits
+//     included; a per-attempt timeout inside bounds each attempt, and a
+//     timed-out attempt is retried (timeout.ExceededError is retryable). Use
+//     both, the inner one shorter.
+//   - Retry outside the breaker: every attempt is a call the breaker counts,
+//     and a rejection tells the retry, through OpenError.RetryAfter, when the
+//     break ends (or stops it, with a Classifier that stops on ErrOpen).
+//   - Hedge inside the retry: each attempt of the retry may be hedged; the
+//     other way round, each hedge would be a whole retry loop.
+//   - A rate limit or bulkhead on the dependency goes inside the retry and the
+//     hedge (each attempt takes a token or a slot) and outside the breaker
+//     (its refusals are not the dependency's failures). A limit on logical
+//     calls may go further out.
+//   - The per-attempt timeout inside the breaker, so that the breaker counts
+//     a timed-out attempt as a failure and can count it as slow.
 //
 // With refuses the compositions that defeat one of their own policies —
 // anything inside a fallback's reach, a retry or hedge inside a breaker, a
