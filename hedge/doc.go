@@ -2,8 +2,8 @@
 // attempt is slower than it should be, a second (hedged) attempt is sent
 // without cancelling the first, the first to succeed is returned, and the
 // others are cancelled. "The Tail at Scale" (Dean and Barroso) measured what
-// this buys: hedging after the 95th percentile cut the 99.9th percentile of a
-// BigTable read from 1,800 ms to 74 ms for 2% more requests.
+// this buys: in a BigTable benchmark, a hedged request after a 10 ms delay cut
+// the 99.9th percentile from 1,800 ms to 74 ms for 2% more requests.
 //
 // Use it for idempotent calls (reads, or writes that carry an idempotency
 // key) to a dependency with a long tail: a replica that stalls on garbage
