@@ -91,6 +91,16 @@ func (b *Breaker) Name() string { return b.name }
 // reports Open until a call arrives and moves it to HalfOpen.
 func (b *Breaker) State() State { return stateOf(b.word.Load()) }
 
+// Healthy reports whether the breaker lets every call through: Closed, or
+// Disabled by an operator. Open, HalfOpen and ForcedOpen are not healthy.
+// Policies that add load to a dependency only while it is healthy (Keel's
+// hedge package sends no hedged request otherwise) call it, without
+// importing this package. It is one atomic load.
+func (b *Breaker) Healthy() bool {
+	s := stateOf(b.word.Load())
+	return s == Closed || s == Disabled
+}
+
 // permit is what an admitted call carries to its completion.
 type permit struct {
 	gen   uint32

@@ -363,3 +363,17 @@ func TestNewValidatesConfig(t *testing.T) {
 		})
 	}
 }
+
+func TestHealthy(t *testing.T) {
+	b := mustNew(t, breaker.Config{ConsecutiveFailures: 1, OpenDuration: time.Minute})
+	assert.True(t, b.Healthy(), "closed")
+	_ = b.Do(context.Background(), func(context.Context) error { return errBoom })
+	require.Equal(t, breaker.Open, b.State())
+	assert.False(t, b.Healthy(), "open")
+	b.Disable()
+	assert.True(t, b.Healthy(), "disabled: every call goes through")
+	b.Open()
+	assert.False(t, b.Healthy(), "forced open")
+	b.Close()
+	assert.True(t, b.Healthy())
+}

@@ -67,6 +67,32 @@ func NewBudget(cfg BudgetConfig) (*Budget, error) {
 // Tokens returns the tokens currently in the bucket.
 func (b *Budget) Tokens() float64 { return float64(b.milli.Load()) / 1000 }
 
+// TryWithdraw takes one token for an extra attempt that is not one of this
+// package's retries — a hedged request, say — and reports whether it did.
+// It takes one only while a retry would be allowed (more than MaxTokens/2
+// tokens remain), atomically, so concurrent callers never overdraw. An
+// extra attempt pays up front, whatever its outcome, because it is load
+// the dependency would not otherwise see: while calls are slow but
+// succeeding, nothing else drains the budget. Keel's hedge package spends a
+// Budget through this method, without importing this package.
+func (b *Budget) TryWithdraw() bool {
+	for {
+		cur := b.milli.Load()
+		if cur <= b.threshold {
+			return false
+		}
+		if b.milli.CompareAndSwap(cur, max(cur-1000, 0)) {
+			return true
+		}
+	}
+}
+
+// Deposit credits one successful call, as a retry policy does after each
+// successful attempt: it puts back TokenRatio tokens, up to MaxTokens.
+// Policies outside this package that spend the budget (TryWithdraw) call it,
+// so that a budget shared only by them still refills.
+func (b *Budget) Deposit() { b.onSuccess() }
+
 // allowRetry reports whether a retry may run now.
 func (b *Budget) allowRetry() bool { return b.milli.Load() > b.threshold }
 

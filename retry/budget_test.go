@@ -117,3 +117,43 @@ func TestBudgetIgnoresNonRetryableFailures(t *testing.T) {
 	}
 	assert.InDelta(t, 4.0, budget.Tokens(), 1e-9)
 }
+
+// Extra attempts that are not retries (hedges) pay one token each, up front,
+// only while a retry would be allowed, and never overdraw under concurrency;
+// deposits refill the bucket as successful calls do.
+func TestBudgetWithdrawAndDeposit(t *testing.T) {
+	budget, err := retry.NewBudget(retry.BudgetConfig{MaxTokens: 10, TokenRatio: 0.5})
+	require.NoError(t, err)
+	var granted atomic.Int64
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 100 {
+				if budget.TryWithdraw() {
+					granted.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	assert.Equal(t, int64(5), granted.Load(), "10 tokens, threshold 5: exactly 5 withdrawals")
+	assert.Equal(t, 5.0, budget.Tokens())
+
+	p := mustNew(t, retry.Config{MaxAttempts: 3, Backoff: retry.Constant{}, Budget: budget})
+	calls := 0
+	_ = p.Do(context.Background(), func(context.Context) error { calls++; return errBoom })
+	assert.Equal(t, 1, calls, "the withdrawals spent what retries would have used")
+
+	budget.Deposit()
+	budget.Deposit()
+	assert.Equal(t, 5.0, budget.Tokens(), "the failed call took one token; two deposits of 0.5 put it back")
+	budget.Deposit()
+	assert.True(t, budget.TryWithdraw(), "above the threshold again")
+	assert.False(t, budget.TryWithdraw())
+	for range 100 {
+		budget.Deposit()
+	}
+	assert.Equal(t, 10.0, budget.Tokens(), "deposits stop at MaxTokens")
+}

@@ -1,7 +1,9 @@
 // Package archtest enforces the one rule of the house: the primitive packages
-// (retry, breaker, ratelimit, cache, idempotency, crypto/field, crypto/mask,
-// crypto/password, audit, backup, metrics) do not import one another, nor
-// cmd/ or examples/. They meet only in examples/, cmd/ and the user's code.
+// (retry, breaker, ratelimit, cache, idempotency, timeout, fallback, hedge,
+// crypto/field, crypto/mask, crypto/password, audit, backup, metrics) do not
+// import one another, nor the composers: cmd/, examples/ and resilience/.
+// They meet only in the composers and the user's code; resilience is the one
+// library package allowed to import them.
 //
 // The rule is checked on the build graph that `go list -deps` reports, so an
 // indirect import (retry → some/internal/pkg → breaker) is caught too. Test

@@ -12,12 +12,15 @@ const Module = "github.com/keel-go/keel"
 // Primitives are the independent package trees, relative to Module.
 var Primitives = []string{
 	"retry", "breaker", "ratelimit", "cache", "idempotency",
+	"timeout", "fallback", "hedge",
 	"crypto/field", "crypto/mask", "crypto/password",
 	"audit", "backup", "metrics",
 }
 
 // composers may import primitives; primitives may not import them.
-var composers = []string{"cmd", "examples"}
+// resilience is the one library package among them: it composes the
+// resilience primitives into pipelines, above them, as cmd/ and examples/ do.
+var composers = []string{"cmd", "examples", "resilience"}
 
 // Package is one package with its transitive non-test dependencies.
 type Package struct {

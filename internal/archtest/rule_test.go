@@ -22,10 +22,15 @@ func TestViolationsNamesTheOffendingImport(t *testing.T) {
 		{ImportPath: Module + "/cmd/keel", Deps: []string{Module + "/backup", Module + "/audit"}},
 		{ImportPath: Module + "/examples/salesapi", Deps: []string{Module + "/retry", Module + "/breaker"}},
 		{ImportPath: Module + "/retrying", Deps: []string{Module + "/breaker"}}, // not the retry tree
+		{ImportPath: Module + "/resilience", Deps: []string{Module + "/retry", Module + "/hedge", Module + "/timeout"}},
+		{ImportPath: Module + "/hedge", Deps: []string{Module + "/retry"}},
+		{ImportPath: Module + "/fallback", Deps: []string{Module + "/resilience"}},
 	}
 	assert.Equal(t, []string{
 		"backup imports " + Module + "/cmd/keel (via " + Module + "/backup)",
 		"crypto/field imports " + Module + "/crypto/mask (via " + Module + "/crypto/field)",
+		"fallback imports " + Module + "/resilience (via " + Module + "/fallback)",
+		"hedge imports " + Module + "/retry (via " + Module + "/hedge)",
 		"retry imports " + Module + "/breaker (via " + Module + "/retry)",
 	}, Violations(pkgs))
 }

@@ -7,8 +7,9 @@
 //     to the sales role and keeps them out of the logs;
 //   - idempotency makes POST /v1/orders safe to retry, completing the record
 //     in the order's own transaction;
-//   - retry and breaker guard the payment gateway, with a derived idempotency
-//     key so the gateway never charges twice;
+//   - one resilience pipeline (retry, breaker, per-attempt timeout) guards
+//     the payment gateway, behind a resilience.Transport that sends a derived
+//     idempotency key on every attempt, so the gateway never charges twice;
 //   - cache keeps customer reads and sales reports off the database;
 //   - ratelimit caps each API key, in one process or across many (Redis);
 //   - audit records every mutation and every denied request, tamper-evident;
@@ -44,7 +45,6 @@ import (
 	"github.com/keel-go/keel/metrics/health"
 	"github.com/keel-go/keel/ratelimit"
 	"github.com/keel-go/keel/ratelimit/redislimit"
-	"github.com/keel-go/keel/retry"
 )
 
 // App is the running sales API. Handler serves it; Close releases it.
@@ -68,9 +68,8 @@ type App struct {
 	idemSQL      *sqlstore.Store // nil when records live in Redis
 	redis        *redis.Client
 
-	payRetry   *retry.Policy
 	payBreaker *breaker.Breaker
-	payClient  *http.Client
+	payClient  *http.Client // its transport runs the payment pipeline (payments.go)
 
 	audit        *audit.Logger // nil while the log is behind its witness
 	auditBlocked error         // why audit is nil: the *audit.RollbackError New refused with
@@ -270,31 +269,6 @@ func (a *App) buildIdempotency(ctx context.Context) error {
 	var err error
 	a.idem, err = idempotency.New(idempotency.Config{Store: st, Lease: a.cfg.IdempotencyLease, Logger: a.cfg.Logger})
 	return err
-}
-
-func (a *App) buildPayments(context.Context) error {
-	var err error
-	// The breaker trips on sustained failure, not on a flaky gateway: a 30 %
-	// failure rate (absorbed by retries) reaches 60 % of 40 calls with
-	// probability ~1e-5, while a dead gateway trips it after 20 calls.
-	a.payBreaker, err = breaker.New(breaker.Config{
-		Name: "payment_gateway", FailureRate: 0.6, WindowSize: 40, MinimumCalls: 20,
-		ConsecutiveFailures: 12, OpenDuration: a.cfg.BreakerOpen, HalfOpenProbes: 1, HalfOpenSuccesses: 2,
-		Logger: a.cfg.Logger,
-	})
-	if err != nil {
-		return err
-	}
-	a.payRetry, err = retry.New(retry.Config{
-		Name: "payment_gateway", MaxAttempts: 5, MaxElapsedTime: 5 * time.Second, AttemptTimeout: 2 * time.Second,
-		Backoff:       retry.Exponential{Initial: 20 * time.Millisecond, Max: 500 * time.Millisecond},
-		MaxRetryAfter: time.Second, Classifier: classifyPayment, Logger: a.cfg.Logger,
-	})
-	if err != nil {
-		return err
-	}
-	a.payClient = &http.Client{Timeout: 10 * time.Second}
-	return nil
 }
 
 func (a *App) buildHealth(context.Context) error {
