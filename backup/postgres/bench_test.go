@@ -323,7 +323,7 @@ func BenchmarkRestore(b *testing.B) {
 			target, err := postgres.New(postgres.Config{DSN: fresh(b)})
 			require.NoError(b, err)
 			b.StartTimer()
-			_, err = repo.Restore(ctx, m.ID, target, backup.RestoreOptions{})
+			_, err = repo.Restore(ctx, m.ID, target, backup.RestoreOptions{AllowOtherSource: true}) // a fresh database each time
 			require.NoError(b, err)
 		}
 		cpu.report(b)
