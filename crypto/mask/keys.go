@@ -167,11 +167,13 @@ func (m *Masker) ClassOf(key string) string {
 func (m *Masker) ruleFor(key string) (rc ruleCtx, known, ok bool) {
 	n := normalize(key)
 	if r, ok := m.rules[n]; ok {
-		return ruleCtx{rule: r, class: m.classes[n], keyed: true, id: "k:" + n}, true, true
+		return ruleCtx{rule: r, class: m.classes[n], keyed: true, id: n}, true, true
 	}
 	for _, p := range m.parts {
 		if strings.Contains(n, p) {
-			return ruleCtx{rule: Redact, keyed: true, id: "k:" + p}, false, true
+			// Redact, whatever the exact key p has: an id no exact key
+			// (letters and digits) can have.
+			return ruleCtx{rule: Redact, keyed: true, id: "*"}, false, true
 		}
 	}
 	return ruleCtx{}, false, false

@@ -74,18 +74,26 @@ func TestSharedPointersAreCopiedOnce(t *testing.T) {
 	_, visits = walkCount(t, &walker{keys: Default()}, s)
 	assert.Less(t, visits, 20*(depth+1))
 
-	// The same pointer under two rules is masked under each.
+	// The same pointer under several rules is masked under each.
+	type emails struct{ List []string }
 	type twoRules struct {
-		A *string `mask:"email"`
-		B *string `mask:"redact"`
-		C *string
+		A *emails `mask:"email"`
+		B *emails `mask:"redact"`
+		C *emails
+		D *emails `json:"email"` // a key name, under a Masker
 	}
-	email := "ann@example.com"
-	tr, err := Struct(twoRules{A: &email, B: &email, C: &email})
+	e := &emails{List: []string{"ann@example.com"}}
+	tr, err := Struct(twoRules{A: e, B: e, C: e, D: e})
 	require.NoError(t, err)
-	assert.Equal(t, "a***@example.com", *tr.A)
-	assert.Equal(t, Redacted, *tr.B)
-	assert.Equal(t, "ann@example.com", *tr.C)
+	assert.Equal(t, []string{"a***@example.com"}, tr.A.List)
+	assert.Equal(t, []string{Redacted}, tr.B.List)
+	assert.Equal(t, []string{"ann@example.com"}, tr.C.List)
+	assert.Same(t, tr.C, tr.D, "no rule: one copy")
+	assert.NotSame(t, e, tr.C)
+	mv := Default().Value("v", twoRules{A: e, C: e, D: e}).(twoRules)
+	assert.Equal(t, []string{"a***@example.com"}, mv.A.List)
+	assert.Equal(t, []string{"ann@example.com"}, mv.C.List)
+	assert.Nil(t, mv.D.List, "the key's rule (an object under a sensitive key shows nothing), not another rule's copy")
 }
 
 // A log line writes a shared value once per path: the 19-node chain wrote

@@ -44,9 +44,10 @@ type ruleCtx struct {
 	name  string // the tag's rule name, for errors; "" for a key rule
 	class string // reveal class, "" for none (never revealed)
 	keyed bool   // from a key name: a value the rule cannot mask is redacted whole
-	// id names where the rule comes from ("t:" and the tag, "k:" and the
-	// normalised key), so that copies made under one rule are reused under
-	// the same rule only. Rules are functions, which cannot be compared.
+	// id names where the rule comes from (with keyed: the tag, or the
+	// normalised key, or "*" for a key that contains a sensitive part), so
+	// that copies made under one rule are reused under the same rule only.
+	// Rules are functions, which cannot be compared.
 	id string
 }
 
@@ -67,8 +68,10 @@ type walker struct {
 	// a value reached again is not walked again, its copy is reused (and
 	// one still being copied is a cycle). This keeps the walk linear in the
 	// distinct values however much they are shared.
-	copies map[copyKey]*copied
-	visits int // values walked
+	first    copyKey // the first remembered, kept apart: most values have at most one
+	firstVal copied
+	copies   map[copyKey]copied // the others
+	visits   int                // values walked
 	// expanded counts the values a writer of the result would see: each
 	// visit, and for each reuse of a copy, the values it stands for.
 	expanded uint64
@@ -80,6 +83,7 @@ type copyKey struct {
 	n     int // a slice's length
 	typ   reflect.Type
 	rule  string // ruleCtx.id
+	keyed bool   // ruleCtx.keyed: a tag and a key of the same name are different rules
 	probe bool   // computed only whether masking changes it
 }
 
@@ -108,17 +112,25 @@ func (w *walker) value(v any, path string) (any, error) {
 }
 
 // shared returns the key under which a copy of src (a pointer, map or
-// slice) made under rc can be reused, and false for values that are not
-// shared (nil, empty).
+// slice) made under rc can be reused, and false for values not worth
+// remembering: nil or empty ones, and those whose elements hold no
+// references. Such a value is a leaf: reaching it again costs its own size
+// once per parent, and its parents, which hold references, are remembered;
+// nor can it be part of a cycle.
 func shared(dst, src reflect.Value, rc ruleCtx) (copyKey, bool) {
-	k := copyKey{typ: src.Type(), rule: rc.id, probe: !dst.IsValid()}
+	t := src.Type()
+	k := copyKey{typ: t, rule: rc.id, keyed: rc.keyed, probe: !dst.IsValid()}
 	switch src.Kind() {
-	case reflect.Pointer, reflect.Map:
-		if src.IsNil() {
+	case reflect.Pointer:
+		if src.IsNil() || !hasReferences(t.Elem()) {
+			return k, false
+		}
+	case reflect.Map:
+		if src.IsNil() || !hasReferences(t.Key()) && !hasReferences(t.Elem()) {
 			return k, false
 		}
 	case reflect.Slice:
-		if src.Len() == 0 {
+		if src.Len() == 0 || !hasReferences(t.Elem()) {
 			return k, false
 		}
 		k.n = src.Len()
@@ -161,7 +173,7 @@ func (w *walker) walk(dst, src reflect.Value, rc ruleCtx, path string, depth int
 	if !isShared {
 		return w.walkValue(dst, src, rc, path, depth)
 	}
-	if c, ok := w.copies[key]; ok {
+	if c, ok := w.copy(key); ok {
 		if !c.done {
 			return false, fmt.Errorf("mask: %s: a cycle (a value that holds itself) cannot be masked", path)
 		}
@@ -174,21 +186,38 @@ func (w *walker) walk(dst, src reflect.Value, rc ruleCtx, path string, depth int
 		}
 		return c.changed, nil
 	}
-	if w.copies == nil {
-		w.copies = map[copyKey]*copied{}
-	}
-	c := &copied{}
-	w.copies[key] = c
+	w.remember(key, copied{}) // in progress: reaching it again is a cycle
 	before := w.expanded
 	changed, err := w.walkValue(dst, src, rc, path, depth)
 	if err != nil {
 		return false, err
 	}
-	c.done, c.changed, c.size = true, changed, w.expanded-before
+	c := copied{done: true, changed: changed, size: w.expanded - before}
 	if dst.IsValid() {
 		c.v = dst
 	}
+	w.remember(key, c)
 	return changed, nil
+}
+
+func (w *walker) copy(k copyKey) (copied, bool) {
+	if w.first.typ != nil && w.first == k {
+		return w.firstVal, true
+	}
+	c, ok := w.copies[k]
+	return c, ok
+}
+
+func (w *walker) remember(k copyKey, c copied) {
+	switch {
+	case w.first.typ == nil || w.first == k:
+		w.first, w.firstVal = k, c
+	default:
+		if w.copies == nil {
+			w.copies = map[copyKey]copied{}
+		}
+		w.copies[k] = c
+	}
 }
 
 func satAdd(a, b uint64) uint64 {
@@ -582,7 +611,7 @@ func parseTag(tag string) (ruleCtx, error) {
 	if !ok {
 		return ruleCtx{}, fmt.Errorf("unknown rule %q in tag", name)
 	}
-	rc := ruleCtx{rule: r, name: name, id: "t:" + tag}
+	rc := ruleCtx{rule: r, name: name, id: tag}
 	for opts != "" {
 		var opt string
 		opt, opts, _ = strings.Cut(opts, ",")
@@ -675,8 +704,15 @@ func (w *walker) computeInert(t reflect.Type, seen map[reflect.Type]bool) bool {
 // (pointers, slices, maps, interfaces, channels, functions), so that a deep
 // copy must walk them.
 func hasReferences(t reflect.Type) bool {
-	return hasRefs(t, map[reflect.Type]bool{})
+	if v, ok := refsCache.Load(t); ok {
+		return v.(bool)
+	}
+	v := hasRefs(t, map[reflect.Type]bool{})
+	refsCache.Store(t, v)
+	return v
 }
+
+var refsCache sync.Map // reflect.Type → bool
 
 func hasRefs(t reflect.Type, seen map[reflect.Type]bool) bool {
 	if seen[t] {
