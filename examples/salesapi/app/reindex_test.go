@@ -46,7 +46,6 @@ func TestReindexSkipsRowsItCannotOpen(t *testing.T) {
 
 	logs.Reset()
 	a = newTestApp(t, dir, &logs) // starts
-	defer a.Close()
 	assert.Contains(t, logs.String(), `"msg":"customer left out of the email re-index: its email cannot be decrypted","customer":"`+bob.ID+`"`)
 	assert.Contains(t, logs.String(), `"msg":"email blind index resized","customers":1,"bits":15`)
 	assert.Contains(t, logs.String(), `"msg":"email re-index left customers out","customers":1`)
@@ -65,6 +64,7 @@ func TestReindexSkipsRowsItCannotOpen(t *testing.T) {
 	logs.Reset()
 	a = newTestApp(t, dir, &logs)
 	assert.Equal(t, 1, strings.Count(logs.String(), "customer left out of the email re-index"))
+	require.NoError(t, a.Close())
 }
 
 // The index value records its width ("15:" before the hex), so that a
