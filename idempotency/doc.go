@@ -26,9 +26,10 @@
 //	mw, _ := idempotency.NewMiddleware(idempotency.MiddlewareConfig{
 //		Manager:    m,
 //		RequireKey: true,
-//		Principal:  func(r *http.Request) string { return accountID(r) },
+//		// The account that authentication (run before) put in the context.
+//		Principal: func(r *http.Request) string { return accountID(r.Context()) },
 //	})
-//	mux.Handle("POST /orders", mw.Wrap(createOrder))
+//	mux.Handle("POST /orders", authenticate(mw.Wrap(createOrder)))
 //
 // # Behaviour of the middleware
 //
@@ -40,6 +41,8 @@
 //	no Idempotency-Key, RequireKey              400 idempotency_key_missing     draft, Error Scenarios
 //	no Idempotency-Key, key optional            handler runs, nothing stored    draft (key is per operation)
 //	key malformed, empty or > 255 characters    400 idempotency_key_invalid     draft, Syntax; Stripe's 255
+//	key, but Principal returned ""              500 idempotency_principal_missing  Keel: no scope, handler
+//	                                                                            does not run (see below)
 //	body > MaxRequestBody (default 1 MiB)       413 idempotency_request_too_large  Keel: the body is hashed
 //	body unreadable or != Content-Length        400 idempotency_body_unreadable    Keel
 //	store unreachable                           503 idempotency_store_unavailable  Keel: fail closed, handler
@@ -78,7 +81,13 @@
 // client's stored result and a key reused on another endpoint is a new key.
 // A scope is required: NewMiddleware refuses a configuration without
 // MiddlewareConfig.Principal unless MiddlewareConfig.SharedKeySpace says
-// explicitly that every caller shares one key space.
+// explicitly that every caller shares one key space. Principal must name
+// the authenticated caller, taken from authentication that runs before the
+// middleware (a context value), never from a header the client chooses; a
+// request with a key for which it returns "" is answered 500
+// idempotency_principal_missing and logged, and its handler does not run,
+// rather than falling into one anonymous key space that every such caller
+// would share.
 //
 // Replayed headers are an allow-list ([DefaultReplayHeaders]: Content-Type,
 // Location, ETag …). Set-Cookie is never stored.

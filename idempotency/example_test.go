@@ -2,6 +2,7 @@ package idempotency_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -12,8 +13,29 @@ import (
 	"github.com/keel-go/keel/idempotency"
 )
 
+// accountKey is the context key under which authentication puts the
+// caller's account.
+type accountKey struct{}
+
+// authenticate stands for the service's authentication: it verifies the
+// caller's credentials (here an API key, looked up by its SHA-256 digest)
+// and puts the caller's account in the request's context; any other request
+// is refused before it reaches the idempotency middleware.
+func authenticate(accountsByKeyDigest map[[32]byte]string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token, bearer := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		account, known := accountsByKeyDigest[sha256.Sum256([]byte(token))]
+		if !bearer || !known {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), accountKey{}, account)))
+	})
+}
+
 // A retried POST /orders creates one order; the retry gets the first
-// response, marked as replayed.
+// response, marked as replayed. Keys are scoped to the account that
+// authentication found, never to one the client names.
 func ExampleMiddleware() {
 	m, err := idempotency.New(idempotency.Config{Store: idempotency.NewMemoryStore()})
 	if err != nil {
@@ -22,23 +44,27 @@ func ExampleMiddleware() {
 	mw, err := idempotency.NewMiddleware(idempotency.MiddlewareConfig{
 		Manager:    m,
 		RequireKey: true,
-		Principal:  func(r *http.Request) string { return r.Header.Get("X-Account") },
+		Principal: func(r *http.Request) string {
+			account, _ := r.Context().Value(accountKey{}).(string)
+			return account
+		},
 	})
 	if err != nil {
 		panic(err)
 	}
 	orders := 0
+	apiKeys := map[[32]byte]string{sha256.Sum256([]byte("acme-api-key-0123456789")): "acme"}
 	mux := http.NewServeMux()
-	mux.Handle("POST /orders", mw.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("POST /orders", authenticate(apiKeys, mw.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		orders++
 		w.Header().Set("Location", fmt.Sprintf("/orders/%d", orders))
 		w.WriteHeader(http.StatusCreated)
 		fmt.Fprintf(w, `{"id":%d}`, orders)
-	})))
+	}))))
 
 	for range 2 {
 		r := httptest.NewRequest("POST", "/orders", strings.NewReader(`{"sku":"keel-pro"}`))
-		r.Header.Set("X-Account", "acme")
+		r.Header.Set("Authorization", "Bearer acme-api-key-0123456789")
 		r.Header.Set("Idempotency-Key", `"8e03978e-40d5-43e8-bc93-6894a57f9324"`)
 		w := httptest.NewRecorder()
 		mux.ServeHTTP(w, r)

@@ -50,8 +50,14 @@ type MiddlewareConfig struct {
 	// client can never read another's stored result. It is part of the
 	// scope. Required unless SharedKeySpace is set: without it a second
 	// caller who sends the first caller's key receives the first caller's
-	// response. Requests for which it returns "" share one anonymous key
-	// space, so return a non-empty id for every authenticated caller.
+	// response. Take it from authentication (an account id that an
+	// authentication middleware running before this one put in the
+	// request's context), never from anything the client chooses, such as
+	// a header naming an account. A request with a key for which it returns
+	// "" is answered 500 (code idempotency_principal_missing, logged by the
+	// Manager) and its handler does not run: an unauthenticated request
+	// should not reach the middleware, and a shared anonymous key space
+	// would replay one caller's response to another.
 	Principal func(r *http.Request) string
 	// SharedKeySpace says explicitly that every caller shares one key space
 	// (no Principal): a key sent by one client replays to any other that
@@ -183,6 +189,16 @@ func (mw *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Ha
 		next.ServeHTTP(w, r)
 		return
 	}
+	principal := ""
+	if mw.principal != nil {
+		if principal = mw.principal(r); principal == "" {
+			mw.m.log(r.Context(), "idempotency: MiddlewareConfig.Principal returned an empty principal for a request with a key; answered 500 without running the handler",
+				errors.New("no authenticated caller: the principal must come from authentication, which must run before the middleware"))
+			writeProblem(w, mw.problemType, http.StatusInternalServerError, CodePrincipalMissing,
+				"the server could not tell which caller this request belongs to, so its "+HeaderName+" cannot be honoured")
+			return
+		}
+	}
 
 	body, err := readBody(r, mw.maxRequest)
 	if err != nil {
@@ -196,7 +212,7 @@ func (mw *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Ha
 		return
 	}
 
-	begun, err := mw.m.Begin(r.Context(), mw.scope(r), key, mw.fingerprint(r, body))
+	begun, err := mw.m.Begin(r.Context(), mw.scope(r, principal), key, mw.fingerprint(r, body))
 	if err != nil {
 		mw.writeBeginError(w, err)
 		return
@@ -319,11 +335,7 @@ func writeReplay(w http.ResponseWriter, out Outcome) {
 
 // scope is principal, method and route, unambiguous (the principal is
 // quoted), hashed when too long for a store.
-func (mw *Middleware) scope(r *http.Request) string {
-	principal := ""
-	if mw.principal != nil {
-		principal = mw.principal(r)
-	}
+func (mw *Middleware) scope(r *http.Request, principal string) string {
 	s := strconv.Quote(principal) + " " + r.Method + " " + mw.route(r)
 	if len(s) > MaxScopeLength {
 		sum := sha256.Sum256([]byte(s))

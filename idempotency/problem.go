@@ -16,6 +16,11 @@ const (
 	CodeKeyMismatch      = "idempotency_key_mismatch"      // 422
 	CodeInProgress       = "idempotency_in_progress"       // 409
 	CodeStoreUnavailable = "idempotency_store_unavailable" // 503
+	// CodePrincipalMissing: MiddlewareConfig.Principal returned "" for a
+	// request with a key. The server cannot scope the key to a caller, so
+	// the handler does not run (500: a server misconfiguration the caller
+	// cannot fix).
+	CodePrincipalMissing = "idempotency_principal_missing" // 500
 )
 
 // problem is an RFC 9457 problem detail with Keel's "code" extension member.

@@ -65,6 +65,8 @@
 // wipes the key a Ring holds. An AES-256-GCM key never encrypts more than
 // GCMMessageLimit values in one Ring (and the Rings a RingFile reloads into);
 // across processes, counts add up only if the application feeds them back
-// through Config.Encryptions. Fernet tokens (Python's cryptography.fernet)
+// through Config.Encryptions (RingFileConfig.Encryptions for
+// OpenRingFileWith). Counts never wrap: a count at or past the limit, up to
+// 2^64-1, is an exhausted key. Fernet tokens (Python's cryptography.fernet)
 // are read and written by the subpackage fernet.
 package field

@@ -4,6 +4,7 @@ import (
 	"crypto/cipher"
 	"crypto/rand"
 	"fmt"
+	"math"
 	"slices"
 	"sync/atomic"
 )
@@ -20,7 +21,9 @@ type Config struct {
 	// key ID (for example the sums of Ring.Usage over every instance, kept
 	// by the application): the Ring counts on from there. Each ID must be
 	// in Keys. A Ring only sees its own encryptions, so without this the
-	// counts of a fleet, or across restarts, are per process.
+	// counts of a fleet, or across restarts, are per process. A count at or
+	// above a key's limit (any value up to 2^64-1) makes it exhausted: it
+	// still decrypts, and it refuses to encrypt. Counts never wrap.
 	Encryptions map[uint32]uint64
 	// NearLimit, if set, is called once per key when the encryptions
 	// counted under a key with a message limit (AES-256-GCM) reach half of
@@ -208,18 +211,26 @@ func (r *Ring) Encrypt(plaintext, context []byte) ([]byte, error) {
 	return out, nil
 }
 
-// count records one encryption under k, refusing it past the key's limit
-// and reporting the key once it reaches half of it.
+// count records one encryption under k, refusing it at the key's limit
+// (a refused encryption is not counted) and reporting the key once it
+// reaches half of it. The count never wraps: without a limit it stops at
+// 2^64-1.
 func (r *Ring) count(k *ringKey) error {
-	n := k.usage.n.Add(1)
 	limit := k.alg.messageLimit()
+	var n uint64
+	for {
+		n = k.usage.n.Load()
+		if limit != 0 && n >= limit {
+			return fmt.Errorf("%w (key %d, %s, limit %d)", ErrKeyExhausted, k.id, k.alg, limit)
+		}
+		if n == math.MaxUint64 || k.usage.n.CompareAndSwap(n, n+1) {
+			break
+		}
+	}
 	if limit == 0 {
 		return nil
 	}
-	if n > limit {
-		return fmt.Errorf("%w (key %d, %s, limit %d)", ErrKeyExhausted, k.id, k.alg, limit)
-	}
-	if n >= limit/2 && r.nearLimit != nil && k.usage.warned.CompareAndSwap(false, true) {
+	if n+1 >= limit/2 && r.nearLimit != nil && k.usage.warned.CompareAndSwap(false, true) {
 		r.nearLimit(k.usageReport())
 	}
 	return nil

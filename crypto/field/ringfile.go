@@ -14,14 +14,38 @@ import (
 // goroutine.
 type RingFile struct {
 	path   string
+	cfg    RingFileConfig
 	mu     sync.Mutex // serialises Reload
 	ring   atomic.Pointer[Ring]
 	keyset atomic.Pointer[Keyset]
 }
 
-// OpenRingFile reads the key ring file at path (see ReadKeysetFile).
+// RingFileConfig is what Config gives a Ring beyond the keys, which a
+// RingFile reads from its file.
+type RingFileConfig struct {
+	// Encryptions are the counts of values already encrypted under keys, by
+	// key ID, as in Config.Encryptions: the Rings count on from there.
+	// Counts carry over from one Ring to the next on Reload; a key a reload
+	// finds for the first time starts from its entry here, if any. Entries
+	// for keys the file does not hold (retired, or not staged yet) are
+	// ignored, unlike in Config.Encryptions: the file changes under a
+	// running service.
+	Encryptions map[uint32]uint64
+	// NearLimit is Config.NearLimit for every Ring the RingFile serves:
+	// called once per key when its count reaches half its message limit.
+	NearLimit func(KeyUsage)
+}
+
+// OpenRingFile reads the key ring file at path (see ReadKeysetFile). It is
+// OpenRingFileWith with no counts and no NearLimit.
 func OpenRingFile(path string) (*RingFile, error) {
-	f := &RingFile{path: path}
+	return OpenRingFileWith(path, RingFileConfig{})
+}
+
+// OpenRingFileWith reads the key ring file at path (see ReadKeysetFile) and
+// serves Rings built with cfg's counts and NearLimit callback.
+func OpenRingFileWith(path string, cfg RingFileConfig) (*RingFile, error) {
+	f := &RingFile{path: path, cfg: cfg}
 	if err := f.Reload(); err != nil {
 		return nil, err
 	}
@@ -38,7 +62,21 @@ func (f *RingFile) Reload() error {
 	if err != nil {
 		return err
 	}
-	r, err := ks.Ring()
+	return f.swap(ks)
+}
+
+// swap builds ks's Ring and puts it in service; f.mu is held.
+func (f *RingFile) swap(ks *Keyset) error {
+	var counts map[uint32]uint64
+	for _, k := range ks.Keys {
+		if n, ok := f.cfg.Encryptions[k.ID]; ok {
+			if counts == nil {
+				counts = map[uint32]uint64{}
+			}
+			counts[k.ID] = n
+		}
+	}
+	r, err := New(Config{Keys: ks.Keys, Primary: ks.Primary, Encryptions: counts, NearLimit: f.cfg.NearLimit})
 	if err != nil {
 		return err
 	}

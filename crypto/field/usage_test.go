@@ -90,3 +90,38 @@ func TestRingFileKeepsCountingAcrossReloads(t *testing.T) {
 		{ID: 2, Algorithm: XChaCha20Poly1305},
 	}, rf.Ring().Usage())
 }
+
+// Config.Encryptions near 2^64 wrapped the counter: a key recorded as far
+// past its limit encrypted again, and its usage read 0. The count now never
+// wraps: a count at or past the limit is an exhausted key (it still
+// decrypts: counts past the limit are what a fleet's sums can hold, so they
+// are not refused), refused encryptions do not count, and a key without a
+// limit stops counting at 2^64-1.
+func TestEncryptionCountsNeverWrap(t *testing.T) {
+	const maxU64 = ^uint64(0)
+	gcm := newRingWith(t, Config{Keys: []Key{fixedKey(2, AES256GCM, 2)}, Encryptions: map[uint32]uint64{2: maxU64}})
+	for range 3 {
+		_, err := gcm.Encrypt([]byte("x"), nil)
+		require.ErrorIs(t, err, ErrKeyExhausted)
+	}
+	assert.Equal(t, maxU64, gcm.Usage()[0].Encryptions, "refused encryptions are not counted, and nothing wraps")
+	assert.True(t, gcm.Usage()[0].NearLimit())
+
+	past := newRingWith(t, Config{Keys: []Key{fixedKey(2, AES256GCM, 2)}, Encryptions: map[uint32]uint64{2: GCMMessageLimit + 10}})
+	_, err := past.Encrypt([]byte("x"), nil)
+	require.ErrorIs(t, err, ErrKeyExhausted)
+	assert.Equal(t, GCMMessageLimit+10, past.Usage()[0].Encryptions)
+
+	at := newRingWith(t, Config{Keys: []Key{fixedKey(2, AES256GCM, 2)}, Encryptions: map[uint32]uint64{2: GCMMessageLimit}})
+	_, err = at.Encrypt([]byte("x"), nil)
+	require.ErrorIs(t, err, ErrKeyExhausted)
+	assert.Equal(t, GCMMessageLimit, at.Usage()[0].Encryptions)
+
+	x := newRingWith(t, Config{Keys: []Key{fixedKey(1, XChaCha20Poly1305, 1)}, Encryptions: map[uint32]uint64{1: maxU64}})
+	ct, err := x.Encrypt([]byte("x"), nil)
+	require.NoError(t, err, "no limit")
+	assert.Equal(t, maxU64, x.Usage()[0].Encryptions, "saturates")
+	pt, err := x.Decrypt(ct, nil)
+	require.NoError(t, err)
+	assert.Equal(t, "x", string(pt))
+}

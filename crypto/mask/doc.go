@@ -18,9 +18,10 @@
 //	shown, err := mask.Struct(customer) // customer itself is unchanged
 //
 // A Masker masks by key name as well: map keys (decoded JSON, http.Header,
-// url.Values, map[string][]string, map[string]T), struct field names (their
-// JSON names), log attribute keys, and the keys of JSON held in []byte and
-// json.RawMessage values. Value and Map mask one value; for log/slog use
+// url.Values, map[string][]string, map[string]T, and map[any]T as YAML
+// decoders produce it, whose string keys are looked up), struct field names
+// (their JSON names), log attribute keys and group names, and the keys of
+// JSON held in []byte and json.RawMessage values. Value and Map mask one value; for log/slog use
 // Handler, which wraps any handler, or ReplaceAttr for slog.HandlerOptions.
 // Key names are compared case- and separator-insensitively ("API-Key" =
 // "api_key" = "apiKey"); the defaults (DefaultKeys, DefaultKeyParts) cover
@@ -35,8 +36,12 @@
 // PolicyConfig.Reveal maps roles (or access levels) to the classes they see
 // in clear. View masks a struct for the role in the context (WithRole),
 // Policy.Map a map, Policy.Handler a log read by a given role; each reports
-// what it showed in clear, and to whom, to PolicyConfig.Audit. A field
-// without a class (passwords, tokens, `mask:"redact"`) is never shown.
+// what it showed in clear, and to whom, to PolicyConfig.Audit (a log: with
+// every record, the attributes added with Logger.With included). A field
+// without a class (passwords, tokens, `mask:"redact"`) is never shown. The
+// paths in audit records and in errors never hold a map key, which can be
+// personal data: "[key]" stands for it, unless it is a key name the Masker
+// knows ("map.[key].email").
 //
 // # Guarantees
 //
@@ -47,8 +52,16 @@
 // Masking goes by reflection through pointers, interfaces, structs
 // (embedded ones too: tagged fields promoted from an embedded struct of an
 // unexported type are masked), slices, arrays and maps, to a depth of 64.
-// JSON in []byte and json.RawMessage values (up to 1 MiB) is parsed and
-// masked by key; with a Masker, bytes that are not JSON are redacted.
+// A pointer, map or slice reached more than once is copied once and its
+// copy reused, so the work is linear in the distinct values and the copy
+// shares what the input shares. A log handler writes a shared value once per
+// path, though: for the slog integration, Value and Map, a value whose
+// sharing would add more than 65 536 values to what is written is
+// "[REDACTED]" whole. JSON in []byte and json.RawMessage values (up to
+// 1 MiB) is parsed and masked by key, and the masked copy, re-marshalled, is
+// what is shown (never the original bytes: a member repeated with an empty
+// last copy would keep the first in them); with a Masker, bytes that are not
+// JSON are redacted.
 //
 // It fails closed: what cannot be masked is never passed through. Struct
 // and View return the zero value and an error naming the field for an
@@ -56,9 +69,14 @@
 // tag on an unexported field, an unexported field (or embedded pointer to
 // an unexported type) holding data its tags or key names would mask —
 // reflection can read such a field but cannot write it into a copy, and fmt's
-// %+v would print it — or a cycle; Value, Map and the slog integration log
-// such a value as "[REDACTED]". A sensitive key holding a non-string is
-// "[REDACTED]" whole.
+// %+v would print it — a tagged map whose key the rule would change (keys
+// cannot be masked in a copy: two could mask alike and merge), or a cycle;
+// Value, Map and the slog integration log such a value as "[REDACTED]". A
+// sensitive key holding a non-string (a json.Number included) is
+// "[REDACTED]" whole, as a string; a map under a sensitive key or the redact
+// rule is nil, keys included. A log group named by a sensitive key is
+// "[REDACTED]" whole (slog.Group), or has every attribute in it redacted
+// (Logger.WithGroup, and the members ReplaceAttr sees in such a group).
 //
 // What is not covered: strings are masked by their key or tag, never by
 // their content (except log messages with Config.Messages, through Text);

@@ -55,6 +55,8 @@ type embedsHidden struct {
 	N int
 }
 
+type sharedPair struct{ A, B any }
+
 type hidesInUnexported struct {
 	ID   int
 	data leafToken
@@ -74,7 +76,7 @@ func secretValue(shape []byte, secret string) any {
 		return b
 	}
 	var v any
-	switch pick() % 12 {
+	switch pick() % 14 {
 	case 0:
 		v = leafEmail{ID: 1, Email: "x" + secret + "@example.com"}
 	case 1:
@@ -99,10 +101,14 @@ func secretValue(shape []byte, secret string) any {
 		v = hidesInUnexported{ID: 1, data: leafToken{Token: secret}}
 	case 11:
 		v = map[string]any{"card_number": "4111 1111 1111 1111 " + secret}
+	case 12: // what YAML decoders produce
+		v = map[any]any{"password": secret, 1: "one"}
+	case 13: // a repeated member whose last copy hides nothing
+		v = json.RawMessage(`{"token":"` + secret + `","token":null}`)
 	}
 	for depth := 0; depth < 8 && len(shape) > 0; depth++ {
 		rv := reflect.ValueOf(v)
-		switch pick() % 11 {
+		switch pick() % 12 {
 		case 0:
 			v = []any{"plain", v}
 		case 1:
@@ -136,6 +142,10 @@ func secretValue(shape []byte, secret string) any {
 			}
 		case 10: // a map with int keys
 			v = map[int]any{1: v}
+		case 11: // one value reached through two pointers
+			p := reflect.New(rv.Type())
+			p.Elem().Set(rv)
+			v = sharedPair{A: p.Interface(), B: p.Interface()}
 		}
 	}
 	return v
@@ -145,7 +155,7 @@ func secretValue(shape []byte, secret string) any {
 // appears in the output of Masker.Handler, with the JSON handler or the text
 // handler (which prints structs with %+v, unexported fields included).
 func FuzzHandlerNeverLeaksAMarkedSecret(f *testing.F) {
-	for _, s := range [][]byte{{0}, {1, 3}, {4, 2, 0}, {7, 9, 1}, {9, 6, 2, 3}, {10, 8}, {3, 9, 9}, {8, 5, 4, 2}, {11}, {2, 7, 6, 10}} {
+	for _, s := range [][]byte{{0}, {1, 3}, {4, 2, 0}, {7, 9, 1}, {9, 6, 2, 3}, {10, 8}, {3, 9, 9}, {8, 5, 4, 2}, {11}, {2, 7, 6, 10}, {12, 11}, {13, 11, 11}} {
 		f.Add(s, uint64(0xfeedbeef))
 	}
 	f.Fuzz(func(t *testing.T, shape []byte, seed uint64) {
@@ -158,6 +168,7 @@ func FuzzHandlerNeverLeaksAMarkedSecret(f *testing.F) {
 			var buf bytes.Buffer
 			slog.New(Default().Handler(mk(&buf))).Info("m", "value", v, slog.Group("g", "inner", v))
 			slog.New(Default().Handler(mk(&buf))).With("with", v).Info("m")
+			slog.New(Default().Handler(mk(&buf))).WithGroup("credentials").WithGroup("secret").Info("m", "plain", secret)
 			if strings.Contains(buf.String(), secret) || strings.Contains(buf.String(), secret[2:]) {
 				t.Fatalf("the secret reached the log (shape %v):\n%s", shape, buf.String())
 			}

@@ -160,6 +160,25 @@ func (m *Masker) ClassOf(key string) string {
 	return c
 }
 
+// ruleFor returns the masking of values under key, whether key is a name
+// the Masker knows exactly (one of its keys or rules, not a key that only
+// contains a sensitive part), which may then be shown in paths, and whether
+// the key is sensitive at all.
+func (m *Masker) ruleFor(key string) (rc ruleCtx, known, ok bool) {
+	n := normalize(key)
+	if r, ok := m.rules[n]; ok {
+		return ruleCtx{rule: r, class: m.classes[n], keyed: true, id: n}, true, true
+	}
+	for _, p := range m.parts {
+		if strings.Contains(n, p) {
+			// Redact, whatever the exact key p has: an id no exact key
+			// (letters and digits) can have.
+			return ruleCtx{rule: Redact, keyed: true, id: "*"}, false, true
+		}
+	}
+	return ruleCtx{}, false, false
+}
+
 func (m *Masker) lookup(key string) (Rule, string) {
 	n := normalize(key)
 	if r, ok := m.rules[n]; ok {
@@ -176,13 +195,15 @@ func (m *Masker) lookup(key string) (Rule, string) {
 // Map returns a masked deep copy of a decoded JSON object (or any
 // map[string]any): values under sensitive keys are masked by their rule, at
 // every depth, through nested maps, slices, structs and the rest (see
-// Value). A sensitive key holding a non-string (a number, an object) is
-// replaced by "[REDACTED]" whole. The input is not modified.
+// Value). A sensitive key holding a non-string (a number, json.Number
+// included, or an object) is replaced by the string "[REDACTED]" whole. The
+// input is not modified. A map Value would redact (a cycle, sharing that
+// would expand it by more than 65 536 values) is {"map": "[REDACTED]"}.
 func (m *Masker) Map(in map[string]any) map[string]any {
 	if in == nil {
 		return nil
 	}
-	out, err := (&walker{keys: m}).value(in, "map")
+	out, err := (&walker{keys: m, bounded: true}).value(in, "map")
 	if err != nil {
 		return map[string]any{"map": Redacted} // fail closed; unreachable for decoded JSON
 	}
@@ -194,13 +215,15 @@ func (m *Masker) Map(in map[string]any) map[string]any {
 // value under any other key is masked in a copy of its own type, by
 // reflection through pointers, interfaces, structs (mask tags, field names,
 // embedded structs), slices, arrays and maps (by key name: http.Header,
-// url.Values, map[string][]string, map[string]T), with the JSON inside
-// []byte and json.RawMessage values parsed and masked by key, and other
-// bytes redacted. What cannot be masked safely (a bad tag, an unexported
-// field holding data to mask, a cycle) makes the whole value "[REDACTED]":
-// it fails closed, never passes data through.
+// url.Values, map[string][]string, map[string]T, map[any]T), with the JSON
+// inside []byte and json.RawMessage values parsed, masked by key and
+// re-marshalled, and other bytes redacted. What cannot be masked safely (a
+// bad tag, an unexported field holding data to mask, a tagged map key the
+// rule would change, a cycle, sharing that would expand the value by more
+// than 65 536 values when written) makes the whole value "[REDACTED]": it
+// fails closed, never passes data through.
 func (m *Masker) Value(key string, v any) any {
-	return (&walker{keys: m}).keyed(key, v)
+	return (&walker{keys: m, bounded: true}).keyed(key, v)
 }
 
 // keyed masks v as stored under key.

@@ -24,10 +24,10 @@ type PolicyConfig struct {
 	Masker *Masker
 	// Audit, if set, is called once per View, Map or log record that
 	// showed anything in clear, with the role and the fields shown: an
-	// audit trail of who saw which personal data. It runs synchronously on
-	// the caller's goroutine and must not block; its context is the
-	// caller's (context.Background() for attributes added with
-	// slog.Logger.With).
+	// audit trail of who saw which personal data. A log record reports the
+	// attributes added with slog.Logger.With as well as its own, since it
+	// shows them. It runs synchronously on the caller's goroutine and must
+	// not block; its context is the caller's (the record's, for logs).
 	Audit func(ctx context.Context, r Revealed)
 }
 
@@ -39,8 +39,12 @@ type Revealed struct {
 }
 
 // RevealedField is one field shown in clear: its path (the Go type and
-// field names for structs, "key" or "map.key" for maps and log
-// attributes) and its reveal class. The value itself is never reported.
+// field names for structs, "key" or "map.key" for maps, "group.key" for log
+// attributes) and its reveal class. The value itself is never reported, nor
+// any map key that could be data: a map key in a path is "[key]" unless it
+// is a key name the Masker knows ("map.[key].email"). A value reached
+// through several pointers is masked once and reported under the first
+// path it was reached by.
 type RevealedField struct {
 	Path  string
 	Class string
@@ -106,8 +110,10 @@ func RoleFrom(ctx context.Context) string {
 // Reveals reports whether role sees class in clear.
 func (p *Policy) Reveals(role, class string) bool { return p.reveal[role][class] }
 
-func (p *Policy) walker(role string, share bool) *walker {
-	return &walker{keys: p.masker, reveal: p.reveal[role], share: share}
+// walker masks for role; bounded for results that are written out
+// expanded (maps), not for typed copies (View).
+func (p *Policy) walker(role string, bounded bool) *walker {
+	return &walker{keys: p.masker, reveal: p.reveal[role], bounded: bounded}
 }
 
 func (p *Policy) report(ctx context.Context, role string, w *walker) {
@@ -143,7 +149,7 @@ func (p *Policy) Map(ctx context.Context, in map[string]any) map[string]any {
 		return nil
 	}
 	role := RoleFrom(ctx)
-	w := p.walker(role, false)
+	w := p.walker(role, true)
 	out, err := w.value(in, "map")
 	if err != nil {
 		return map[string]any{"map": Redacted}
@@ -153,8 +159,13 @@ func (p *Policy) Map(ctx context.Context, in map[string]any) map[string]any {
 }
 
 // Handler wraps next like Masker.Handler, for a log read by role: the
-// classes role may see stay in clear, and each record that shows any is
-// reported to PolicyConfig.Audit with the record's context. Use it for a
+// classes role may see stay in clear, and each record that shows any (in
+// its own attributes or in those added with Logger.With, which every record
+// shows) is reported to PolicyConfig.Audit with the record's context. A
+// group opened with Logger.WithGroup under a key of a class role may see is
+// shown, its members masked by their own keys, and reported with each
+// record that logs into it; under any other sensitive key, every attribute
+// in it is redacted. Use it for a
 // log with a known audience (a support tool's log the support role reads);
 // general logs should use the Masker's own Handler, which shows nothing.
 func (p *Policy) Handler(next slog.Handler, role string) slog.Handler {

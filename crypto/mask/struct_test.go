@@ -97,5 +97,5 @@ func TestStructErrorsNameTheField(t *testing.T) {
 	assert.ErrorContains(t, err, "unexported field")
 	assert.Empty(t, got.secret, "on error the zero value is returned, never the input")
 	_, err = Struct(cyclic)
-	assert.ErrorContains(t, err, "a cycle?")
+	assert.ErrorContains(t, err, "mask: *mask.node.Next: a cycle")
 }

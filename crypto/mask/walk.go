@@ -19,7 +19,22 @@ const maxDepth = 64
 // parsed to be masked by key name; larger ones are redacted whole.
 const maxJSONBytes = 1 << 20
 
-var rawMessageType = reflect.TypeFor[json.RawMessage]()
+// maxSharedExpansion bounds, for masked values that are written out (logs,
+// Masker.Value and Map), how many values reaching already-copied pointers,
+// maps and slices again may add: a writer expands each shared value once per
+// path, so a chain of n nodes whose two children are one node would be
+// written 2^n times. Beyond it the value is redacted whole.
+const maxSharedExpansion = 1 << 16
+
+// keyPlaceholder stands for a map key in paths (audit records, errors): a
+// key can be personal data ("ann@example.com"). Only key names the Masker
+// knows ("email") are shown.
+const keyPlaceholder = "[key]"
+
+var (
+	rawMessageType = reflect.TypeFor[json.RawMessage]()
+	jsonNumberType = reflect.TypeFor[json.Number]()
+)
 
 // ruleCtx is the masking that applies to a value: the rule of a tag (and
 // the value's reveal class), the rule of the key it is stored under, or
@@ -29,6 +44,11 @@ type ruleCtx struct {
 	name  string // the tag's rule name, for errors; "" for a key rule
 	class string // reveal class, "" for none (never revealed)
 	keyed bool   // from a key name: a value the rule cannot mask is redacted whole
+	// id names where the rule comes from (with keyed: the tag, or the
+	// normalised key, or "*" for a key that contains a sensitive part), so
+	// that copies made under one rule are reused under the same rule only.
+	// Rules are functions, which cannot be compared.
+	id string
 }
 
 // walker makes masked copies of values by reflection: through pointers,
@@ -41,7 +61,37 @@ type walker struct {
 	keys     *Masker         // nil: mask tags only (Struct)
 	reveal   map[string]bool // classes shown in clear (a Policy's role); nil: none
 	share    bool            // values that no rule can change are shared, not copied (logs)
+	bounded  bool            // the result is written out expanded: bound what sharing adds (maxSharedExpansion)
 	revealed []RevealedField // what was shown in clear
+
+	// Pointers, maps and slices already copied, by address, type and rule:
+	// a value reached again is not walked again, its copy is reused (and
+	// one still being copied is a cycle). This keeps the walk linear in the
+	// distinct values however much they are shared.
+	first    copyKey // the first remembered, kept apart: most values have at most one
+	firstVal copied
+	copies   map[copyKey]copied // the others
+	visits   int                // values walked
+	// expanded counts the values a writer of the result would see: each
+	// visit, and for each reuse of a copy, the values it stands for.
+	expanded uint64
+}
+
+// copyKey identifies a pointer, map or slice under a rule.
+type copyKey struct {
+	ptr   uintptr
+	n     int // a slice's length
+	typ   reflect.Type
+	rule  string // ruleCtx.id
+	keyed bool   // ruleCtx.keyed: a tag and a key of the same name are different rules
+	probe bool   // computed only whether masking changes it
+}
+
+type copied struct {
+	v       reflect.Value // the copy; invalid while in progress or for a probe
+	done    bool
+	changed bool
+	size    uint64 // values the copy stands for, expanded
 }
 
 // value returns a masked copy of v (v itself if nothing can change it and
@@ -61,6 +111,36 @@ func (w *walker) value(v any, path string) (any, error) {
 	return dst.Interface(), nil
 }
 
+// shared returns the key under which a copy of src (a pointer, map or
+// slice) made under rc can be reused, and false for values not worth
+// remembering: nil or empty ones, and those whose elements hold no
+// references. Such a value is a leaf: reaching it again costs its own size
+// once per parent, and its parents, which hold references, are remembered;
+// nor can it be part of a cycle.
+func shared(dst, src reflect.Value, rc ruleCtx) (copyKey, bool) {
+	t := src.Type()
+	k := copyKey{typ: t, rule: rc.id, keyed: rc.keyed, probe: !dst.IsValid()}
+	switch src.Kind() {
+	case reflect.Pointer:
+		if src.IsNil() || !hasReferences(t.Elem()) {
+			return k, false
+		}
+	case reflect.Map:
+		if src.IsNil() || !hasReferences(t.Key()) && !hasReferences(t.Elem()) {
+			return k, false
+		}
+	case reflect.Slice:
+		if src.Len() == 0 || !hasReferences(t.Elem()) {
+			return k, false
+		}
+		k.n = src.Len()
+	default:
+		return k, false
+	}
+	k.ptr = uintptr(src.UnsafePointer())
+	return k, true
+}
+
 // walk copies src into dst, masking on the way, and reports whether masking
 // hid anything of src. A zero dst means probe: compute only whether
 // masking would change src, for values that cannot be written (unexported
@@ -69,7 +149,7 @@ func (w *walker) value(v any, path string) (any, error) {
 // enclosing struct was copied whole before).
 func (w *walker) walk(dst, src reflect.Value, rc ruleCtx, path string, depth int) (bool, error) {
 	if depth > maxDepth {
-		return false, fmt.Errorf("mask: %s: deeper than %d levels (a cycle?)", path, maxDepth)
+		return false, fmt.Errorf("mask: %s: deeper than %d levels", path, maxDepth)
 	}
 	if rc.rule != nil && rc.class != "" && w.reveal[rc.class] {
 		if !src.IsZero() {
@@ -89,7 +169,74 @@ func (w *walker) walk(dst, src reflect.Value, rc ruleCtx, path string, depth int
 		}
 		// A deep copy is promised: walk the pointers, slices and maps.
 	}
-	switch src.Kind() {
+	key, isShared := shared(dst, src, rc)
+	if !isShared {
+		return w.walkValue(dst, src, rc, path, depth)
+	}
+	if c, ok := w.copy(key); ok {
+		if !c.done {
+			return false, fmt.Errorf("mask: %s: a cycle (a value that holds itself) cannot be masked", path)
+		}
+		w.expanded = satAdd(w.expanded, c.size)
+		if w.bounded && w.expanded-uint64(w.visits) > maxSharedExpansion {
+			return false, fmt.Errorf("mask: %s: shared values would expand to more than %d more values", path, maxSharedExpansion)
+		}
+		if dst.IsValid() && c.v.IsValid() {
+			dst.Set(c.v)
+		}
+		return c.changed, nil
+	}
+	w.remember(key, copied{}) // in progress: reaching it again is a cycle
+	before := w.expanded
+	changed, err := w.walkValue(dst, src, rc, path, depth)
+	if err != nil {
+		return false, err
+	}
+	c := copied{done: true, changed: changed, size: w.expanded - before}
+	if dst.IsValid() {
+		c.v = dst
+	}
+	w.remember(key, c)
+	return changed, nil
+}
+
+func (w *walker) copy(k copyKey) (copied, bool) {
+	if w.first.typ != nil && w.first == k {
+		return w.firstVal, true
+	}
+	c, ok := w.copies[k]
+	return c, ok
+}
+
+func (w *walker) remember(k copyKey, c copied) {
+	switch {
+	case w.first.typ == nil || w.first == k:
+		w.first, w.firstVal = k, c
+	default:
+		if w.copies == nil {
+			w.copies = map[copyKey]copied{}
+		}
+		w.copies[k] = c
+	}
+}
+
+func satAdd(a, b uint64) uint64 {
+	if a+b < a {
+		return ^uint64(0)
+	}
+	return a + b
+}
+
+// walkValue is walk for one value, once it is known not to be a copy to
+// reuse.
+func (w *walker) walkValue(dst, src reflect.Value, rc ruleCtx, path string, depth int) (bool, error) {
+	w.visits++
+	w.expanded++
+	kind := src.Kind()
+	if src.Type() == jsonNumberType {
+		kind = reflect.Float64 // a number, though its kind is string
+	}
+	switch kind {
 	case reflect.String:
 		s := src.String()
 		out := s
@@ -121,8 +268,9 @@ func (w *walker) walk(dst, src reflect.Value, rc ruleCtx, path string, depth int
 			return false, nil
 		}
 		inner := src.Elem()
-		if rc.rule != nil && rc.keyed && inner.Kind() != reflect.String {
-			// A sensitive key holding a number or an object: redacted whole.
+		if rc.rule != nil && rc.keyed && (inner.Kind() != reflect.String || inner.Type() == jsonNumberType) {
+			// A sensitive key holding a number or an object: redacted whole,
+			// as a string (a json.Number cannot hold "[REDACTED]").
 			if dst.IsValid() {
 				if redacted := reflect.ValueOf(Redacted); redacted.Type().AssignableTo(dst.Type()) {
 					dst.Set(redacted)
@@ -230,8 +378,8 @@ func (w *walker) walkStruct(dst, src reflect.Value, rc ruleCtx, path string, dep
 				return false, fmt.Errorf("mask: %s: %v", fpath, err)
 			}
 		} else if w.keys != nil && !f.Anonymous {
-			if r, class := w.keys.lookup(fieldKey(f)); r != nil {
-				frc = ruleCtx{rule: r, class: class, keyed: true}
+			if krc, _, ok := w.keys.ruleFor(fieldKey(f)); ok {
+				frc = krc
 			}
 		}
 		var d reflect.Value
@@ -278,9 +426,18 @@ func (w *walker) walkMap(dst, src reflect.Value, rc ruleCtx, path string, depth 
 		}
 		return false, nil
 	}
+	if rc.rule != nil && (rc.keyed || rc.name == "redact") {
+		// A sensitive key or redact holding a map: nothing of it is shown,
+		// keys included.
+		if dst.IsValid() && dst.CanSet() {
+			dst.SetZero()
+		}
+		return src.Len() > 0, nil
+	}
 	t := src.Type()
-	stringKeys := t.Key().Kind() == reflect.String
-	if !stringKeys && !w.inert(t.Key()) {
+	if k := t.Key().Kind(); k != reflect.String && !w.inert(t.Key()) {
+		// Keys that are not strings (structs, interfaces holding them) are
+		// not masked: they must hold nothing to mask.
 		if c, err := w.probeKeys(src, path, depth); err != nil || c {
 			if err == nil {
 				err = fmt.Errorf("mask: %s: map keys of type %s hold data that must be masked; keys cannot be masked", path, t.Key())
@@ -295,13 +452,19 @@ func (w *walker) walkMap(dst, src reflect.Value, rc ruleCtx, path string, depth 
 	changed := false
 	it := src.MapRange()
 	for it.Next() {
-		vrc, vpath := rc, path
-		if stringKeys {
-			k := it.Key().String()
-			vpath = path + "." + k
+		vrc, seg := rc, keyPlaceholder
+		if name, ok := keyName(it.Key()); ok {
+			if rc.rule != nil && name != "" && rc.rule(name) != name {
+				// A tag's rule applies to the keys too, and a key cannot
+				// be masked in a copy: two keys could mask alike and merge.
+				return false, fmt.Errorf("mask: %s: rule %q would change a map key, and map keys cannot be masked; key the map by data that is not personal, or tag it redact", path, rc.name)
+			}
 			if w.keys != nil {
-				if r, class := w.keys.lookup(k); r != nil {
-					vrc = ruleCtx{rule: r, class: class, keyed: true}
+				if krc, known, ok := w.keys.ruleFor(name); ok {
+					vrc = krc
+					if known {
+						seg = name
+					}
 				}
 			}
 		}
@@ -309,7 +472,7 @@ func (w *walker) walkMap(dst, src reflect.Value, rc ruleCtx, path string, depth 
 		if out.IsValid() {
 			d = reflect.New(t.Elem()).Elem()
 		}
-		c, err := w.walk(d, it.Value(), vrc, vpath, depth+1)
+		c, err := w.walk(d, it.Value(), vrc, path+"."+seg, depth+1)
 		if err != nil {
 			return false, err
 		}
@@ -322,6 +485,21 @@ func (w *walker) walkMap(dst, src reflect.Value, rc ruleCtx, path string, depth 
 		dst.Set(out)
 	}
 	return changed, nil
+}
+
+// keyName returns a map key's name: the key if it is a string (of any
+// string type), or the string an interface key holds.
+func keyName(k reflect.Value) (string, bool) {
+	if k.Kind() == reflect.Interface {
+		if k.IsNil() {
+			return "", false
+		}
+		k = k.Elem()
+	}
+	if k.Kind() != reflect.String || k.Type() == jsonNumberType {
+		return "", false
+	}
+	return k.String(), true
 }
 
 func (w *walker) probeKeys(src reflect.Value, path string, depth int) (bool, error) {
@@ -363,18 +541,19 @@ func (w *walker) walkBytes(dst, src reflect.Value, rc ruleCtx, path string, dept
 		out = bytes.Clone(b)
 	default:
 		masked, c, err := w.maskJSON(b, path, depth)
-		switch {
-		case err != nil:
+		if err != nil {
 			changed = true // not JSON, too large, or unmaskable inside: redacted whole
 			out = []byte(Redacted)
 			if raw {
 				out = []byte(`"` + Redacted + `"`)
 			}
-		case c:
-			changed, out = true, masked
-		default:
-			out = bytes.Clone(b)
+			break
 		}
+		// Always the masked copy, never the original bytes: a member
+		// repeated with an empty or null last copy decodes to a value that
+		// hides nothing, while the bytes still hold the first copy.
+		out = masked
+		changed = c || !bytes.Equal(masked, b)
 	}
 	if dst.IsValid() {
 		v := reflect.New(src.Type()).Elem()
@@ -384,9 +563,9 @@ func (w *walker) walkBytes(dst, src reflect.Value, rc ruleCtx, path string, dept
 	return changed, nil
 }
 
-// maskJSON parses b as one JSON value and masks it by key name. It reports
-// whether anything changed; an error means b is not JSON, is too large, or
-// holds something that cannot be masked.
+// maskJSON parses b as one JSON value, masks it by key name and marshals
+// the masked copy. It reports whether masking hid anything; an error means
+// b is not JSON, is too large, or holds something that cannot be masked.
 func (w *walker) maskJSON(b []byte, path string, depth int) ([]byte, bool, error) {
 	if len(b) > maxJSONBytes {
 		return nil, false, fmt.Errorf("mask: %s: %d bytes of JSON, more than %d", path, len(b), maxJSONBytes)
@@ -403,11 +582,16 @@ func (w *walker) maskJSON(b []byte, path string, depth int) ([]byte, bool, error
 	src := reflect.ValueOf(&v).Elem()
 	dst := reflect.New(src.Type()).Elem()
 	changed, err := w.walk(dst, src, ruleCtx{}, path, depth+1)
-	if err != nil || !changed {
+	if err != nil {
 		return nil, false, err
 	}
-	out, err := json.Marshal(dst.Interface())
-	return out, err == nil, err
+	var out bytes.Buffer
+	enc := json.NewEncoder(&out)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(dst.Interface()); err != nil {
+		return nil, false, err
+	}
+	return bytes.TrimSuffix(out.Bytes(), []byte("\n")), changed, nil
 }
 
 // fieldKey is the key name of a struct field for key-name rules: its JSON
@@ -427,7 +611,7 @@ func parseTag(tag string) (ruleCtx, error) {
 	if !ok {
 		return ruleCtx{}, fmt.Errorf("unknown rule %q in tag", name)
 	}
-	rc := ruleCtx{rule: r, name: name}
+	rc := ruleCtx{rule: r, name: name, id: tag}
 	for opts != "" {
 		var opt string
 		opt, opts, _ = strings.Cut(opts, ",")
@@ -491,7 +675,7 @@ func (w *walker) computeInert(t reflect.Type, seen map[reflect.Type]bool) bool {
 		}
 		return w.computeInert(t.Elem(), seen)
 	case reflect.Map:
-		if w.keys != nil && t.Key().Kind() == reflect.String {
+		if w.keys != nil && (t.Key().Kind() == reflect.String || t.Key().Kind() == reflect.Interface) {
 			return false
 		}
 		return w.computeInert(t.Key(), seen) && w.computeInert(t.Elem(), seen)
@@ -520,8 +704,15 @@ func (w *walker) computeInert(t reflect.Type, seen map[reflect.Type]bool) bool {
 // (pointers, slices, maps, interfaces, channels, functions), so that a deep
 // copy must walk them.
 func hasReferences(t reflect.Type) bool {
-	return hasRefs(t, map[reflect.Type]bool{})
+	if v, ok := refsCache.Load(t); ok {
+		return v.(bool)
+	}
+	v := hasRefs(t, map[reflect.Type]bool{})
+	refsCache.Store(t, v)
+	return v
 }
+
+var refsCache sync.Map // reflect.Type → bool
 
 func hasRefs(t reflect.Type, seen map[reflect.Type]bool) bool {
 	if seen[t] {

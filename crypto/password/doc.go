@@ -33,15 +33,20 @@
 // crypto/rand; derived keys are compared in constant time. A password longer
 // than Config.MaxLength (1024 bytes by default) is refused before any work,
 // so a huge password cannot be used to burn CPU. bcrypt reads only 72 bytes:
-// a longer password checked against a bcrypt hash returns ErrBcryptTooLong
-// unless Config.BcryptTruncate says to compare the first 72 bytes. Stored
-// hashes are treated as untrusted input: before any work, a hash whose
-// memory or work exceeds Config.Limits (by default four times Keel's own
-// argon2id parameters — 76 MiB, 8 passes, 4 lanes — 2 000 000 PBKDF2
-// iterations, scrypt N·r·p ≤ 2^21 within the same memory ceiling, bcrypt
-// cost 12) is refused with a *ParamError matching ErrHashTooCostly that
-// names the parameter and the setting; parameters outside the formats' fixed
-// bounds, and tags shorter than 16 bytes, are refused as ErrMalformedHash.
+// a longer password checked against a bcrypt hash never matches unless
+// Config.BcryptTruncate says to compare the first 72 bytes; it costs the
+// bcrypt comparison of a wrong password and its error matches both
+// ErrMismatch and ErrBcryptTooLong, so that it does not tell a bcrypt
+// account from an unknown one. Stored hashes are treated as untrusted input:
+// before any work, a hash whose memory or work exceeds Config.Limits is
+// refused with a *ParamError matching ErrHashTooCostly that names the
+// parameter and the setting. By default argon2 may use four times the
+// memory (76 MiB), passes (8) and work m·t of Keel's default hash (or of
+// the Hasher's own parameters, if larger), at most 4 lanes; PBKDF2 at most
+// 2 000 000 iterations × 32-byte blocks of key; scrypt N·r·p ≤ 2^21 within
+// the same memory ceiling; bcrypt cost 12. Parameters outside the formats'
+// fixed bounds, and tags shorter than 16 bytes, are refused as
+// ErrMalformedHash.
 // So no stored hash can make Verify allocate more than Limits.Memory or
 // stall a login, and the parser has a fuzz target. Hashing memory is bounded
 // by MaxConcurrent × Limits.Memory. An optional pepper (HMAC-SHA256 before argon2id, its id

@@ -8,7 +8,8 @@ import (
 
 var (
 	// ErrMismatch is returned by Verify when the password does not match the
-	// hash. It is the only error a wrong password produces.
+	// hash. It is the only error a wrong password produces; a password too
+	// long for a bcrypt hash matches it as well (see ErrBcryptTooLong).
 	ErrMismatch = errors.New("password: password does not match")
 	// ErrMalformedHash is returned (wrapped, with the reason) for a hash
 	// string that cannot be parsed or whose parameters are out of range.
@@ -18,11 +19,15 @@ var (
 	// ErrTooLong is returned for a password longer than Config.MaxLength
 	// bytes, before any hashing work is done.
 	ErrTooLong = errors.New("password: password too long")
-	// ErrBcryptTooLong is returned when a password longer than 72 bytes is
-	// checked against a bcrypt hash: bcrypt reads only the first 72 bytes, so
-	// the comparison would silently ignore the rest. Set
-	// Config.BcryptTruncate to compare the first 72 bytes as the legacy
-	// system did.
+	// ErrBcryptTooLong is matched by the error Verify returns when a
+	// password longer than 72 bytes is checked against a bcrypt hash:
+	// bcrypt reads only the first 72 bytes, so the comparison would
+	// silently ignore the rest. That error matches ErrMismatch too, and
+	// comes after the bcrypt comparison a wrong password costs, so that a
+	// login path that answers ErrMismatch as a wrong password answers it the
+	// same way, in the same time, and does not tell a bcrypt account from an
+	// unknown one (VerifyUnknown). Set Config.BcryptTruncate to compare the
+	// first 72 bytes as the legacy system did.
 	ErrBcryptTooLong = errors.New("password: password longer than bcrypt's 72-byte limit")
 	// ErrUnknownPepper is returned for a hash made with a pepper whose id is
 	// not configured.

@@ -44,7 +44,9 @@ type Config struct {
 	// BcryptTruncate makes Verify compare only the first 72 bytes of a longer
 	// password against a bcrypt hash, which is what bcrypt implementations
 	// that accepted such passwords did. When false (the default), such a
-	// comparison returns ErrBcryptTooLong instead of silently truncating.
+	// password never matches: after the comparison's work, Verify returns
+	// an error matching both ErrBcryptTooLong and ErrMismatch instead of
+	// silently truncating.
 	BcryptTruncate bool
 	// Limits are the ceilings on the memory and work a stored hash may ask
 	// of Verify. Zero fields take defaults a few times Keel's own
@@ -66,21 +68,34 @@ type Config struct {
 // and a PBKDF2 hash with ten million iterations would burn half a minute of
 // CPU per login attempt. A hash above a ceiling is refused with a *ParamError
 // matching ErrHashTooCostly before any work. Each ceiling must be at least the
-// Hasher's own parameter, so that Keel can always verify what it writes.
+// Hasher's own parameter, so that Keel can always verify what it writes. The
+// argon2 ceilings default to four times the larger of the Hasher's parameter
+// and Keel's default, so that a Hasher configured below the defaults still
+// verifies the hashes written at them.
 type Limits struct {
 	// Memory is the most memory, in KiB, that one argon2 hash (m) or scrypt
-	// hash (128·r·N bytes) may use. Zero means 4 × Config.Memory (77824 KiB,
-	// 76 MiB, at the defaults, which also admits passlib's scrypt default of
-	// 64 MiB and argon2-cffi's argon2id default of 64 MiB).
+	// hash (128·r·N bytes) may use. Zero means 4 × max(Config.Memory,
+	// DefaultMemory) (77824 KiB, 76 MiB, at the defaults, which also admits
+	// passlib's scrypt default of 64 MiB).
 	Memory uint32
 	// Iterations is the highest argon2 time cost t. Zero means
-	// 4 × Config.Iterations (8 at the defaults).
+	// 4 × max(Config.Iterations, DefaultIterations) (8 at the defaults).
 	Iterations uint32
 	// Parallelism is the highest argon2 lane count p (Go's argon2 runs one
-	// goroutine per lane). Zero means the larger of 4 and Config.Parallelism.
+	// goroutine per lane; lanes share m and add no work). Zero means the
+	// larger of 4 and Config.Parallelism.
 	Parallelism uint8
-	// PBKDF2Iterations is the highest PBKDF2-SHA256 iteration count (Keel's
-	// PHC form and Django's). Zero means 2 000 000, about four times
+	// ArgonWork is the highest argon2 work m·t (KiB of memory filled per
+	// pass, times passes): Memory and Iterations alone would admit 16 times
+	// Keel's work. Zero means 4 × max(Config.Memory·Config.Iterations,
+	// DefaultMemory·DefaultIterations) (155648 at the defaults: four times
+	// the work of a default hash). argon2-cffi's default (m=65536, t=3,
+	// 196608) needs it raised.
+	ArgonWork uint64
+	// PBKDF2Iterations is the highest PBKDF2-SHA256 work (Keel's PHC form
+	// and Django's): iterations × ceil(key bytes / 32), since each 32-byte
+	// block of the derived key runs every iteration; for the usual 32-byte
+	// key, the iteration count. Zero means 2 000 000, about four times
 	// LegacyPBKDF2Iterations (and above Django's current defaults).
 	PBKDF2Iterations uint32
 	// ScryptWork is the highest N·r·p of a scrypt hash (its CPU work). Zero
@@ -203,14 +218,18 @@ func New(cfg Config) (*Hasher, error) {
 // defaults) and checks that each ceiling admits the Hasher's own hashes.
 func (cfg *Config) limits() (Limits, error) {
 	l := cfg.Limits
+	own := uint64(cfg.Memory) * uint64(cfg.Iterations)
 	if l.Memory == 0 {
-		l.Memory = uint32(min(4*uint64(cfg.Memory), maxArgonMemory))
+		l.Memory = uint32(min(4*uint64(max(cfg.Memory, DefaultMemory)), maxArgonMemory))
 	}
 	if l.Iterations == 0 {
-		l.Iterations = min(4*cfg.Iterations, maxArgonTime)
+		l.Iterations = min(4*max(cfg.Iterations, DefaultIterations), maxArgonTime)
 	}
 	if l.Parallelism == 0 {
 		l.Parallelism = max(4, cfg.Parallelism)
+	}
+	if l.ArgonWork == 0 {
+		l.ArgonWork = 4 * max(own, DefaultMemory*DefaultIterations)
 	}
 	if l.PBKDF2Iterations == 0 {
 		l.PBKDF2Iterations = DefaultPBKDF2Ceiling
@@ -228,6 +247,8 @@ func (cfg *Config) limits() (Limits, error) {
 		return l, fmt.Errorf("password: Config.Limits.Iterations must be in [Config.Iterations=%d, %d], got %d", cfg.Iterations, maxArgonTime, l.Iterations)
 	case l.Parallelism < cfg.Parallelism:
 		return l, fmt.Errorf("password: Config.Limits.Parallelism must be at least Config.Parallelism=%d, got %d", cfg.Parallelism, l.Parallelism)
+	case l.ArgonWork < own:
+		return l, fmt.Errorf("password: Config.Limits.ArgonWork must be at least Config.Memory × Config.Iterations = %d, got %d", own, l.ArgonWork)
 	case l.PBKDF2Iterations > maxPBKDF2Iter:
 		return l, fmt.Errorf("password: Config.Limits.PBKDF2Iterations must be at most %d, got %d", maxPBKDF2Iter, l.PBKDF2Iterations)
 	case l.BcryptCost < bcrypt.MinCost || l.BcryptCost > maxBcryptCost:
@@ -307,9 +328,10 @@ func (h *Hasher) pepper(password, keyID string) []byte {
 
 // Verify checks password against a hash made by Hash or by a legacy system
 // (bcrypt, PBKDF2-SHA256, Django pbkdf2_sha256, scrypt). It returns nil on a
-// match, ErrMismatch on a wrong password, and another error (ErrMalformedHash,
-// ErrHashTooCostly, ErrUnsupported, ErrTooLong, ErrBcryptTooLong,
-// ErrUnknownPepper) when the check could not be made. A stored hash whose
+// match, ErrMismatch on a wrong password (and on a password longer than 72
+// bytes for a bcrypt hash, an error that also matches ErrBcryptTooLong), and
+// another error (ErrMalformedHash, ErrHashTooCostly, ErrUnsupported,
+// ErrTooLong, ErrUnknownPepper) when the check could not be made. A stored hash whose
 // parameters exceed Config.Limits is refused before any work with a
 // *ParamError naming the parameter and the ceiling. Hash comparisons are
 // constant-time. It waits for a hashing slot (Config.MaxConcurrent).
@@ -343,7 +365,10 @@ func (h *Hasher) VerifyContext(ctx context.Context, password, encoded string) er
 // answer takes as long as for a known user with a wrong password and login
 // timing does not reveal which accounts exist. Users still on a legacy hash
 // (bcrypt, PBKDF2, scrypt) take the time of their scheme until they log in
-// once and VerifyAndUpgrade moves them to argon2id.
+// once and VerifyAndUpgrade moves them to argon2id. A password too long for
+// a bcrypt account costs that account's bcrypt comparison and is answered
+// with an error matching ErrMismatch, like a wrong password: answer
+// ErrMismatch the same way whatever else it matches.
 func (h *Hasher) VerifyUnknown(password string) error {
 	return h.VerifyUnknownContext(context.Background(), password)
 }

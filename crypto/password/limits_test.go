@@ -2,6 +2,7 @@ package password
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"runtime"
 	"strings"
@@ -96,7 +97,9 @@ func TestLimitsAreConfigurable(t *testing.T) {
 
 	pb, err := FromPBKDF2Columns("VawEblbjCJ/sFpHCJUS2BflBhSFt3gRl5oudV8INrLxJypzM8Xm2RZkWZLOdd+8xfHG4RbHjC9UJESBB06GXgw==", "c2FsdA==", 1)
 	require.NoError(t, err)
-	require.NoError(t, cheap(t, Config{Limits: Limits{PBKDF2Iterations: 1}}).Verify("passwd", pb))
+	// RFC 7914's PBKDF2 vector: one iteration, a 64-byte key (two blocks).
+	require.NoError(t, cheap(t, Config{Limits: Limits{PBKDF2Iterations: 2}}).Verify("passwd", pb))
+	require.ErrorIs(t, cheap(t, Config{Limits: Limits{PBKDF2Iterations: 1}}).Verify("passwd", pb), ErrHashTooCostly)
 
 	// A Hasher always verifies its own hashes: ceilings below its own
 	// parameters are refused.
@@ -116,7 +119,7 @@ func TestLimitsAreConfigurable(t *testing.T) {
 	}
 	h, err := New(Config{})
 	require.NoError(t, err)
-	assert.Equal(t, Limits{Memory: 77824, Iterations: 8, Parallelism: 4, PBKDF2Iterations: 2_000_000, ScryptWork: 1 << 21, BcryptCost: 12}, h.limits)
+	assert.Equal(t, Limits{Memory: 77824, Iterations: 8, Parallelism: 4, ArgonWork: 155648, PBKDF2Iterations: 2_000_000, ScryptWork: 1 << 21, BcryptCost: 12}, h.limits)
 	assert.Equal(t, runtime.GOMAXPROCS(0), cap(h.slots), "MaxConcurrent defaults to GOMAXPROCS")
 }
 
@@ -205,5 +208,94 @@ func TestVerifyUnknownDoesTheWorkOfARealVerify(t *testing.T) {
 
 			assert.ErrorIs(t, h.VerifyUnknown(strings.Repeat("x", DefaultMaxLength+1)), ErrTooLong, "the same refusal as Verify")
 		})
+	}
+}
+
+// The ceilings default to four times the larger of the Hasher's own
+// parameters and Keel's defaults: a Hasher configured with less memory (or
+// fewer passes) than the defaults still verifies the hashes Keel wrote at
+// the defaults. Config{Memory: 4096} used to refuse every default hash as
+// above its ceiling of 16384 KiB.
+func TestLoweredParametersStillVerifyDefaultHashes(t *testing.T) {
+	def, err := New(Config{})
+	require.NoError(t, err)
+	stored, err := def.Hash("pw")
+	require.NoError(t, err)
+
+	for _, cfg := range []Config{{Memory: 4096}, {Iterations: 1}, {Memory: 1024, Iterations: 1}} {
+		low, err := New(cfg)
+		require.NoError(t, err)
+		require.NoError(t, low.Verify("pw", stored), "%+v", cfg)
+		assert.True(t, low.NeedsRehash(stored) == (cfg.Memory > DefaultMemory || cfg.Iterations > DefaultIterations))
+		assert.Equal(t, uint32(4*DefaultMemory), low.limits.Memory)
+		assert.Equal(t, uint32(4*DefaultIterations), low.limits.Iterations)
+		assert.Equal(t, uint64(4*DefaultMemory*DefaultIterations), low.limits.ArgonWork)
+	}
+	// Above the defaults, four times the configured parameters.
+	high, err := New(Config{Memory: 65536, Iterations: 3})
+	require.NoError(t, err)
+	assert.Equal(t, Limits{Memory: 4 * 65536, Iterations: 12, Parallelism: 4, ArgonWork: 4 * 65536 * 3,
+		PBKDF2Iterations: DefaultPBKDF2Ceiling, ScryptWork: DefaultScryptWork, BcryptCost: DefaultBcryptCeiling}, high.limits)
+}
+
+// argon2's work is m × t (KiB of memory filled per pass, times passes;
+// lanes share m and add no work). The memory and pass ceilings are each four
+// times Keel's own, so together they admitted sixteen times its work; the
+// work ceiling (Limits.ArgonWork) bounds the product to four times.
+func TestArgonWorkIsBoundedAsAProduct(t *testing.T) {
+	const salt, key = "c29tZXNhbHQ", "PL01amPyeUuxG7H0vIr5X+qHkZvWnHmGBGXFYvh8z2E"
+	h, err := New(Config{})
+	require.NoError(t, err)
+	noWork(t, h)
+	err = h.Verify("pw", "$argon2id$v=19$m=77824,t=8,p=4$"+salt+"$"+key)
+	require.ErrorIs(t, err, ErrHashTooCostly)
+	var pe *ParamError
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, ParamError{Scheme: "argon2id", Param: "m*t", Value: 77824 * 8, Unit: "KiB", Max: 4 * DefaultMemory * DefaultIterations,
+		Setting: "Config.Limits.ArgonWork", kind: ErrHashTooCostly}, *pe)
+	assert.EqualError(t, err, "password: argon2id hash parameter m*t=622592 KiB is above the ceiling 155648 (Config.Limits.ArgonWork)")
+
+	// Either parameter alone may reach its own ceiling while the product
+	// stays within four times Keel's work (checked without computing).
+	for _, hash := range []string{
+		"$argon2id$v=19$m=77824,t=2,p=1$" + salt + "$" + key,
+		"$argon2id$v=19$m=19456,t=8,p=1$" + salt + "$" + key,
+		"$argon2id$v=19$m=38912,t=4,p=4$" + salt + "$" + key,
+	} {
+		s, err := parse(hash)
+		require.NoError(t, err)
+		assert.NoError(t, s.within(&h.limits), hash)
+	}
+	_, err = New(Config{Memory: 1024, Iterations: 4, Limits: Limits{ArgonWork: 4095}})
+	assert.ErrorContains(t, err, "Config.Limits.ArgonWork must be at least Config.Memory × Config.Iterations = 4096, got 4095")
+}
+
+// PBKDF2's work is iterations × ceil(keyLen/32): each 32-byte block of the
+// derived key runs every iteration. The ceiling counted iterations only, so
+// a 128-byte key at the ceiling cost four times as much; it now bounds the
+// product.
+func TestPBKDF2CeilingCountsKeyBlocks(t *testing.T) {
+	const salt = "c29tZXNhbHQ"
+	key := func(n int) string { return b64.EncodeToString(make([]byte, n)) }
+	h, err := New(Config{})
+	require.NoError(t, err)
+	noWork(t, h)
+
+	err = h.Verify("pw", "$pbkdf2-sha256$i=2000000$"+salt+"$"+key(128))
+	require.ErrorIs(t, err, ErrHashTooCostly)
+	assert.EqualError(t, err, "password: pbkdf2-sha256 hash parameter i*blocks=8000000 is above the ceiling 2000000 (Config.Limits.PBKDF2Iterations)")
+	err = h.Verify("pw", "$pbkdf2-sha256$i=1000001$"+salt+"$"+key(33))
+	assert.ErrorIs(t, err, ErrHashTooCostly, "33 bytes are two blocks")
+	err = h.Verify("pw", "pbkdf2_sha256$700000$seasalt$"+base64.StdEncoding.EncodeToString(make([]byte, 96)))
+	assert.EqualError(t, err, "password: pbkdf2_sha256 hash parameter iterations*blocks=2100000 is above the ceiling 2000000 (Config.Limits.PBKDF2Iterations)")
+
+	for _, hash := range []string{
+		"$pbkdf2-sha256$i=2000000$" + salt + "$" + key(32),
+		"$pbkdf2-sha256$i=500000$" + salt + "$" + key(128),
+		"$pbkdf2-sha256$i=1000000$" + salt + "$" + key(64),
+	} {
+		s, err := parse(hash)
+		require.NoError(t, err)
+		assert.NoError(t, s.within(&h.limits), hash)
 	}
 }

@@ -45,7 +45,7 @@ type scheme interface {
 // tooCostly is the error for a parameter above a configured ceiling.
 func tooCostly(scheme, param string, value, limit uint64, setting string) error {
 	e := &ParamError{Scheme: scheme, Param: param, Value: value, Max: limit, Setting: setting, kind: ErrHashTooCostly}
-	if setting == "Config.Limits.Memory" {
+	if setting == "Config.Limits.Memory" || setting == "Config.Limits.ArgonWork" {
 		e.Unit = "KiB"
 	}
 	return e
@@ -216,6 +216,8 @@ func (a *argonParams) within(l *Limits) error {
 		return tooCostly(a.variant, "t", uint64(a.time), uint64(l.Iterations), "Config.Limits.Iterations")
 	case a.threads > l.Parallelism:
 		return tooCostly(a.variant, "p", uint64(a.threads), uint64(l.Parallelism), "Config.Limits.Parallelism")
+	case uint64(a.memory)*uint64(a.time) > l.ArgonWork:
+		return tooCostly(a.variant, "m*t", uint64(a.memory)*uint64(a.time), l.ArgonWork, "Config.Limits.ArgonWork")
 	}
 	return nil
 }
@@ -251,21 +253,35 @@ func (b bcryptHash) within(l *Limits) error {
 }
 
 func (b bcryptHash) verify(h *Hasher, password string) error {
-	if len(password) > bcryptMaxPassLen {
-		if !h.cfg.BcryptTruncate {
-			return fmt.Errorf("%w: %d bytes", ErrBcryptTooLong, len(password))
-		}
+	tooLong := len(password) > bcryptMaxPassLen
+	if tooLong {
 		password = password[:bcryptMaxPassLen]
 	}
 	h.kdf(kdfCall{scheme: "bcrypt", iterations: 1 << b.cost})
 	err := bcrypt.CompareHashAndPassword([]byte(b.encoded), []byte(password))
 	switch {
+	case tooLong && !h.cfg.BcryptTruncate && (err == nil || errors.Is(err, bcrypt.ErrMismatchedHashAndPassword)):
+		// Refused after the work of a wrong password, and answered like
+		// one, so that the answer does not tell a bcrypt account from an
+		// unknown one (VerifyUnknown).
+		return errBcryptTooLong{}
 	case err == nil:
 		return nil
 	case errors.Is(err, bcrypt.ErrMismatchedHashAndPassword):
 		return ErrMismatch
 	}
 	return malformed("bcrypt: %v", err)
+}
+
+// errBcryptTooLong matches ErrBcryptTooLong and ErrMismatch.
+type errBcryptTooLong struct{}
+
+func (errBcryptTooLong) Error() string {
+	return "password: password does not match: longer than bcrypt's 72-byte limit (Config.BcryptTruncate compares the first 72 bytes)"
+}
+
+func (errBcryptTooLong) Is(target error) bool {
+	return target == ErrBcryptTooLong || target == ErrMismatch
 }
 
 // pbkdf2Hash is PBKDF2-HMAC-SHA256 in PHC form:
@@ -304,13 +320,19 @@ func parsePBKDF2(encoded string) (*pbkdf2Hash, error) {
 	return h, nil
 }
 
+// within bounds PBKDF2's work: every 32-byte block of the derived key runs
+// all the iterations, so a 128-byte key costs four times a 32-byte one.
 func (p *pbkdf2Hash) within(l *Limits) error {
-	if uint64(p.iterations) > uint64(l.PBKDF2Iterations) {
+	blocks := uint64(len(p.key)+sha256.Size-1) / sha256.Size
+	if work := uint64(p.iterations) * blocks; work > uint64(l.PBKDF2Iterations) {
 		name := "i"
 		if p.scheme == "pbkdf2_sha256" {
 			name = "iterations"
 		}
-		return tooCostly(p.scheme, name, uint64(p.iterations), uint64(l.PBKDF2Iterations), "Config.Limits.PBKDF2Iterations")
+		if blocks > 1 {
+			name += "*blocks"
+		}
+		return tooCostly(p.scheme, name, work, uint64(l.PBKDF2Iterations), "Config.Limits.PBKDF2Iterations")
 	}
 	return nil
 }

@@ -26,14 +26,38 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	// Keys are scoped to the account authentication found (never to one a
+	// header names): requireAccount runs first and puts it in the context.
 	mw, err := idempotency.NewMiddleware(idempotency.MiddlewareConfig{Manager: m, RequireKey: true,
-		Principal: func(r *http.Request) string { return r.Header.Get("X-Account") }})
+		Principal: func(r *http.Request) string { return accountOf(r.Context()) }})
 	if err != nil {
 		log.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("POST /orders", mw.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("POST /orders", requireAccount(mw.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusCreated)
-	})))
+	}))))
 	_ = mux // http.ListenAndServe(":8080", mux)
+}
+
+type accountCtxKey struct{}
+
+func accountOf(ctx context.Context) string {
+	id, _ := ctx.Value(accountCtxKey{}).(string)
+	return id
+}
+
+// requireAccount stands for the service's authentication middleware: it
+// verifies the request's session (here a cookie whose value a real service
+// would look up in its session store) and refuses requests without one.
+func requireAccount(next http.Handler) http.Handler {
+	sessions := map[string]string{} // session id → account id, filled at login
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := r.Cookie("session")
+		if err != nil || sessions[c.Value] == "" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), accountCtxKey{}, sessions[c.Value])))
+	})
 }

@@ -2,6 +2,8 @@ package sqlstore_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"database/sql"
 	"fmt"
 	"log"
@@ -44,8 +46,10 @@ func ExampleStore_CompleteTx() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	// Keys are scoped to the caller that authentication verified (never to
+	// one a header names): withUser runs first and puts it in the context.
 	mw, err := idempotency.NewMiddleware(idempotency.MiddlewareConfig{Manager: m, RequireKey: true,
-		Principal: func(r *http.Request) string { return r.Header.Get("X-Account") }})
+		Principal: func(r *http.Request) string { u, _ := r.Context().Value(userKey{}).(string); return u }})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -79,10 +83,11 @@ func ExampleStore_CompleteTx() {
 		w.WriteHeader(http.StatusCreated)
 		fmt.Fprint(w, body)
 	})
-	h := mw.Wrap(createOrder)
+	h := withUser(mw.Wrap(createOrder))
 
 	for range 2 {
 		r := httptest.NewRequest("POST", "/orders", strings.NewReader(`{"sku":"keel-pro"}`))
+		r.SetBasicAuth("shop", "correct horse battery staple")
 		r.Header.Set("Idempotency-Key", `"retry-me"`)
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, r)
@@ -95,4 +100,23 @@ func ExampleStore_CompleteTx() {
 	// 201 {"id":1} replayed: false
 	// 201 {"id":1} replayed: true
 	// orders: 1
+}
+
+type userKey struct{}
+
+// withUser stands for the service's authentication: HTTP basic auth against
+// one user whose password digest it holds (a real service would use its
+// password.Hasher); the verified user name goes into the context.
+func withUser(next http.Handler) http.Handler {
+	want := sha256.Sum256([]byte("correct horse battery staple"))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, pass, ok := r.BasicAuth()
+		got := sha256.Sum256([]byte(pass))
+		if !ok || user != "shop" || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Basic realm="shop"`)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey{}, user)))
+	})
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -81,24 +82,38 @@ func newEmailIndex(root field.Secret[[]byte]) (*field.BlindIndex, error) {
 }
 
 // reindexEmails rewrites the email blind index of customers stored with an
-// index of another width (earlier versions kept 32 bits), so that search
-// finds them and no row keeps the wider, more revealing index.
+// index of another width (earlier versions kept 32 bits, untagged), so that
+// search finds them and no row keeps a wider, more revealing index. Index
+// values are tagged with their width (emailIndex), so any resize is found,
+// even between widths of the same hex length. A row whose email cannot be
+// decrypted (damaged, or under a retired key) is left as it is and logged
+// by id, never by content; the service starts all the same, and the next
+// start tries again.
 func (a *App) reindexEmails(ctx context.Context) error {
-	rows, err := a.store.CustomersWithEmailIndexWidthOtherThan(ctx, 2*a.emailIdx.Size())
+	rows, err := a.store.CustomersWithEmailIndexNotPrefixed(ctx, a.emailIndexPrefix())
 	if err != nil {
 		return err
 	}
+	done, skipped := 0, 0
 	for _, row := range rows {
 		c, err := a.open(row)
 		if err != nil {
-			return fmt.Errorf("salesapi: re-index customer %s: %w", row.ID, err)
+			skipped++
+			a.cfg.Logger.WarnContext(ctx, "customer left out of the email re-index: its email cannot be decrypted",
+				"customer", row.ID, "error", err.Error())
+			continue
 		}
 		if err := a.store.ReplaceEmailIndex(ctx, row.ID, row.EmailBidx, a.emailIndex(c.Email)); err != nil {
 			return err
 		}
+		done++
 	}
-	if len(rows) > 0 {
-		a.cfg.Logger.InfoContext(ctx, "email blind index resized", "customers", len(rows), "bits", a.emailIdx.Bits())
+	if done > 0 {
+		a.cfg.Logger.InfoContext(ctx, "email blind index resized", "customers", done, "bits", a.emailIdx.Bits())
+	}
+	if skipped > 0 {
+		a.cfg.Logger.WarnContext(ctx, "email re-index left customers out", "customers", skipped,
+			"hint", "their search index is stale until their email is rewritten or the key that encrypted it is restored")
 	}
 	return nil
 }
@@ -123,7 +138,14 @@ func (a *App) seal(c customer) (store.Customer, error) {
 	}, nil
 }
 
-func (a *App) emailIndex(email string) string { return hex.EncodeToString(a.emailIdx.Sum(email)) }
+// emailIndex is the email's blind index as stored: the index's width in
+// bits, a colon and the hex of its value ("15:3fa2"), so that rows written
+// at another width are found by reindexEmails.
+func (a *App) emailIndex(email string) string {
+	return a.emailIndexPrefix() + hex.EncodeToString(a.emailIdx.Sum(email))
+}
+
+func (a *App) emailIndexPrefix() string { return strconv.Itoa(a.emailIdx.Bits()) + ":" }
 
 // open decrypts a row.
 func (a *App) open(row store.Customer) (customer, error) {

@@ -130,11 +130,11 @@ func (s *Store) customers(ctx context.Context, what, where string, args ...any) 
 	return out, rows.Err()
 }
 
-// CustomersWithEmailIndexWidthOtherThan returns the customers whose email
-// blind index is not width characters long: rows written with an index of
-// another size, which a re-index rewrites.
-func (s *Store) CustomersWithEmailIndexWidthOtherThan(ctx context.Context, width int) ([]Customer, error) {
-	return s.customers(ctx, "find customers to re-index", `length(email_bidx) <> ?`, width)
+// CustomersWithEmailIndexNotPrefixed returns the customers whose email
+// blind index does not start with prefix (the current index's width tag):
+// rows written with an index of another size, which a re-index rewrites.
+func (s *Store) CustomersWithEmailIndexNotPrefixed(ctx context.Context, prefix string) ([]Customer, error) {
+	return s.customers(ctx, "find customers to re-index", `substr(email_bidx, 1, ?) <> ?`, len(prefix), prefix)
 }
 
 // ReplaceEmailIndex sets a customer's email blind index to bidx if it is
