@@ -26,7 +26,9 @@ import (
 func TestKeelClientAgainstKeelServer(t *testing.T) {
 	m, err := idempotency.New(idempotency.Config{Store: idempotency.NewMemoryStore()})
 	require.NoError(t, err)
-	mw, err := idempotency.NewMiddleware(idempotency.MiddlewareConfig{Manager: m, RequireKey: true})
+	// One client: the principal an authentication layer would have set.
+	mw, err := idempotency.NewMiddleware(idempotency.MiddlewareConfig{Manager: m, RequireKey: true,
+		Principal: func(*http.Request) string { return "client-1" }})
 	require.NoError(t, err)
 	var executions atomic.Int64
 	api := mw.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -415,13 +415,18 @@ func testRecordExpiry(t *testing.T, s idempotency.Store) {
 	ctx := context.Background()
 	const ttl = time.Second
 	start := time.Now()
-	lease := mustProceed(t, s, request("s", "k", "fp", 100*time.Millisecond, ttl))
-	require.NoError(t, s.Complete(ctx, lease, sampleOutcome()))
-	// On a machine stalled for most of the TTL, the record may be gone
-	// before it can be read back: then nothing can be concluded.
+	// The lease lasts as long as the record: a machine stalled between
+	// reserving and completing (a loaded CI host took over 100 ms) loses
+	// neither before the test can tell.
+	lease := mustProceed(t, s, request("s", "k", "fp", ttl, ttl))
+	err := s.Complete(ctx, lease, sampleOutcome())
+	// On a machine stalled for most of the TTL, the lease may have ended or
+	// the record be gone before it can be read back: then nothing can be
+	// concluded.
 	if elapsed := time.Since(start); elapsed > ttl-expiryMargin {
 		t.Skipf("the store took %s to reserve and complete; too close to the %s TTL to test expiry", elapsed, ttl)
 	}
+	require.NoError(t, err)
 	res := reserve(t, s, request("s", "k", "fp", longLease, longTTL))
 	require.Equal(t, idempotency.Replay, res.Decision, "before the TTL")
 	time.Sleep(ttl + expiryMargin - time.Since(start))
