@@ -30,7 +30,7 @@ import (
 // The logs (64 MiB segments, ~330-byte events, a checkpoint every 10 000
 // records) are generated once into KEEL_BENCH_AUDIT_DIR (default a
 // directory under the system temp dir) and reused: 10^7 events take about
-// 3.4 GB. records/s is the throughput; cpu-ns/record the process's CPU time
+// 4.2 GB. records/s is the throughput; cpu-ns/record the process's CPU time
 // (user + system, all goroutines) per record.
 func BenchmarkVerifyScale(b *testing.B) {
 	sizes := []int{10_000, 100_000}
