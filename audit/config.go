@@ -137,7 +137,12 @@ type Config struct {
 	TracerProvider trace.TracerProvider
 }
 
+// validate checks c and fills in the defaults, once: a nil Logger becomes
+// one that discards, so no later code tests for nil.
 func (c *Config) validate() error {
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
 	if len(c.Sinks) == 0 {
 		return fmt.Errorf("audit: Config.Sinks must name at least one sink")
 	}
