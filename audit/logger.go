@@ -416,9 +416,9 @@ func (l *Logger) write(batch []*pending) {
 	if span != nil {
 		l.inst.batchSize.Record(ctx, int64(len(batch)))
 	}
-	if err == nil && l.cfg.Detector != nil {
+	if err == nil && l.cfg.Observer != nil {
 		for _, p := range batch {
-			l.cfg.Detector.Observe(p.event)
+			l.cfg.Observer.Observe(p.event)
 		}
 	}
 	for _, p := range batch {
