@@ -178,8 +178,8 @@ func countOf(v any) (int64, bool) {
 		return int64(v), v >= 0
 	case int64:
 		return v, v >= 0
-	case float64:
-		return int64(v), v >= 0
+	case float64: // from JSON: a huge or NaN count is not a count
+		return int64(v), v >= 0 && v < 1<<53
 	case json.Number:
 		n, err := v.Int64()
 		return n, err == nil && n >= 0
