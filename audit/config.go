@@ -59,6 +59,13 @@ const (
 	DefaultSyncInterval       = time.Second
 )
 
+// Observer sees the events a Logger persists (audit/detect's Detector is
+// one). Observe is called from the Logger's writer goroutine, one event at a
+// time, and must return promptly: a slow Observe delays every later write.
+type Observer interface {
+	Observe(e Event)
+}
+
 // Config configures a Logger. The zero value of every field but Sinks and
 // SigningKey means the documented default.
 type Config struct {
@@ -126,9 +133,12 @@ type Config struct {
 	// passes through that seq again with another hash, so leaving it set
 	// accepts no later loss.
 	AcceptRollback *AcceptRollback
-	// Detector, when set, sees every persisted event (anomaly rules). The
+	// Observer, when set, sees every event once the sinks Config.SinkPolicy
+	// requires have persisted it, in log order, with its sensitive fields
+	// already masked or HMAC'd (a detect.Detector runs anomaly rules over
+	// them). It is called from the writer goroutine: it must not block. The
 	// Logger does not close it.
-	Detector *Detector
+	Observer Observer
 	// Logger receives the writer's own problems (a failing sink, a gap).
 	// Nil: no logs.
 	Logger *slog.Logger
@@ -137,7 +147,12 @@ type Config struct {
 	TracerProvider trace.TracerProvider
 }
 
+// validate checks c and fills in the defaults, once: a nil Logger becomes
+// one that discards, so no later code tests for nil.
 func (c *Config) validate() error {
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
 	if len(c.Sinks) == 0 {
 		return fmt.Errorf("audit: Config.Sinks must name at least one sink")
 	}

@@ -71,16 +71,23 @@
 //
 // Query (and `keel audit query`) streams the events matching a Filter by
 // actor, action, resource, outcome, tenant and time, without loading the log
-// into memory; the SQL sink answers from its indexes. A Detector runs anomaly
-// rules — BruteForce, BulkRead, OutsideHours, NewIP, or your own Rule — over
-// the live stream and delivers Findings to notifiers (NotifierFunc,
-// SlogNotifier, WebhookNotifier with retry) and to metrics.
+// into memory; the SQL sink answers from its indexes. Config.Observer sees
+// every persisted event: package audit/detect's Detector runs anomaly rules
+// over that live stream and delivers its findings to notifiers.
+//
+// # Sinks of your own
+//
+// A Sink stores records (Open, Append, Close); a Source reads them back for
+// Verify and Query. Optional interfaces add what FileSink does: Syncer
+// (buffered mode's periodic fsync), RotatingSink (segments, each opened by a
+// signed checkpoint, and retention after each rotation), SeekSource and
+// SegmentedSource (resumed and parallel verification).
 //
 // # Guarantees
 //
-//   - Concurrency: Logger, Detector, FileSink and WebhookNotifier are safe for
-//     concurrent use. Records are appended by one goroutine, in the order
-//     their Log calls were accepted.
+//   - Concurrency: Logger and FileSink are safe for concurrent use.
+//     Records are appended by one goroutine, in the order their Log calls
+//     were accepted.
 //
 //   - Nothing acknowledged is lost: in Durable mode a nil from Log means the
 //     event is on disk. A crash (even SIGKILL or power loss during a write)

@@ -57,27 +57,6 @@ func Example() {
 	// u-42 license.update 25 ****1111
 }
 
-func ExampleNewDetector() {
-	det, err := audit.NewDetector(audit.DetectorConfig{
-		Rules: []audit.Rule{&audit.BruteForce{Failures: 3}},
-		Notifiers: []audit.Notifier{audit.NotifierFunc(func(_ context.Context, f audit.Finding) error {
-			fmt.Println(f.Rule, f.ActorID, f.Detail)
-			return nil
-		})},
-	})
-	if err != nil {
-		log.Fatal(err)
-	}
-	// Give det to audit.Config.Detector to watch a Logger's events; here
-	// events are observed directly.
-	for range 3 {
-		det.Observe(audit.Event{Actor: audit.Actor{ID: "mallory"}, Action: "login", Outcome: audit.Denied})
-	}
-	_ = det.Close()
-	// Output:
-	// brute_force mallory 3 failed or denied actions within 5m0s
-}
-
 func ExampleHMACValue() {
 	key := []byte("an-hmac-key-of-at-least-32-bytes!")
 	// An investigator holding the key computes the search term for a known

@@ -88,6 +88,9 @@ func NewFileSink(cfg FileSinkConfig) (*FileSink, error) {
 	if cfg.MaxSize == 0 {
 		cfg.MaxSize = DefaultMaxSegmentSize
 	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
 	return &FileSink{cfg: cfg, tornFrom: -1}, nil
 }
 
@@ -410,15 +413,17 @@ func (s *FileSink) Append(ctx context.Context, recs []*Record, sync bool) error 
 	return nil
 }
 
-// segmentEmpty reports whether the current segment has no record yet.
-func (s *FileSink) segmentEmpty() bool {
+// SegmentEmpty reports whether the current segment has no record yet
+// (RotatingSink).
+func (s *FileSink) SegmentEmpty() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.f != nil && s.size == 0
 }
 
-// rotationDue reports whether the current segment is full or old enough.
-func (s *FileSink) rotationDue(now time.Time) bool {
+// RotationDue reports whether the current segment is full (MaxSize) or old
+// enough (MaxAge) (RotatingSink).
+func (s *FileSink) RotationDue(now time.Time) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.f == nil || s.size == 0 {
@@ -427,9 +432,9 @@ func (s *FileSink) rotationDue(now time.Time) bool {
 	return s.size >= s.cfg.MaxSize || (s.cfg.MaxAge > 0 && now.Sub(s.created) >= s.cfg.MaxAge)
 }
 
-// rotate syncs and closes the current segment and starts the one whose
-// first record will be nextSeq.
-func (s *FileSink) rotate(nextSeq uint64) error {
+// Rotate syncs and closes the current segment and starts the one whose
+// first record will be nextSeq (RotatingSink).
+func (s *FileSink) Rotate(nextSeq uint64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.broken != nil {
@@ -537,18 +542,18 @@ func (s *FileSink) Prune(cutoff time.Time) ([]string, error) {
 		if err := syncDir(s.cfg.Dir); err != nil {
 			return removed, err
 		}
-		if s.cfg.Logger != nil {
-			s.cfg.Logger.Info("audit: retention removed segments", "segments", removed)
-		}
+		s.cfg.Logger.Info("audit: retention removed segments", "segments", removed)
 	}
 	return removed, nil
 }
 
-func (s *FileSink) pruneExpired(now time.Time) {
+// Retain applies FileSinkConfig.Retention at now: it prunes the segments
+// sealed more than Retention ago (RotatingSink). With no Retention it keeps
+// everything.
+func (s *FileSink) Retain(now time.Time) error {
 	if s.cfg.Retention <= 0 {
-		return
+		return nil
 	}
-	if _, err := s.Prune(now.Add(-s.cfg.Retention)); err != nil && s.cfg.Logger != nil {
-		s.cfg.Logger.Error("audit: retention failed", "err", err)
-	}
+	_, err := s.Prune(now.Add(-s.cfg.Retention))
+	return err
 }

@@ -15,11 +15,15 @@ const (
 	DefaultMaxEventSize = 32 << 10
 )
 
-// Bounds of the size limits: a field must hold at least its truncation
-// marker (a key's, with its hash, is about 60 bytes), and an event's record must stay under the line size readers
-// accept (maxLineSize) with room for the chain header and hash.
+// Bounds of the size limits.
 const (
+	// minFieldSize is the smallest Config.MaxFieldSize: a capped field must
+	// still hold its truncation marker (a key's, with its hash, is about 60
+	// bytes).
 	minFieldSize = 96
+	// maxEventSize is the largest Config.MaxEventSize: an event's record must
+	// stay under the line size readers accept (maxLineSize), with 1 KiB left
+	// for the chain's members and hash.
 	maxEventSize = maxLineSize - 1024
 )
 

@@ -75,10 +75,24 @@ type sinkState struct {
 	witnessedSeq   atomic.Uint64
 }
 
-// rotator is implemented by sinks made of segments (FileSink).
-type rotator interface {
-	rotationDue(now time.Time) bool
-	rotate(nextSeq uint64) error
+// chainPos is where a sink's chain stands: its last seq and hash, and the
+// records since its last checkpoint.
+type chainPos struct {
+	seq             uint64
+	head            string
+	sinceCheckpoint int
+}
+
+// save returns where st's chain stands, to restore if the sink refuses the
+// records made after it.
+func (st *sinkState) save() chainPos {
+	return chainPos{seq: st.seq, head: st.head, sinceCheckpoint: st.sinceCheckpoint}
+}
+
+// restore forgets the records made since m: the sink did not store them, so
+// the next record must follow the last one it did.
+func (st *sinkState) restore(m chainPos) {
+	st.seq, st.head, st.sinceCheckpoint = m.seq, m.head, m.sinceCheckpoint
 }
 
 // Log records e. In Durable mode it returns nil only once e is persisted by
@@ -268,10 +282,14 @@ func (l *Logger) awaitCompanions() {
 	}
 }
 
-// Bounds of awaitCompanions.
+// Bounds of awaitCompanions' wait.
 const (
+	// companionYields caps the yields, so that a wait ends even where the
+	// clock is coarse.
 	companionYields = 10_000
-	companionWait   = time.Millisecond
+	// companionWait caps the time: a batch never waits longer than this for
+	// companions, whatever the previous write took.
+	companionWait = time.Millisecond
 )
 
 // collect adds whatever is queued, up to MaxBatch: events that arrived
@@ -336,7 +354,7 @@ func (l *Logger) write(batch []*pending) {
 	succeeded := 0
 	var firstErr error
 	for _, st := range l.sinks {
-		savedSeq, savedHead, savedSince := st.seq, st.head, st.sinceCheckpoint
+		saved := st.save()
 		recs := st.recs[:0]
 		if st.needRotateCheckpoint {
 			recs = append(recs, l.checkpointRecord(st, "rotate", now))
@@ -371,15 +389,13 @@ func (l *Logger) write(batch []*pending) {
 		clear(recs)
 		st.recs = recs[:0]
 		if err != nil {
-			st.seq, st.head, st.sinceCheckpoint = savedSeq, savedHead, savedSince
+			st.restore(saved)
 			st.missed += uint64(len(batch))
 			if dropped > 0 {
 				st.missed += dropped
 			}
 			l.inst.sinkErrors.Add(ctx, 1)
-			if l.cfg.Logger != nil {
-				l.cfg.Logger.Error("audit: sink failed to store a batch", "events", len(batch), "err", err)
-			}
+			l.cfg.Logger.Error("audit: sink failed to store a batch", "events", len(batch), "err", err)
 			if firstErr == nil {
 				firstErr = err
 			}
@@ -400,9 +416,9 @@ func (l *Logger) write(batch []*pending) {
 	if span != nil {
 		l.inst.batchSize.Record(ctx, int64(len(batch)))
 	}
-	if err == nil && l.cfg.Detector != nil {
+	if err == nil && l.cfg.Observer != nil {
 		for _, p := range batch {
-			l.cfg.Detector.Observe(p.event)
+			l.cfg.Observer.Observe(p.event)
 		}
 	}
 	for _, p := range batch {
@@ -431,9 +447,7 @@ func (l *Logger) retry(ctx context.Context, st *sinkState, recs []*Record, sync 
 	defer l.failing.Store(false)
 	wait := 10 * time.Millisecond
 	for {
-		if l.cfg.Logger != nil {
-			l.cfg.Logger.Error("audit: sink failed; retrying the buffered batch", "retry_in", wait, "err", err)
-		}
+		l.cfg.Logger.Error("audit: sink failed; retrying the buffered batch", "retry_in", wait, "err", err)
 		t := time.NewTimer(wait)
 		select {
 		case <-t.C:
@@ -449,32 +463,28 @@ func (l *Logger) retry(ctx context.Context, st *sinkState, recs []*Record, sync 
 }
 
 func (l *Logger) rotateIfDue(ctx context.Context, st *sinkState, now time.Time) {
-	r, ok := st.sink.(rotator)
-	if !ok || !r.rotationDue(now) {
+	r, ok := st.sink.(RotatingSink)
+	if !ok || !r.RotationDue(now) {
 		return
 	}
-	if err := r.rotate(st.seq + 1); err != nil {
-		if l.cfg.Logger != nil {
-			l.cfg.Logger.Error("audit: segment rotation failed", "err", err)
-		}
+	if err := r.Rotate(st.seq + 1); err != nil {
+		l.cfg.Logger.Error("audit: segment rotation failed", "err", err)
 		return
 	}
-	savedSeq, savedHead, savedSince := st.seq, st.head, st.sinceCheckpoint
+	saved := st.save()
 	cp := l.checkpointRecord(st, "rotate", now)
 	if err := st.sink.Append(ctx, []*Record{cp}, true); err != nil {
-		st.seq, st.head, st.sinceCheckpoint = savedSeq, savedHead, savedSince
+		st.restore(saved)
 		// The next write starts with it: a segment must open with a signed
 		// checkpoint to be verifiable once retention removes the ones before.
 		st.needRotateCheckpoint = true
-		if l.cfg.Logger != nil {
-			l.cfg.Logger.Error("audit: writing the checkpoint that opens a segment failed", "err", err)
-		}
+		l.cfg.Logger.Error("audit: writing the checkpoint that opens a segment failed", "err", err)
 		return
 	}
 	st.unsynced = false
 	l.appended(st, []*Record{cp})
-	if p, ok := st.sink.(interface{ pruneExpired(time.Time) }); ok {
-		p.pruneExpired(now)
+	if err := r.Retain(now); err != nil {
+		l.cfg.Logger.Error("audit: retention failed", "err", err)
 	}
 }
 
@@ -489,7 +499,7 @@ func (l *Logger) checkpointAll(reason string, force bool) {
 		if !force && st.sinceCheckpoint == 0 && !st.needRotateCheckpoint {
 			continue
 		}
-		savedSeq, savedHead, savedSince := st.seq, st.head, st.sinceCheckpoint
+		saved := st.save()
 		var recs []*Record
 		if st.needRotateCheckpoint {
 			recs = append(recs, l.checkpointRecord(st, "rotate", now))
@@ -498,14 +508,12 @@ func (l *Logger) checkpointAll(reason string, force bool) {
 			recs = append(recs, l.checkpointRecord(st, reason, now))
 		}
 		if err := st.sink.Append(ctx, recs, true); err != nil {
-			st.seq, st.head, st.sinceCheckpoint = savedSeq, savedHead, savedSince
+			st.restore(saved)
 			err = fmt.Errorf("audit: %s checkpoint: %w", reason, err)
 			if force {
 				l.closeErr = errors.Join(l.closeErr, err)
 			}
-			if l.cfg.Logger != nil {
-				l.cfg.Logger.Error("audit: checkpoint failed", "reason", reason, "err", err)
-			}
+			l.cfg.Logger.Error("audit: checkpoint failed", "reason", reason, "err", err)
 			continue
 		}
 		st.unsynced = false
@@ -520,11 +528,9 @@ func (l *Logger) syncAll() {
 		if !st.unsynced {
 			continue
 		}
-		if s, ok := st.sink.(interface{ Sync() error }); ok {
+		if s, ok := st.sink.(Syncer); ok {
 			if err := s.Sync(); err != nil {
-				if l.cfg.Logger != nil {
-					l.cfg.Logger.Error("audit: sync failed", "err", err)
-				}
+				l.cfg.Logger.Error("audit: sync failed", "err", err)
 				continue
 			}
 		}

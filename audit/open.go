@@ -66,7 +66,7 @@ func New(cfg Config) (*Logger, error) {
 		}
 		l.sinks = append(l.sinks, st)
 	}
-	if a := cfg.AcceptRollback; a != nil && !accepted && cfg.Logger != nil {
+	if a := cfg.AcceptRollback; a != nil && !accepted {
 		cfg.Logger.Warn("audit: Config.AcceptRollback matches no witness and was ignored: remove it",
 			"log", a.LogID, "witnessed_seq", a.WitnessedSeq)
 	}
@@ -152,10 +152,8 @@ func (l *Logger) checkWitness(ctx context.Context, i int, st *sinkState, w Witne
 	st.recs = append(st.recs, &Record{Kind: KindRollback, Rollback: &Rollback{
 		WitnessedLog: head.LogID, WitnessedSeq: head.Seq, WitnessedHash: head.Hash, LastSeq: st.seq,
 		Reason: truncateText(a.Reason, l.cfg.MaxFieldSize)}})
-	if l.cfg.Logger != nil {
-		l.cfg.Logger.Warn("audit: continuing a log behind its witness, as Config.AcceptRollback accepts",
-			"sink", i, "witnessed_log", head.LogID, "witnessed_seq", head.Seq, "log", st.logID, "last_seq", st.seq, "found", reason)
-	}
+	l.cfg.Logger.Warn("audit: continuing a log behind its witness, as Config.AcceptRollback accepts",
+		"sink", i, "witnessed_log", head.LogID, "witnessed_seq", head.Seq, "log", st.logID, "last_seq", st.seq, "found", reason)
 	return true, nil
 }
 
@@ -214,7 +212,7 @@ func (l *Logger) openRecords(ctx context.Context, st *sinkState) error {
 	// A rotated segment starts with a signed checkpoint, so that it can be
 	// verified on its own once retention removes the ones before; a crash
 	// between creating a segment and writing that checkpoint leaves it empty.
-	if e, ok := st.sink.(interface{ segmentEmpty() bool }); ok && e.segmentEmpty() && st.seq != 0 {
+	if r, ok := st.sink.(RotatingSink); ok && r.SegmentEmpty() && st.seq != 0 {
 		recs = append(recs, l.checkpointRecord(st, "rotate", now))
 	}
 	for _, f := range found {
@@ -225,10 +223,8 @@ func (l *Logger) openRecords(ctx context.Context, st *sinkState) error {
 		case KindRecovery:
 			r.Recovery = f.Recovery
 			payload = kindPayload("recovery", f.Recovery)
-			if l.cfg.Logger != nil {
-				l.cfg.Logger.Warn("audit: torn last line discarded on reopen and recorded",
-					"segment", f.Recovery.Segment, "offset", f.Recovery.Offset, "bytes", f.Recovery.DiscardedBytes)
-			}
+			l.cfg.Logger.Warn("audit: torn last line discarded on reopen and recorded",
+				"segment", f.Recovery.Segment, "offset", f.Recovery.Offset, "bytes", f.Recovery.DiscardedBytes)
 		case KindRollback:
 			r.Rollback = f.Rollback
 			payload = kindPayload("rollback", f.Rollback)

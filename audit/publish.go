@@ -139,10 +139,8 @@ func (p *publisher) attempt() bool {
 	}
 	if err != nil {
 		p.l.inst.witnessErrors.Add(ctx, 1)
-		if p.l.cfg.Logger != nil {
-			p.l.cfg.Logger.Error("audit: the witness did not take the newest checkpoint; retrying",
-				"log", p.logID, "checkpoint_seq", h.Seq, "witnessed_seq", p.witnessed.Seq, "err", err)
-		}
+		p.l.cfg.Logger.Error("audit: the witness did not take the newest checkpoint; retrying",
+			"log", p.logID, "checkpoint_seq", h.Seq, "witnessed_seq", p.witnessed.Seq, "err", err)
 		return false
 	}
 	p.witnessed = *h

@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"iter"
+	"time"
 )
 
 // Sink stores records. A Logger calls its sinks from one goroutine, so a
@@ -19,6 +20,42 @@ type Sink interface {
 	// Close releases the sink. Close does not write; the Logger seals the log
 	// before it closes its sinks.
 	Close() error
+}
+
+// RotatingSink is a Sink made of segments that the Logger rotates, such as
+// FileSink; a Sink of your own implements it to be rotated the same way.
+// After each write that a sink stored, the Logger asks RotationDue; when it
+// says so, the Logger calls Rotate, then writes a signed checkpoint
+// ("rotate") as the new segment's first record, so that a segment verifies
+// on its own once retention removes the ones before it. Once that checkpoint
+// is stored it calls Retain. The Logger calls these methods from its writer
+// goroutine, as it calls Append.
+type RotatingSink interface {
+	Sink
+	// RotationDue reports whether the current segment is due to be closed
+	// (full, or old enough). It must report false for an empty segment.
+	RotationDue(now time.Time) bool
+	// Rotate makes the current segment durable, closes it and starts one
+	// whose first record will be nextSeq. After an error the Logger keeps
+	// appending to the sink and asks RotationDue again after the next write.
+	Rotate(nextSeq uint64) error
+	// SegmentEmpty reports whether the current segment holds no record yet.
+	// A crash between Rotate and the checkpoint that opens the segment
+	// leaves it empty; New then writes that checkpoint first.
+	SegmentEmpty() bool
+	// Retain removes what the sink's retention allows at now (nothing, if
+	// it keeps everything). What remains must still start with a segment's
+	// opening checkpoint. An error is logged; the log goes on.
+	Retain(now time.Time) error
+}
+
+// Syncer is a Sink that can make its buffered appends durable. In Buffered
+// mode the Logger appends without sync and calls Sync every
+// Config.SyncInterval; a Sink without it is taken to be durable on Append.
+type Syncer interface {
+	Sink
+	// Sync makes every record appended so far durable.
+	Sync() error
 }
 
 // OpenState is what a Sink found when it was opened.

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"iter"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -147,19 +148,24 @@ func Verify(ctx context.Context, src Source, opts VerifyOptions) (VerifyReport, 
 		if s, ok := src.(SeekSource); ok && cfg.skipBelow > 1 {
 			lines = s.LinesFrom(ctx, cfg.skipBelow)
 		}
-		run := cfg.newRun(newLineDecoder(), true)
-		for line, err := range lines {
-			if err != nil {
-				run.srcErr = err
-				break
-			}
-			if !run.feed(line) {
-				break
-			}
-		}
-		runs = []*chainRun{run}
+		runs = []*chainRun{cfg.newRun(newLineDecoder(), true).feedAll(lines)}
 	}
 	return cfg.stitch(runs)
+}
+
+// feedAll feeds run the lines until one fails or the source does, and
+// returns run.
+func (run *chainRun) feedAll(lines iter.Seq2[Line, error]) *chainRun {
+	for line, err := range lines {
+		if err != nil {
+			run.srcErr = err
+			break
+		}
+		if !run.feed(line) {
+			break
+		}
+	}
+	return run
 }
 
 func newVerifyConfig(ctx context.Context, opts VerifyOptions) (*verifyConfig, error) {
@@ -228,16 +234,7 @@ func verifyParts(ctx context.Context, cfg *verifyConfig, parts []Source, workers
 				if i >= int64(len(parts)) || i > stop.Load() {
 					return
 				}
-				run := cfg.newRun(dec, i == 0)
-				for line, err := range parts[i].Lines(ctx) {
-					if err != nil {
-						run.srcErr = err
-						break
-					}
-					if !run.feed(line) {
-						break
-					}
-				}
+				run := cfg.newRun(dec, i == 0).feedAll(parts[i].Lines(ctx))
 				runs[i] = run
 				if run.fail != nil || run.srcErr != nil {
 					for s := stop.Load(); i < s && !stop.CompareAndSwap(s, i); s = stop.Load() {
@@ -254,104 +251,130 @@ func verifyParts(ctx context.Context, cfg *verifyConfig, parts []Source, workers
 // them: each run's first record must continue the one before, the first of
 // all must be a valid start, and the log must end as VerifyOptions asks.
 func (cfg *verifyConfig) stitch(runs []*chainRun) (VerifyReport, error) {
-	var (
-		rep       VerifyReport
-		first     recHead
-		last      recHead
-		hasLast   bool
-		torn      bool
-		tornWhere string
-		cp        *runCheckpoint
-		cpBase    Counts
-		matched   bool
-		counts    Counts
-	)
-	rep.Witness = cfg.witness
+	s := &stitcher{cfg: cfg}
 	if cfg.resume != nil {
-		counts = cfg.resume.Counts
-		rep.ResumedAfter = cfg.resume.Seq
-	}
-	report := func() VerifyReport {
-		rep.Counts, rep.WitnessMatched = counts, matched
-		if hasLast {
-			rep.LogID, rep.LastSeq = string(last.log[:]), last.seq
-			rep.FirstSeq = first.seq
-			if cfg.resume != nil {
-				rep.FirstSeq = cfg.resume.FirstSeq
-			}
-		}
-		if cp != nil {
-			rep.LastCheckpointSeq = cp.seq
-			c := cpBase
-			c.add(cp.counts)
-			m := &Mark{LogID: rep.LogID, FirstSeq: rep.FirstSeq, Seq: cp.seq, Hash: string(cp.hash[:]), Counts: c}
-			m.Time, _ = time.Parse(time.RFC3339Nano, cp.timeText)
-			rep.Mark = m
-		} else if cfg.resume != nil {
-			rep.LastCheckpointSeq = cfg.resume.Seq
-			m := *cfg.resume
-			rep.Mark = &m
-		}
-		return rep
-	}
-	fail := func(seq uint64, where, reason string, err error) (VerifyReport, error) {
-		return report(), &VerifyError{Seq: seq, Where: where, Reason: reason, Err: err}
-	}
-	next := func() uint64 {
-		switch {
-		case hasLast:
-			return last.seq + 1
-		case cfg.resume != nil:
-			return cfg.resume.Seq
-		}
-		return 1
+		s.counts = cfg.resume.Counts
 	}
 	for _, run := range runs {
-		if torn && run.lines > 0 {
-			return fail(next(), tornWhere, "a torn line (a write cut short) is followed by more records", ErrMalformed)
+		if err := s.join(run); err != nil {
+			return s.report(), err
 		}
-		if run.hasFirst {
-			var reason string
-			var seq uint64
-			var kind error
-			if hasLast {
-				seq, kind = last.seq+1, ErrChainBroken
-				reason = linkReasonHeads(&last, &run.first)
-			} else {
-				seq, reason, kind = cfg.startReason(&run.first)
-			}
-			if reason != "" {
-				return fail(seq, run.first.where, reason, kind)
-			}
-		}
-		if f := run.fail; f != nil {
-			seq := f.seq
-			if f.afterPrev {
-				seq = next()
-			}
-			return fail(seq, f.where, f.reason, f.err)
-		}
-		if run.srcErr != nil {
-			return report(), run.srcErr
-		}
-		if !run.hasFirst {
-			if run.torn {
-				torn, tornWhere = true, run.tornWhere
-			}
-			continue
-		}
-		if !hasLast {
-			first = run.first
-		}
-		if run.hasCP {
-			cp, cpBase = &run.cp, counts
-		}
-		counts.add(run.counts)
-		last, hasLast = run.last, true
-		matched = matched || run.matched
-		torn, tornWhere = run.torn, run.tornWhere
 	}
-	return cfg.finish(report, fail, hasLast, &last, torn, tornWhere, matched)
+	return s.finish()
+}
+
+// stitcher is what one pass over the log has seen so far, run by run.
+type stitcher struct {
+	cfg       *verifyConfig
+	first     recHead // the first record read
+	last      recHead // the last complete record read
+	hasLast   bool
+	torn      bool // the last line read is torn
+	tornWhere string
+	cp        *runCheckpoint // the last checkpoint read
+	cpBase    Counts         // the counts before cp's run
+	matched   bool           // the witnessed record was read, with its hash
+	counts    Counts
+}
+
+// join takes the next run in log order. It returns a *VerifyError for the
+// first bad record, or the source's error.
+func (s *stitcher) join(run *chainRun) error {
+	if s.torn && run.lines > 0 {
+		return s.fail(s.next(), s.tornWhere, "a torn line (a write cut short) is followed by more records", ErrMalformed)
+	}
+	if err := s.checkStart(run); err != nil {
+		return err
+	}
+	if f := run.fail; f != nil {
+		seq := f.seq
+		if f.afterPrev {
+			seq = s.next()
+		}
+		return s.fail(seq, f.where, f.reason, f.err)
+	}
+	if run.srcErr != nil {
+		return run.srcErr
+	}
+	if !run.hasFirst {
+		if run.torn {
+			s.torn, s.tornWhere = true, run.tornWhere
+		}
+		return nil
+	}
+	if !s.hasLast {
+		s.first = run.first
+	}
+	if run.hasCP {
+		s.cp, s.cpBase = &run.cp, s.counts
+	}
+	s.counts.add(run.counts)
+	s.last, s.hasLast = run.last, true
+	s.matched = s.matched || run.matched
+	s.torn, s.tornWhere = run.torn, run.tornWhere
+	return nil
+}
+
+// checkStart checks that run's first record continues the last one read,
+// or, for the first record of all, that it is a valid start.
+func (s *stitcher) checkStart(run *chainRun) error {
+	if !run.hasFirst {
+		return nil
+	}
+	if s.hasLast {
+		if reason := linkReasonHeads(&s.last, &run.first); reason != "" {
+			return s.fail(s.last.seq+1, run.first.where, reason, ErrChainBroken)
+		}
+		return nil
+	}
+	if seq, reason, kind := s.cfg.startReason(&run.first); reason != "" {
+		return s.fail(seq, run.first.where, reason, kind)
+	}
+	return nil
+}
+
+// next is the seq the next record must have.
+func (s *stitcher) next() uint64 {
+	switch {
+	case s.hasLast:
+		return s.last.seq + 1
+	case s.cfg.resume != nil:
+		return s.cfg.resume.Seq
+	}
+	return 1
+}
+
+func (s *stitcher) fail(seq uint64, where, reason string, err error) error {
+	return &VerifyError{Seq: seq, Where: where, Reason: reason, Err: err}
+}
+
+// report describes what was read so far, with the mark to resume from.
+func (s *stitcher) report() VerifyReport {
+	cfg := s.cfg
+	rep := VerifyReport{Witness: cfg.witness, Counts: s.counts, WitnessMatched: s.matched}
+	if cfg.resume != nil {
+		rep.ResumedAfter = cfg.resume.Seq
+	}
+	if s.hasLast {
+		rep.LogID, rep.LastSeq = string(s.last.log[:]), s.last.seq
+		rep.FirstSeq = s.first.seq
+		if cfg.resume != nil {
+			rep.FirstSeq = cfg.resume.FirstSeq
+		}
+	}
+	if cp := s.cp; cp != nil {
+		rep.LastCheckpointSeq = cp.seq
+		c := s.cpBase
+		c.add(cp.counts)
+		m := &Mark{LogID: rep.LogID, FirstSeq: rep.FirstSeq, Seq: cp.seq, Hash: string(cp.hash[:]), Counts: c}
+		m.Time, _ = time.Parse(time.RFC3339Nano, cp.timeText)
+		rep.Mark = m
+	} else if cfg.resume != nil {
+		rep.LastCheckpointSeq = cfg.resume.Seq
+		m := *cfg.resume
+		rep.Mark = &m
+	}
+	return rep
 }
 
 // startReason checks the first record read: the genesis, a retained log's
@@ -395,44 +418,40 @@ func (cfg *verifyConfig) startReason(f *recHead) (uint64, string, error) {
 
 // finish applies the end-of-log rules: the witness reached, then sealed and
 // closed unless Live.
-func (cfg *verifyConfig) finish(report func() VerifyReport, fail func(uint64, string, string, error) (VerifyReport, error),
-	hasLast bool, last *recHead, torn bool, tornWhere string, matched bool) (VerifyReport, error) {
-	w := cfg.witness
-	if !hasLast {
+func (s *stitcher) finish() (VerifyReport, error) {
+	cfg, w, last := s.cfg, s.cfg.witness, &s.last
+	if !s.hasLast {
 		switch {
 		case !w.IsZero():
-			return fail(1, "", fmt.Sprintf("the log holds no complete record, but its witness holds log %s up to seq %d: the log was deleted or replaced", w.LogID, w.Seq), ErrRollback)
+			return s.report(), s.fail(1, "", fmt.Sprintf("the log holds no complete record, but its witness holds log %s up to seq %d: the log was deleted or replaced", w.LogID, w.Seq), ErrRollback)
 		case cfg.resume != nil:
-			return fail(cfg.resume.Seq, "", fmt.Sprintf("the log no longer holds the resume mark, checkpoint %d: it was cut back", cfg.resume.Seq), ErrTruncated)
-		case torn || !cfg.opts.Live:
-			return fail(1, "", "the log holds no complete record", ErrTruncated)
+			return s.report(), s.fail(cfg.resume.Seq, "", fmt.Sprintf("the log no longer holds the resume mark, checkpoint %d: it was cut back", cfg.resume.Seq), ErrTruncated)
+		case s.torn || !cfg.opts.Live:
+			return s.report(), s.fail(1, "", "the log holds no complete record", ErrTruncated)
 		}
-		return report(), nil
+		return s.report(), nil
 	}
-	rep := report()
-	if !w.IsZero() && !matched && last.seq < w.Seq {
-		return fail(last.seq+1, last.where, fmt.Sprintf("the log ends at seq %d, before the witnessed checkpoint at seq %d (%s): records %d..%d are missing — the log was cut or rolled back",
+	rep := s.report()
+	if !w.IsZero() && !s.matched && last.seq < w.Seq {
+		return rep, s.fail(last.seq+1, last.where, fmt.Sprintf("the log ends at seq %d, before the witnessed checkpoint at seq %d (%s): records %d..%d are missing — the log was cut or rolled back",
 			last.seq, w.Seq, formatTime(w.Time), last.seq+1, w.Seq), ErrRollback)
 	}
 	if rep.FirstSeq != 1 && rep.Checkpoints == 0 {
-		return fail(rep.FirstSeq, "", "no checkpoint", ErrBadSignature)
+		return rep, s.fail(rep.FirstSeq, "", "no checkpoint", ErrBadSignature)
 	}
 	rep.Unsealed = rep.LastSeq - rep.LastCheckpointSeq
 	rep.Closed = last.kind == KindCheckpoint && last.reason == "close"
-	rep.TornTail = torn
+	rep.TornTail = s.torn
 	if cfg.opts.Live {
 		return rep, nil
 	}
-	err := func(seq uint64, where, reason string) (VerifyReport, error) {
-		return rep, &VerifyError{Seq: seq, Where: where, Reason: reason, Err: ErrTruncated}
-	}
 	switch {
-	case torn:
-		return err(last.seq+1, tornWhere, "the last line is torn (a write cut short by a crash); reopening the log with a Logger records and removes it")
+	case s.torn:
+		return rep, s.fail(last.seq+1, s.tornWhere, "the last line is torn (a write cut short by a crash); reopening the log with a Logger records and removes it", ErrTruncated)
 	case last.kind != KindCheckpoint:
-		return err(last.seq+1, last.where, fmt.Sprintf("the log ends at record %d, %d record(s) after the last checkpoint: it was truncated, or its writer is still running or crashed (verify with -live / VerifyOptions.Live, or reopen and close it)", last.seq, rep.Unsealed))
+		return rep, s.fail(last.seq+1, last.where, fmt.Sprintf("the log ends at record %d, %d record(s) after the last checkpoint: it was truncated, or its writer is still running or crashed (verify with -live / VerifyOptions.Live, or reopen and close it)", last.seq, rep.Unsealed), ErrTruncated)
 	case !rep.Closed:
-		return err(last.seq+1, last.where, fmt.Sprintf("the log ends with a %q checkpoint, not the one Close writes: later records may have been cut off (or the writer is still running: verify with -live / VerifyOptions.Live)", last.reason))
+		return rep, s.fail(last.seq+1, last.where, fmt.Sprintf("the log ends with a %q checkpoint, not the one Close writes: later records may have been cut off (or the writer is still running: verify with -live / VerifyOptions.Live)", last.reason), ErrTruncated)
 	}
 	return rep, nil
 }

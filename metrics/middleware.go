@@ -110,12 +110,18 @@ func excludeDefaultPaths(r *http.Request) bool {
 	return false
 }
 
-// Handler wraps next. The route is read from r.Pattern after next returns:
+// Handler is Wrap, under the name it had before every Keel middleware
+// settled on Wrap (docs/CONVENTIONS.md).
+//
+// Deprecated: use Wrap.
+func (m *Middleware) Handler(next http.Handler) http.Handler { return m.Wrap(next) }
+
+// Wrap wraps next. The route is read from r.Pattern after next returns:
 // the http.ServeMux sets it on the request it receives. So wrap the mux
 // directly, or handlers inside it. A middleware placed between this one and
 // the mux that replaces the request (r.WithContext) hides the pattern, and
 // such requests are recorded without http.route.
-func (m *Middleware) Handler(next http.Handler) http.Handler {
+func (m *Middleware) Wrap(next http.Handler) http.Handler {
 	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if m.exclude(r) {
 			next.ServeHTTP(w, r)

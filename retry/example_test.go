@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -78,6 +79,37 @@ func ExampleClassifyHTTP() {
 	body, _ := io.ReadAll(resp.Body)
 	fmt.Println(resp.StatusCode, string(body), "after", hits.Load(), "requests")
 	// Output: 200 42 widgets after 2 requests
+}
+
+// apiError is how a client library might report an HTTP failure.
+type apiError struct {
+	Status int
+	Header http.Header
+}
+
+func (e *apiError) Error() string { return "api: status " + strconv.Itoa(e.Status) }
+
+// A client library that reports an HTTP failure as an error carrying the
+// status and header: ClassifyStatus applies ClassifyHTTP's rules to them
+// without a fake *http.Response.
+func ExampleClassifyStatus() {
+	classify := func(_ any, err error) retry.Decision {
+		var e *apiError
+		if errors.As(err, &e) {
+			return retry.ClassifyStatus(e.Status, e.Header)
+		}
+		return retry.Decision{Verdict: retry.Neutral}
+	}
+	for _, e := range []*apiError{
+		{Status: 503, Header: http.Header{"Retry-After": {"2"}}},
+		{Status: 404},
+	} {
+		d := classify(nil, e)
+		fmt.Println(e.Status, d.Verdict, d.After)
+	}
+	// Output:
+	// 503 retry 2s
+	// 404 stop 0s
 }
 
 func ExampleBudget() {

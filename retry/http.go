@@ -39,13 +39,23 @@ func ClassifyHTTP(result any, err error) Decision {
 	if !ok || resp == nil {
 		return Decision{Verdict: Neutral}
 	}
-	switch code := resp.StatusCode; {
-	case code == http.StatusTooManyRequests, code == http.StatusBadGateway,
-		code == http.StatusServiceUnavailable, code == http.StatusGatewayTimeout:
-		after, _ := ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	return ClassifyStatus(resp.StatusCode, resp.Header)
+}
+
+// ClassifyStatus applies ClassifyHTTP's rules to an HTTP status code and its
+// response header, for callers that have the two without an *http.Response
+// (a client library that returns the status in its error, a breaker
+// classifier, a queue message with an HTTP status): 429, 502, 503 and 504
+// retry, with header's Retry-After (delta-seconds or HTTP-date) as a floor
+// for the next delay; every other code stops — a 2xx as a success, a 4xx or
+// another 5xx because repeating the request will not change it. header may
+// be nil.
+func ClassifyStatus(code int, header http.Header) Decision {
+	switch code {
+	case http.StatusTooManyRequests, http.StatusBadGateway,
+		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		after, _ := ParseRetryAfter(header.Get("Retry-After"), time.Now())
 		return Decision{Verdict: Retry, After: after}
-	case code >= 400:
-		return Decision{Verdict: Stop}
 	}
 	return Decision{Verdict: Stop}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -57,6 +58,34 @@ func TestClassifyHTTP(t *testing.T) {
 			assert.InDelta(t, float64(tt.after), float64(d.After), float64(time.Second))
 		})
 	}
+}
+
+// ClassifyStatus is ClassifyHTTP's status rules without a response: every
+// status gives the same decision both ways, and a nil header is no
+// Retry-After.
+func TestClassifyStatus(t *testing.T) {
+	for _, c := range []struct {
+		code       int
+		retryAfter string
+		want       retry.Verdict
+		after      time.Duration
+	}{
+		{200, "", retry.Stop, 0}, {204, "", retry.Stop, 0}, {304, "", retry.Stop, 0},
+		{400, "", retry.Stop, 0}, {404, "", retry.Stop, 0}, {409, "", retry.Stop, 0},
+		{429, "7", retry.Retry, 7 * time.Second}, {500, "", retry.Stop, 0}, {501, "", retry.Stop, 0},
+		{502, "", retry.Retry, 0}, {503, time.Now().Add(time.Hour).UTC().Format(http.TimeFormat), retry.Retry, time.Hour},
+		{504, "soon", retry.Retry, 0},
+	} {
+		t.Run(strconv.Itoa(c.code), func(t *testing.T) {
+			resp := response(c.code, c.retryAfter)
+			d := retry.ClassifyStatus(c.code, resp.Header)
+			assert.Equal(t, c.want, d.Verdict)
+			assert.InDelta(t, float64(c.after), float64(d.After), float64(time.Second))
+			viaResponse := retry.ClassifyHTTP(resp, nil)
+			assert.Equal(t, viaResponse.Verdict, d.Verdict, "the same rules as ClassifyHTTP")
+		})
+	}
+	assert.Equal(t, retry.Decision{Verdict: retry.Retry}, retry.ClassifyStatus(503, nil), "a nil header")
 }
 
 type trackedBody struct {

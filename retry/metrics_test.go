@@ -12,6 +12,7 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
+	"github.com/keel-go/keel/internal/gctest"
 	"github.com/keel-go/keel/retry"
 )
 
@@ -102,4 +103,17 @@ func TestMetricsCallbackGoesWithThePolicy(t *testing.T) {
 		}
 	}
 	assert.True(t, gone, "the dropped policy is still reported")
+}
+
+// A policy with a live SDK meter provider is collected once dropped: its
+// metric callback does not capture it (docs/CONVENTIONS.md).
+func TestPolicyIsCollected(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	defer func() { require.NoError(t, mp.Shutdown(context.Background())) }()
+	gctest.Collected(t, func() *retry.Policy {
+		p := mustNew(t, retry.Config{Name: "dropped", MeterProvider: mp})
+		require.NoError(t, p.Do(context.Background(), func(context.Context) error { return nil }))
+		return p
+	})
 }

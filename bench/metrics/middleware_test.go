@@ -63,8 +63,8 @@ func BenchmarkServerMiddleware(b *testing.B) {
 		{"otelhttp", otelhttp.NewHandler(mux, "http.server", otelhttp.WithMeterProvider(mp), otelhttp.WithTracerProvider(tp))},
 		{"otelhttp-metrics", otelhttp.NewHandler(mux, "http.server", otelhttp.WithMeterProvider(mp),
 			otelhttp.WithTracerProvider(tracenoop.NewTracerProvider()))},
-		{"keel", keel.Handler(mux)},
-		{"keel+tracing", keelTracing.Handler(mux)},
+		{"keel", keel.Wrap(mux)},
+		{"keel+tracing", keelTracing.Wrap(mux)},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -31,10 +32,12 @@ type WebhookConfig struct {
 	// MaxAttempts is the number of tries, the first included. Zero means 3.
 	MaxAttempts int
 	// Backoff is the wait before the second attempt; it doubles after each
-	// attempt, with full jitter, capped at 30 s. A Retry-After header on a
-	// 429 or 503 answer replaces it when shorter than the cap. Zero means
+	// attempt, with full jitter. A Retry-After header on a retried answer
+	// (delta-seconds or an HTTP date) is a floor for the wait. Zero means
 	// 500 ms.
 	Backoff time.Duration
+	// MaxBackoff caps every wait, a Retry-After included. Zero means 30 s.
+	MaxBackoff time.Duration
 }
 
 // Webhook posts alerts as JSON:
@@ -63,6 +66,8 @@ func NewWebhook(cfg WebhookConfig) (*Webhook, error) {
 		return nil, fmt.Errorf("alert: WebhookConfig.MaxAttempts must be >= 0, got %d", cfg.MaxAttempts)
 	case cfg.Backoff < 0:
 		return nil, fmt.Errorf("alert: WebhookConfig.Backoff must be >= 0, got %v", cfg.Backoff)
+	case cfg.MaxBackoff < 0:
+		return nil, fmt.Errorf("alert: WebhookConfig.MaxBackoff must be >= 0, got %v", cfg.MaxBackoff)
 	}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 5 * time.Second
@@ -73,14 +78,15 @@ func NewWebhook(cfg WebhookConfig) (*Webhook, error) {
 	if cfg.Backoff == 0 {
 		cfg.Backoff = 500 * time.Millisecond
 	}
+	if cfg.MaxBackoff == 0 {
+		cfg.MaxBackoff = 30 * time.Second
+	}
 	client := cfg.Client
 	if client == nil {
 		client = &http.Client{}
 	}
 	return &Webhook{cfg: cfg, client: client}, nil
 }
-
-const maxBackoff = 30 * time.Second
 
 type webhookPayload struct {
 	Version string       `json:"version"`
@@ -137,11 +143,9 @@ func (w *Webhook) Notify(ctx context.Context, a Alert) error {
 		if errors.As(err, &perm) || attempt >= w.cfg.MaxAttempts || ctx.Err() != nil {
 			return last
 		}
-		wait := jitter(backoff)
-		if retryAfter > 0 && retryAfter <= maxBackoff {
-			wait = retryAfter
-		}
-		backoff = min(2*backoff, maxBackoff)
+		// Retry-After is a floor for the wait, and MaxBackoff its cap.
+		wait := min(max(jitter(backoff), retryAfter), w.cfg.MaxBackoff)
+		backoff = min(2*backoff, w.cfg.MaxBackoff)
 		timer := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
@@ -185,19 +189,34 @@ func (w *Webhook) post(ctx context.Context, body []byte) (time.Duration, error) 
 	case resp.StatusCode >= 200 && resp.StatusCode < 300:
 		return 0, nil
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-		return retryAfter(resp.Header.Get("Retry-After")), fmt.Errorf("status %d", resp.StatusCode)
+		return retryAfter(resp.Header.Get("Retry-After"), time.Now()), fmt.Errorf("status %d", resp.StatusCode)
 	default:
 		return 0, permanentError{resp.StatusCode}
 	}
 }
 
-// retryAfter parses a Retry-After in seconds; dates and junk give 0.
-func retryAfter(v string) time.Duration {
-	secs, err := strconv.Atoi(v)
-	if err != nil || secs < 0 || secs > math.MaxInt32 {
+// retryAfter decodes a Retry-After value, delta-seconds or an HTTP date
+// (RFC 9110 §10.2.3), as the wait it asks for from now; 0 for a date in the
+// past, an empty or a malformed value. Large values saturate: the caller
+// caps the wait. retry.ParseRetryAfter is the reference; this copy keeps
+// the package independent of retry.
+func retryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
 		return 0
 	}
-	return time.Duration(secs) * time.Second
+	if strings.Trim(v, "0123456789") == "" {
+		secs, err := strconv.ParseUint(v, 10, 64)
+		if err != nil || secs > uint64(math.MaxInt64/int64(time.Second)) {
+			return math.MaxInt64 // all digits: only overflow reaches here
+		}
+		return time.Duration(secs) * time.Second
+	}
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return 0
+	}
+	return max(t.Sub(now), 0)
 }
 
 // jitter draws uniformly from [0, d] ("full jitter"), from crypto/rand.

@@ -164,6 +164,48 @@ func TestWebhookHonoursRetryAfterAndCancellation(t *testing.T) {
 	})
 }
 
+// Retry-After is honoured as an HTTP date too, is a floor for the wait and
+// is capped by MaxBackoff; junk leaves the jittered backoff.
+func TestWebhookRetryAfterForms(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		value func(now time.Time) string
+		want  time.Duration // 0: the backoff alone, at most 100 ms
+	}{
+		{"delta-seconds", func(time.Time) string { return "7" }, 7 * time.Second},
+		{"HTTP date", func(now time.Time) string { return now.Add(9 * time.Second).UTC().Format(http.TimeFormat) }, 9 * time.Second},
+		{"capped by MaxBackoff", func(time.Time) string { return "3600" }, 20 * time.Second},
+		{"a date in the past", func(now time.Time) string { return now.Add(-time.Hour).UTC().Format(http.TimeFormat) }, 0},
+		{"junk", func(time.Time) string { return "soon" }, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var times []time.Time
+				once := roundTripper(func(r *http.Request) (*http.Response, error) {
+					times = append(times, time.Now())
+					status := http.StatusOK
+					if len(times) == 1 {
+						status = http.StatusServiceUnavailable
+					}
+					return &http.Response{StatusCode: status, Header: http.Header{"Retry-After": {tc.value(time.Now())}},
+						Body: io.NopCloser(strings.NewReader(""))}, nil
+				})
+				wh, err := alert.NewWebhook(alert.WebhookConfig{URL: "https://hooks.example/x", Client: &http.Client{Transport: once},
+					Backoff: 100 * time.Millisecond, MaxBackoff: 20 * time.Second})
+				require.NoError(t, err)
+				require.NoError(t, wh.Notify(context.Background(), sample))
+				require.Len(t, times, 2)
+				gap := times[1].Sub(times[0])
+				if tc.want == 0 {
+					assert.LessOrEqual(t, gap, 100*time.Millisecond)
+					return
+				}
+				assert.Equal(t, tc.want, gap)
+			})
+		})
+	}
+}
+
 func TestWebhookConfigValidation(t *testing.T) {
 	for _, tc := range []struct {
 		cfg  alert.WebhookConfig
@@ -173,6 +215,7 @@ func TestWebhookConfigValidation(t *testing.T) {
 		{alert.WebhookConfig{URL: "/relative"}, "alert: WebhookConfig.URL must be an absolute http or https URL"},
 		{alert.WebhookConfig{URL: "https://x", Timeout: -1}, "alert: WebhookConfig.Timeout must be >= 0, got -1ns"},
 		{alert.WebhookConfig{URL: "https://x", MaxAttempts: -1}, "alert: WebhookConfig.MaxAttempts must be >= 0, got -1"},
+		{alert.WebhookConfig{URL: "https://x", MaxBackoff: -1}, "alert: WebhookConfig.MaxBackoff must be >= 0, got -1ns"},
 		{alert.WebhookConfig{URL: "https://x", Backoff: -1}, "alert: WebhookConfig.Backoff must be >= 0, got -1ns"},
 	} {
 		_, err := alert.NewWebhook(tc.cfg)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/keel-go/keel/audit"
+	"github.com/keel-go/keel/audit/detect"
 	"github.com/keel-go/keel/audit/sqlsink"
 	"github.com/keel-go/keel/examples/salesapi/store"
 )
@@ -36,9 +37,9 @@ func (a *App) buildAudit(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	detector, err := audit.NewDetector(audit.DetectorConfig{
-		Rules:     []audit.Rule{&audit.BruteForce{Failures: 10, Window: time.Minute}},
-		Notifiers: []audit.Notifier{audit.SlogNotifier(a.cfg.Logger)},
+	detector, err := detect.New(detect.Config{
+		Rules:     []detect.Rule{&detect.BruteForce{Failures: 10, Window: time.Minute}},
+		Notifiers: []detect.Notifier{detect.SlogNotifier{Logger: a.cfg.Logger}},
 	})
 	if err != nil {
 		_ = sink.Close()
@@ -51,7 +52,7 @@ func (a *App) buildAudit(ctx context.Context) error {
 		Sensitive: []audit.SensitiveField{
 			{Name: "email", Treatment: audit.HMAC}, {Name: "phone", Treatment: audit.HMAC},
 		},
-		HMACKey: a.keys.auditHMAC, Detector: detector, Logger: a.cfg.Logger,
+		HMACKey: a.keys.auditHMAC, Observer: detector, Logger: a.cfg.Logger,
 	})
 	var rollback *audit.RollbackError
 	if errors.As(err, &rollback) {

@@ -85,7 +85,7 @@ func (a *App) routes() http.Handler {
 	if err != nil {
 		panic(err) // constant configuration
 	}
-	return mm.Handler(root)
+	return mm.Wrap(root)
 }
 
 // authenticate answers 401 (audited) to a request without a valid key.

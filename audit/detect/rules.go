@@ -1,10 +1,12 @@
-package audit
+package detect
 
 import (
 	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/keel-go/keel/audit"
 )
 
 // defaultMaxActors bounds the actors a rule remembers.
@@ -12,7 +14,7 @@ const defaultMaxActors = 100_000
 
 // actorKey identifies the actor of e for the rules: its id, or its IP when
 // it has none.
-func actorKey(e *Event) string {
+func actorKey(e *audit.Event) string {
 	if e.Actor.ID != "" {
 		return e.Actor.ID
 	}
@@ -101,9 +103,9 @@ func (r *BruteForce) validate() error {
 }
 
 // Observe counts e if it failed or was denied.
-func (r *BruteForce) Observe(e Event) (Finding, bool) {
+func (r *BruteForce) Observe(e audit.Event) (Finding, bool) {
 	key := actorKey(&e)
-	if key == "" || (e.Outcome != Failure && e.Outcome != Denied) || !inList(e.Action, r.Actions) {
+	if key == "" || (e.Outcome != audit.Failure && e.Outcome != audit.Denied) || !inList(e.Action, r.Actions) {
 		return Finding{}, false
 	}
 	limit, size := orDefault(r.Failures, 5), orDefaultDuration(r.Window, 5*time.Minute)
@@ -149,9 +151,9 @@ func (r *BulkRead) validate() error {
 }
 
 // Observe counts e if it is a successful read.
-func (r *BulkRead) Observe(e Event) (Finding, bool) {
+func (r *BulkRead) Observe(e audit.Event) (Finding, bool) {
 	key := actorKey(&e)
-	if key == "" || e.Outcome != Success || !slices.Contains(r.Actions, e.Action) {
+	if key == "" || e.Outcome != audit.Success || !slices.Contains(r.Actions, e.Action) {
 		return Finding{}, false
 	}
 	n := int64(1)
@@ -176,8 +178,8 @@ func countOf(v any) (int64, bool) {
 		return int64(v), v >= 0
 	case int64:
 		return v, v >= 0
-	case float64:
-		return int64(v), v >= 0
+	case float64: // from JSON: a huge or NaN count is not a count
+		return int64(v), v >= 0 && v < 1<<53
 	case json.Number:
 		n, err := v.Int64()
 		return n, err == nil && n >= 0
@@ -209,7 +211,7 @@ func (r *OutsideHours) validate() error {
 }
 
 // Observe reports e if it happened outside the allowed time.
-func (r *OutsideHours) Observe(e Event) (Finding, bool) {
+func (r *OutsideHours) Observe(e audit.Event) (Finding, bool) {
 	if !inList(e.Action, r.Actions) {
 		return Finding{}, false
 	}
@@ -259,7 +261,7 @@ func (r *NewIP) validate() error {
 }
 
 // Observe learns e's IP for its actor and reports an address not seen before.
-func (r *NewIP) Observe(e Event) (Finding, bool) {
+func (r *NewIP) Observe(e audit.Event) (Finding, bool) {
 	if e.Actor.ID == "" || e.Actor.IP == "" {
 		return Finding{}, false
 	}

@@ -1,4 +1,4 @@
-package audit
+package detect
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/keel-go/keel/audit"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -23,7 +24,7 @@ type Finding struct {
 	Detail string `json:"detail"`
 	// Event is the event that triggered the finding. Its sensitive fields
 	// are already masked or HMAC'd when it comes from a Logger.
-	Event Event `json:"-"`
+	Event audit.Event `json:"-"`
 }
 
 // Rule examines events one at a time. A Detector calls its rules from one
@@ -32,7 +33,7 @@ type Finding struct {
 // same findings.
 type Rule interface {
 	Name() string
-	Observe(e Event) (Finding, bool)
+	Observe(e audit.Event) (Finding, bool)
 }
 
 // Notifier receives findings. Notify is called from the Detector's delivery
@@ -47,17 +48,27 @@ type NotifierFunc func(ctx context.Context, f Finding) error
 // Notify calls fn.
 func (fn NotifierFunc) Notify(ctx context.Context, f Finding) error { return fn(ctx, f) }
 
-// SlogNotifier logs each finding at level Warn.
-func SlogNotifier(l *slog.Logger) Notifier {
-	return NotifierFunc(func(ctx context.Context, f Finding) error {
-		l.WarnContext(ctx, "audit: anomaly", "rule", f.Rule, "actor", f.ActorID, "count", f.Count,
-			"detail", f.Detail, "time", f.Time)
-		return nil
-	})
+// SlogNotifier logs each finding at level Warn. It never fails; a nil
+// Logger logs nothing.
+type SlogNotifier struct {
+	Logger *slog.Logger
 }
 
-// DetectorConfig configures a Detector.
-type DetectorConfig struct {
+// Notify logs f.
+func (n SlogNotifier) Notify(ctx context.Context, f Finding) error {
+	if n.Logger == nil {
+		return nil
+	}
+	n.Logger.WarnContext(ctx, "audit: anomaly", "rule", f.Rule, "actor", f.ActorID, "count", f.Count,
+		"detail", f.Detail, "time", f.Time)
+	return nil
+}
+
+// scope is the instrumentation scope of the package's meter.
+const scope = "github.com/keel-go/keel/audit/detect"
+
+// Config configures a Detector.
+type Config struct {
 	// Rules to run over every observed event. Required.
 	Rules []Rule
 	// Notifiers receive every finding, in order. Required.
@@ -68,17 +79,18 @@ type DetectorConfig struct {
 	QueueSize int
 	// NotifyTimeout bounds one Notify call. Default 30 seconds.
 	NotifyTimeout time.Duration
-	// Logger receives delivery failures. Nil: no logs.
+	// Logger receives delivery failures. Nil: no logs (New sets a
+	// discarding one).
 	Logger *slog.Logger
 	// MeterProvider: nil means the otel global.
 	MeterProvider metric.MeterProvider
 }
 
 // Detector runs anomaly rules over a live stream of events (give it to
-// Config.Detector, or call Observe yourself) and delivers findings to
+// audit.Config.Observer, or call Observe yourself) and delivers findings to
 // notifiers from its own goroutine, so a slow webhook never slows logging.
 type Detector struct {
-	cfg      DetectorConfig
+	cfg      Config
 	mu       sync.Mutex // serialises the rules
 	findings chan Finding
 	stop     chan struct{}
@@ -88,40 +100,43 @@ type Detector struct {
 	found, lost, notifyErrors metric.Int64Counter
 }
 
-// NewDetector validates cfg and starts the delivery goroutine; Close stops it.
-func NewDetector(cfg DetectorConfig) (*Detector, error) {
+// New validates cfg and starts the delivery goroutine; Close stops it.
+func New(cfg Config) (*Detector, error) {
 	if len(cfg.Rules) == 0 {
-		return nil, errors.New("audit: DetectorConfig.Rules must name at least one rule")
+		return nil, errors.New("detect: Config.Rules must name at least one rule")
 	}
 	if len(cfg.Notifiers) == 0 {
-		return nil, errors.New("audit: DetectorConfig.Notifiers must name at least one notifier")
+		return nil, errors.New("detect: Config.Notifiers must name at least one notifier")
 	}
 	for i, r := range cfg.Rules {
 		if r == nil {
-			return nil, fmt.Errorf("audit: DetectorConfig.Rules[%d] is nil", i)
+			return nil, fmt.Errorf("detect: Config.Rules[%d] is nil", i)
 		}
 		if v, ok := r.(interface{ validate() error }); ok {
 			if err := v.validate(); err != nil {
-				return nil, fmt.Errorf("audit: DetectorConfig.Rules[%d]: %w", i, err)
+				return nil, fmt.Errorf("detect: Config.Rules[%d]: %w", i, err)
 			}
 		}
 	}
 	for i, n := range cfg.Notifiers {
 		if n == nil {
-			return nil, fmt.Errorf("audit: DetectorConfig.Notifiers[%d] is nil", i)
+			return nil, fmt.Errorf("detect: Config.Notifiers[%d] is nil", i)
 		}
 	}
 	if cfg.QueueSize < 0 {
-		return nil, fmt.Errorf("audit: DetectorConfig.QueueSize must not be negative, got %d", cfg.QueueSize)
+		return nil, fmt.Errorf("detect: Config.QueueSize must not be negative, got %d", cfg.QueueSize)
 	}
 	if cfg.QueueSize == 0 {
 		cfg.QueueSize = 1024
 	}
 	if cfg.NotifyTimeout < 0 {
-		return nil, fmt.Errorf("audit: DetectorConfig.NotifyTimeout must not be negative, got %s", cfg.NotifyTimeout)
+		return nil, fmt.Errorf("detect: Config.NotifyTimeout must not be negative, got %s", cfg.NotifyTimeout)
 	}
 	if cfg.NotifyTimeout == 0 {
 		cfg.NotifyTimeout = 30 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	mp := cfg.MeterProvider
 	if mp == nil {
@@ -147,8 +162,9 @@ func NewDetector(cfg DetectorConfig) (*Detector, error) {
 }
 
 // Observe runs every rule over e and queues what they find. It never blocks
-// on delivery.
-func (d *Detector) Observe(e Event) {
+// on delivery. It is audit.Observer's method: a Logger calls it with each
+// event once persisted.
+func (d *Detector) Observe(e audit.Event) {
 	d.mu.Lock()
 	var found []Finding
 	for _, r := range d.cfg.Rules {
@@ -168,9 +184,7 @@ func (d *Detector) Observe(e Event) {
 		case d.findings <- f:
 		default:
 			d.lost.Add(ctx, 1, attrs)
-			if d.cfg.Logger != nil {
-				d.cfg.Logger.Error("audit: finding not delivered: queue full", "rule", f.Rule, "actor", f.ActorID)
-			}
+			d.cfg.Logger.Error("audit: finding not delivered: queue full", "rule", f.Rule, "actor", f.ActorID)
 		}
 	}
 }
@@ -201,9 +215,7 @@ func (d *Detector) notify(f Finding) {
 		cancel()
 		if err != nil {
 			d.notifyErrors.Add(context.Background(), 1, metric.WithAttributes(attribute.String("keel.audit.rule", f.Rule)))
-			if d.cfg.Logger != nil {
-				d.cfg.Logger.Error("audit: notifier failed", "rule", f.Rule, "err", err)
-			}
+			d.cfg.Logger.Error("audit: notifier failed", "rule", f.Rule, "err", err)
 		}
 	}
 }
