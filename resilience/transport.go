@@ -121,9 +121,13 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err == nil {
 		return resp, nil
 	}
-	if resp != nil && lastResponse(err, resp) {
+	if resp != nil && lastResponse(err, resp) && req.Context().Err() == nil {
 		return resp, nil // a failure status is still the server's answer
 	}
+	// Otherwise the pipeline ended on something else than the server's
+	// answer: the caller's context (a retry it interrupted returns the
+	// response it had already drained and closed before its wait), a timeout,
+	// an open breaker. The error is the answer; the response is released.
 	if resp != nil && resp.Body != nil {
 		_ = resp.Body.Close()
 	}
