@@ -3,8 +3,8 @@ package resilience
 import (
 	"context"
 	"fmt"
-
 	"net/http"
+	"reflect"
 
 	"github.com/keel-go/keel/idempotency"
 	"github.com/keel-go/keel/retry"
@@ -69,6 +69,11 @@ type Transport struct {
 func NewTransport(cfg TransportConfig) (*Transport, error) {
 	if cfg.Pipeline == nil {
 		return nil, fmt.Errorf("resilience: TransportConfig.Pipeline is required")
+	}
+	if rv := reflect.ValueOf(cfg.Base); cfg.Base != nil && rv.Kind() == reflect.Pointer && rv.IsNil() {
+		// A typed nil (a nil *http.Transport in an interface) is not nil to
+		// the == test below, and would panic on the first request.
+		return nil, fmt.Errorf("resilience: TransportConfig.Base is a nil %T", cfg.Base)
 	}
 	t := &Transport{pipeline: cfg.Pipeline, base: cfg.Base, classify: cfg.Classify, noKeys: cfg.NoKeys}
 	if t.base == nil {

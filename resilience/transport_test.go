@@ -290,6 +290,17 @@ func TestNewTransportRequiresAPipeline(t *testing.T) {
 	assert.EqualError(t, err, "resilience: TransportConfig.Pipeline is required")
 }
 
+// A typed nil base transport is refused at construction; it used to be
+// accepted and to panic on the first request.
+func TestNewTransportRefusesATypedNilBase(t *testing.T) {
+	p, err := resilience.With(paymentsBreaker(t))
+	require.NoError(t, err)
+	var base *http.Transport
+	tr, err := resilience.NewTransport(resilience.TransportConfig{Pipeline: p, Base: base})
+	assert.EqualError(t, err, "resilience: TransportConfig.Base is a nil *http.Transport")
+	assert.Nil(t, tr)
+}
+
 // The caller gives up while the retry waits to repeat a 503: RoundTrip
 // returns the context's error, not the 503 whose body the retry had already
 // drained and closed before its wait (which it returned, with a nil error,
