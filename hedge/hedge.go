@@ -44,6 +44,11 @@ func New(cfg Config) (*Policy, error) {
 // Name returns the policy's name.
 func (p *Policy) Name() string { return p.name }
 
+// Breaker returns Config.Breaker, the health the policy asks before each
+// hedge (nil: none). Keel's resilience package checks with it that a hedge
+// outside a breaker in a pipeline watches that breaker.
+func (p *Policy) Breaker() Health { return p.health }
+
 // Delay returns the delay a call starting now would wait before its first
 // hedge, and false when it would not hedge at all (the percentile is still
 // warming up with no Delay, or the breaker is not healthy).

@@ -131,6 +131,7 @@ func (tr *trial) build(t *testing.T) (*resilience.Pipeline, func()) {
 	}
 	tr.budget = &countingBudget{tr: tr, b: budget, threshold: budget.Tokens() / 2}
 	shareBudget := tr.intn(2) == 0
+	anyOrder := tr.intn(2) == 0
 	var b *breaker.Breaker
 	if tr.intn(3) > 0 {
 		b = newBreaker(t, breaker.Config{ConsecutiveFailures: 1 + tr.intn(5), OpenDuration: time.Duration(5+tr.intn(50)) * time.Millisecond})
@@ -158,8 +159,8 @@ func (tr *trial) build(t *testing.T) (*resilience.Pipeline, func()) {
 			cfg.Budget = tr.budget
 			tr.hedgePaid = true
 		}
-		if b != nil && tr.intn(2) == 0 {
-			cfg.Breaker = b
+		if b != nil && (!anyOrder || tr.intn(2) == 0) {
+			cfg.Breaker = b // New refuses a hedge outside a breaker it does not watch, unless AnyOrder
 		}
 		add(fmt.Sprintf("hedge(%d)", hedges), newHedge(t, cfg))
 	}
@@ -189,7 +190,6 @@ func (tr *trial) build(t *testing.T) (*resilience.Pipeline, func()) {
 		add("breaker", newBreaker(t, breaker.Config{}))
 	}
 	tr.attemptsMax, tr.retries, tr.hedges = retries*(1+hedges), retries, hedges
-	anyOrder := tr.intn(2) == 0
 	if anyOrder {
 		tr.rng.Shuffle(len(tr.policies), func(i, j int) {
 			tr.policies[i], tr.policies[j] = tr.policies[j], tr.policies[i]
