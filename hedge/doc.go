@@ -65,6 +65,8 @@
 //
 // Cancellation: a done context runs nothing; the caller's cancellation ends
 // the call at once with the context's error and cancels every attempt. No
+// hedge is paid for or sent once the caller's context is done or its
+// deadline has come (even at the very instant the hedge falls due). No
 // attempt is started once the call is decided: an attempt's goroutine that
 // finds its context done does not call fn.
 //
@@ -72,8 +74,9 @@
 // fn had been called there, while the call is undecided; once it is decided,
 // nobody can receive it and it crashes the program like any goroutine's.
 //
-// Responses: a winning *http.Response keeps its attempt's context until its
-// body is read to the end or closed, so it can be read after Do returns.
+// Responses: a winning *http.Response, or the last one when every attempt
+// failed, keeps its attempt's context until its body is read to the end or
+// closed, so it can be read after Do returns.
 //
 // Bad input: New returns an error naming the invalid Config field (a typed nil
 // Budget or Breaker included); nothing a caller passes makes the package

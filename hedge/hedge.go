@@ -44,6 +44,11 @@ func New(cfg Config) (*Policy, error) {
 // Name returns the policy's name.
 func (p *Policy) Name() string { return p.name }
 
+// Breaker returns Config.Breaker, the health the policy asks before each
+// hedge (nil: none). Keel's resilience package checks with it that a hedge
+// outside a breaker in a pipeline watches that breaker.
+func (p *Policy) Breaker() Health { return p.health }
+
 // Delay returns the delay a call starting now would wait before its first
 // hedge, and false when it would not hedge at all (the percentile is still
 // warming up with no Delay, or the breaker is not healthy).
@@ -72,7 +77,8 @@ func (p *Policy) Do(ctx context.Context, fn func(ctx context.Context) error) err
 // Do is Policy.Do for functions that return a value: the winner's value is
 // returned, and every other attempt's value is discarded (an *http.Response
 // has its body closed). When every attempt fails, the last one's value is
-// returned with the error.
+// returned with the error (an *http.Response among them stays readable, as a
+// winner's does).
 //
 // A winning *http.Response keeps its attempt's context until its body is read
 // to the end or closed, so that it can be read after Do returns.
@@ -121,8 +127,9 @@ func hedged[T any](ctx context.Context, p *Policy, delay time.Duration, fn func(
 	defer timer.Stop()
 	hedging := timer.C
 	var (
-		errs []error
-		last T // the value of the latest failed attempt, returned if all fail
+		errs     []error
+		last     T // the value of the latest failed attempt, returned if all fail
+		lastFrom int
 	)
 	for {
 		r, ok := c.ready()
@@ -131,8 +138,9 @@ func hedged[T any](ctx context.Context, p *Policy, delay time.Duration, fn func(
 			case r = <-c.results:
 			case <-hedging:
 				// Results are taken first (c.ready), so that no hedge is sent
-				// once an attempt has already answered.
-				if sent < p.maxHedges && p.allowHedge() {
+				// once an attempt has already answered; and none is paid for
+				// or sent once the caller has gone (see callerGone).
+				if !callerGone(ctx) && sent < p.maxHedges && p.allowHedge() {
 					sent++
 					running++
 					c.launch(ctx, fn)
@@ -168,11 +176,16 @@ func hedged[T any](ctx context.Context, p *Policy, delay time.Duration, fn func(
 		}
 		errs = append(errs, r.err)
 		discard(&last)
-		last = r.v
+		last, lastFrom = r.v, r.attempt
 		if running == 0 {
 			// Every attempt sent has failed. A hedge is for a slow answer,
-			// not a failed one: failures are a retry's to repeat.
-			c.decide(-1)
+			// not a failed one: failures are a retry's to repeat. The last
+			// value is returned (a 503 the caller may read), so its attempt's
+			// context lives until its body is done, as a winner's does.
+			c.decide(lastFrom)
+			if !cancelWithBody(&last, c.cancels[lastFrom]) {
+				c.cancels[lastFrom]()
+			}
 			err := errs[0]
 			if len(errs) > 1 {
 				err = &Error{Name: p.name, Errs: errs}
@@ -181,6 +194,19 @@ func hedged[T any](ctx context.Context, p *Policy, delay time.Duration, fn func(
 			return last, err
 		}
 	}
+}
+
+// callerGone reports whether the caller's context is done or its deadline
+// has come. The deadline is checked too because a context's deadline ends
+// it through a timer of its own: at the instant both fall due, the hedge's
+// timer may be seen first, while ctx.Err() is still nil, and a hedge sent
+// then would be paid for and reach the dependency with no one waiting.
+func callerGone(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	deadline, ok := ctx.Deadline()
+	return ok && !time.Now().Before(deadline)
 }
 
 // allowHedge asks the breaker, then the budget (last, since asking it

@@ -387,3 +387,54 @@ func TestUntypedDo(t *testing.T) {
 		assert.Equal(t, int32(2), n.Load())
 	})
 }
+
+// When every attempt fails, the last one's value is returned; a response
+// among them (a 503 the caller may read as the server's answer) stays
+// readable after Do returns, as a winner's does: its attempt's context was
+// cancelled with the others', so its body could not be read.
+func TestFailedResponseStaysReadable(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := mustNew(t, hedge.Config{Delay: 10 * time.Millisecond})
+		var n atomic.Int32
+		get := func(ctx context.Context) (*http.Response, error) {
+			i := n.Add(1)
+			if i == 1 {
+				time.Sleep(30 * time.Millisecond) // slow enough to be hedged
+			}
+			return &http.Response{StatusCode: 503, Body: &ctxBody{ctx: ctx, r: strings.NewReader("busy")}}, errBoom
+		}
+		resp, err := hedge.Do(context.Background(), p, get)
+		require.ErrorIs(t, err, errBoom)
+		require.Equal(t, int32(2), n.Load(), "hedged")
+		require.NotNil(t, resp)
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err, "the last failed response is readable")
+		assert.Equal(t, "busy", string(b))
+		require.NoError(t, resp.Body.Close())
+	})
+}
+
+// A hedge that falls due at the instant the caller's context ends is neither
+// paid for nor counted nor sent: the caller has gone. Both events are ready
+// together in the bubble, so before the fix the select chose the timer about
+// half the time and spent a token on a hedge nobody would wait for.
+func TestNoHedgeOnceTheCallerIsGone(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		budget := &fakeBudget{}
+		budget.grants.Store(1 << 20)
+		p := mustNew(t, hedge.Config{Delay: 10 * time.Millisecond, Budget: budget})
+		for range 64 {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+			var calls atomic.Int32
+			_, err := hedge.Do(ctx, p, func(ctx context.Context) (int, error) {
+				calls.Add(1)
+				return 0, sleep(ctx, time.Hour)
+			})
+			cancel()
+			require.ErrorIs(t, err, context.DeadlineExceeded)
+			synctest.Wait()
+			assert.Equal(t, int32(1), calls.Load())
+		}
+		assert.Zero(t, budget.asked.Load(), "no hedge was paid for after the caller's deadline")
+	})
+}

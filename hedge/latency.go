@@ -19,7 +19,7 @@ import (
 // old or new value: the percentile is of a window that is at most one sample
 // off, which an estimate can afford, and which a lock on every call cannot.
 type estimator struct {
-	ring       []atomic.Int64 // nanoseconds; slot i%len(ring) holds sample i
+	ring       []atomic.Int64 // nanoseconds + 1 (0: never written); slot i%len(ring) holds sample i
 	next       atomic.Uint64  // samples recorded so far
 	value      atomic.Int64   // the last percentile computed, in ns; 0 before minSamples
 	computing  atomic.Bool
@@ -43,7 +43,7 @@ func newEstimator(window, minSamples int, percentile float64) *estimator {
 // been seen, recomputes the percentile.
 func (e *estimator) add(d time.Duration) {
 	n := e.next.Add(1)
-	e.ring[(n-1)%uint64(len(e.ring))].Store(int64(d))
+	e.ring[(n-1)%uint64(len(e.ring))].Store(max(int64(d), 0) + 1)
 	if n < e.minSamples || (n-e.minSamples)%e.every != 0 {
 		return
 	}
@@ -51,16 +51,24 @@ func (e *estimator) add(d time.Duration) {
 		return // another goroutine is recomputing; the next turn will include this sample
 	}
 	defer e.computing.Store(false)
-	size := min(n, uint64(len(e.ring)))
 	e.scratch = e.scratch[:0]
-	for i := range size {
-		e.scratch = append(e.scratch, e.ring[i].Load())
+	for i := range min(n, uint64(len(e.ring))) {
+		// A slot another goroutine has numbered but not yet written is
+		// left out: read as a latency of 0, it dragged a low percentile
+		// down to 0 while the window was filling.
+		if v := e.ring[i].Load(); v > 0 {
+			e.scratch = append(e.scratch, v-1)
+		}
+	}
+	size := len(e.scratch)
+	if size == 0 {
+		return
 	}
 	slices.Sort(e.scratch)
 	// The nearest-rank percentile: the smallest sample with at least
 	// percentile of the samples at or below it.
 	rank := int(math.Ceil(e.percentile*float64(size))) - 1
-	e.value.Store(e.scratch[min(max(rank, 0), int(size)-1)])
+	e.value.Store(e.scratch[min(max(rank, 0), size-1)])
 }
 
 // current returns the percentile, or 0 before minSamples samples.

@@ -54,3 +54,15 @@ func TestEstimatorConcurrent(t *testing.T) {
 	assert.Equal(t, uint64(8000), e.samples())
 	assert.InDelta(t, 99, int64(e.current()), 1, "p99 of a uniform 1..100")
 }
+
+// A slot numbered by a goroutine that has not written it yet (it took its
+// number, then was descheduled) is not a latency of 0: it used to be read as
+// one, and pulled a low percentile down to 0 while the window was filling.
+func TestEstimatorSkipsUnwrittenSlots(t *testing.T) {
+	e := newEstimator(100, 10, 0.1)
+	e.next.Add(1) // a goroutine took slot 0 and has not stored its sample
+	for range 9 {
+		e.add(10 * time.Millisecond)
+	}
+	assert.Equal(t, 10*time.Millisecond, e.current(), "p10 of nine 10 ms samples")
+}

@@ -39,7 +39,9 @@
 //     and a rejection tells the retry, through OpenError.RetryAfter, when the
 //     break ends (or stops it, with a Classifier that stops on ErrOpen).
 //   - Hedge inside the retry: each attempt of the retry may be hedged; the
-//     other way round, each hedge would be a whole retry loop.
+//     other way round, each hedge would be a whole retry loop. Give the hedge
+//     the breaker inside it (hedge.Config.Breaker), so that it sends no hedge
+//     while the breaker is not closed; With insists.
 //   - A rate limit or bulkhead on the dependency goes inside the retry and the
 //     hedge (each attempt takes a token or a slot) and outside the breaker
 //     (its refusals are not the dependency's failures). A limit on logical
@@ -50,7 +52,9 @@
 // With refuses the compositions that defeat one of their own policies —
 // anything inside a fallback's reach, a retry or hedge inside a breaker, a
 // retry inside a hedge, two retries or two hedges, a limiter inside a
-// breaker, a per-attempt timeout not shorter than the overall one — with an
+// breaker, a per-attempt timeout not shorter than the overall one, a hedge
+// outside a breaker that it does not watch (hedge.Config.Breaker: without
+// it, hedges go out while the breaker is open) — with an
 // *OrderError naming both policies and the reason. New with Config.AnyOrder
 // accepts any order, for a composition that means it.
 //

@@ -1,6 +1,10 @@
 package resilience
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/keel-go/keel/breaker"
+)
 
 // OrderError says which two policies of a pipeline are in the wrong order,
 // or which one appears twice, and why that is a mistake.
@@ -52,6 +56,12 @@ func checkOrder(layers []layer) error {
 			for _, r := range rules {
 				if layers[i].kind == r.outer && layers[j].kind == r.inner {
 					return &OrderError{Outer: i, Inner: j, Rule: r.why, Pipeline: (&Pipeline{layers: layers}).String()}
+				}
+			}
+			if layers[i].kind == kindHedge && layers[j].kind == kindBreaker {
+				if watched, _ := layers[i].hedge.Breaker().(*breaker.Breaker); watched != layers[j].breaker {
+					return &OrderError{Outer: i, Inner: j, Pipeline: (&Pipeline{layers: layers}).String(),
+						Rule: "the hedge does not watch this breaker (hedge.Config.Breaker), so it sends hedges while the breaker is open or half-open, where they only meet rejections or crowd its probes: give the hedge this breaker"}
 				}
 			}
 			if layers[i].kind == kindTimeout && layers[j].kind == kindTimeout &&

@@ -35,7 +35,9 @@ func TestOrderRules(t *testing.T) {
 	fb := newFallback(t, fallback.Config[int]{Name: "fb"})
 	rt := newRetry(t, retry.Config{Name: "rt"})
 	br := newBreaker(t, breaker.Config{Name: "br"})
-	hd := newHedge(t, hedge.Config{Name: "hd", Delay: time.Millisecond})
+	hd := newHedge(t, hedge.Config{Name: "hd", Delay: time.Millisecond, Breaker: br})
+	blindHedge := newHedge(t, hedge.Config{Name: "blind", Delay: time.Millisecond})
+	otherBreaker := newBreaker(t, breaker.Config{Name: "other"})
 	lim := newLimiter(t, ratelimit.Config{Name: "lim", Limit: 10})
 	overall := newTimeout(t, "overall", 10*time.Second)
 	attempt := newTimeout(t, "attempt", 2*time.Second)
@@ -67,6 +69,12 @@ func TestOrderRules(t *testing.T) {
 		{[]resilience.Policy{overall, fb, rt}, 0, 1, "a fallback inside a timeout"},
 		{[]resilience.Policy{lim, fb}, 0, 1, "a fallback inside a rate limit"},
 		{[]resilience.Policy{br, rt}, 0, 1, "a retry inside a breaker"},
+		// A hedge outside a breaker it does not watch sends hedges while the
+		// breaker is open; the recommended order was accepted with such a
+		// hedge, and the pipeline quietly lost "no hedge while the breaker
+		// is not closed".
+		{[]resilience.Policy{rt, blindHedge, br}, 1, 2, "the hedge does not watch this breaker"},
+		{[]resilience.Policy{rt, hd, otherBreaker}, 1, 2, "the hedge does not watch this breaker"},
 		{[]resilience.Policy{rt, br, rt}, 0, 2, "two retries"},
 		{[]resilience.Policy{hd, rt}, 0, 1, "a retry inside a hedge"},
 		{[]resilience.Policy{rt, hd, hd}, 1, 2, "two hedges"},

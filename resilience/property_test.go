@@ -12,6 +12,9 @@ import (
 	"testing/synctest"
 	"time"
 
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
 	"github.com/keel-go/keel/breaker"
 	"github.com/keel-go/keel/fallback"
 	"github.com/keel-go/keel/hedge"
@@ -41,11 +44,36 @@ type trial struct {
 	policies    []resilience.Policy
 	desc        []string
 	attemptsMax int // the most attempts one call may make: retry attempts × (1 + hedges)
+	retries     int
 	hedges      int
+	hedgeDelay  time.Duration // 0 without a hedge
+	hedgePaid   bool          // the hedge spends tr.budget
 	budget      *countingBudget
+	hedgeReader *sdkmetric.ManualReader // the hedge's own count of the hedges it sent
+	hedgesSeen  int64                   // that count at the end of the previous call
 
 	violations []string
 	mu         sync.Mutex
+
+	// The current call's caller: when its deadline comes, or when it
+	// cancels (zero: never). Guarded by mu.
+	callerDeadline, callerCancel time.Time
+}
+
+// callerGone reports, at a hedge's purchase, whether the current call's
+// caller has gone: its deadline has come, or it cancelled before now (a
+// cancellation at this very instant is a tie: nothing could know it yet).
+func (tr *trial) callerGone() string {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	now := time.Now()
+	switch {
+	case !tr.callerDeadline.IsZero() && !tr.callerDeadline.After(now):
+		return "at or after its caller's deadline"
+	case !tr.callerCancel.IsZero() && tr.callerCancel.Before(now):
+		return "after its caller cancelled"
+	}
+	return ""
 }
 
 func (tr *trial) intn(n int) int {
@@ -70,6 +98,9 @@ type countingBudget struct {
 }
 
 func (c *countingBudget) TryWithdraw() bool {
+	if gone := c.tr.callerGone(); gone != "" {
+		c.tr.violate("a hedge was bought %s", gone)
+	}
 	before := c.b.Tokens()
 	ok := c.b.TryWithdraw()
 	if ok {
@@ -93,12 +124,14 @@ func (tr *trial) build(t *testing.T) (*resilience.Pipeline, func()) {
 		tr.desc = append(tr.desc, name)
 	}
 	retries, hedges := 1, 0
+	tr.hedgeReader = sdkmetric.NewManualReader()
 	budget, err := retry.NewBudget(retry.BudgetConfig{MaxTokens: float64(2 + tr.intn(8)), TokenRatio: 0.1 * float64(1+tr.intn(5))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	tr.budget = &countingBudget{tr: tr, b: budget, threshold: budget.Tokens() / 2}
 	shareBudget := tr.intn(2) == 0
+	anyOrder := tr.intn(2) == 0
 	var b *breaker.Breaker
 	if tr.intn(3) > 0 {
 		b = newBreaker(t, breaker.Config{ConsecutiveFailures: 1 + tr.intn(5), OpenDuration: time.Duration(5+tr.intn(50)) * time.Millisecond})
@@ -119,12 +152,15 @@ func (tr *trial) build(t *testing.T) (*resilience.Pipeline, func()) {
 	}
 	if tr.intn(2) == 0 {
 		hedges = 1 + tr.intn(3)
-		cfg := hedge.Config{Delay: time.Duration(1+tr.intn(10))*time.Millisecond + hedgeShift, MaxHedges: hedges}
+		cfg := hedge.Config{Delay: time.Duration(1+tr.intn(10))*time.Millisecond + hedgeShift, MaxHedges: hedges,
+			MeterProvider: sdkmetric.NewMeterProvider(sdkmetric.WithReader(tr.hedgeReader))}
+		tr.hedgeDelay = cfg.Delay
 		if tr.intn(3) > 0 {
 			cfg.Budget = tr.budget
+			tr.hedgePaid = true
 		}
-		if b != nil && tr.intn(2) == 0 {
-			cfg.Breaker = b
+		if b != nil && (!anyOrder || tr.intn(2) == 0) {
+			cfg.Breaker = b // New refuses a hedge outside a breaker it does not watch, unless AnyOrder
 		}
 		add(fmt.Sprintf("hedge(%d)", hedges), newHedge(t, cfg))
 	}
@@ -153,8 +189,7 @@ func (tr *trial) build(t *testing.T) (*resilience.Pipeline, func()) {
 	if len(tr.policies) == 0 {
 		add("breaker", newBreaker(t, breaker.Config{}))
 	}
-	tr.attemptsMax, tr.hedges = retries*(1+hedges), hedges
-	anyOrder := tr.intn(2) == 0
+	tr.attemptsMax, tr.retries, tr.hedges = retries*(1+hedges), retries, hedges
 	if anyOrder {
 		tr.rng.Shuffle(len(tr.policies), func(i, j int) {
 			tr.policies[i], tr.policies[j] = tr.policies[j], tr.policies[i]
@@ -177,7 +212,7 @@ func (tr *trial) call(callNo int, p *resilience.Pipeline) error {
 	ctx := context.Background()
 	var cancel context.CancelFunc = func() {}
 	var cancelledAt time.Time
-	switch tr.intn(4) {
+	switch tr.intn(5) {
 	case 0:
 		ctx, cancel = context.WithCancel(ctx)
 		after := time.Duration(tr.intn(60))*time.Millisecond + cancelShift
@@ -186,8 +221,25 @@ func (tr *trial) call(callNo int, p *resilience.Pipeline) error {
 		defer stop.Stop()
 	case 1:
 		ctx, cancel = context.WithTimeout(ctx, time.Duration(tr.intn(60))*time.Millisecond+cancelShift)
+	case 2:
+		// A deadline on an instant where a policy wakes up to start an
+		// attempt: a hedge's delay (or a multiple of it), or a whole
+		// millisecond, where attempts end and retries' waits run out. At
+		// that instant the caller's context has ended, though its own timer
+		// may not have said so yet: an attempt started then is a violation
+		// (a hedge or a retry started at its caller's deadline did, before
+		// they checked it).
+		d := time.Duration(1+tr.intn(40)) * time.Millisecond
+		if tr.hedgeDelay > 0 && tr.intn(2) == 0 {
+			d = time.Duration(1+tr.intn(tr.hedges)) * tr.hedgeDelay
+		}
+		ctx, cancel = context.WithTimeout(ctx, d)
 	}
 	defer cancel()
+	deadline, _ := ctx.Deadline()
+	tr.mu.Lock()
+	tr.callerDeadline, tr.callerCancel = deadline, cancelledAt
+	tr.mu.Unlock()
 
 	var attempts atomic.Int64
 	// The bubble's clock does not move while any goroutine can run, so
@@ -215,14 +267,16 @@ func (tr *trial) call(callNo int, p *resilience.Pipeline) error {
 		if late {
 			tr.violate("call %d: attempt %d started after Do returned", callNo, n)
 		}
-		if err := ctx.Err(); err != nil {
-			deadline, hasDeadline := ctx.Deadline()
+		// The deadline is checked whatever ctx.Err() says: at the deadline's
+		// instant the context's timer may not have ended it yet, and an
+		// attempt started then is the very mistake to catch.
+		if deadline, ok := ctx.Deadline(); ok && !deadline.After(now) {
+			tr.violate("call %d: attempt %d started at or after its deadline", callNo, n)
+		} else if err := ctx.Err(); err != nil {
 			switch {
-			case hasDeadline && deadline.Before(now):
-				tr.violate("call %d: attempt %d started after its deadline", callNo, n)
 			case !cancelledAt.IsZero() && cancelledAt.Before(now):
 				tr.violate("call %d: attempt %d started after the caller cancelled", callNo, n)
-			case hasDeadline && deadline.Equal(now), cancelledAt.Equal(now), tie(now):
+			case cancelledAt.Equal(now), tie(now):
 			default:
 				tr.violate("call %d: attempt %d started with its context done (%v)", callNo, n, err)
 			}
@@ -255,10 +309,40 @@ func (tr *trial) call(callNo int, p *resilience.Pipeline) error {
 	if n := attempts.Load(); n > int64(tr.attemptsMax) {
 		tr.violate("call %d: %d attempts, more than %d", callNo, n, tr.attemptsMax)
 	}
+	if tr.hedges > 0 {
+		// The hedge's own count of what it sent: at most MaxHedges per hedged
+		// call, of which there are at most as many as the retry's attempts.
+		sent := tr.hedgesSent()
+		if d := sent - tr.hedgesSeen; d > int64(tr.retries*tr.hedges) {
+			tr.violate("call %d: %d hedges sent, more than %d", callNo, d, tr.retries*tr.hedges)
+		}
+		tr.hedgesSeen = sent
+	}
 	if err != nil && !isExpected(err) {
 		tr.violate("call %d: unexpected error %v", callNo, err)
 	}
 	return err
+}
+
+// hedgesSent reads keel.hedge.hedges, the hedges the trial's hedge sent.
+func (tr *trial) hedgesSent() int64 {
+	var rm metricdata.ResourceMetrics
+	if err := tr.hedgeReader.Collect(context.Background(), &rm); err != nil {
+		tr.violate("collecting the hedge's metrics: %v", err)
+		return 0
+	}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if sum, ok := m.Data.(metricdata.Sum[int64]); ok && m.Name == "keel.hedge.hedges" {
+				var n int64
+				for _, dp := range sum.DataPoints {
+					n += dp.Value
+				}
+				return n
+			}
+		}
+	}
+	return 0
 }
 
 // isExpected reports whether err is one the policies or fn produce.
@@ -273,12 +357,22 @@ func isExpected(err error) bool {
 }
 
 // Random pipelines, random outcomes: no attempt starts once its context is
-// done or after the call returned, no call makes more attempts than its
-// retry and hedge allow (MaxAttempts × (1 + MaxHedges): a hedge that sent one
-// too many would exceed it in the trials without a retry), no hedge is paid
-// for at or below the budget's threshold, only Keel's errors and the
-// function's come out, and every goroutine ends (synctest.Test fails
+// done, at or after its deadline (even before the context's timer has said
+// so), or after the call returned; no hedge is bought once its caller has
+// gone; with a budget, every hedge sent was paid for; no call sends more
+// than MaxHedges hedges per retry attempt, nor makes more attempts than its
+// retry and hedge allow (MaxAttempts × (1 + MaxHedges)); no hedge is paid
+// for at or below the budget's threshold; only Keel's errors and the
+// function's come out; and every goroutine ends (synctest.Test fails
 // otherwise).
+//
+// Each property was shown to fail on a mutant (run once, then reverted): a
+// hedge bought at the caller's deadline, a retry started at it, one hedge
+// more than MaxHedges, a hedge that does not pay. One mistake it cannot
+// see: an attempt goroutine that runs fn on a call already decided. In the
+// bubble such a goroutine always starts at the instant of the decision (the
+// clock stands while anything can run), which is a tie, not a lateness;
+// hedge's own tests cover it.
 func TestPropertyRandomPipelines(t *testing.T) {
 	trials := 300
 	if testing.Short() {
@@ -307,6 +401,13 @@ func TestPropertyRandomPipelines(t *testing.T) {
 			synctest.Wait()
 			if g := tr.budget.granted.Load(); g > 0 && tr.hedges == 0 {
 				tr.violate("%d hedges paid for without a hedge policy", g)
+			}
+			if tr.hedgePaid {
+				// Every hedge sent was paid for, and none was paid for and
+				// not sent (a hedge bought for a caller that had gone).
+				if sent, paid := tr.hedgesSent(), tr.budget.granted.Load(); sent != paid {
+					tr.violate("%d hedges sent, %d paid for", sent, paid)
+				}
 			}
 			for _, v := range tr.violations {
 				t.Errorf("seed %d, pipeline %s: %s", seed, strings.Join(tr.desc, " → "), v)

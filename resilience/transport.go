@@ -3,8 +3,8 @@ package resilience
 import (
 	"context"
 	"fmt"
-
 	"net/http"
+	"reflect"
 
 	"github.com/keel-go/keel/idempotency"
 	"github.com/keel-go/keel/retry"
@@ -70,6 +70,11 @@ func NewTransport(cfg TransportConfig) (*Transport, error) {
 	if cfg.Pipeline == nil {
 		return nil, fmt.Errorf("resilience: TransportConfig.Pipeline is required")
 	}
+	if rv := reflect.ValueOf(cfg.Base); cfg.Base != nil && rv.Kind() == reflect.Pointer && rv.IsNil() {
+		// A typed nil (a nil *http.Transport in an interface) is not nil to
+		// the == test below, and would panic on the first request.
+		return nil, fmt.Errorf("resilience: TransportConfig.Base is a nil %T", cfg.Base)
+	}
 	t := &Transport{pipeline: cfg.Pipeline, base: cfg.Base, classify: cfg.Classify, noKeys: cfg.NoKeys}
 	if t.base == nil {
 		t.base = http.DefaultTransport
@@ -121,9 +126,13 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err == nil {
 		return resp, nil
 	}
-	if resp != nil && lastResponse(err, resp) {
+	if resp != nil && lastResponse(err, resp) && req.Context().Err() == nil {
 		return resp, nil // a failure status is still the server's answer
 	}
+	// Otherwise the pipeline ended on something else than the server's
+	// answer: the caller's context (a retry it interrupted returns the
+	// response it had already drained and closed before its wait), a timeout,
+	// an open breaker. The error is the answer; the response is released.
 	if resp != nil && resp.Body != nil {
 		_ = resp.Body.Close()
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -287,4 +288,69 @@ func (o *observer) RoundTrip(r *http.Request) (*http.Response, error) {
 func TestNewTransportRequiresAPipeline(t *testing.T) {
 	_, err := resilience.NewTransport(resilience.TransportConfig{})
 	assert.EqualError(t, err, "resilience: TransportConfig.Pipeline is required")
+}
+
+// A typed nil base transport is refused at construction; it used to be
+// accepted and to panic on the first request.
+func TestNewTransportRefusesATypedNilBase(t *testing.T) {
+	p, err := resilience.With(paymentsBreaker(t))
+	require.NoError(t, err)
+	var base *http.Transport
+	tr, err := resilience.NewTransport(resilience.TransportConfig{Pipeline: p, Base: base})
+	assert.EqualError(t, err, "resilience: TransportConfig.Base is a nil *http.Transport")
+	assert.Nil(t, tr)
+}
+
+// The caller gives up while the retry waits to repeat a 503: RoundTrip
+// returns the context's error, not the 503 whose body the retry had already
+// drained and closed before its wait (which it returned, with a nil error,
+// as if it were the server's readable answer).
+func TestCallerGoneDuringRetryWaitIsAnError(t *testing.T) {
+	s, srv := newStripeLike(t)
+	s.fault = func(int64) fault { return unavailable }
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p, err := resilience.With(newRetry(t, retry.Config{MaxAttempts: 3, Backoff: retry.Constant{Delay: time.Hour},
+		OnRetry: func(int, error, time.Duration) { cancel() }}), paymentsBreaker(t))
+	require.NoError(t, err)
+	tr, err := resilience.NewTransport(resilience.TransportConfig{Pipeline: p})
+	require.NoError(t, err)
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr}).Do(postCharge(t, srv.URL).WithContext(ctx))
+	if resp != nil {
+		_, readErr := io.ReadAll(resp.Body)
+		assert.NoError(t, readErr, "a response returned to the caller must be readable")
+		_ = resp.Body.Close()
+	}
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.Nil(t, resp)
+	assert.Equal(t, int64(1), s.requests.Load())
+}
+
+// An overall timeout around the retry: when the retries run out on 503s, the
+// last 503 is the caller's response and its body can be read (the timeout
+// used to cancel its context when the call returned with an error). The body
+// is larger than the connection's buffers, so that it is still being read
+// from the network, under the attempt's context, when the caller reads it.
+func TestLastStatusReadableThroughATimeout(t *testing.T) {
+	big := strings.Repeat("try again later. ", 64<<10)
+	var requests atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		w.Header().Set("Retry-After", "0")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = io.WriteString(w, big)
+	}))
+	defer srv.Close()
+	p, err := resilience.With(newTimeout(t, "overall", time.Minute),
+		newRetry(t, retry.Config{MaxAttempts: 2, Backoff: retry.Constant{}, MaxRetryAfter: time.Millisecond}), paymentsBreaker(t))
+	require.NoError(t, err)
+	tr, err := resilience.NewTransport(resilience.TransportConfig{Pipeline: p})
+	require.NoError(t, err)
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr}).Get(srv.URL)
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+	assert.Equal(t, len(big), len(readAll(t, resp)))
+	assert.Equal(t, int64(2), requests.Load())
 }

@@ -20,9 +20,10 @@
 //
 //   - Attempts are numbered from 1; the first call is attempt 1, and
 //     Config.MaxAttempts counts it.
-//   - Before each attempt the context is checked; while waiting, its
-//     cancellation ends the wait at once. A call whose context is done is
-//     never retried.
+//   - Before each attempt the context is checked, its deadline included
+//     (a wait that ends at the deadline starts no attempt); while waiting,
+//     its cancellation ends the wait at once. A call whose context is done
+//     is never retried.
 //   - Config.MaxElapsedTime is measured from the start of the first attempt;
 //     the loop stops rather than sleep past it.
 //   - A Classifier sees each attempt's result and error and answers Retry,

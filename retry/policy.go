@@ -162,7 +162,7 @@ func run[T any](ctx context.Context, p *Policy, fn func(context.Context) (T, err
 		bo   backoff.BackOff
 	)
 	for attempt := 1; ; attempt++ {
-		if err := ctx.Err(); err != nil {
+		if err := contextDone(ctx); err != nil {
 			var zero T
 			return zero, p.giveUp(ctx, attempt-1, errs, err, outcomeCanceled)
 		}
@@ -221,6 +221,21 @@ func run[T any](ctx context.Context, p *Policy, fn func(context.Context) (T, err
 			return result, p.giveUp(ctx, attempt, errs, err, outcomeCanceled)
 		}
 	}
+}
+
+// contextDone returns ctx's error, or context.DeadlineExceeded once its
+// deadline has come though ctx does not say so yet. A context's deadline
+// ends it through a timer of its own: when a wait ends at the same instant,
+// the wait's timer may be seen first, while ctx.Err() is still nil, and an
+// attempt started then would reach the dependency with no time left.
+func contextDone(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if deadline, ok := ctx.Deadline(); ok && !time.Now().Before(deadline) {
+		return context.DeadlineExceeded
+	}
+	return nil
 }
 
 // sleep waits for d or until ctx is done, whichever comes first.

@@ -341,3 +341,22 @@ func TestNewValidatesConfig(t *testing.T) {
 		})
 	}
 }
+
+// A wait that ends at the instant of the caller's deadline starts no attempt:
+// the deadline has come, though the context's own timer may not have ended
+// it yet when the wait's timer is seen (before the fix, every one of these
+// calls made a second attempt at its deadline).
+func TestNoAttemptAtTheCallersDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := mustNew(t, retry.Config{MaxAttempts: 3, Backoff: retry.Constant{Delay: 100 * time.Millisecond}})
+		for range 64 {
+			ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+			calls := 0
+			err := p.Do(ctx, func(context.Context) error { calls++; return errBoom })
+			cancel()
+			assert.Equal(t, 1, calls)
+			assert.ErrorIs(t, err, context.DeadlineExceeded)
+			assert.ErrorIs(t, err, errBoom)
+		}
+	})
+}

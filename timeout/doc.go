@@ -41,7 +41,8 @@
 // and gRPC call does). Do starts no goroutine, so a function that ignores its
 // context makes Do wait, but leaks nothing.
 //
-// Responses: when fn returns an *http.Response in time, its context is not
+// Responses: when fn returns an *http.Response in time (with or without an
+// error: a retry that gives up returns its last response), its context is not
 // cancelled when Do returns (the body is still read under it): it is released
 // when the body is read to its end or closed, or at the deadline. The deadline
 // thus covers reading the body, as http.Client.Timeout does.

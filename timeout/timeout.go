@@ -79,9 +79,10 @@ func (p *Policy) Do(ctx context.Context, fn func(ctx context.Context) error) err
 // the deadline is discarded (an *http.Response has its body closed) and the
 // zero T is returned with the *ExceededError.
 //
-// When fn returns an *http.Response in time, the deadline also covers reading
-// its body, as http.Client.Timeout does: the call's context is released when
-// the body is read to its end or closed, so close it as always.
+// When fn returns an *http.Response in time, with or without an error, the
+// deadline also covers reading its body, as http.Client.Timeout does: the
+// call's context is released when the body is read to its end or closed, so
+// close it as always.
 func Do[T any](ctx context.Context, p *Policy, fn func(ctx context.Context) (T, error)) (T, error) {
 	return run(ctx, p, fn)
 }
@@ -111,7 +112,11 @@ func run[T any](ctx context.Context, p *Policy, fn func(context.Context) (T, err
 		var zero T
 		return zero, p.exceeded
 	}
-	if err != nil || !cancelWithBody(&v, cancel) {
+	// A response comes with an error too (a retry inside gives up on a 503
+	// and returns it, to be handed to the caller as the server's answer): its
+	// body must stay readable after Do returns, so it keeps the context as a
+	// successful response does.
+	if !cancelWithBody(&v, cancel) {
 		cancel()
 	}
 	p.metrics.count(outcomeOf(ctx, err))

@@ -214,3 +214,25 @@ func TestLateResponseBodyIsClosed(t *testing.T) {
 func timeoutConfig(name string, d time.Duration) timeout.Config {
 	return timeout.Config{Name: name, Timeout: d}
 }
+
+// A response returned in time with an error (a retry inside the timeout gave
+// up on a 503 and returns it, for the caller to read as the server's answer)
+// keeps its context until its body is read or closed, as a successful
+// response does: cancelling it when Do returns made the body unreadable.
+func TestResponseWithErrorStaysReadable(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := mustNew(t, timeout.Config{Timeout: time.Second})
+		var callCtx context.Context
+		resp, err := timeout.Do(context.Background(), p, func(ctx context.Context) (*http.Response, error) {
+			callCtx = ctx
+			return &http.Response{StatusCode: 503, Body: &ctxBody{ctx: ctx, r: strings.NewReader("busy")}}, errBoom
+		})
+		require.ErrorIs(t, err, errBoom)
+		require.NotNil(t, resp)
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err, "the failed call's response is still readable")
+		assert.Equal(t, "busy", string(body))
+		assert.ErrorIs(t, callCtx.Err(), context.Canceled, "reading to the end releases the context")
+		require.NoError(t, resp.Body.Close())
+	})
+}

@@ -3,6 +3,7 @@ package resilience
 import (
 	"context"
 	"errors"
+	"runtime"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -113,11 +114,17 @@ var failingContenders = []hedgeContender{
 }
 
 // runCalls makes b.N calls from 16 goroutines per CPU and reports the
-// latency percentiles and the extra load (attempts per call beyond one).
+// latency percentiles and the extra load: attempts per call beyond one,
+// counting every attempt that reached the backend, cancelled hedges
+// included (an attempt is counted when it starts, before its latency).
+// Losing attempts may still be starting or running when the last call
+// returns (a hedge policy does not wait for them); the count is read only
+// once every goroutine the calls started has ended, so that none is missed.
 func runCalls(b *testing.B, c hedgeContender, be *backend) {
 	do := c.make(b)
 	latencies := make([]time.Duration, b.N)
 	var next atomic.Int64
+	baseline := runtime.NumGoroutine()
 	b.SetParallelism(16)
 	b.ResetTimer()
 	stopCPU := reportCPU(b)
@@ -131,6 +138,12 @@ func runCalls(b *testing.B, c hedgeContender, be *backend) {
 	})
 	b.StopTimer()
 	stopCPU()
+	for deadline := time.Now().Add(10 * time.Second); runtime.NumGoroutine() > baseline; {
+		if time.Now().After(deadline) {
+			b.Fatalf("%d goroutines still running 10s after the last call", runtime.NumGoroutine()-baseline)
+		}
+		time.Sleep(time.Millisecond)
+	}
 	slices.Sort(latencies)
 	at := func(q float64) float64 {
 		return float64(latencies[min(int(q*float64(len(latencies))), len(latencies)-1)]) / float64(time.Millisecond)
