@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -113,10 +114,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return demo.Run(ctx, stdout)
 	}
 	if err := serve(ctx, o, stdout, stderr); err != nil {
-		fmt.Fprintln(stderr, "salesapi:", err)
+		fmt.Fprintln(stderr, "salesapi:", oneLine(err))
 		return 1
 	}
 	return 0
+}
+
+var lineBreaks = regexp.MustCompile(`\s*\n\s*`)
+
+// oneLine folds an error that spans lines (pgx lists each address it tried
+// on its own line) into the one line an operator's log search will match.
+func oneLine(err error) string {
+	return lineBreaks.ReplaceAllString(strings.TrimSpace(err.Error()), "; ")
 }
 
 // newLogger writes JSON logs to w with every PII attribute masked.
