@@ -152,7 +152,13 @@ func serve(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	}
 	defer tel.Shutdown(context.WithoutCancel(ctx))
 
-	gw, err := gateway.Start("127.0.0.1:0", o.chaos)
+	if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
+		return fmt.Errorf("-data: %w", err)
+	}
+	// The simulated gateway keeps its charges beside the service's data, so
+	// that a restart (or a crash) forgets no charge: a retried order is
+	// answered with the charge it already made, as a real gateway would.
+	gw, err := gateway.Open(gateway.Config{Addr: "127.0.0.1:0", Chaos: o.chaos, File: filepath.Join(o.dataDir, "gateway.db")})
 	if err != nil {
 		return err
 	}
