@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -113,10 +114,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return demo.Run(ctx, stdout)
 	}
 	if err := serve(ctx, o, stdout, stderr); err != nil {
-		fmt.Fprintln(stderr, "salesapi:", err)
+		fmt.Fprintln(stderr, "salesapi:", oneLine(err))
 		return 1
 	}
 	return 0
+}
+
+var lineBreaks = regexp.MustCompile(`\s*\n\s*`)
+
+// oneLine folds an error that spans lines (pgx lists each address it tried
+// on its own line) into the one line an operator's log search will match.
+func oneLine(err error) string {
+	return lineBreaks.ReplaceAllString(strings.TrimSpace(err.Error()), "; ")
 }
 
 // newLogger writes JSON logs to w with every PII attribute masked.
@@ -143,7 +152,13 @@ func serve(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	}
 	defer tel.Shutdown(context.WithoutCancel(ctx))
 
-	gw, err := gateway.Start("127.0.0.1:0", o.chaos)
+	if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
+		return fmt.Errorf("-data: %w", err)
+	}
+	// The simulated gateway keeps its charges beside the service's data, so
+	// that a restart (or a crash) forgets no charge: a retried order is
+	// answered with the charge it already made, as a real gateway would.
+	gw, err := gateway.Open(gateway.Config{Addr: "127.0.0.1:0", Chaos: o.chaos, File: filepath.Join(o.dataDir, "gateway.db")})
 	if err != nil {
 		return err
 	}

@@ -227,7 +227,7 @@ func (a *App) buildLimiter(context.Context) error {
 			Prefix: a.cfg.RedisPrefix + "ratelimit:",
 		})
 		if err != nil {
-			return err
+			return fmt.Errorf("salesapi: the Redis rate limiter refuses %d requests per minute per API key: %w", a.cfg.RateLimit, err)
 		}
 		a.limiter = l
 		a.closers = append(a.closers, l.Close)

@@ -28,9 +28,10 @@ type Config struct {
 	// "salesapi:"), so several deployments can share one Redis.
 	RedisPrefix string
 	// IdempotencyInRedis keeps idempotency records in Redis instead of the
-	// database. Orders are then completed after their transaction commits
-	// (one short window where a crash between the two lets a retry run
-	// again), rather than inside it. Requires RedisAddr.
+	// database. Orders are then completed after their transaction commits,
+	// rather than inside it; a retry after a crash between the two runs
+	// again, but the order row's unique idempotency key refuses a second
+	// order and the retry is answered with the first. Requires RedisAddr.
 	IdempotencyInRedis bool
 	// IdempotencyLease is how long a request holds its Idempotency-Key
 	// before another may take it over (default 2m); it must exceed the

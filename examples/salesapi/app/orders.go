@@ -89,11 +89,12 @@ func (a *App) createOrder(w http.ResponseWriter, r *http.Request) {
 
 	lease, leased := idempotency.LeaseFromContext(ctx)
 	payKey := newID("pay_") // only when the request carries no Idempotency-Key (Bare mode)
-	if leased {
-		payKey = idempotency.DerivedKey(lease.Scope, lease.Key, "payment")
-	}
 	o := store.Order{ID: newID("ord_"), CustomerID: in.CustomerID, Currency: in.Currency, TotalCents: total,
 		Status: "paid", CreatedAt: time.Now().UnixMilli()}
+	if leased {
+		payKey = idempotency.DerivedKey(lease.Scope, lease.Key, "payment")
+		o.IdempotencyKey = idempotency.DerivedKey(lease.Scope, lease.Key, "order")
+	}
 	for _, it := range in.Items {
 		o.Items = append(o.Items, store.OrderItem(it))
 	}
@@ -104,9 +105,7 @@ func (a *App) createOrder(w http.ResponseWriter, r *http.Request) {
 	}
 	o.PaymentID = ch.ID
 
-	body, _ := json.Marshal(orderView(o))
-	body = append(body, '\n')
-	header := http.Header{"Content-Type": {"application/json"}, "Location": {"/v1/orders/" + o.ID}}
+	body, header := orderAnswer(o)
 	err = a.store.InTx(ctx, func(tx *sql.Tx) error {
 		if err := a.store.InsertOrderTx(ctx, tx, o); err != nil {
 			return err
@@ -124,10 +123,19 @@ func (a *App) createOrder(w http.ResponseWriter, r *http.Request) {
 			After: map[string]any{"customer_id": o.CustomerID, "total_cents": o.TotalCents, "currency": o.Currency, "payment_id": o.PaymentID}})
 	})
 	if err != nil {
-		a.mutationFailed(w, r, "order", err)
-		return
-	}
-	if leased && a.idemSQL != nil {
+		// The database refuses a second order for one key: a run of this
+		// request already placed it (and its record was lost or never
+		// completed — a crash between the order's commit and a Redis
+		// record's completion). The retry gets that first order, not a new
+		// one; the middleware stores this answer as the record's outcome.
+		if first, ferr := a.store.OrderByIdempotencyKey(ctx, o.IdempotencyKey); ferr == nil {
+			a.cfg.Logger.InfoContext(ctx, "order already placed under this idempotency key; answering with it", "order_id", first.ID)
+			body, header = orderAnswer(first)
+		} else {
+			a.mutationFailed(w, r, "order", err)
+			return
+		}
+	} else if leased && a.idemSQL != nil {
 		idempotency.MarkCompleted(ctx) // the record is already complete, in the order's transaction
 	}
 	for k, vs := range header {
@@ -135,6 +143,14 @@ func (a *App) createOrder(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(http.StatusCreated)
 	_, _ = bytes.NewReader(body).WriteTo(w)
+}
+
+// orderAnswer is the 201 a placed order is answered with: the same bytes
+// for the request that placed it and for any retry that finds it.
+func orderAnswer(o store.Order) ([]byte, http.Header) {
+	body, _ := json.Marshal(orderView(o))
+	body = append(body, '\n')
+	return body, http.Header{"Content-Type": {"application/json"}, "Location": {"/v1/orders/" + o.ID}}
 }
 
 // paymentFailed answers a charge that did not go through. An open breaker is

@@ -35,6 +35,33 @@ func backends() []func(t *testing.T) backend {
 
 func backendName(i int) string { return []string{"sqlite", "postgres+redis"}[i] }
 
+// namedBackend is a backend made on demand, with the name its subtest runs under.
+type namedBackend struct {
+	name string
+	make func(t *testing.T) backend
+}
+
+// stormBackends are backends() and each again with its idempotency records
+// in Redis (-idempotency-store redis), for the crash tests.
+func stormBackends() []namedBackend {
+	withRedisRecords := func(t *testing.T, b backend) backend {
+		if len(b.flags) == 0 { // SQLite: Redis for the records only
+			rd := testenv.RedisPrefix(t)
+			b.flags = []string{"-redis", rd.Addr, "-redis-prefix", rd.Prefix}
+		}
+		b.name += "+redis-records"
+		b.flags = append(append([]string(nil), b.flags...), "-idempotency-store", "redis")
+		return b
+	}
+	var out []namedBackend
+	for i, mk := range backends() {
+		out = append(out,
+			namedBackend{backendName(i), mk},
+			namedBackend{backendName(i) + "+redis-records", func(t *testing.T) backend { return withRedisRecords(t, mk(t)) }})
+	}
+	return out
+}
+
 // createCustomer makes a customer and returns its id.
 func (in *instance) createCustomer(email, phone string) string {
 	in.t.Helper()

@@ -5,7 +5,10 @@
 //
 // Like a real gateway (Stripe's, for one) it is idempotent by key: a charge
 // request repeated with the same Idempotency-Key returns the first charge and
-// never charges twice. Charges counts what was really charged.
+// never charges twice — also after a restart, when its charges are kept in a
+// file (Config.File), as the sales API keeps them (-data/gateway.db). Charge
+// ids are random (ch_ and 24 hex digits), so they are unique across restarts
+// and across instances. Stats counts what was really charged.
 package gateway
 
 import (
@@ -59,24 +62,48 @@ type Charge struct {
 type Gateway struct {
 	mu      sync.Mutex
 	chaos   Chaos
-	byKey   map[string]Charge
-	charges int
+	charges *chargeStore
 	calls   int
 	srv     *http.Server
 	addr    string
 	done    chan struct{}
 }
 
-// Start listens on addr (e.g. "127.0.0.1:0") and serves until Close.
+// Config configures a Gateway.
+type Config struct {
+	// Addr is where it listens (e.g. "127.0.0.1:0").
+	Addr string
+	// Chaos is how it misbehaves from the start.
+	Chaos Chaos
+	// File is the SQLite database that keeps its charges (created 0600), so
+	// that a restarted gateway still answers a key it charged before with
+	// that charge. Empty keeps them in memory until Close (tests, the
+	// in-process demo).
+	File string
+}
+
+// Start listens on addr (e.g. "127.0.0.1:0") and serves until Close, with
+// its charges in memory.
 func Start(addr string, chaos Chaos) (*Gateway, error) {
-	if err := chaos.Validate(); err != nil {
+	return Open(Config{Addr: addr, Chaos: chaos})
+}
+
+// Open opens the gateway's charges (cfg.File), listens on cfg.Addr and
+// serves until Close.
+func Open(cfg Config) (*Gateway, error) {
+	if err := cfg.Chaos.Validate(); err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", addr)
+	charges, err := openChargeStore(cfg.File)
 	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		_ = charges.Close()
 		return nil, fmt.Errorf("gateway: listen: %w", err)
 	}
-	g := &Gateway{chaos: chaos, byKey: map[string]Charge{}, addr: ln.Addr().String(), done: make(chan struct{})}
+	g := &Gateway{chaos: cfg.Chaos, charges: charges, addr: ln.Addr().String(), done: make(chan struct{})}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /charges", g.charge)
 	g.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
@@ -108,22 +135,23 @@ func (g *Gateway) Chaos() Chaos {
 	return g.chaos
 }
 
-// Stats returns how many charges were really made and how many charge
-// requests arrived (successful or not).
+// Stats returns how many charges were really made — every one it keeps,
+// those of earlier runs on the same File included — and how many charge
+// requests this run received (successful or not).
 func (g *Gateway) Stats() (charges, calls int) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return g.charges, g.calls
+	return g.charges.Count(), g.calls
 }
 
-// Close stops the gateway and waits for its goroutine.
+// Close stops the gateway, waits for its goroutine and closes its charges.
 func (g *Gateway) Close() error {
 	err := g.srv.Close()
 	<-g.done
 	if errors.Is(err, http.ErrServerClosed) {
-		return nil
+		err = nil
 	}
-	return err
+	return errors.Join(err, g.charges.Close())
 }
 
 func (g *Gateway) charge(w http.ResponseWriter, r *http.Request) {
@@ -157,14 +185,13 @@ func (g *Gateway) charge(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, `{"error":"invalid charge"}`, http.StatusBadRequest)
 		return
 	}
-	g.mu.Lock()
-	c, seen := g.byKey[key]
-	if !seen {
-		g.charges++
-		c = Charge{ID: fmt.Sprintf("ch_%06d", g.charges), AmountCents: req.AmountCents, Currency: req.Currency, Reference: req.Reference}
-		g.byKey[key] = c
+	c, seen, err := g.charges.ChargeOnce(r.Context(), key, Charge{AmountCents: req.AmountCents, Currency: req.Currency, Reference: req.Reference})
+	if err != nil {
+		// Nothing was charged (or the charge is on disk and a retry with
+		// the key returns it): a real gateway's 500.
+		http.Error(w, `{"error":"gateway storage failed"}`, http.StatusInternalServerError)
+		return
 	}
-	g.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	if seen {
 		w.Header().Set("Idempotent-Replayed", "true")

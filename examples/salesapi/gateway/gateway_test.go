@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -36,7 +38,7 @@ func TestGatewayChargesOncePerKey(t *testing.T) {
 	assert.Equal(t, "true", r.Header.Get("Idempotent-Replayed"))
 	require.NoError(t, json.NewDecoder(r.Body).Decode(&second))
 	first = second
-	assert.Equal(t, "ch_000001", first.ID)
+	assert.Regexp(t, `^ch_[0-9a-f]{24}$`, first.ID)
 	require.Equal(t, http.StatusOK, post(t, g, "k2", 700).StatusCode)
 	charges, calls := g.Stats()
 	assert.Equal(t, 2, charges)
@@ -56,4 +58,47 @@ func TestGatewayChaos(t *testing.T) {
 	assert.ErrorContains(t, g.SetChaos(Chaos{FailureRate: 2}), "failure_rate")
 	charges, _ := g.Stats()
 	assert.Equal(t, 1, charges)
+}
+
+func decodeCharge(t *testing.T, r *http.Response) Charge {
+	t.Helper()
+	require.Equal(t, http.StatusOK, r.StatusCode)
+	var c Charge
+	require.NoError(t, json.NewDecoder(r.Body).Decode(&c))
+	return c
+}
+
+// A gateway reopened on its file answers a key it charged before with that
+// charge and charges nothing more; ids never repeat across runs or across
+// gateways, which the in-memory numbering (ch_000001 in every instance) did.
+func TestGatewayKeepsItsChargesAcrossRestarts(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "gateway.db")
+	g, err := Open(Config{Addr: "127.0.0.1:0", File: file})
+	require.NoError(t, err)
+	first := decodeCharge(t, post(t, g, "k1", 500))
+	other := decodeCharge(t, post(t, g, "k2", 700))
+	require.NoError(t, g.Close())
+	info, err := os.Stat(file)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm(), "the charges file is private")
+
+	g, err = Open(Config{Addr: "127.0.0.1:0", File: file})
+	require.NoError(t, err)
+	defer g.Close()
+	charges, _ := g.Stats()
+	assert.Equal(t, 2, charges, "the charges of the earlier run are counted")
+	r := post(t, g, "k1", 500)
+	assert.Equal(t, "true", r.Header.Get("Idempotent-Replayed"))
+	assert.Equal(t, first, decodeCharge(t, r), "the restarted gateway answers with the first charge")
+	third := decodeCharge(t, post(t, g, "k3", 900))
+	charges, calls := g.Stats()
+	assert.Equal(t, 3, charges)
+	assert.Equal(t, 2, calls, "calls count this run")
+
+	elsewhere, err := Start("127.0.0.1:0", Chaos{})
+	require.NoError(t, err)
+	defer elsewhere.Close()
+	fourth := decodeCharge(t, post(t, elsewhere, "k1", 500))
+	ids := map[string]bool{first.ID: true, other.ID: true, third.ID: true, fourth.ID: true}
+	assert.Len(t, ids, 4, "charge ids are unique across runs and gateways: %v", ids)
 }

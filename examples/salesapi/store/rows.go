@@ -46,6 +46,10 @@ type Order struct {
 	PaymentID  string
 	CreatedAt  int64
 	Items      []OrderItem
+	// IdempotencyKey identifies the request that placed the order (a digest
+	// of its scope and Idempotency-Key, never the raw key); unique among
+	// orders. Empty for orders placed without a key.
+	IdempotencyKey string
 }
 
 // Querier is what a statement runs on: the database, or a transaction that
@@ -232,9 +236,18 @@ func (s *Store) LicensesOf(ctx context.Context, customerID string) ([]License, e
 
 // InsertOrderTx stores an order and its lines inside tx, so the caller can
 // commit them together with the idempotency record.
+//
+// An order whose IdempotencyKey is already taken is refused by the
+// database's unique index; the caller tells that apart with
+// OrderByIdempotencyKey after rolling back (PostgreSQL aborts the
+// transaction on the violation, so it cannot be asked inside it).
 func (s *Store) InsertOrderTx(ctx context.Context, tx *sql.Tx, o Order) error {
-	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO orders (id, customer_id, currency, total_cents, status, payment_id, created_at) VALUES (?,?,?,?,?,?,?)`),
-		o.ID, o.CustomerID, o.Currency, o.TotalCents, o.Status, o.PaymentID, o.CreatedAt); err != nil {
+	var key any // NULL: orders without a key do not collide
+	if o.IdempotencyKey != "" {
+		key = o.IdempotencyKey
+	}
+	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO orders (id, customer_id, currency, total_cents, status, payment_id, created_at, idempotency_key) VALUES (?,?,?,?,?,?,?,?)`),
+		o.ID, o.CustomerID, o.Currency, o.TotalCents, o.Status, o.PaymentID, o.CreatedAt, key); err != nil {
 		return fmt.Errorf("store: insert order: %w", err)
 	}
 	for i, it := range o.Items {
@@ -248,16 +261,31 @@ func (s *Store) InsertOrderTx(ctx context.Context, tx *sql.Tx, o Order) error {
 
 // GetOrder returns one order with its lines, or ErrNotFound.
 func (s *Store) GetOrder(ctx context.Context, id string) (Order, error) {
+	return s.getOrder(ctx, `id = ?`, id)
+}
+
+// OrderByIdempotencyKey returns the order placed under key (see
+// Order.IdempotencyKey), or ErrNotFound.
+func (s *Store) OrderByIdempotencyKey(ctx context.Context, key string) (Order, error) {
+	if key == "" {
+		return Order{}, ErrNotFound
+	}
+	return s.getOrder(ctx, `idempotency_key = ?`, key)
+}
+
+func (s *Store) getOrder(ctx context.Context, where string, arg string) (Order, error) {
 	var o Order
-	err := s.DB.QueryRowContext(ctx, s.q(`SELECT id, customer_id, currency, total_cents, status, payment_id, created_at FROM orders WHERE id = ?`), id).
-		Scan(&o.ID, &o.CustomerID, &o.Currency, &o.TotalCents, &o.Status, &o.PaymentID, &o.CreatedAt)
+	var key sql.NullString
+	err := s.DB.QueryRowContext(ctx, s.q(`SELECT id, customer_id, currency, total_cents, status, payment_id, created_at, idempotency_key FROM orders WHERE `+where), arg).
+		Scan(&o.ID, &o.CustomerID, &o.Currency, &o.TotalCents, &o.Status, &o.PaymentID, &o.CreatedAt, &key)
 	if errors.Is(err, sql.ErrNoRows) {
 		return o, ErrNotFound
 	}
 	if err != nil {
 		return o, fmt.Errorf("store: get order: %w", err)
 	}
-	rows, err := s.DB.QueryContext(ctx, s.q(`SELECT sku, qty, unit_price_cents FROM order_items WHERE order_id = ? ORDER BY line`), id)
+	o.IdempotencyKey = key.String
+	rows, err := s.DB.QueryContext(ctx, s.q(`SELECT sku, qty, unit_price_cents FROM order_items WHERE order_id = ? ORDER BY line`), o.ID)
 	if err != nil {
 		return o, fmt.Errorf("store: get order items: %w", err)
 	}

@@ -138,7 +138,44 @@ func (s *Store) Migrate(ctx context.Context) error {
 			return fmt.Errorf("store: migrate: %w", err)
 		}
 	}
+	return s.migrateOrderKeys(ctx)
+}
+
+// migrateOrderKeys gives the orders table its idempotency_key column (NULL
+// for orders taken without a key, and for those written before the column
+// existed) under a unique index: the database itself refuses a second order
+// for one key, whatever the idempotency record store says.
+func (s *Store) migrateOrderKeys(ctx context.Context) error {
+	has, err := s.hasColumn(ctx, "orders", "idempotency_key")
+	if err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	stmts := []string{`CREATE UNIQUE INDEX IF NOT EXISTS orders_idempotency_key ON orders (idempotency_key)`}
+	if !has {
+		// Instances upgrading together may race here; PostgreSQL's IF NOT
+		// EXISTS absorbs that, and SQLite has one writer per file.
+		add := `ALTER TABLE orders ADD COLUMN idempotency_key TEXT`
+		if s.Dialect == Postgres {
+			add = `ALTER TABLE orders ADD COLUMN IF NOT EXISTS idempotency_key TEXT`
+		}
+		stmts = append([]string{add}, stmts...)
+	}
+	for _, stmt := range stmts {
+		if _, err := s.DB.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("store: migrate: %w", err)
+		}
+	}
 	return nil
+}
+
+func (s *Store) hasColumn(ctx context.Context, table, column string) (bool, error) {
+	query := `SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?`
+	if s.Dialect == Postgres {
+		query = `SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ? AND column_name = ?`
+	}
+	var n int
+	err := s.DB.QueryRowContext(ctx, s.q(query), table, column).Scan(&n)
+	return n > 0, err
 }
 
 func (s *Store) Ping(ctx context.Context) error { return s.DB.PingContext(ctx) }
