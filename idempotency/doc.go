@@ -72,7 +72,10 @@
 // well. See [ParseKey] for the exact grammar. Errors are RFC 9457
 // application/problem+json bodies with a stable "code" member (the Code*
 // constants); the type is about:blank, or MiddlewareConfig.ProblemType#code
-// when a documentation URL is configured.
+// when a documentation URL is configured. They carry Content-Length,
+// Cache-Control: no-store and X-Content-Type-Options: nosniff. A service
+// that answers its own problems in another style sets
+// MiddlewareConfig.WriteProblem and writes these too (it gets a [Problem]).
 //
 // The fingerprint defaults to SHA-256 over method, path, query and body; a
 // different body under the same key is a mismatch even while the first

@@ -89,6 +89,13 @@ type MiddlewareConfig struct {
 	// ProblemType, when set, is a documentation URL: problem bodies then have
 	// type ProblemType#code instead of about:blank.
 	ProblemType string
+	// WriteProblem, when set, answers every refusal of the middleware
+	// instead of its own writer, so that a service gives all its problems
+	// one style (type URIs, headers). Headers the refusal needs, such as
+	// Retry-After, are set before it is called; it must write the status.
+	// Default: an application/problem+json body with Content-Length,
+	// Cache-Control: no-store and X-Content-Type-Options: nosniff.
+	WriteProblem func(w http.ResponseWriter, r *http.Request, p Problem)
 }
 
 // Middleware is net/http middleware implementing the Idempotency-Key header.
@@ -104,6 +111,7 @@ type Middleware struct {
 	maxStored     int
 	replayHeaders []string
 	problemType   string
+	writeProblem  func(http.ResponseWriter, *http.Request, Problem)
 }
 
 // NewMiddleware validates cfg and returns the middleware.
@@ -125,15 +133,16 @@ func NewMiddleware(cfg MiddlewareConfig) (*Middleware, error) {
 		return nil, fmt.Errorf("idempotency: MiddlewareConfig.MaxStoredBody must not be negative, got %d", cfg.MaxStoredBody)
 	}
 	mw := &Middleware{
-		m:           cfg.Manager,
-		requireKey:  cfg.RequireKey,
-		methods:     cfg.Methods,
-		principal:   cfg.Principal,
-		route:       cfg.Route,
-		fingerprint: cfg.Fingerprint,
-		maxRequest:  cfg.MaxRequestBody,
-		maxStored:   cfg.MaxStoredBody,
-		problemType: cfg.ProblemType,
+		m:            cfg.Manager,
+		requireKey:   cfg.RequireKey,
+		methods:      cfg.Methods,
+		principal:    cfg.Principal,
+		route:        cfg.Route,
+		fingerprint:  cfg.Fingerprint,
+		maxRequest:   cfg.MaxRequestBody,
+		maxStored:    cfg.MaxStoredBody,
+		problemType:  cfg.ProblemType,
+		writeProblem: cfg.WriteProblem,
 	}
 	if mw.methods == nil {
 		mw.methods = []string{http.MethodPost, http.MethodPatch}
@@ -179,10 +188,10 @@ func (mw *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Ha
 	key, present, err := KeyFromRequest(r)
 	switch {
 	case err != nil:
-		writeProblem(w, mw.problemType, http.StatusBadRequest, CodeKeyInvalid, err.Error())
+		mw.problem(w, r, http.StatusBadRequest, CodeKeyInvalid, err.Error())
 		return
 	case !present && mw.requireKey:
-		writeProblem(w, mw.problemType, http.StatusBadRequest, CodeKeyMissing,
+		mw.problem(w, r, http.StatusBadRequest, CodeKeyMissing,
 			"this operation requires an "+HeaderName+" header")
 		return
 	case !present:
@@ -194,7 +203,7 @@ func (mw *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Ha
 		if principal = mw.principal(r); principal == "" {
 			mw.m.log(r.Context(), "idempotency: MiddlewareConfig.Principal returned an empty principal for a request with a key; answered 500 without running the handler",
 				errors.New("no authenticated caller: the principal must come from authentication, which must run before the middleware"))
-			writeProblem(w, mw.problemType, http.StatusInternalServerError, CodePrincipalMissing,
+			mw.problem(w, r, http.StatusInternalServerError, CodePrincipalMissing,
 				"the server could not tell which caller this request belongs to, so its "+HeaderName+" cannot be honoured")
 			return
 		}
@@ -203,25 +212,25 @@ func (mw *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Ha
 	body, err := readBody(r, mw.maxRequest)
 	if err != nil {
 		if errors.Is(err, errBodyTooLarge) {
-			writeProblem(w, mw.problemType, http.StatusRequestEntityTooLarge, CodeRequestTooLarge,
+			mw.problem(w, r, http.StatusRequestEntityTooLarge, CodeRequestTooLarge,
 				fmt.Sprintf("request bodies of idempotent requests are limited to %d bytes", mw.maxRequest))
 			return
 		}
-		writeProblem(w, mw.problemType, http.StatusBadRequest, CodeBodyUnreadable,
+		mw.problem(w, r, http.StatusBadRequest, CodeBodyUnreadable,
 			"the request body could not be read in full (it must match its Content-Length)")
 		return
 	}
 
 	begun, err := mw.m.Begin(r.Context(), mw.scope(r, principal), key, mw.fingerprint(r, body))
 	if err != nil {
-		mw.writeBeginError(w, err)
+		mw.writeBeginError(w, r, err)
 		return
 	}
 	if begun.Replayed {
 		if st := begun.Outcome.Status; st < 200 || st > 999 {
 			// Only a store written by other code can hold this; never
 			// hand it to WriteHeader, which panics on it.
-			writeProblem(w, mw.problemType, http.StatusServiceUnavailable, CodeStoreUnavailable,
+			mw.problem(w, r, http.StatusServiceUnavailable, CodeStoreUnavailable,
 				"the stored response for this "+HeaderName+" is invalid")
 			return
 		}
@@ -292,23 +301,23 @@ func (mw *Middleware) outcome(cw *captureWriter, status int) Outcome {
 	return out
 }
 
-func (mw *Middleware) writeBeginError(w http.ResponseWriter, err error) {
+func (mw *Middleware) writeBeginError(w http.ResponseWriter, r *http.Request, err error) {
 	var busy *InProgressError
 	switch {
 	case errors.As(err, &busy):
 		secs := int64((busy.RetryAfter + time.Second - 1) / time.Second)
 		w.Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
-		writeProblem(w, mw.problemType, http.StatusConflict, CodeInProgress,
+		mw.problem(w, r, http.StatusConflict, CodeInProgress,
 			"a request with this "+HeaderName+" is still being processed; retry later")
 	case errors.Is(err, ErrMismatch):
-		writeProblem(w, mw.problemType, http.StatusUnprocessableEntity, CodeKeyMismatch,
+		mw.problem(w, r, http.StatusUnprocessableEntity, CodeKeyMismatch,
 			"this "+HeaderName+" was already used for a different request")
 	case errors.Is(err, ErrInvalidKey):
-		writeProblem(w, mw.problemType, http.StatusBadRequest, CodeKeyInvalid, err.Error())
+		mw.problem(w, r, http.StatusBadRequest, CodeKeyInvalid, err.Error())
 	default:
 		// Fail closed: without the store there is no guarantee, so the
 		// handler does not run.
-		writeProblem(w, mw.problemType, http.StatusServiceUnavailable, CodeStoreUnavailable,
+		mw.problem(w, r, http.StatusServiceUnavailable, CodeStoreUnavailable,
 			"idempotency records are unavailable; retry later with the same key")
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -99,6 +100,38 @@ func requireProblem(t *testing.T, w *httptest.ResponseRecorder, status int, code
 	assert.Equal(t, code, p.Code)
 	assert.Equal(t, status, p.Status)
 	assert.NotEmpty(t, p.Type)
+	assert.Equal(t, "nosniff", w.Header().Get("X-Content-Type-Options"))
+	assert.Equal(t, "no-store", w.Header().Get("Cache-Control"))
+	assert.Equal(t, strconv.Itoa(w.Body.Len()), w.Header().Get("Content-Length"))
+}
+
+// TestMiddlewareWriteProblemHook: a service's own writer answers every
+// refusal, with the problem the default writer would have written and the
+// headers the refusal needs already set.
+func TestMiddlewareWriteProblemHook(t *testing.T) {
+	var got []idempotency.Problem
+	write := func(w http.ResponseWriter, _ *http.Request, p idempotency.Problem) {
+		got = append(got, p)
+		w.Header().Set("Content-Type", "application/x-mine")
+		w.WriteHeader(p.Status)
+		_, _ = w.Write([]byte(p.Code))
+	}
+	store := idempotency.NewMemoryStore()
+	h := newMiddleware(t, store, idempotency.MiddlewareConfig{RequireKey: true, WriteProblem: write}).Wrap(&orders{})
+	w := post(h, "", "{}")
+	assert.Equal(t, http.StatusBadRequest, w.Code)
+	assert.Equal(t, "application/x-mine", w.Header().Get("Content-Type"))
+	assert.Equal(t, idempotency.CodeKeyMissing, w.Body.String())
+	require.Len(t, got, 1)
+	assert.Equal(t, idempotency.Problem{Type: "about:blank", Title: "Bad Request", Status: http.StatusBadRequest,
+		Detail: got[0].Detail, Code: idempotency.CodeKeyMissing}, got[0])
+	assert.NotEmpty(t, got[0].Detail)
+
+	require.Equal(t, http.StatusCreated, post(h, `"k1"`, `{"a":1}`).Code)
+	w = post(h, `"k1"`, `{"a":2}`)
+	assert.Equal(t, http.StatusUnprocessableEntity, w.Code)
+	assert.Equal(t, idempotency.CodeKeyMismatch, w.Body.String())
+	require.Len(t, got, 2)
 }
 
 func TestMiddlewareReplaysCompletedResponse(t *testing.T) {

@@ -23,30 +23,45 @@ const (
 	CodePrincipalMissing = "idempotency_principal_missing" // 500
 )
 
-// problem is an RFC 9457 problem detail with Keel's "code" extension member.
-type problem struct {
+// Problem is an RFC 9457 problem detail with Keel's "code" extension
+// member: what the middleware answers a request it refuses with, handed to
+// MiddlewareConfig.WriteProblem when that is set.
+type Problem struct {
+	// Type is about:blank, or MiddlewareConfig.ProblemType#code.
 	Type   string `json:"type"`
 	Title  string `json:"title"`
 	Status int    `json:"status"`
 	Detail string `json:"detail,omitempty"`
-	Code   string `json:"code"`
+	// Code is one of the Code* constants.
+	Code string `json:"code"`
 }
 
-// writeProblem answers with an application/problem+json body. typeBase, when
-// set, is a documentation URL; the problem's type is typeBase#code, as the
-// draft suggests ("a link pointing to relevant documentation").
-func writeProblem(w http.ResponseWriter, typeBase string, status int, code, detail string) {
-	p := problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: detail, Code: code}
-	if typeBase != "" {
-		p.Type = typeBase + "#" + code
+// problem answers a refused request, through MiddlewareConfig.WriteProblem
+// when it is set.
+func (mw *Middleware) problem(w http.ResponseWriter, r *http.Request, status int, code, detail string) {
+	p := Problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: detail, Code: code}
+	if mw.problemType != "" {
+		p.Type = mw.problemType + "#" + code
 	}
+	if mw.writeProblem != nil {
+		mw.writeProblem(w, r, p)
+		return
+	}
+	writeProblem(w, p)
+}
+
+// writeProblem answers with an application/problem+json body that no
+// cache keeps and no browser sniffs.
+func writeProblem(w http.ResponseWriter, p Problem) {
 	body, err := json.Marshal(p)
 	if err != nil { // unreachable: the struct holds only strings and an int
-		body = []byte(`{"type":"about:blank","status":` + strconv.Itoa(status) + `}`)
+		body = []byte(`{"type":"about:blank","status":` + strconv.Itoa(p.Status) + `}`)
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/problem+json")
 	h.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(status)
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(p.Status)
 	_, _ = w.Write(body)
 }

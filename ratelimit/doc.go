@@ -61,7 +61,10 @@
 // field; nothing a caller passes makes the package panic. The middleware
 // answers 400 with a problem body when its key function cannot find a key,
 // and its client-IP key function never trusts X-Forwarded-For from a peer
-// outside TrustedProxies.
+// outside TrustedProxies. Problem bodies carry Content-Length,
+// Cache-Control: no-store and X-Content-Type-Options: nosniff;
+// MiddlewareConfig.WriteProblem lets a service write them in its own style
+// (it gets a [Problem], after the RateLimit fields and Retry-After are set).
 //
 // Goroutines: none are started. Close only unregisters metric callbacks.
 //

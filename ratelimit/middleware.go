@@ -29,6 +29,14 @@ type MiddlewareConfig struct {
 	// Logger receives key-function and limiter errors (never the key
 	// itself). Default: no logs.
 	Logger *slog.Logger
+	// WriteProblem, when set, answers every refusal (429, and the 400 and
+	// 503 when no key or no decision) instead of the middleware's own
+	// writer, so that a service gives all its problems one style. The
+	// RateLimit fields and Retry-After are set before it is called; it must
+	// write the status. Default: an application/problem+json body with
+	// Content-Length, Cache-Control: no-store and X-Content-Type-Options:
+	// nosniff.
+	WriteProblem func(w http.ResponseWriter, r *http.Request, p Problem)
 }
 
 // Middleware limits requests per key. Every response it lets through or
@@ -42,6 +50,7 @@ type Middleware struct {
 	policy     Policy
 	policyHdr  string
 	policyName []byte
+	write      func(http.ResponseWriter, *http.Request, Problem)
 }
 
 // NewMiddleware returns the middleware, or an error naming the first invalid
@@ -68,7 +77,18 @@ func NewMiddleware(cfg MiddlewareConfig) (*Middleware, error) {
 		policy:     p,
 		policyHdr:  formatPolicy(p),
 		policyName: appendSFString(nil, p.Name),
+		write:      cfg.WriteProblem,
 	}, nil
+}
+
+// problem answers a refused request, through MiddlewareConfig.WriteProblem
+// when it is set.
+func (m *Middleware) problem(w http.ResponseWriter, r *http.Request, p Problem) {
+	if m.write != nil {
+		m.write(w, r, p)
+		return
+	}
+	writeProblem(w, p)
 }
 
 // Wrap returns next behind the limiter.
@@ -79,7 +99,7 @@ func (m *Middleware) Wrap(next http.Handler) http.Handler {
 		key, err := m.key(r)
 		if err != nil {
 			m.log(r, "ratelimit: no key for request", err)
-			writeProblem(w, problem{
+			m.problem(w, r, Problem{
 				Type:   "about:blank",
 				Title:  "Bad Request",
 				Status: http.StatusBadRequest,
@@ -92,7 +112,7 @@ func (m *Middleware) Wrap(next http.Handler) http.Handler {
 		if err != nil {
 			m.log(r, "ratelimit: limiter unavailable", err)
 			h.Set(HeaderRetryAfter, "1")
-			writeProblem(w, problem{
+			m.problem(w, r, Problem{
 				Type:   "about:blank",
 				Title:  "Service Unavailable",
 				Status: http.StatusServiceUnavailable,
@@ -108,7 +128,7 @@ func (m *Middleware) Wrap(next http.Handler) http.Handler {
 		}
 		retry := ceilSeconds(d.RetryAfter)
 		h.Set(HeaderRetryAfter, strconv.FormatInt(retry, 10))
-		writeProblem(w, problem{
+		m.problem(w, r, Problem{
 			Type:             ProblemTypeQuotaExceeded,
 			Title:            "Quota Exceeded",
 			Status:           http.StatusTooManyRequests,

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"strconv"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -129,6 +130,43 @@ func TestMiddlewareMissingKeyIs400(t *testing.T) {
 	assert.Equal(t, "rate_limit_key_missing", body["code"])
 	assert.Equal(t, float64(400), body["status"])
 	assert.Contains(t, logs.String(), "no API key in header X-Api-Key")
+}
+
+// TestMiddlewareWriteProblemHook: a service's own writer answers the 429,
+// after the RateLimit fields and Retry-After are set; the default writer
+// marks its problems no-store and nosniff.
+func TestMiddlewareWriteProblemHook(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		keyed, err := ratelimit.NewKeyed(ratelimit.KeyedConfig{Name: "api", Limit: 60, Period: time.Minute, Burst: 1})
+		require.NoError(t, err)
+		defer keyed.Close()
+		var got []ratelimit.Problem
+		mw, err := ratelimit.NewMiddleware(ratelimit.MiddlewareConfig{Limiter: keyed, WriteProblem: func(w http.ResponseWriter, _ *http.Request, p ratelimit.Problem) {
+			got = append(got, p)
+			assert.Equal(t, "1", w.Header().Get("Retry-After"), "set before the hook")
+			assert.NotEmpty(t, w.Header().Get("RateLimit"), "set before the hook")
+			w.WriteHeader(p.Status)
+			_, _ = w.Write([]byte("mine"))
+		}})
+		require.NoError(t, err)
+		h := mw.Wrap(okHandler())
+		require.Equal(t, http.StatusOK, serve(h, nil).Code)
+		rec := serve(h, nil)
+		assert.Equal(t, http.StatusTooManyRequests, rec.Code)
+		assert.Equal(t, "mine", rec.Body.String())
+		require.Len(t, got, 1)
+		assert.Equal(t, ratelimit.CodeLimited, got[0].Code)
+		assert.Equal(t, ratelimit.ProblemTypeQuotaExceeded, got[0].Type)
+		assert.Equal(t, []string{"api"}, got[0].ViolatedPolicies)
+
+		plain, err := ratelimit.NewMiddleware(ratelimit.MiddlewareConfig{Limiter: keyed})
+		require.NoError(t, err)
+		rec = serve(plain.Wrap(okHandler()), nil)
+		require.Equal(t, http.StatusTooManyRequests, rec.Code)
+		assert.Equal(t, "no-store", rec.Header().Get("Cache-Control"))
+		assert.Equal(t, "nosniff", rec.Header().Get("X-Content-Type-Options"))
+		assert.Equal(t, strconv.Itoa(rec.Body.Len()), rec.Header().Get("Content-Length"))
+	})
 }
 
 // failingTaker stands for a shared limiter that cannot reach its store; the

@@ -31,19 +31,23 @@ const (
 	CodeUnavailable = "rate_limiter_unavailable"
 )
 
-// problem is an RFC 9457 problem details object with Keel's "code"
-// extension and the RateLimit draft's "violated-policies" extension.
-type problem struct {
-	Type             string   `json:"type"`
-	Title            string   `json:"title"`
-	Status           int      `json:"status"`
-	Detail           string   `json:"detail,omitempty"`
+// Problem is an RFC 9457 problem details object with Keel's "code"
+// extension and the RateLimit draft's "violated-policies" extension: what
+// the middleware answers a request it refuses with, handed to
+// MiddlewareConfig.WriteProblem when that is set.
+type Problem struct {
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail,omitempty"`
+	// Code is one of the Code* constants.
 	Code             string   `json:"code"`
 	ViolatedPolicies []string `json:"violated-policies,omitempty"`
 }
 
-// writeProblem writes p as application/problem+json with p.Status.
-func writeProblem(w http.ResponseWriter, p problem) {
+// writeProblem writes p as application/problem+json with p.Status, which
+// no cache keeps and no browser sniffs.
+func writeProblem(w http.ResponseWriter, p Problem) {
 	body, err := json.Marshal(p)
 	if err != nil {
 		// Marshalling strings and ints cannot fail; answer with the status
@@ -55,6 +59,7 @@ func writeProblem(w http.ResponseWriter, p problem) {
 	h.Set("Content-Type", "application/problem+json")
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(p.Status)
 	_, _ = w.Write(body)
 }

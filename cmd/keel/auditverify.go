@@ -181,6 +181,7 @@ func auditVerify(args []string, stdout, stderr io.Writer) error {
 
 	start := time.Now()
 	rep, verr := audit.Verify(context.Background(), source, opts)
+	verr = openLogError(verr, rep)
 	elapsed := time.Since(start)
 	read := rep.Records
 	if opts.Resume != nil && read >= opts.Resume.Records {
@@ -305,4 +306,36 @@ func writeVerifyState(path string, m audit.Mark) error {
 		return fmt.Errorf("-state: %w", err)
 	}
 	return nil
+}
+
+// openLogError rewrites the error of a log that is sound but not closed —
+// records after its last checkpoint, a torn last line, or a last
+// checkpoint other than "close" — into what an operator does about it.
+// A service's log is always in that state while the service runs, and the
+// library's wording (truncated, VerifyOptions.Live) reads like tampering
+// to someone who only ran the service.
+func openLogError(err error, rep audit.VerifyReport) error {
+	var ve *audit.VerifyError
+	if !errors.Is(err, audit.ErrTruncated) || !errors.As(err, &ve) || rep.Records == 0 || rep.LastSeq == 0 {
+		return err
+	}
+	var state string
+	switch {
+	case rep.TornTail:
+		state = fmt.Sprintf("its last line (record %d) is a write cut short", ve.Seq)
+	case rep.Unsealed > 0:
+		state = fmt.Sprintf("it ends at record %d, %d record(s) after its last signed checkpoint (record %d)", rep.LastSeq, rep.Unsealed, rep.LastCheckpointSeq)
+	case !rep.Closed:
+		state = fmt.Sprintf("its last record (%d) is a checkpoint, but not the \"close\" checkpoint a clean shutdown writes", rep.LastSeq)
+	default:
+		return err
+	}
+	where := ""
+	if ve.Where != "" {
+		where = " (" + ve.Where + ")"
+	}
+	return fmt.Errorf("the log is not closed: %s%s. "+
+		"Every record up to there verified. A log looks like this while its service is running: if it is, verify with -live. "+
+		"If the service is stopped, it crashed or was killed: start it and stop it cleanly (that seals the log), then verify again. "+
+		"If neither, records after the last checkpoint may have been cut off", state, where)
 }

@@ -64,7 +64,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if errors.Is(err, errUsage) {
 			return 2
 		}
-		fmt.Fprintf(stderr, "keel: %s %s: %v\n", c.group, c.name, err)
+		fmt.Fprintf(stderr, "keel: %s %s: %v\n", c.group, c.name, inFlagTerms(err))
 		return 1
 	}
 	return 0

@@ -23,7 +23,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -109,8 +108,8 @@ func New(ctx context.Context, cfg Config, gw GatewayControl) (a *App, err error)
 	if cfg.DataDir, err = filepath.Abs(cfg.DataDir); err != nil {
 		return nil, fmt.Errorf("salesapi: data directory: %w", err)
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("salesapi: data directory: %w", err)
+	if err := secureDataDir(cfg.DataDir, cfg.Logger); err != nil {
+		return nil, err
 	}
 	a = &App{cfg: cfg, gateway: gw}
 	built := a // "return nil, err" clears a before the deferred cleanup runs
@@ -155,6 +154,9 @@ func (a *App) openStore(ctx context.Context) error {
 	dsn := a.cfg.DatabaseURL
 	if dsn == "" {
 		dsn = filepath.Join(a.cfg.DataDir, SQLiteFile)
+		if err := prepareSQLiteFile(dsn); err != nil {
+			return err
+		}
 	}
 	s, err := store.Open(ctx, dsn)
 	if err != nil {

@@ -89,6 +89,11 @@ func (a *App) auditQuery(w http.ResponseWriter, r *http.Request) {
 	f := audit.Filter{ActorID: q.Get("actor"), Action: q.Get("action"), Outcome: audit.Outcome(q.Get("outcome")), Limit: 1000}
 	f.ResourceType, f.ResourceID, _ = strings.Cut(q.Get("resource"), ":")
 	var v validation
+	switch f.Outcome {
+	case "", audit.Success, audit.Failure, audit.Denied:
+	default:
+		v.check(false, "outcome", "must be success, failure or denied")
+	}
 	if s := q.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		v.check(err == nil && n >= 1 && n <= 100_000, "limit", "must be 1 to 100000")

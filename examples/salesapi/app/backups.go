@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"path/filepath"
 	"time"
@@ -138,9 +137,15 @@ func (a *App) chaos(w http.ResponseWriter, r *http.Request) {
 		problem(w, http.StatusNotFound, CodeNotFound, "no simulated gateway in this process")
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<16))
-	if err != nil {
-		problem(w, http.StatusBadRequest, CodeMalformed, "unreadable body")
+	// Decoded here only to hold the body to the API's rules (one object,
+	// known members, no trailing data); the gateway applies it.
+	var settings struct {
+		FailureRate *float64 `json:"failure_rate"`
+		LatencyMS   *int64   `json:"latency_ms"`
+		Down        *bool    `json:"down"`
+	}
+	body, ok := readJSON(w, r, &settings, 1<<16)
+	if !ok {
 		return
 	}
 	if err := a.gateway.SetChaos(body); err != nil {

@@ -43,7 +43,8 @@ func (a *App) buildClientLimits() error {
 // auditing them would hand a flood the disk); they are counted in the
 // limiter's metrics.
 func (a *App) clientLimited(next http.Handler) http.Handler {
-	mw, err := ratelimit.NewMiddleware(ratelimit.MiddlewareConfig{Limiter: a.ipLimiter, Key: a.clientKey, Logger: a.cfg.Logger})
+	mw, err := ratelimit.NewMiddleware(ratelimit.MiddlewareConfig{Limiter: a.ipLimiter, Key: a.clientKey, Logger: a.cfg.Logger,
+		WriteProblem: rateLimitProblem})
 	if err != nil {
 		panic(err) // constant configuration
 	}

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"time"
+	"unicode/utf8"
 )
 
 // MaxBodyBytes bounds every request body; larger bodies are answered 413.
@@ -19,10 +21,18 @@ const MaxBodyBytes = 1 << 20
 // match dst's exactly and appear once per object: encoding/json alone
 // matches them case-insensitively and lets a later duplicate win, so
 // {"name":"a","Name":"b"} would set the name to "b" behind whatever checked
-// the first. On failure it has already answered the request and returns
-// false.
+// the first. Strings must be valid UTF-8 (encoding/json would store U+FFFD
+// in place of the bad bytes) and times RFC 3339: both are answered 422
+// naming the field. On failure it has already answered the request and
+// returns false.
 func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) bool {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	_, ok := readJSON(w, r, dst, MaxBodyBytes)
+	return ok
+}
+
+// readJSON is decodeJSON with a body limit, returning the body read.
+func readJSON(w http.ResponseWriter, r *http.Request, dst any, limit int64) ([]byte, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err == nil {
 		err = checkMembers(body, reflect.TypeOf(dst))
 	}
@@ -37,16 +47,24 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) bool {
 		}
 	}
 	if err == nil {
-		return true
+		return body, true
 	}
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		problem(w, http.StatusRequestEntityTooLarge, CodeTooLarge, fmt.Sprintf("request body exceeds %d bytes", MaxBodyBytes))
-		return false
+		problem(w, http.StatusRequestEntityTooLarge, CodeTooLarge, fmt.Sprintf("request body exceeds %d bytes", tooBig.Limit))
+		return nil, false
+	}
+	var fe *FieldError
+	if errors.As(err, &fe) {
+		validation{*fe}.answer(w)
+		return nil, false
 	}
 	problem(w, http.StatusBadRequest, CodeMalformed, "malformed JSON: "+err.Error())
-	return false
+	return nil, false
 }
+
+// Error makes a FieldError found while decoding an error, answered 422.
+func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
 
 // maxJSONDepth bounds the nesting of a request body.
 const maxJSONDepth = 32
@@ -59,7 +77,7 @@ const maxJSONDepth = 32
 func checkMembers(body []byte, t reflect.Type) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
-	err := walkJSON(dec, t, "", 0)
+	err := walkJSON(dec, body, t, "", 0)
 	var syn *json.SyntaxError
 	if errors.As(err, &syn) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return nil // the decoder reports it
@@ -67,13 +85,32 @@ func checkMembers(body []byte, t reflect.Type) error {
 	return err
 }
 
-func walkJSON(dec *json.Decoder, t reflect.Type, path string, depth int) error {
+var timeType = reflect.TypeFor[time.Time]()
+
+func walkJSON(dec *json.Decoder, body []byte, t reflect.Type, path string, depth int) error {
 	for t != nil && t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
+	start := dec.InputOffset()
 	tok, err := dec.Token()
 	if err != nil {
 		return err
+	}
+	field := path
+	if field == "" {
+		field = "the body"
+	}
+	if s, ok := tok.(string); ok {
+		if !sameText(body[start:dec.InputOffset()], s) {
+			return &FieldError{Field: field, Message: "must be valid UTF-8 (no invalid bytes or unpaired surrogate escapes)"}
+		}
+	}
+	if t == timeType && tok != nil {
+		s, ok := tok.(string)
+		if _, err := time.Parse(time.RFC3339, s); !ok || err != nil {
+			return &FieldError{Field: field, Message: "must be an RFC 3339 time string, such as \"2027-12-31T00:00:00Z\""}
+		}
+		return nil
 	}
 	d, ok := tok.(json.Delim)
 	if !ok {
@@ -88,7 +125,7 @@ func walkJSON(dec *json.Decoder, t reflect.Type, path string, depth int) error {
 			elem = t.Elem()
 		}
 		for i := 0; dec.More(); i++ {
-			if err := walkJSON(dec, elem, fmt.Sprintf("%s[%d]", path, i), depth+1); err != nil {
+			if err := walkJSON(dec, body, elem, fmt.Sprintf("%s[%d]", path, i), depth+1); err != nil {
 				return err
 			}
 		}
@@ -102,6 +139,7 @@ func walkJSON(dec *json.Decoder, t reflect.Type, path string, depth int) error {
 	}
 	seen := map[string]string{} // folded name → as sent
 	for dec.More() {
+		start := dec.InputOffset()
 		tok, err := dec.Token()
 		if err != nil {
 			return err
@@ -110,6 +148,9 @@ func walkJSON(dec *json.Decoder, t reflect.Type, path string, depth int) error {
 		where := "the body"
 		if path != "" {
 			where = path
+		}
+		if !sameText(body[start:dec.InputOffset()], name) {
+			return fmt.Errorf("a member name in %s is not valid UTF-8", where)
 		}
 		// Into a struct, encoding/json folds case, so case variants are one
 		// member; into a map, keys are exact, so only repeats are.
@@ -135,12 +176,28 @@ func walkJSON(dec *json.Decoder, t reflect.Type, path string, depth int) error {
 		case t != nil && t.Kind() == reflect.Map:
 			child = t.Elem()
 		}
-		if err := walkJSON(dec, child, joinPath(path, name), depth+1); err != nil {
+		if err := walkJSON(dec, body, child, joinPath(path, name), depth+1); err != nil {
 			return err
 		}
 	}
 	_, err = dec.Token()
 	return err
+}
+
+// sameText reports whether the string s decoded from the raw JSON text raw
+// (one string token, with the separators before it) holds every character
+// the client sent: encoding/json replaces invalid UTF-8 and unpaired
+// surrogate escapes with U+FFFD, so s then has more U+FFFD than raw spells.
+func sameText(raw []byte, s string) bool {
+	if !utf8.Valid(raw) {
+		return false
+	}
+	got := strings.Count(s, "\uFFFD")
+	if got == 0 {
+		return true
+	}
+	sent := bytes.Count(raw, []byte("\uFFFD")) + bytes.Count(bytes.ToLower(raw), []byte(`\ufffd`))
+	return got <= sent
 }
 
 func joinPath(path, name string) string {

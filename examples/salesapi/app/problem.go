@@ -5,6 +5,9 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/keel-go/keel/idempotency"
+	"github.com/keel-go/keel/ratelimit"
 )
 
 // Problem is an RFC 9457 problem details body. Code is stable: clients
@@ -16,6 +19,8 @@ type Problem struct {
 	Code   string       `json:"code"`
 	Detail string       `json:"detail,omitempty"`
 	Fields []FieldError `json:"fields,omitempty"`
+	// ViolatedPolicies names the rate-limit policies a 429 exceeded.
+	ViolatedPolicies []string `json:"violated-policies,omitempty"`
 }
 
 // FieldError names one invalid field of a request body.
@@ -39,18 +44,42 @@ const (
 	CodeRateLimited     = "rate_limited" // as ratelimit.Middleware answers
 )
 
-// writeProblem answers with a problem+json body.
+// ProblemTypeBase is the prefix of every problem type URI the API answers
+// with: the type is ProblemTypeBase + code.
+const ProblemTypeBase = "https://keel.dev/problems/"
+
+// writeProblem answers with a problem+json body. It is the one writer of
+// every problem the API returns — its own, and those of the idempotency
+// middleware and the rate limiters, through their WriteProblem hooks — so
+// that all have one type URI scheme and the same headers: no cache keeps
+// them and no browser sniffs them.
 func writeProblem(w http.ResponseWriter, p Problem) {
-	if p.Type == "" {
-		p.Type = "https://keel.dev/problems/" + p.Code
-	}
+	p.Type = ProblemTypeBase + p.Code
 	if p.Title == "" {
 		p.Title = http.StatusText(p.Status)
 	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
+	body, err := json.Marshal(p)
+	if err != nil { // unreachable: strings, ints and string slices
+		body = []byte(`{"status":` + strconv.Itoa(p.Status) + `}`)
+	}
+	body = append(body, '\n')
+	h := w.Header()
+	h.Set("Content-Type", "application/problem+json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(p.Status)
-	_ = json.NewEncoder(w).Encode(p)
+	_, _ = w.Write(body)
+}
+
+// idempotencyProblem is the idempotency middleware's WriteProblem.
+func idempotencyProblem(w http.ResponseWriter, _ *http.Request, p idempotency.Problem) {
+	writeProblem(w, Problem{Status: p.Status, Code: p.Code, Detail: p.Detail})
+}
+
+// rateLimitProblem is the rate limiters' WriteProblem.
+func rateLimitProblem(w http.ResponseWriter, _ *http.Request, p ratelimit.Problem) {
+	writeProblem(w, Problem{Status: p.Status, Code: p.Code, Detail: p.Detail, ViolatedPolicies: p.ViolatedPolicies})
 }
 
 func problem(w http.ResponseWriter, status int, code, detail string) {

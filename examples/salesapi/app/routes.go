@@ -53,7 +53,8 @@ func (a *App) routes() http.Handler {
 	if !a.cfg.Bare {
 		mw, err := idempotency.NewMiddleware(idempotency.MiddlewareConfig{
 			Manager: a.idem, RequireKey: true, MaxRequestBody: MaxBodyBytes,
-			Principal: func(r *http.Request) string { return principalOf(r).ID },
+			Principal:    func(r *http.Request) string { return principalOf(r).ID },
+			WriteProblem: idempotencyProblem,
 		})
 		if err != nil {
 			panic(err) // the configuration above is constant and valid
@@ -122,9 +123,10 @@ func (a *App) requireRole(role Role, h http.HandlerFunc) http.Handler {
 // rateLimited applies the per-API-key limit; a 429 is audited as a denial.
 func (a *App) rateLimited(next http.Handler) http.Handler {
 	mw, err := ratelimit.NewMiddleware(ratelimit.MiddlewareConfig{
-		Limiter: a.limiter,
-		Key:     func(r *http.Request) (string, error) { return principalOf(r).ID, nil },
-		Logger:  a.cfg.Logger,
+		Limiter:      a.limiter,
+		Key:          func(r *http.Request) (string, error) { return principalOf(r).ID, nil },
+		Logger:       a.cfg.Logger,
+		WriteProblem: rateLimitProblem,
 	})
 	if err != nil {
 		panic(err) // constant configuration
