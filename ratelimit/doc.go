@@ -32,6 +32,21 @@
 // or two. TestKeyedReplaysTheReferenceDecisions replays random sequences
 // through both.
 //
+// # Several limits per key, weighted cost
+//
+// KeyedConfig.Windows holds each key to several limits at once (100 per
+// minute and 1,000 per hour): a call is allowed only when every window can
+// grant it, and it is then taken from all of them under one lock, so a
+// refused call takes nothing. TakeN and AllowN weigh a call (an export may
+// cost 10 units); a cost below 1 or above the smallest Burst is an error
+// wrapping ErrInvalidCost, since it could never be granted. A Decision's
+// Remaining and Reset describe the most restrictive window, RetryAfter the
+// time until every window grants the cost, and Policies each window, most
+// restrictive first. The middleware advertises every window in
+// RateLimit-Policy and reports each in the RateLimit field, most
+// restrictive (lowest remaining) first, as the IETF draft requires for a
+// policy of several windows; MiddlewareConfig.Cost prices a request.
+//
 // # Example
 //
 //	perKey, err := ratelimit.NewKeyed(ratelimit.KeyedConfig{

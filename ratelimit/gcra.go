@@ -1,8 +1,10 @@
 package ratelimit
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -24,6 +26,8 @@ import (
 // now.
 type window struct {
 	rateConfig
+	// name is the window's policy name when the limiter has several.
+	name string
 	// cost is the debt one token adds; perNs the debt restored per ns.
 	cost, perNs int64
 	// capacity is Burst·cost: the most debt an allowed call may leave.
@@ -85,12 +89,18 @@ func (w *window) wait(debt int64) time.Duration {
 
 // decision describes a bucket with this debt (after the take, if it was
 // allowed) for response headers, in exact arithmetic: the whole tokens
-// left, and the time until the next one is restored, rounded up.
-func (w *window) decision(allowed bool, debt int64) Decision {
+// left, the time until the next one is restored, rounded up, and when the
+// take of n was refused, the time until n are available.
+func (w *window) decision(allowed bool, debt, n int64) Decision {
 	d := Decision{Allowed: allowed}
 	avail := w.capacity - debt
 	if avail >= w.cost {
 		d.Remaining = int(avail / w.cost)
+	}
+	if !allowed {
+		if short := n*w.cost - avail; short > 0 {
+			d.RetryAfter = time.Duration(ceilDiv(short, w.perNs))
+		}
 	}
 	if avail >= w.capacity {
 		return d
@@ -100,9 +110,26 @@ func (w *window) decision(allowed bool, debt int64) Decision {
 	if avail < 0 {
 		missing = w.cost - avail
 	}
-	d.Reset = time.Duration((missing + w.perNs - 1) / w.perNs)
-	if !allowed {
-		d.RetryAfter = d.Reset
+	d.Reset = time.Duration(ceilDiv(missing, w.perNs))
+	return d
+}
+
+func ceilDiv(a, b int64) int64 { return (a + b - 1) / b }
+
+// combinePolicies makes one Decision from every window's: Remaining and Reset
+// of the most restrictive window (fewest units left; on a tie, the longer
+// Reset), the longest RetryAfter, and the windows in that order of
+// restriction in Policies.
+func combinePolicies(allowed bool, ps []PolicyDecision) Decision {
+	slices.SortStableFunc(ps, func(a, b PolicyDecision) int {
+		if a.Remaining != b.Remaining {
+			return cmp.Compare(a.Remaining, b.Remaining)
+		}
+		return cmp.Compare(b.Reset, a.Reset)
+	})
+	d := Decision{Allowed: allowed, Remaining: ps[0].Remaining, Reset: ps[0].Reset, Policies: ps}
+	for _, p := range ps {
+		d.RetryAfter = max(d.RetryAfter, p.RetryAfter)
 	}
 	return d
 }

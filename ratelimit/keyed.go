@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"math"
+	"strings"
 	"sync"
 	"time"
 
@@ -51,10 +52,67 @@ type KeyedConfig struct {
 	// idle key never changes a decision. A shorter timeout saves memory but
 	// lets a key that pauses that long start again with a full bucket.
 	IdleTimeout time.Duration
+	// Windows holds each key to several limits at once (e.g. 100 per minute
+	// and 1,000 per hour): a call is allowed only when every window grants
+	// it, and then it is taken from all of them, atomically. When set,
+	// Limit, Period and Burst must be zero. At most 8 windows.
+	Windows []Window
 	// MeterProvider supplies the meter. Default: the otel global.
 	MeterProvider metric.MeterProvider
 	// TracerProvider supplies the tracer for waits. Default: the otel global.
 	TracerProvider trace.TracerProvider
+}
+
+// keyedWindows validates the rate fields of cfg: Limit, Period and Burst, or
+// Windows.
+func keyedWindows(cfg KeyedConfig) ([]window, error) {
+	if len(cfg.Windows) == 0 {
+		rc, err := validateRate("KeyedConfig", cfg.Limit, cfg.Period, cfg.Burst)
+		if err != nil {
+			return nil, err
+		}
+		w, err := newWindow(rc)
+		if err != nil {
+			return nil, fmt.Errorf("ratelimit: KeyedConfig: %w", err)
+		}
+		return []window{w}, nil
+	}
+	return validateWindows("ratelimit: KeyedConfig", cfg.Windows, cfg.Limit != 0 || cfg.Period != 0 || cfg.Burst != 0)
+}
+
+// validateWindows checks a Windows list; prefix starts every error
+// ("ratelimit: KeyedConfig"). rateSet says the single-rate fields are set too.
+func validateWindows(prefix string, ws []Window, rateSet bool) ([]window, error) {
+	if rateSet {
+		return nil, fmt.Errorf("%s: set either Limit, Period and Burst or Windows, not both", prefix)
+	}
+	if len(ws) > maxWindows {
+		return nil, fmt.Errorf("%s.Windows: at most %d windows, got %d", prefix, maxWindows, len(ws))
+	}
+	out := make([]window, len(ws))
+	seen := map[string]bool{}
+	for i, w := range ws {
+		field := fmt.Sprintf("Windows[%d]", i)
+		if w.Name == "" {
+			return nil, fmt.Errorf("%s.%s.Name is required", prefix, field)
+		}
+		if err := validPolicyName(w.Name); err != nil {
+			return nil, fmt.Errorf("%s.%s.Name: %w", prefix, field, err)
+		}
+		if seen[w.Name] {
+			return nil, fmt.Errorf("%s.%s.Name %q is used by another window", prefix, field, w.Name)
+		}
+		seen[w.Name] = true
+		rc, err := validateRate(strings.TrimPrefix(prefix, "ratelimit: ")+"."+field, w.Limit, w.Period, w.Burst)
+		if err != nil {
+			return nil, err
+		}
+		if out[i], err = newWindow(rc); err != nil {
+			return nil, fmt.Errorf("%s.%s: %w", prefix, field, err)
+		}
+		out[i].name = w.Name
+	}
+	return out, nil
 }
 
 // Keyed is a set of token buckets, one per key, held in a bounded table with
@@ -86,15 +144,10 @@ const maxEvictionsPerInsert = 8
 // NewKeyed returns a Keyed limiter, or an error naming the first invalid
 // KeyedConfig field.
 func NewKeyed(cfg KeyedConfig) (*Keyed, error) {
-	rc, err := validateRate("KeyedConfig", cfg.Limit, cfg.Period, cfg.Burst)
+	windows, err := keyedWindows(cfg)
 	if err != nil {
 		return nil, err
 	}
-	w, err := newWindow(rc)
-	if err != nil {
-		return nil, fmt.Errorf("ratelimit: KeyedConfig: %w", err)
-	}
-	windows := []window{w}
 	if cfg.MaxKeys < 0 {
 		return nil, fmt.Errorf("ratelimit: KeyedConfig.MaxKeys must be >= 0 (0 means %d), got %d", DefaultMaxKeys, cfg.MaxKeys)
 	}
@@ -213,6 +266,8 @@ func (k *Keyed) slot(s *keyedShard, key string, h uint64, now int64) int32 {
 		sl.debt = 0
 		clear(s.extraOf(k, i))
 	}
+	// A refused call is use too: a key that keeps calling is not idle.
+	sl.idleFrom = max(sl.idleFrom, now)
 	return i
 }
 
@@ -300,12 +355,22 @@ func (s *keyedShard) record(ok bool) {
 // Allow takes one unit from key's bucket if one is available now and reports
 // whether it did. It never blocks, and does not allocate when key is already
 // tracked.
-func (k *Keyed) Allow(key string) bool { return k.allowAt(key, k.now()) }
+func (k *Keyed) Allow(key string) bool { return k.allowAt(key, 1, k.now()) }
 
-func (k *Keyed) allowAt(key string, now int64) bool {
+// AllowN is Allow for a call that costs n units (an expensive endpoint). It
+// reports false, taking nothing, when n is below 1 or above a window's Burst
+// (such a call could never be granted).
+func (k *Keyed) AllowN(key string, n int) bool {
+	if !k.validCost(n) {
+		return false
+	}
+	return k.allowAt(key, int64(n), k.now())
+}
+
+func (k *Keyed) allowAt(key string, n int64, now int64) bool {
 	s, h := k.shard(key)
 	s.mu.Lock()
-	_, ok := k.take(s, k.slot(s, key, h, now), 1, now, 0)
+	_, ok := k.take(s, k.slot(s, key, h, now), n, now, 0)
 	s.record(ok)
 	s.mu.Unlock()
 	return ok
@@ -315,20 +380,63 @@ func (k *Keyed) allowAt(key string, now int64) bool {
 // nil; it is there so that Keyed and the Redis limiter share one interface
 // (Taker).
 func (k *Keyed) Take(_ context.Context, key string) (Decision, error) {
-	return k.takeAt(key, k.now()), nil
+	return k.takeAt(key, 1, k.now()), nil
 }
 
-func (k *Keyed) takeAt(key string, now int64) Decision {
+// TakeN is Take for a call that costs n units. It returns an error wrapping
+// ErrInvalidCost, taking nothing, when n is below 1 or above a window's
+// Burst.
+func (k *Keyed) TakeN(_ context.Context, key string, n int) (Decision, error) {
+	if !k.validCost(n) {
+		return Decision{}, k.costError(n)
+	}
+	return k.takeAt(key, int64(n), k.now()), nil
+}
+
+func (k *Keyed) validCost(n int) bool { return n >= 1 && n <= k.minBurst() }
+
+func (k *Keyed) minBurst() int {
+	b := k.windows[0].burst
+	for i := range k.windows[1:] {
+		b = min(b, k.windows[i+1].burst)
+	}
+	return b
+}
+
+func (k *Keyed) costError(n int) error {
+	return fmt.Errorf("%w: limiter %q: cost %d is not between 1 and the smallest Burst, %d", ErrInvalidCost, k.name, n, k.minBurst())
+}
+
+func (k *Keyed) takeAt(key string, n int64, now int64) Decision {
 	s, h := k.shard(key)
 	s.mu.Lock()
 	i := k.slot(s, key, h, now)
-	_, ok := k.take(s, i, 1, now, 0)
+	_, ok := k.take(s, i, n, now, 0)
 	s.record(ok)
-	// What the bucket holds now: refilled up to now, after the take if any.
+	// What the buckets hold now: refilled up to now, after the take if any.
+	sl := &s.slots[i]
+	elapsed := now - sl.last
 	w := &k.windows[0]
-	d := w.decision(ok, w.refill(s.slots[i].debt, now-s.slots[i].last))
+	d := w.decision(ok, w.refill(sl.debt, elapsed), n)
+	if len(k.windows) > 1 {
+		d = k.decideAll(d, s.extraOf(k, i), elapsed, ok, n)
+	}
 	s.mu.Unlock()
 	return d
+}
+
+// decideAll combines every window's state into one Decision: the most
+// restrictive window's Remaining and Reset, the longest RetryAfter, and each
+// window in Policies, most restrictive first. first is the first window's.
+func (k *Keyed) decideAll(first Decision, extra []int64, elapsed int64, ok bool, n int64) Decision {
+	ps := make([]PolicyDecision, len(k.windows))
+	ps[0] = PolicyDecision{Policy: k.windows[0].name, Remaining: first.Remaining, Reset: first.Reset, RetryAfter: first.RetryAfter}
+	for j, debt := range extra {
+		w := &k.windows[j+1]
+		d := w.decision(ok, w.refill(debt, elapsed), n)
+		ps[j+1] = PolicyDecision{Policy: w.name, Remaining: d.Remaining, Reset: d.Reset, RetryAfter: d.RetryAfter}
+	}
+	return combinePolicies(ok, ps)
 }
 
 // Wait blocks until a unit of key's bucket is available and takes it. It
@@ -377,8 +485,27 @@ func (k *Keyed) Len() int {
 	return n
 }
 
-// Policy describes the per-key limit for clients.
-func (k *Keyed) Policy() Policy { return k.windows[0].policy(k.name) }
+// Policy describes the per-key limit for clients: with several windows, the
+// first (Policies lists them all).
+func (k *Keyed) Policy() Policy {
+	if len(k.windows) == 1 {
+		return k.windows[0].policy(k.name)
+	}
+	return k.windows[0].policy(k.windows[0].name)
+}
+
+// Policies describes every window, in KeyedConfig.Windows order (one
+// Policy, named after the limiter, when Windows is not used).
+func (k *Keyed) Policies() []Policy {
+	if len(k.windows) == 1 {
+		return []Policy{k.Policy()}
+	}
+	out := make([]Policy, len(k.windows))
+	for i := range k.windows {
+		out[i] = k.windows[i].policy(k.windows[i].name)
+	}
+	return out
+}
 
 // Close unregisters the limiter's metric callback. The limiter still works
 // after Close. Close is idempotent.

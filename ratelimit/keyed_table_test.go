@@ -53,7 +53,7 @@ func TestKeyedTableSurvivesChurn(t *testing.T) {
 	for step := range 20_000 {
 		now += rng.Int64N(int64(100 * time.Millisecond))
 		key := fmt.Sprint("k", rng.IntN(200))
-		k.allowAt(key, now)
+		k.allowAt(key, 1, now)
 		s := &k.shards[0]
 		require.GreaterOrEqual(t, s.lookup(key, hashOf(k, key)), int32(0), "step %d: the key just used is tracked", step)
 		if step%97 == 0 {
@@ -77,11 +77,11 @@ func TestKeyedClockKeepsKeysInUse(t *testing.T) {
 	require.NoError(t, err)
 	defer k.Close()
 	var now int64
-	require.True(t, k.allowAt("regular", now))
+	require.True(t, k.allowAt("regular", 1, now))
 	for i := range 10_000 {
 		now++
-		k.allowAt(fmt.Sprint("once-", i), now)
-		require.False(t, k.allowAt("regular", now), "after %d one-off keys, regular was forgotten and got a full bucket", i+1)
+		k.allowAt(fmt.Sprint("once-", i), 1, now)
+		require.False(t, k.allowAt("regular", 1, now), "after %d one-off keys, regular was forgotten and got a full bucket", i+1)
 	}
 	assert.Equal(t, 64, k.Len())
 }
