@@ -9,7 +9,7 @@
 //
 //   - Limiter: one token bucket (golang.org/x/time/rate) — pace calls to an
 //     upstream with Wait, or shed with Allow/Do.
-//   - Keyed: one bucket per key in a bounded LRU map with idle expiry — cap
+//   - Keyed: one bucket per key in a bounded table with idle expiry — cap
 //     each API key at, say, 100 requests per minute with a burst of 20.
 //   - Bulkhead: at most N calls in flight, with an optional bounded queue
 //     and maximum wait — shed load before the service falls over.
@@ -22,8 +22,30 @@
 // continuously (one unit every Period/Limit). A call takes one unit; when
 // none is left it is refused (Allow, Do) or waits for the next (Wait). So a
 // client can send Burst requests at once and then Limit per Period on
-// average. redislimit implements the same bucket as GCRA (the generic cell
-// rate algorithm), which gives the same decisions from one timestamp per key.
+// average. Keyed and redislimit implement the bucket as GCRA (the generic
+// cell rate algorithm); Keyed keeps each key's state as one integer "debt"
+// in units that make both a token's cost and the refill per nanosecond whole
+// numbers, so its arithmetic is exact. Its decisions are those of an
+// x/time/rate bucket with the same limit and burst (including that bucket's
+// rule that a unit due in under a nanosecond is granted now); Reset and
+// RetryAfter may differ from x/time/rate's float arithmetic by a nanosecond
+// or two. TestKeyedReplaysTheReferenceDecisions replays random sequences
+// through both.
+//
+// # Several limits per key, weighted cost
+//
+// KeyedConfig.Windows holds each key to several limits at once (100 per
+// minute and 1,000 per hour): a call is allowed only when every window can
+// grant it, and it is then taken from all of them under one lock, so a
+// refused call takes nothing. TakeN and AllowN weigh a call (an export may
+// cost 10 units); a cost below 1 or above the smallest Burst is an error
+// wrapping ErrInvalidCost, since it could never be granted. A Decision's
+// Remaining and Reset describe the most restrictive window, RetryAfter the
+// time until every window grants the cost, and Policies each window, most
+// restrictive first. The middleware advertises every window in
+// RateLimit-Policy and reports each in the RateLimit field, most
+// restrictive (lowest remaining) first, as the IETF draft requires for a
+// policy of several windows; MiddlewareConfig.Cost prices a request.
 //
 // # Example
 //
@@ -40,15 +62,18 @@
 // # Guarantees
 //
 // Concurrency: every exported type is safe for concurrent use. Keyed locks
-// one of up to 32 shards per call; Allow on a key already tracked does not
-// allocate.
+// one of up to 32 shards per call, hashes the key once and reads only the
+// monotonic clock; Allow on a key already tracked does not allocate.
 //
 // Memory: Keyed tracks at most MaxKeys keys whatever the number of distinct
-// keys it sees. A key idle for IdleTimeout (by default the time its bucket
-// takes to refill, so forgetting it changes no decision) is reclaimed as new
-// keys arrive in its shard, without a background goroutine. When MaxKeys is
-// reached the least recently used key is forgotten and, if it was still
-// active, starts again with a full bucket (counted by the
+// keys it sees (about 80 B per key plus the key itself). A key idle for
+// IdleTimeout (by default the time its bucket takes to refill, so forgetting
+// it changes no decision) is reclaimed as new keys arrive in its shard
+// (up to 8 slots inspected per new key), without a background goroutine.
+// When a shard is full, recency is judged by the CLOCK scheme, an
+// approximation of LRU: a hit only sets a bit, and the key forgotten is one
+// not used since the sweeping hand last passed it (never one used since).
+// If it was still active it starts again with a full bucket (counted by the
 // keel.ratelimit.keys.evicted metric — raise MaxKeys if it grows).
 //
 // Refusals: every refusal is an error matching ErrLimited; a *LimitedError

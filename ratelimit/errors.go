@@ -12,6 +12,11 @@ import (
 // errors.Is; use errors.As with *LimitedError to learn when to retry.
 var ErrLimited = errors.New("ratelimit: limited")
 
+// ErrInvalidCost is returned (wrapped) by TakeN when the cost is below 1 or
+// above the limiter's smallest Burst: such a call could never be granted,
+// so it is a caller's mistake rather than a refusal.
+var ErrInvalidCost = errors.New("ratelimit: invalid cost")
+
 // LimitedError is the error a limiter returns when it refuses a call. It
 // matches ErrLimited under errors.Is.
 type LimitedError struct {

@@ -100,3 +100,23 @@ func ExampleMiddleware() {
 	// 200 RateLimit-Policy: "api";q=100;w=60 RateLimit: "api";r=0;t=1 Retry-After: ""
 	// 429 RateLimit-Policy: "api";q=100;w=60 RateLimit: "api";r=0;t=1 Retry-After: "1"
 }
+
+func ExampleKeyedConfig_windows() {
+	// 3 per second and 5 per minute, both checked on every call.
+	perUser, err := ratelimit.NewKeyed(ratelimit.KeyedConfig{Name: "api", Windows: []ratelimit.Window{
+		{Name: "per-second", Limit: 3, Period: time.Second},
+		{Name: "per-minute", Limit: 5, Period: time.Minute},
+	}})
+	if err != nil {
+		panic(err)
+	}
+	defer perUser.Close()
+
+	d, _ := perUser.TakeN(context.Background(), "alice", 3) // an expensive call costs 3
+	fmt.Println(d.Allowed, d.Remaining, d.Policies[0].Policy)
+	d, _ = perUser.TakeN(context.Background(), "alice", 1)
+	fmt.Println(d.Allowed, d.Violated("api"))
+	// Output:
+	// true 0 per-second
+	// false [per-second]
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -60,6 +61,36 @@ func formatPolicy(p Policy) string {
 	b = append(b, ";w="...)
 	b = strconv.AppendInt(b, w, 10)
 	return string(b)
+}
+
+// formatPolicies renders the RateLimit-Policy field for every policy: a
+// List with one Quota Policy Item each.
+//
+//	"per-minute";q=100;w=60, "per-hour";q=1000;w=3600
+func formatPolicies(ps []Policy) string {
+	parts := make([]string, len(ps))
+	for i, p := range ps {
+		parts[i] = formatPolicy(p)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// formatRateLimits renders the RateLimit field for a several-window
+// decision: one item per policy, in the order given (most restrictive
+// first, as the draft requires the field for the window with the lowest
+// remaining quota). names maps a policy to its serialised name.
+//
+//	"per-minute";r=0;t=1, "per-hour";r=940;t=4
+func formatRateLimits(names map[string][]byte, ps []PolicyDecision) string {
+	parts := make([]string, len(ps))
+	for i, p := range ps {
+		name, ok := names[p.Policy]
+		if !ok {
+			name = appendSFString(nil, p.Policy)
+		}
+		parts[i] = formatRateLimit(name, Decision{Remaining: p.Remaining, Reset: p.Reset})
+	}
+	return strings.Join(parts, ", ")
 }
 
 // formatRateLimit renders the RateLimit field value for one decision: the

@@ -5,14 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"math"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/hashicorp/golang-lru/v2/simplelru"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
-	"golang.org/x/time/rate"
 )
 
 // DefaultMaxKeys is the number of keys a Keyed limiter tracks when
@@ -29,7 +28,7 @@ const (
 
 // KeyedConfig configures a Keyed limiter: one token bucket per key (API key,
 // user, client IP), each refilling at Limit units per Period with capacity
-// Burst, kept in a bounded LRU map.
+// Burst, kept in a bounded table.
 type KeyedConfig struct {
 	// Name identifies the limiter in errors, metrics and HTTP headers.
 	// Default "default".
@@ -42,9 +41,10 @@ type KeyedConfig struct {
 	// Burst is each bucket's capacity. Default Limit.
 	Burst int
 	// MaxKeys bounds how many keys are tracked at once, and so the memory
-	// used whatever the number of distinct keys. When it is reached, the
-	// least recently used key is forgotten; if that key was still active it
-	// starts again with a full bucket (counted by keel.ratelimit.keys.evicted).
+	// used whatever the number of distinct keys. When it is reached, a key
+	// not used recently is forgotten (CLOCK, an approximation of least
+	// recently used); if that key was still active it starts again with a
+	// full bucket (counted by keel.ratelimit.keys.evicted).
 	// Default DefaultMaxKeys.
 	MaxKeys int
 	// IdleTimeout is how long a key may go unused before it is forgotten.
@@ -52,53 +52,99 @@ type KeyedConfig struct {
 	// idle key never changes a decision. A shorter timeout saves memory but
 	// lets a key that pauses that long start again with a full bucket.
 	IdleTimeout time.Duration
+	// Windows holds each key to several limits at once (e.g. 100 per minute
+	// and 1,000 per hour): a call is allowed only when every window grants
+	// it, and then it is taken from all of them, atomically. When set,
+	// Limit, Period and Burst must be zero. At most 8 windows.
+	Windows []Window
 	// MeterProvider supplies the meter. Default: the otel global.
 	MeterProvider metric.MeterProvider
 	// TracerProvider supplies the tracer for waits. Default: the otel global.
 	TracerProvider trace.TracerProvider
 }
 
-// Keyed is a set of token buckets, one per key, held in a bounded map with
+// keyedWindows validates the rate fields of cfg: Limit, Period and Burst, or
+// Windows.
+func keyedWindows(cfg KeyedConfig) ([]window, error) {
+	if len(cfg.Windows) == 0 {
+		rc, err := validateRate("KeyedConfig", cfg.Limit, cfg.Period, cfg.Burst)
+		if err != nil {
+			return nil, err
+		}
+		w, err := newWindow(rc)
+		if err != nil {
+			return nil, fmt.Errorf("ratelimit: KeyedConfig: %w", err)
+		}
+		return []window{w}, nil
+	}
+	return validateWindows("ratelimit: KeyedConfig", cfg.Windows, cfg.Limit != 0 || cfg.Period != 0 || cfg.Burst != 0)
+}
+
+// validateWindows checks a Windows list; prefix starts every error
+// ("ratelimit: KeyedConfig"). rateSet says the single-rate fields are set too.
+func validateWindows(prefix string, ws []Window, rateSet bool) ([]window, error) {
+	if rateSet {
+		return nil, fmt.Errorf("%s: set either Limit, Period and Burst or Windows, not both", prefix)
+	}
+	if len(ws) > maxWindows {
+		return nil, fmt.Errorf("%s.Windows: at most %d windows, got %d", prefix, maxWindows, len(ws))
+	}
+	out := make([]window, len(ws))
+	seen := map[string]bool{}
+	for i, w := range ws {
+		field := fmt.Sprintf("Windows[%d]", i)
+		if w.Name == "" {
+			return nil, fmt.Errorf("%s.%s.Name is required", prefix, field)
+		}
+		if err := validPolicyName(w.Name); err != nil {
+			return nil, fmt.Errorf("%s.%s.Name: %w", prefix, field, err)
+		}
+		if seen[w.Name] {
+			return nil, fmt.Errorf("%s.%s.Name %q is used by another window", prefix, field, w.Name)
+		}
+		seen[w.Name] = true
+		rc, err := validateRate(strings.TrimPrefix(prefix, "ratelimit: ")+"."+field, w.Limit, w.Period, w.Burst)
+		if err != nil {
+			return nil, err
+		}
+		if out[i], err = newWindow(rc); err != nil {
+			return nil, fmt.Errorf("%s.%s: %w", prefix, field, err)
+		}
+		out[i].name = w.Name
+	}
+	return out, nil
+}
+
+// Keyed is a set of token buckets, one per key, held in a bounded table with
 // idle expiry. It is safe for concurrent use. Allow on a key already tracked
 // does not allocate.
 type Keyed struct {
-	cfg  rateConfig
-	name string
-	idle time.Duration
+	windows []window
+	name    string
+	// idleNs is IdleTimeout in nanoseconds of the limiter's clock.
+	idleNs int64
 	// idleResets is true when IdleTimeout is shorter than the time a bucket
 	// takes to refill, so an idle key's bucket must be replaced by a full one.
 	idleResets bool
-	seed       maphash.Seed
-	mask       uint64
-	shards     []keyedShard
-	tel        *telemetry
-	once       sync.Once
+	// epoch is the origin of the limiter's clock. time.Since(epoch) reads
+	// only the monotonic clock, which costs about half of time.Now (wall
+	// and monotonic) on the hot path.
+	epoch  time.Time
+	seed   maphash.Seed
+	mask   uint64
+	shards []keyedShard
+	tel    *telemetry
+	once   sync.Once
 }
 
-// keyedShard is one independently locked part of the map. Counters live here,
-// under the shard's lock, so that the hot path touches one cache line.
-type keyedShard struct {
-	mu      sync.Mutex
-	lru     *simplelru.LRU[string, *keyedEntry]
-	allowed int64
-	limited int64
-	evicted int64
-	_       [64]byte // keeps neighbouring shards' locks off one cache line
-}
-
-type keyedEntry struct {
-	bucket   *rate.Limiter
-	lastUsed time.Time
-}
-
-// maxEvictionsPerInsert bounds the work an insert does to forget idle keys,
-// so that one call never pays for a long quiet period.
+// maxEvictionsPerInsert bounds the slots an insert inspects to forget idle
+// keys, so that one call never pays for a long quiet period.
 const maxEvictionsPerInsert = 8
 
 // NewKeyed returns a Keyed limiter, or an error naming the first invalid
 // KeyedConfig field.
 func NewKeyed(cfg KeyedConfig) (*Keyed, error) {
-	rc, err := validateRate("KeyedConfig", cfg.Limit, cfg.Period, cfg.Burst)
+	windows, err := keyedWindows(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -112,35 +158,42 @@ func NewKeyed(cfg KeyedConfig) (*Keyed, error) {
 	if maxKeys == 0 {
 		maxKeys = DefaultMaxKeys
 	}
+	refill := fullRefill(windows)
 	idle := cfg.IdleTimeout
 	if idle == 0 {
-		idle = rc.fullRefill()
+		idle = refill
 	}
 	n := maxShards
 	for n > 1 && maxKeys/n < minShardKeys {
 		n /= 2
 	}
 	k := &Keyed{
-		cfg:        rc,
+		windows:    windows,
 		name:       nameOr(cfg.Name),
-		idle:       idle,
-		idleResets: idle < rc.fullRefill(),
+		idleNs:     int64(idle),
+		idleResets: idle < refill,
+		epoch:      time.Now(),
 		seed:       maphash.MakeSeed(),
 		mask:       uint64(n - 1),
 		shards:     make([]keyedShard, n),
 	}
 	for i := range k.shards {
 		// Each shard holds an equal share; the total never exceeds maxKeys.
-		lru, err := simplelru.NewLRU[string, *keyedEntry](maxKeys/n, nil)
-		if err != nil {
-			return nil, fmt.Errorf("ratelimit: KeyedConfig.MaxKeys: %w", err)
-		}
-		k.shards[i].lru = lru
+		k.shards[i].init(max(maxKeys/n, 1), len(windows))
 	}
 	if err := k.instrument(cfg); err != nil {
 		return nil, err
 	}
 	return k, nil
+}
+
+// fullRefill is the time the slowest window's empty bucket takes to fill.
+func fullRefill(ws []window) time.Duration {
+	var d time.Duration
+	for i := range ws {
+		d = max(d, ws[i].fullRefill())
+	}
+	return d
 }
 
 func (k *Keyed) instrument(cfg KeyedConfig) error {
@@ -174,7 +227,7 @@ func (k *Keyed) instrument(cfg KeyedConfig) error {
 			allowed += s.allowed
 			limited += s.limited
 			ev += s.evicted
-			n += int64(s.lru.Len())
+			n += int64(s.tracked())
 			s.mu.Unlock()
 		}
 		o.ObserveInt64(decisions, allowed, k.tel.allowed)
@@ -185,52 +238,140 @@ func (k *Keyed) instrument(cfg KeyedConfig) error {
 	}, decisions, keys, evicted)
 }
 
-func (k *Keyed) shard(key string) *keyedShard {
-	return &k.shards[maphash.String(k.seed, key)&k.mask]
+// now reads the limiter's clock: nanoseconds since it was created.
+func (k *Keyed) now() int64 { return int64(time.Since(k.epoch)) }
+
+// shard returns key's shard and key's hash, which the shard's index reuses.
+func (k *Keyed) shard(key string) (*keyedShard, uint64) {
+	h := maphash.String(k.seed, key)
+	return &k.shards[h&k.mask], h
 }
 
-// entry returns key's bucket, creating it when key is new or was idle past
-// IdleTimeout. The caller holds s.mu.
-func (k *Keyed) entry(s *keyedShard, key string, now time.Time) *keyedEntry {
-	if e, ok := s.lru.Get(key); ok {
-		if k.idleResets && now.Sub(e.lastUsed) >= k.idle {
-			// Idle past a timeout shorter than the refill time: behave exactly
-			// as a new key would. (With the default timeout the bucket has
-			// refilled by itself.)
-			e.bucket = rate.NewLimiter(k.cfg.rate(), k.cfg.burst)
-		}
-		e.lastUsed = now
-		return e
-	}
-	for range maxEvictionsPerInsert {
-		_, oldest, ok := s.lru.GetOldest()
-		if !ok || now.Sub(oldest.lastUsed) < k.idle {
-			break
-		}
-		s.lru.RemoveOldest()
-	}
-	e := &keyedEntry{bucket: rate.NewLimiter(k.cfg.rate(), k.cfg.burst), lastUsed: now}
-	// The map keeps its own copy of key, so a key sliced from a large buffer
-	// (a header, a request body) does not pin that buffer.
-	if s.lru.Add(strings.Clone(key), e) {
-		s.evicted++
-	}
-	return e
+// idle reports whether slot i's key has gone unused for IdleTimeout.
+func (k *Keyed) idle(s *keyedShard, i int32, now int64) bool {
+	return now-s.slots[i].idleFrom >= k.idleNs
 }
 
-// Allow takes one unit from key's bucket if one is available now and reports
-// whether it did. It never blocks, and does not allocate when key is already
-// tracked.
-func (k *Keyed) Allow(key string) bool {
-	now := time.Now()
-	s := k.shard(key)
-	s.mu.Lock()
-	ok := k.entry(s, key, now).bucket.AllowN(now, 1)
+// slot returns key's slot, creating it when key is new. A key idle past an
+// IdleTimeout shorter than the refill time gets a full bucket, exactly as a
+// new key would. The caller holds s.mu.
+func (k *Keyed) slot(s *keyedShard, key string, h uint64, now int64) int32 {
+	i := s.lookup(key, h)
+	if i < 0 {
+		return s.insert(k, key, h, now)
+	}
+	sl := &s.slots[i]
+	sl.referenced = true
+	if k.idleResets && k.idle(s, i, now) {
+		sl.debt = 0
+		clear(s.extraOf(k, i))
+	}
+	// A refused call is use too: a key that keeps calling is not idle.
+	sl.idleFrom = max(sl.idleFrom, now)
+	return i
+}
+
+// maxWindows bounds KeyedConfig.Windows, so that a take can hold every
+// window's new debt on the stack.
+const maxWindows = 8
+
+// take takes n units from every window of slot i at now if each can grant
+// them within maxWait, and reports whether it did and how long until they
+// are due (0 when they are available now). Nothing is taken unless every
+// window grants the units. The caller holds s.mu.
+func (k *Keyed) take(s *keyedShard, i int32, n int64, now int64, maxWait time.Duration) (time.Duration, bool) {
+	sl := &s.slots[i]
+	elapsed := now - sl.last
+	w0 := &k.windows[0]
+	if n > int64(w0.burst) {
+		return 0, false
+	}
+	d0 := w0.refill(sl.debt, elapsed) + n*w0.cost
+	wait := w0.wait(d0)
+	if len(k.windows) == 1 {
+		if wait > maxWait || d0 > maxDebt {
+			return wait, false
+		}
+		sl.debt = d0
+	} else if !k.takeMore(s, i, n, elapsed, d0, wait, maxWait, &wait) {
+		return wait, false
+	}
+	// Two callers may read the clock in one order and take the lock in the
+	// other; never move the clock back, or refill would be counted twice.
+	sl.last = max(sl.last, now)
+	sl.idleFrom = max(sl.idleFrom, now+int64(wait))
+	return wait, true
+}
+
+// takeMore is take for a limiter with several windows: the units are taken
+// from all of them or from none. It stores the longest wait in *waitOut.
+func (k *Keyed) takeMore(s *keyedShard, i int32, n, elapsed, d0 int64, wait, maxWait time.Duration, waitOut *time.Duration) bool {
+	extra := s.extraOf(k, i)
+	var debts [maxWindows - 1]int64
+	for j := range extra {
+		w := &k.windows[j+1]
+		if n > int64(w.burst) {
+			*waitOut = 0
+			return false
+		}
+		debts[j] = w.refill(extra[j], elapsed) + n*w.cost
+		wait = max(wait, w.wait(debts[j]))
+	}
+	*waitOut = wait
+	if wait > maxWait || d0 > maxDebt {
+		return false
+	}
+	s.slots[i].debt = d0
+	copy(extra, debts[:len(extra)])
+	return true
+}
+
+// untake hands back n units taken from slot i (generation gen) by a Wait
+// that will not use them, if the key still holds the slot and the units are
+// not yet due. The caller holds s.mu.
+func (k *Keyed) untake(s *keyedShard, i int32, gen uint32, n int64, now int64) {
+	sl := &s.slots[i]
+	if !sl.used || sl.gen != gen {
+		return
+	}
+	elapsed := now - sl.last
+	sl.debt = max(0, k.windows[0].refill(sl.debt, elapsed)-n*k.windows[0].cost)
+	extra := s.extraOf(k, i)
+	for j := range extra {
+		w := &k.windows[j+1]
+		extra[j] = max(0, w.refill(extra[j], elapsed)-n*w.cost)
+	}
+	sl.last = max(sl.last, now)
+}
+
+func (s *keyedShard) record(ok bool) {
 	if ok {
 		s.allowed++
 	} else {
 		s.limited++
 	}
+}
+
+// Allow takes one unit from key's bucket if one is available now and reports
+// whether it did. It never blocks, and does not allocate when key is already
+// tracked.
+func (k *Keyed) Allow(key string) bool { return k.allowAt(key, 1, k.now()) }
+
+// AllowN is Allow for a call that costs n units (an expensive endpoint). It
+// reports false, taking nothing, when n is below 1 or above a window's Burst
+// (such a call could never be granted).
+func (k *Keyed) AllowN(key string, n int) bool {
+	if !k.validCost(n) {
+		return false
+	}
+	return k.allowAt(key, int64(n), k.now())
+}
+
+func (k *Keyed) allowAt(key string, n int64, now int64) bool {
+	s, h := k.shard(key)
+	s.mu.Lock()
+	_, ok := k.take(s, k.slot(s, key, h, now), n, now, 0)
+	s.record(ok)
 	s.mu.Unlock()
 	return ok
 }
@@ -239,47 +380,97 @@ func (k *Keyed) Allow(key string) bool {
 // nil; it is there so that Keyed and the Redis limiter share one interface
 // (Taker).
 func (k *Keyed) Take(_ context.Context, key string) (Decision, error) {
-	now := time.Now()
-	s := k.shard(key)
+	return k.takeAt(key, 1, k.now()), nil
+}
+
+// TakeN is Take for a call that costs n units. It returns an error wrapping
+// ErrInvalidCost, taking nothing, when n is below 1 or above a window's
+// Burst.
+func (k *Keyed) TakeN(_ context.Context, key string, n int) (Decision, error) {
+	if !k.validCost(n) {
+		return Decision{}, k.costError(n)
+	}
+	return k.takeAt(key, int64(n), k.now()), nil
+}
+
+func (k *Keyed) validCost(n int) bool { return n >= 1 && n <= k.minBurst() }
+
+func (k *Keyed) minBurst() int {
+	b := k.windows[0].burst
+	for i := range k.windows[1:] {
+		b = min(b, k.windows[i+1].burst)
+	}
+	return b
+}
+
+func (k *Keyed) costError(n int) error {
+	return fmt.Errorf("%w: limiter %q: cost %d is not between 1 and the smallest Burst, %d", ErrInvalidCost, k.name, n, k.minBurst())
+}
+
+func (k *Keyed) takeAt(key string, n int64, now int64) Decision {
+	s, h := k.shard(key)
 	s.mu.Lock()
-	b := k.entry(s, key, now).bucket
-	ok := b.AllowN(now, 1)
-	tokens := b.TokensAt(now)
-	if ok {
-		s.allowed++
-	} else {
-		s.limited++
+	i := k.slot(s, key, h, now)
+	_, ok := k.take(s, i, n, now, 0)
+	s.record(ok)
+	// What the buckets hold now: refilled up to now, after the take if any.
+	sl := &s.slots[i]
+	elapsed := now - sl.last
+	w := &k.windows[0]
+	d := w.decision(ok, w.refill(sl.debt, elapsed), n)
+	if len(k.windows) > 1 {
+		d = k.decideAll(d, s.extraOf(k, i), elapsed, ok, n)
 	}
 	s.mu.Unlock()
-	return DecisionFromTokens(ok, tokens, k.cfg.burst, k.cfg.interval()), nil
+	return d
+}
+
+// decideAll combines every window's state into one Decision: the most
+// restrictive window's Remaining and Reset, the longest RetryAfter, and each
+// window in Policies, most restrictive first. first is the first window's.
+func (k *Keyed) decideAll(first Decision, extra []int64, elapsed int64, ok bool, n int64) Decision {
+	ps := make([]PolicyDecision, len(k.windows))
+	ps[0] = PolicyDecision{Policy: k.windows[0].name, Remaining: first.Remaining, Reset: first.Reset, RetryAfter: first.RetryAfter}
+	for j, debt := range extra {
+		w := &k.windows[j+1]
+		d := w.decision(ok, w.refill(debt, elapsed), n)
+		ps[j+1] = PolicyDecision{Policy: w.name, Remaining: d.Remaining, Reset: d.Reset, RetryAfter: d.RetryAfter}
+	}
+	return combinePolicies(ok, ps)
 }
 
 // Wait blocks until a unit of key's bucket is available and takes it. It
 // returns ctx.Err() if ctx ends first, and a *LimitedError at once when ctx's
 // deadline comes before the unit would.
 func (k *Keyed) Wait(ctx context.Context, key string) error {
-	now := time.Now()
-	s := k.shard(key)
+	start := time.Now()
+	now := int64(start.Sub(k.epoch))
+	s, h := k.shard(key)
 	s.mu.Lock()
-	e := k.entry(s, key, now)
-	r := e.bucket.ReserveN(now, 1)
-	if r.OK() {
-		// The bucket is in use until the reserved unit is due: its idle time
-		// starts then, not now.
-		e.lastUsed = now.Add(r.DelayFrom(now))
-	}
+	i := k.slot(s, key, h, now)
+	gen := s.slots[i].gen
+	delay, ok := k.take(s, i, 1, now, time.Duration(math.MaxInt64))
 	s.mu.Unlock()
-	err := waitReservation(ctx, k.tel, r, now)
-	if err == nil || errors.Is(err, ErrLimited) {
+	if !ok {
+		// Only when a reservation queue is long enough to overflow the debt.
+		k.countLocked(s, false)
+		return &LimitedError{Limiter: k.name, RetryAfter: delay}
+	}
+	err := waitDelay(ctx, k.tel, delay, start, func(at time.Time) {
 		s.mu.Lock()
-		if err == nil {
-			s.allowed++
-		} else {
-			s.limited++
-		}
+		k.untake(s, i, gen, 1, int64(at.Sub(k.epoch)))
 		s.mu.Unlock()
+	})
+	if err == nil || errors.Is(err, ErrLimited) {
+		k.countLocked(s, err == nil)
 	}
 	return err
+}
+
+func (k *Keyed) countLocked(s *keyedShard, ok bool) {
+	s.mu.Lock()
+	s.record(ok)
+	s.mu.Unlock()
 }
 
 // Len returns the number of keys currently tracked (at most MaxKeys).
@@ -288,14 +479,33 @@ func (k *Keyed) Len() int {
 	for i := range k.shards {
 		s := &k.shards[i]
 		s.mu.Lock()
-		n += s.lru.Len()
+		n += s.tracked()
 		s.mu.Unlock()
 	}
 	return n
 }
 
-// Policy describes the per-key limit for clients.
-func (k *Keyed) Policy() Policy { return k.cfg.policy(k.name) }
+// Policy describes the per-key limit for clients: with several windows, the
+// first (Policies lists them all).
+func (k *Keyed) Policy() Policy {
+	if len(k.windows) == 1 {
+		return k.windows[0].policy(k.name)
+	}
+	return k.windows[0].policy(k.windows[0].name)
+}
+
+// Policies describes every window, in KeyedConfig.Windows order (one
+// Policy, named after the limiter, when Windows is not used).
+func (k *Keyed) Policies() []Policy {
+	if len(k.windows) == 1 {
+		return []Policy{k.Policy()}
+	}
+	out := make([]Policy, len(k.windows))
+	for i := range k.windows {
+		out[i] = k.windows[i].policy(k.windows[i].name)
+	}
+	return out
+}
 
 // Close unregisters the limiter's metric callback. The limiter still works
 // after Close. Close is idempotent.

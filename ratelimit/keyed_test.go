@@ -26,6 +26,7 @@ func TestNewKeyedRejectsInvalidConfig(t *testing.T) {
 		{"negative max keys", ratelimit.KeyedConfig{Limit: 1, MaxKeys: -1}, "KeyedConfig.MaxKeys must be >= 0"},
 		{"negative idle timeout", ratelimit.KeyedConfig{Limit: 1, IdleTimeout: -time.Second}, "KeyedConfig.IdleTimeout must be >= 0"},
 		{"negative burst", ratelimit.KeyedConfig{Limit: 1, Burst: -1}, "KeyedConfig.Burst must be >= 0"},
+		{"refill beyond a century", ratelimit.KeyedConfig{Limit: 1, Period: 1 << 60, Burst: 10}, "too long to refill"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -91,6 +92,27 @@ func TestKeyedWait(t *testing.T) {
 		short, cancel := context.WithTimeout(ctx, 10*time.Millisecond)
 		defer cancel()
 		assert.ErrorIs(t, k.Wait(short, "a"), ratelimit.ErrLimited)
+	})
+}
+
+func TestKeyedCancelledWaitHandsItsUnitBack(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		k, err := ratelimit.NewKeyed(ratelimit.KeyedConfig{Limit: 1, Period: time.Second})
+		require.NoError(t, err)
+		defer k.Close()
+		require.True(t, k.Allow("a"))
+
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error)
+		go func() { done <- k.Wait(ctx, "a") }()
+		time.Sleep(100 * time.Millisecond)
+		cancel()
+		assert.ErrorIs(t, <-done, context.Canceled)
+
+		// The unit the wait reserved (due at 1s) is free again.
+		time.Sleep(900 * time.Millisecond)
+		assert.True(t, k.Allow("a"))
+		assert.False(t, k.Allow("a"))
 	})
 }
 

@@ -97,7 +97,14 @@ func (l *Limiter) Take() Decision {
 // ctx's deadline comes before the unit would.
 func (l *Limiter) Wait(ctx context.Context) error {
 	now := time.Now()
-	err := waitReservation(ctx, l.tel, l.bucket.ReserveN(now, 1), now)
+	r := l.bucket.ReserveN(now, 1)
+	if !r.OK() {
+		// Only possible when a take exceeds the burst, which one unit never
+		// does because Burst >= 1 is enforced by New.
+		l.count(false)
+		return &LimitedError{Limiter: l.name}
+	}
+	err := waitDelay(ctx, l.tel, r.DelayFrom(now), now, r.CancelAt)
 	if err == nil || errors.Is(err, ErrLimited) {
 		l.count(err == nil)
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 )
 
 // Taker is a per-key limiter the middleware can use: Keyed in one process,
@@ -19,6 +20,22 @@ type Taker interface {
 	Policy() Policy
 }
 
+// CostTaker is a Taker that can take several units for one call (Keyed,
+// redislimit.Limiter): MiddlewareConfig.Cost needs one.
+type CostTaker interface {
+	Taker
+	// TakeN takes n units at once. An n it can never grant is an error
+	// wrapping ErrInvalidCost.
+	TakeN(ctx context.Context, key string, n int) (Decision, error)
+}
+
+// PolicyLister is a Taker with several windows per key; the middleware
+// advertises all of them in RateLimit-Policy.
+type PolicyLister interface {
+	// Policies describes every window, in a fixed order.
+	Policies() []Policy
+}
+
 // MiddlewareConfig configures the HTTP middleware.
 type MiddlewareConfig struct {
 	// Limiter decides each request. Required.
@@ -26,6 +43,12 @@ type MiddlewareConfig struct {
 	// Key picks the bucket a request takes from. Default: the client IP
 	// as the direct peer reports it (ClientIP with no trusted proxies).
 	Key KeyFunc
+	// Cost says how many units a request takes (an expensive endpoint may
+	// take 10). Default: 1 for every request. Limiter must then be a
+	// CostTaker. A cost the limiter can never grant (below 1 or above its
+	// Burst) is answered 500 with code CodeInvalidCost and logged: it is a
+	// server bug, not the client's.
+	Cost func(*http.Request) int
 	// Logger receives key-function and limiter errors (never the key
 	// itself). Default: no logs.
 	Logger *slog.Logger
@@ -45,12 +68,17 @@ type MiddlewareConfig struct {
 // CodeLimited.
 type Middleware struct {
 	limiter    Taker
+	costTaker  CostTaker // non-nil when Cost is set
+	cost       func(*http.Request) int
 	key        KeyFunc
 	logger     *slog.Logger
 	policy     Policy
 	policyHdr  string
 	policyName []byte
 	write      func(http.ResponseWriter, *http.Request, Problem)
+	// names holds each policy's serialised name when the limiter has
+	// several windows.
+	names map[string][]byte
 }
 
 // NewMiddleware returns the middleware, or an error naming the first invalid
@@ -60,8 +88,21 @@ func NewMiddleware(cfg MiddlewareConfig) (*Middleware, error) {
 		return nil, errors.New("ratelimit: MiddlewareConfig.Limiter is required")
 	}
 	p := cfg.Limiter.Policy()
-	if err := validPolicyName(p.Name); err != nil {
-		return nil, fmt.Errorf("ratelimit: MiddlewareConfig.Limiter: %w", err)
+	policies := []Policy{p}
+	if pl, ok := cfg.Limiter.(PolicyLister); ok {
+		policies = pl.Policies()
+	}
+	for _, p := range policies {
+		if err := validPolicyName(p.Name); err != nil {
+			return nil, fmt.Errorf("ratelimit: MiddlewareConfig.Limiter: %w", err)
+		}
+	}
+	var costTaker CostTaker
+	if cfg.Cost != nil {
+		var ok bool
+		if costTaker, ok = cfg.Limiter.(CostTaker); !ok {
+			return nil, fmt.Errorf("ratelimit: MiddlewareConfig.Cost needs a Limiter with TakeN (a CostTaker); %T has none", cfg.Limiter)
+		}
 	}
 	key := cfg.Key
 	if key == nil {
@@ -70,15 +111,41 @@ func NewMiddleware(cfg MiddlewareConfig) (*Middleware, error) {
 			return nil, err
 		}
 	}
-	return &Middleware{
+	m := &Middleware{
 		limiter:    cfg.Limiter,
+		costTaker:  costTaker,
+		cost:       cfg.Cost,
 		key:        key,
 		logger:     cfg.Logger,
 		policy:     p,
-		policyHdr:  formatPolicy(p),
+		policyHdr:  formatPolicies(policies),
 		policyName: appendSFString(nil, p.Name),
 		write:      cfg.WriteProblem,
-	}, nil
+	}
+	if len(policies) > 1 {
+		m.names = make(map[string][]byte, len(policies))
+		for _, p := range policies {
+			m.names[p.Name] = appendSFString(nil, p.Name)
+		}
+	}
+	return m, nil
+}
+
+// take asks the limiter for r's decision, with r's cost when Cost is set.
+func (m *Middleware) take(r *http.Request, key string) (Decision, error) {
+	if m.cost == nil {
+		return m.limiter.Take(r.Context(), key)
+	}
+	return m.costTaker.TakeN(r.Context(), key, m.cost(r))
+}
+
+// rateLimitField renders the RateLimit field for d: one item per policy,
+// the most restrictive first.
+func (m *Middleware) rateLimitField(d Decision) string {
+	if d.Policies == nil {
+		return formatRateLimit(m.policyName, d)
+	}
+	return formatRateLimits(m.names, d.Policies)
 }
 
 // problem answers a refused request, through MiddlewareConfig.WriteProblem
@@ -108,7 +175,18 @@ func (m *Middleware) Wrap(next http.Handler) http.Handler {
 			})
 			return
 		}
-		d, err := m.limiter.Take(r.Context(), key)
+		d, err := m.take(r, key)
+		if errors.Is(err, ErrInvalidCost) {
+			m.log(r, "ratelimit: request cost out of range", err)
+			m.problem(w, r, Problem{
+				Type:   "about:blank",
+				Title:  "Internal Server Error",
+				Status: http.StatusInternalServerError,
+				Detail: "The server gave this request a rate-limit cost it can never grant.",
+				Code:   CodeInvalidCost,
+			})
+			return
+		}
 		if err != nil {
 			m.log(r, "ratelimit: limiter unavailable", err)
 			h.Set(HeaderRetryAfter, "1")
@@ -121,20 +199,21 @@ func (m *Middleware) Wrap(next http.Handler) http.Handler {
 			})
 			return
 		}
-		h.Set(HeaderRateLimit, formatRateLimit(m.policyName, d))
+		h.Set(HeaderRateLimit, m.rateLimitField(d))
 		if d.Allowed {
 			next.ServeHTTP(w, r)
 			return
 		}
 		retry := ceilSeconds(d.RetryAfter)
+		violated := d.Violated(m.policy.Name)
 		h.Set(HeaderRetryAfter, strconv.FormatInt(retry, 10))
 		m.problem(w, r, Problem{
 			Type:             ProblemTypeQuotaExceeded,
 			Title:            "Quota Exceeded",
 			Status:           http.StatusTooManyRequests,
-			Detail:           fmt.Sprintf("Rate limit %q exceeded; retry after %d s.", m.policy.Name, retry),
+			Detail:           fmt.Sprintf("Rate limit %s exceeded; retry after %d s.", quoteAll(violated), retry),
 			Code:             CodeLimited,
-			ViolatedPolicies: []string{m.policy.Name},
+			ViolatedPolicies: violated,
 		})
 	})
 }
@@ -147,4 +226,16 @@ func (m *Middleware) log(r *http.Request, msg string, err error) {
 		slog.String("keel.ratelimit.name", m.policy.Name),
 		slog.String("http.request.method", r.Method),
 		slog.String("error", err.Error()))
+}
+
+// quoteAll renders names as "a" or "a", "b".
+func quoteAll(names []string) string {
+	var b strings.Builder
+	for i, n := range names {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(strconv.Quote(n))
+	}
+	return b.String()
 }

@@ -23,7 +23,43 @@ type Policy struct {
 	Burst int
 }
 
-// Decision is the outcome of taking one unit from a keyed limiter.
+// Window is one of several limits a key is held to at once (KeyedConfig.
+// Windows, redislimit.Config.Windows): Limit units restored per Period, at
+// most Burst at one instant. A call is allowed only when every window can
+// grant its cost, and then it is taken from all of them.
+type Window struct {
+	// Name identifies the window as a policy in the RateLimit and
+	// RateLimit-Policy fields and in problem bodies ("per-minute").
+	// Required, unique within the limiter, printable ASCII.
+	Name string
+	// Limit is the number of units restored per Period. Required (> 0).
+	Limit int
+	// Period is the time over which Limit units are restored. Default 1s;
+	// at least 1ms.
+	Period time.Duration
+	// Burst is the window's capacity. Default Limit.
+	Burst int
+}
+
+// PolicyDecision is what one window of a several-window limiter held after
+// a decision.
+type PolicyDecision struct {
+	// Policy is the window's Name.
+	Policy string
+	// Remaining is how many more units the window would grant now.
+	Remaining int
+	// Reset is how long until the window restores its next unit (0 when
+	// full).
+	Reset time.Duration
+	// RetryAfter is, when this window refused the call, how long until it
+	// could grant it; 0 when it could grant it.
+	RetryAfter time.Duration
+}
+
+// Decision is the outcome of taking units from a keyed limiter. With several
+// windows, Remaining and Reset describe the most restrictive one (fewest
+// units remaining) and RetryAfter the time until every window could grant
+// the call.
 type Decision struct {
 	// Allowed reports whether the unit was granted.
 	Allowed bool
@@ -37,6 +73,34 @@ type Decision struct {
 	// time within which the client can use no more than Remaining units.
 	// 0 when the bucket is already full.
 	Reset time.Duration
+	// Policies holds every window's state, most restrictive first, when the
+	// limiter has several windows; nil when it has one.
+	Policies []PolicyDecision
+}
+
+// Violated returns the names of the windows that refused the call (for a
+// problem body's violated-policies), or nil when it was allowed. name is the
+// limiter's policy name, reported when it has a single window.
+func (d Decision) Violated(name string) []string {
+	if d.Allowed {
+		return nil
+	}
+	if d.Policies == nil {
+		return []string{name}
+	}
+	var out []string
+	for _, p := range d.Policies {
+		if p.RetryAfter > 0 {
+			out = append(out, p.Policy)
+		}
+	}
+	if out == nil {
+		// Refused with no wait: the cost exceeds what any window grants.
+		for _, p := range d.Policies {
+			out = append(out, p.Policy)
+		}
+	}
+	return out
 }
 
 // rateConfig is the part of every rate limiter's Config that defines the

@@ -29,6 +29,9 @@ const (
 	// CodeUnavailable marks a 503: the limiter could not decide (a shared
 	// store in fail-closed mode was unreachable).
 	CodeUnavailable = "rate_limiter_unavailable"
+	// CodeInvalidCost marks a 500: MiddlewareConfig.Cost gave a request a
+	// cost the limiter can never grant (below 1 or above its Burst).
+	CodeInvalidCost = "rate_limit_cost_invalid"
 )
 
 // Problem is an RFC 9457 problem details object with Keel's "code"

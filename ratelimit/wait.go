@@ -5,30 +5,25 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/codes"
-	"golang.org/x/time/rate"
 )
 
-// waitReservation blocks until r's token is due, honouring ctx. A wait that
-// could not finish before ctx's deadline is refused at once (and the token
-// handed back) with a *LimitedError rather than sleeping until the deadline
-// and failing then. Cancellation stops the wait at once and returns ctx.Err().
-func waitReservation(ctx context.Context, tel *telemetry, r *rate.Reservation, now time.Time) error {
-	if !r.OK() {
-		// Only possible when a take exceeds the burst, which one unit never does
-		// because Burst >= 1 is enforced by New.
-		return &LimitedError{Limiter: tel.name}
-	}
-	delay := r.DelayFrom(now)
+// waitDelay blocks for delay, the time until a unit taken at now is due,
+// honouring ctx. A wait that could not finish before ctx's deadline is
+// refused at once (and the unit handed back through cancel) with a
+// *LimitedError rather than sleeping until the deadline and failing then.
+// Cancellation stops the wait at once, hands the unit back and returns
+// ctx.Err().
+func waitDelay(ctx context.Context, tel *telemetry, delay time.Duration, now time.Time, cancel func(at time.Time)) error {
 	if delay == 0 {
 		return nil
 	}
 	if deadline, ok := ctx.Deadline(); ok && deadline.Sub(now) < delay {
-		r.CancelAt(now)
+		cancel(now)
 		tel.recordWait(ctx, 0, decisionLimited)
 		return &LimitedError{Limiter: tel.name, RetryAfter: delay}
 	}
 	if err := ctx.Err(); err != nil {
-		r.CancelAt(now)
+		cancel(now)
 		return err
 	}
 	ctx, span := tel.startWait(ctx, "wait")
@@ -40,7 +35,7 @@ func waitReservation(ctx context.Context, tel *telemetry, r *rate.Reservation, n
 		tel.recordWait(ctx, delay, decisionAllowed)
 		return nil
 	case <-ctx.Done():
-		r.Cancel()
+		cancel(time.Now())
 		tel.recordWait(ctx, time.Since(now), decisionCanceled)
 		span.SetStatus(codes.Error, "canceled")
 		return ctx.Err()

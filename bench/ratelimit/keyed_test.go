@@ -61,6 +61,9 @@ func newContenders(b *testing.B, maxKeys int) []struct {
 
 // BenchmarkKeyedAllow takes from per-key buckets on a Zipf stream over
 // 10,000 keys, all already tracked (the steady state of a per-API-key limit).
+// Sub-benchmarks are impl=<contender>/<serial|parallel>, so that
+// interleave.sh can run the contenders in turn, round after round, from one
+// binary.
 func BenchmarkKeyedAllow(b *testing.B) {
 	const keySpace = 10_000
 	ids, err := harness.ScrambledZipf(1<<16, 1.1, keySpace, 42)
@@ -72,39 +75,51 @@ func BenchmarkKeyedAllow(b *testing.B) {
 		keys[i] = "api-key-" + strconv.FormatUint(id, 10)
 	}
 	for _, c := range newContenders(b, 2*keySpace) {
-		for _, k := range keys {
-			c.l.Allow(k)
-		}
-		b.Run(c.name+"/serial", func(b *testing.B) {
-			b.ReportAllocs()
-			defer reportCPU(b)()
-			i := 0
-			for b.Loop() {
-				c.l.Allow(keys[i&(1<<16-1)])
-				i++
+		b.Run("impl="+c.name, func(b *testing.B) {
+			for _, k := range keys {
+				c.l.Allow(k)
 			}
-		})
-		b.Run(c.name+"/parallel", func(b *testing.B) {
-			b.ReportAllocs()
-			defer reportCPU(b)()
-			b.RunParallel(func(pb *testing.PB) {
+			b.Run("serial", func(b *testing.B) {
+				b.ReportAllocs()
+				defer reportCPU(b)()
 				i := 0
-				for pb.Next() {
+				for b.Loop() {
 					c.l.Allow(keys[i&(1<<16-1)])
 					i++
 				}
 			})
+			b.Run("parallel", func(b *testing.B) {
+				b.ReportAllocs()
+				defer reportCPU(b)()
+				b.RunParallel(func(pb *testing.PB) {
+					i := 0
+					for pb.Next() {
+						c.l.Allow(keys[i&(1<<16-1)])
+						i++
+					}
+				})
+			})
 		})
 	}
-	b.Run("clock-reference", func(b *testing.B) {
-		// What one time.Now costs on this machine right now: both limiters
-		// read the clock once per call.
+	// What one clock read costs on this machine right now: the peer reads
+	// the wall and monotonic clocks (time.Now) once per call, Keel the
+	// monotonic clock only (time.Since of a monotonic origin).
+	b.Run("impl=clock-now", func(b *testing.B) {
 		var t time.Time
 		defer reportCPU(b)()
 		for b.Loop() {
 			t = time.Now()
 		}
 		runtime.KeepAlive(t)
+	})
+	b.Run("impl=clock-since", func(b *testing.B) {
+		origin := time.Now()
+		var d time.Duration
+		defer reportCPU(b)()
+		for b.Loop() {
+			d = time.Since(origin)
+		}
+		runtime.KeepAlive(d)
 	})
 }
 
