@@ -88,8 +88,8 @@ func (c *Cache[K, V]) shardFor(key K) (*shard[K, V], uint64) {
 	return c.shards[((h>>32)*c.nShards)>>32], h
 }
 
-// now reads the cache's clock precisely (writes and locked paths; lookups
-// use c.clock.liveAt).
+// now reads the cache's clock (lookups use c.clock.liveAt, which reads it
+// only for entries that expire).
 func (c *Cache[K, V]) now() int64 { return c.clock.precise() }
 
 // Get returns the live value for key. Expired entries, stale entries kept
@@ -161,7 +161,7 @@ func (c *Cache[K, V]) Set(key K, value V) {
 // shortened by the configured jitter. A load in flight for key is not
 // allowed to overwrite this value when it finishes.
 func (c *Cache[K, V]) SetWithTTL(key K, value V, ttl time.Duration) {
-	t := c.clock.writeClock(ttl)
+	t := c.now()
 	it := c.newNode(key, value, nil, ttl, t)
 	s, h := c.shardFor(key)
 	s.mu.Lock()
@@ -314,7 +314,6 @@ func (c *Cache[K, V]) Close() error {
 		c.spawnMu.Unlock()
 		c.cancel()
 		c.workers.Wait()
-		c.clock.stop()
 		c.obs.close()
 	})
 	return nil
