@@ -95,10 +95,9 @@ func (c *Cache[K, V]) now() int64 { return c.clock.precise() }
 // Get returns the live value for key. Expired entries, stale entries kept
 // for StaleIfError and cached NotFound results all read as absent. With
 // ExpireAfterAccess a hit extends the entry's life. A hit takes no lock and
-// writes only the calling goroutine's read-buffer stripe.
+// writes only the read-buffer stripe of the P it runs on.
 func (c *Cache[K, V]) Get(key K) (V, bool) {
 	s, h := c.shardFor(key)
-	st := s.reads.mine()
 	if n := s.index.get(key, h); n != nil {
 		live, t := c.clock.liveAt(n.expires.Load())
 		if !live {
@@ -110,11 +109,11 @@ func (c *Cache[K, V]) Get(key K) (V, bool) {
 			if c.cfg.ExpireAfterAccess {
 				n.slide(t)
 			}
-			s.hit(st, n)
+			s.hit(n)
 			return n.value, true
 		}
 	}
-	s.miss(st)
+	s.miss()
 	var zero V
 	return zero, false
 }

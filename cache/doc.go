@@ -47,7 +47,8 @@
 //
 // A lookup takes no lock and writes no memory shared with other CPUs: it
 // finds the entry in a per-shard hash table read with atomic loads, and
-// records the access in a read buffer striped by goroutine. The records are
+// records the access in a read buffer striped by P (the scheduler's
+// processor the goroutine runs on). The records are
 // replayed into golang-lru's order under the shard's lock: by the reader
 // when its stripe is full (16 records) and the lock is free, and before a
 // write. While one goroutine uses a shard, every access is replayed in
@@ -61,10 +62,14 @@
 // last 1/16 of capacity operations) are left in place by replays and
 // writes. The entries read most stay near the front, and a hit costs a few
 // atomic operations on the reader's own cache lines instead of a contended
-// lock and a list move. Stripes are chosen by stack address, so one
-// goroutine's reads from call sites at different stack depths, or before
-// and after Go moves its stack, can look like two goroutines' reads; once
-// is not enough to make the shard concurrent.
+// lock and a list move. Goroutines running at the same time write
+// different stripes (a hit keeps its goroutine on its P for the few
+// instructions of the record, as sync.Pool does). A goroutine that Go
+// moves to another P leaves its earlier records in the old P's stripe;
+// replays in order take the other stripes first and the stripe of the
+// replaying goroutine's P last, which is exact for one move between
+// replays, and seeing records in several stripes once is not enough to
+// make the shard concurrent.
 //
 // # Loading
 //

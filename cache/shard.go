@@ -129,33 +129,50 @@ func (s *shard[K, V]) climb(hit bool) {
 	}
 }
 
-// hit records a lock-free hit on n in stripe st (the caller's
-// s.reads.mine(), taken once per operation so that one call site always
-// uses one stripe), replaying the stripe when it is full and the lock is
-// free (never waiting for it).
-func (s *shard[K, V]) hit(st uint64, n *node[K, V]) {
-	if s.reads.record(st, n) {
-		s.tryDrainOwn(st)
+// hit records a lock-free hit on n in the stripe of the caller's P,
+// replaying the stripe when it is full and the lock is free (never
+// waiting for it).
+func (s *shard[K, V]) hit(n *node[K, V]) {
+	if i, full := s.reads.recordHere(n); full {
+		s.tryDrainOwn(i)
 	}
 }
 
 // miss counts a lock-free miss; with admission it is recorded for the
 // hill climber too, in order with the hits.
-func (s *shard[K, V]) miss(st uint64) {
-	s.reads.stripes[st].misses.Add(1)
-	if s.admission && s.reads.record(st, s.missMark) {
-		s.tryDrainOwn(st)
+func (s *shard[K, V]) miss() {
+	var mark *node[K, V]
+	if s.admission {
+		mark = s.missMark
+	}
+	if i, full := s.reads.missHere(mark); full {
+		s.tryDrainOwn(i)
 	}
 }
 
 // tryDrainOwn replays stripe i, the caller's own, if the lock is free,
-// lossily if the shard is read concurrently (see concurrent).
+// lossily if the shard is read concurrently (see concurrent). Otherwise
+// the other stripes' records are replayed first: with one goroutine using
+// the shard they are its own, recorded on the P it ran on before Go moved
+// it to this one, so they are older.
 func (s *shard[K, V]) tryDrainOwn(i uint64) {
 	if !s.mu.TryLock() {
 		return
 	}
-	s.drainStripe(i, s.concurrent(s.reads.dirty.bits.Load()&^(1<<i) != 0))
+	others := s.reads.dirty.bits.Load() &^ (1 << i)
+	lossy := s.concurrent(others != 0)
+	if !lossy {
+		s.drainStripes(others)
+	}
+	s.drainStripe(i, lossy)
 	s.mu.Unlock()
+}
+
+// drainStripes replays, in full, the stripes whose bits are set. Lock held.
+func (s *shard[K, V]) drainStripes(bits uint64) {
+	for ; bits != 0; bits &= bits - 1 {
+		s.drainStripe(uint64(bits64.TrailingZeros64(bits)), false)
+	}
 }
 
 // concurrent reports whether replays should be lossy, given whether the
@@ -165,7 +182,7 @@ func (s *shard[K, V]) tryDrainOwn(i uint64) {
 // the eviction order is exactly golang-lru's. Records in several stripes
 // usually mean several goroutines; once that is seen twice within capacity
 // insertions and promotions (one goroutine's records also split between
-// stripes when Go moves its stack, which is rare, so once is not enough),
+// stripes when Go moves it to another P, so once is not enough),
 // the shard counts as used concurrently for the next capacity insertions
 // and promotions. Replaying every hit would then cost more than the
 // lock-free lookup saved (a promotion moves golang-lru's list elements,
@@ -184,24 +201,23 @@ func (s *shard[K, V]) concurrent(othersSeen bool) bool {
 }
 
 // drainBeforeWrite replays the reads recorded before a write (or a locked
-// lookup) by the goroutine making it, own being its stripe, so that a
-// goroutine's reads and writes reach the lists in the order it made them.
-// Lock held. Unless the shard is used concurrently, every stripe's records
-// are replayed, whoever's they are (the write's own stripe may differ from
-// its reads', see readBuffer.mine). Used concurrently, nothing is
-// replayed: each reader replays its own records when its stripe fills,
+// lookup), so that a goroutine's reads and writes reach the lists in the
+// order it made them. Lock held. Unless the shard is used concurrently,
+// every stripe's records are replayed, whoever's they are, the stripe of
+// the writer's P last (with one goroutine using the shard, the others hold
+// its reads from before Go moved it to this P). Used concurrently, nothing
+// is replayed: each reader replays its own records when its stripe fills,
 // and the cleanup sweep those of readers that stopped. (Replaying the
 // writer's own stripe here cost up to two list moves inside the lock on
 // every write, which made concurrent writers wait on each other.)
 func (s *shard[K, V]) drainBeforeWrite() {
 	bits := s.reads.dirty.bits.Load()
-	switch {
-	case bits == 0:
-	case !s.concurrent(bits&(bits-1) != 0):
-		for ; bits != 0; bits &= bits - 1 {
-			s.drainStripe(uint64(bits64.TrailingZeros64(bits)), false)
-		}
+	if bits == 0 || s.concurrent(bits&(bits-1) != 0) {
+		return
 	}
+	own := uint64(1) << s.reads.here()
+	s.drainStripes(bits &^ own)
+	s.drainStripes(bits & own)
 }
 
 // drainAll replays every stripe's records. Lock held.
