@@ -255,7 +255,7 @@ func (c *Cache[K, V]) Purge() {
 		}
 		for _, seg := range s.segments() {
 			s.deletedN += uint64(seg.Len())
-			seg.Purge()
+			seg.purge()
 		}
 		s.index.clear()
 		if s.sketch != nil {

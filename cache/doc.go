@@ -2,8 +2,10 @@
 // downstream APIs: a generic, size-bounded, TTL cache whose loader never
 // stampedes the thing behind it.
 //
-// It is built on github.com/hashicorp/golang-lru/v2 (its LRU lists are the
-// eviction core) and adds what golang-lru lacks: per-entry TTL with jitter
+// Its LRU evicts exactly as github.com/hashicorp/golang-lru/v2's does (the
+// tests replay random operations against golang-lru's simplelru), on lists
+// of its own linked through the entries, and it adds what golang-lru
+// lacks: per-entry TTL with jitter
 // and optional sliding expiry, sharding for concurrent throughput, eviction
 // callbacks that run outside every lock, a cleanup goroutine stopped by
 // Close, an optional TinyLFU admission filter, a loader with stampede
@@ -33,7 +35,7 @@
 // Capacity bounds the number of stored entries and is never exceeded, even
 // under concurrent writes: the cache is split into Shards (by key hash),
 // each with an exact share of Capacity and its own lock for writes. By
-// default each shard is an LRU (golang-lru's list). With Config.Admission it is W-TinyLFU: new entries enter
+// default each shard is an LRU. With Config.Admission it is W-TinyLFU: new entries enter
 // an LRU window (1 % of the shard at first), and when the window's oldest
 // entry must move into the full main area (a segmented LRU: probation, and
 // protected for entries used again) it evicts main's oldest entry only if a
@@ -49,7 +51,7 @@
 // finds the entry in a per-shard hash table read with atomic loads, and
 // records the access in a read buffer striped by P (the scheduler's
 // processor the goroutine runs on). The records are
-// replayed into golang-lru's order under the shard's lock: by the reader
+// replayed into the LRU order under the shard's lock: by the reader
 // when its stripe is full (16 records) and the lock is free, and before a
 // write. While one goroutine uses a shard, every access is replayed in
 // order, so the eviction order is exactly golang-lru's (docs/BENCHMARKS.md:
@@ -112,10 +114,10 @@
 //     field; nil loaders return ErrNilLoader; nothing panics.
 //   - Close stops the cleanup goroutine and every load in flight and waits
 //     for them. Get, Set and Delete keep working on the memory afterwards.
-//   - Cost: a Get hit takes no lock, does not allocate, and reads the
-//     monotonic clock once if the entry has a TTL (with Admission, the promotion of
-//     an entry to the protected segment allocates golang-lru's list element,
-//     a few bytes per operation amortised). Metrics are asynchronous
+//   - Cost: a Get hit takes no lock, does not allocate (its replay, which
+//     moves the entry between lists, neither: the lists are linked through
+//     the entries), and reads the monotonic clock once if the entry has a
+//     TTL. A Set allocates the entry's node. Metrics are asynchronous
 //     instruments read from the counters at collection time, so lookups pay
 //     nothing for them.
 package cache

@@ -6,14 +6,15 @@ import (
 	_ "unsafe" // go:linkname
 )
 
-// A hit must move its entry to the front of golang-lru's list, which needs
-// the shard's lock. Instead of taking it, a hit records its node in a read
+// A hit must move its entry to the front of its LRU list, which needs the
+// shard's lock. Instead of taking it, a hit records its node in a read
 // buffer, and the records are replayed into the list under the lock later,
 // in order (Caffeine's design). The buffer is striped, a stripe per P (the
-// scheduler's processor a goroutine runs on, see pinned), so that
+// scheduler's processor a goroutine runs on, see recordHere), so that
 // goroutines running at the same time write different cache lines; a
-// reader replays its stripe when it is full, if the lock is free, and while one goroutine uses the shard a
-// write first replays the records made before it (shard.drainBeforeWrite).
+// reader replays its stripe when it is full, if the lock is free, and
+// while one goroutine uses the shard a write first replays the records
+// made before it (shard.drainBeforeWrite).
 // The buffer is lossy: a record finding its stripe full is dropped (it is
 // still counted for Stats), and while several goroutines use a shard a
 // replay applies only the newest records and writes replay none
