@@ -88,17 +88,16 @@ func (c *Cache[K, V]) shardFor(key K) (*shard[K, V], uint64) {
 	return c.shards[((h>>32)*c.nShards)>>32], h
 }
 
-// now reads the cache's clock precisely (writes and locked paths; lookups
-// use c.clock.liveAt).
+// now reads the cache's clock (lookups use c.clock.liveAt, which reads it
+// only for entries that expire).
 func (c *Cache[K, V]) now() int64 { return c.clock.precise() }
 
 // Get returns the live value for key. Expired entries, stale entries kept
 // for StaleIfError and cached NotFound results all read as absent. With
 // ExpireAfterAccess a hit extends the entry's life. A hit takes no lock and
-// writes only the calling goroutine's read-buffer stripe.
+// writes only the read-buffer stripe of the P it runs on.
 func (c *Cache[K, V]) Get(key K) (V, bool) {
 	s, h := c.shardFor(key)
-	st := s.reads.mine()
 	if n := s.index.get(key, h); n != nil {
 		live, t := c.clock.liveAt(n.expires.Load())
 		if !live {
@@ -110,11 +109,11 @@ func (c *Cache[K, V]) Get(key K) (V, bool) {
 			if c.cfg.ExpireAfterAccess {
 				n.slide(t)
 			}
-			s.hit(st, n)
+			s.hit(n)
 			return n.value, true
 		}
 	}
-	s.miss(st)
+	s.miss()
 	var zero V
 	return zero, false
 }
@@ -161,7 +160,7 @@ func (c *Cache[K, V]) Set(key K, value V) {
 // shortened by the configured jitter. A load in flight for key is not
 // allowed to overwrite this value when it finishes.
 func (c *Cache[K, V]) SetWithTTL(key K, value V, ttl time.Duration) {
-	t := c.clock.writeClock(ttl)
+	t := c.now()
 	it := c.newNode(key, value, nil, ttl, t)
 	s, h := c.shardFor(key)
 	s.mu.Lock()
@@ -256,7 +255,7 @@ func (c *Cache[K, V]) Purge() {
 		}
 		for _, seg := range s.segments() {
 			s.deletedN += uint64(seg.Len())
-			seg.Purge()
+			seg.purge()
 		}
 		s.index.clear()
 		if s.sketch != nil {
@@ -314,7 +313,6 @@ func (c *Cache[K, V]) Close() error {
 		c.spawnMu.Unlock()
 		c.cancel()
 		c.workers.Wait()
-		c.clock.stop()
 		c.obs.close()
 	})
 	return nil

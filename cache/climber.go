@@ -66,13 +66,13 @@ func (s *shard[K, V]) adapt(delta int) {
 		quota := min(delta, s.protCap)
 		moved := 0
 		for moved < quota {
-			k, v, ok := s.probation.RemoveOldest()
-			if !ok {
-				if k, v, ok = s.protected.RemoveOldest(); !ok {
+			n := s.probation.removeOldest()
+			if n == nil {
+				if n = s.protected.removeOldest(); n == nil {
 					break
 				}
 			}
-			s.window.Add(k, v)
+			s.window.pushFront(n)
 			moved++
 		}
 		quota = max(moved, min(quota, s.mainCap-(s.probation.Len()+s.protected.Len())))
@@ -80,19 +80,18 @@ func (s *shard[K, V]) adapt(delta int) {
 		s.mainCap -= quota
 		s.protCap -= quota
 		for s.protected.Len() > s.protCap {
-			k, v, _ := s.protected.RemoveOldest()
-			s.probation.Add(k, v)
+			s.probation.pushFront(s.protected.removeOldest())
 		}
 	case delta < 0:
 		// Shrink the window (to at least one entry); its oldest entries
 		// move to probation.
 		quota := min(-delta, s.windowCap-1)
 		for range quota {
-			k, v, ok := s.window.RemoveOldest()
-			if !ok {
+			n := s.window.removeOldest()
+			if n == nil {
 				break
 			}
-			s.probation.Add(k, v)
+			s.probation.pushFront(n)
 		}
 		s.windowCap -= quota
 		s.mainCap += quota

@@ -29,8 +29,9 @@ func (r EvictionReason) String() string {
 }
 
 // node is one stored entry. A lookup that finds it reads it without a
-// lock, so it is never changed once published, except its expiry under
-// ExpireAfterAccess (atomic); a Set stores a new node. Times are the
+// lock, so its key, value and missing never change once published, nor
+// does its expiry except under ExpireAfterAccess (atomic); a Set stores a
+// new node. Its list links change under the shard's lock only. Times are the
 // cache's clock (see clock).
 type node[K comparable, V any] struct {
 	key   K
@@ -47,6 +48,12 @@ type node[K comparable, V any] struct {
 	// stamp is the shard's ticks when the entry last went to the front of
 	// a list; only the lock holder reads or writes it (see shard.ticks).
 	stamp uint64
+	// prev, next and seg link the node into its shard's lists (segment);
+	// only the lock holder reads or writes them. seg is nil once the node
+	// has left the shard (removed, evicted, or replaced by a Set), so a
+	// read-buffer record of it is recognised as stale.
+	prev, next *node[K, V]
+	seg        *segment[K, V]
 }
 
 // born is when the value was written (refresh ahead is measured from it).

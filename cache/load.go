@@ -72,7 +72,7 @@ func (c *Cache[K, V]) GetOrLoad(ctx context.Context, key K, loader func(ctx cont
 			if c.cfg.ExpireAfterAccess {
 				n.slide(t)
 			}
-			s.hit(s.reads.mine(), n)
+			s.hit(n)
 			if n.missing != nil {
 				return zero, n.missing.err
 			}

@@ -3,17 +3,18 @@ package cache
 import (
 	"runtime"
 	"sync/atomic"
-	"unsafe"
+	_ "unsafe" // go:linkname
 )
 
-// A hit must move its entry to the front of golang-lru's list, which needs
-// the shard's lock. Instead of taking it, a hit records its node in a read
+// A hit must move its entry to the front of its LRU list, which needs the
+// shard's lock. Instead of taking it, a hit records its node in a read
 // buffer, and the records are replayed into the list under the lock later,
-// in order (Caffeine's design). The buffer is striped, a stripe per
-// goroutine (by stack address, see mine), so that goroutines on different
-// CPUs write different cache lines; a reader replays its own stripe when it
-// is full, if the lock is free, and while one goroutine uses the shard a
-// write first replays the records made before it (shard.drainBeforeWrite).
+// in order (Caffeine's design). The buffer is striped, a stripe per P (the
+// scheduler's processor a goroutine runs on, see recordHere), so that
+// goroutines running at the same time write different cache lines; a
+// reader replays its stripe when it is full, if the lock is free, and
+// while one goroutine uses the shard a write first replays the records
+// made before it (shard.drainBeforeWrite).
 // The buffer is lossy: a record finding its stripe full is dropped (it is
 // still counted for Stats), and while several goroutines use a shard a
 // replay applies only the newest records and writes replay none
@@ -55,27 +56,53 @@ type dirtyMask struct {
 }
 
 func newReadBuffer[K comparable, V any]() readBuffer[K, V] {
-	n := 16 // two goroutines share a stripe with probability 1/n
+	n := 16 // a stripe per P, and room for GOMAXPROCS to grow
 	for n < 4*runtime.GOMAXPROCS(0) && n < maxStripes {
 		n <<= 1
 	}
 	return readBuffer[K, V]{stripes: make([]stripe[K, V], n), mask: uint64(n - 1), dirty: new(dirtyMask)}
 }
 
-// mine returns the calling goroutine's stripe. Goroutine stacks lie at
-// distinct addresses (at least 2 KiB apart: the smallest stack), so the
-// address of a local variable, hashed, spreads goroutines over the
-// stripes and keeps each on the same one for a given call site while its
-// stack stays put, without runtime internals. Call sites at different
-// stack depths may get different stripes: a write after reads from one
-// call site (the reads in a stripe, the write elsewhere) is still replayed
-// in order, but reads from two call sites that both await a replay look
-// like two goroutines; seen twice, that turns the shard lossy
-// (shard.concurrent).
-func (b *readBuffer[K, V]) mine() uint64 {
-	var marker byte
-	a := uint64(uintptr(unsafe.Pointer(&marker))) >> 11
-	return (a * 0x9e3779b97f4a7c15) >> 58 & b.mask
+// procPin and procUnpin are the runtime's: procPin keeps the calling
+// goroutine on its P (no preemption) until procUnpin and returns the P's
+// id. sync.Pool keeps its per-P caches with them; the runtime exports them
+// by go:linkname for packages outside the standard library (go.dev/issue/67401).
+//
+//go:linkname procPin runtime.procPin
+func procPin() int
+
+//go:linkname procUnpin runtime.procUnpin
+func procUnpin()
+
+// here returns the stripe of the P the caller runs on.
+func (b *readBuffer[K, V]) here() uint64 {
+	i := uint64(procPin()) & b.mask
+	procUnpin()
+	return i
+}
+
+// recordHere records a hit on n in the stripe of the P the caller runs
+// on, kept on that P meanwhile, so that goroutines running at the same
+// time never write the same stripe (unless GOMAXPROCS exceeds the
+// stripes and Ps share them: the writes are atomic, so sharing costs only
+// contention). It returns the stripe and whether it is full (due a
+// replay, which the caller does unpinned: replays take the lock).
+func (b *readBuffer[K, V]) recordHere(n *node[K, V]) (uint64, bool) {
+	i := uint64(procPin()) & b.mask
+	full := b.record(i, n)
+	procUnpin()
+	return i, full
+}
+
+// missHere counts a lock-free miss in the stripe of the caller's P and, if
+// mark is not nil (admission: the hill climber counts misses in order
+// with the hits), records it; as recordHere.
+func (b *readBuffer[K, V]) missHere(mark *node[K, V]) (uint64, bool) {
+	i := uint64(procPin()) & b.mask
+	b.stripes[i].misses.Add(1)
+	full := mark != nil && b.record(i, mark)
+	procUnpin()
+	return i, full
 }
 
 // record offers n to stripe i and reports whether the stripe is full (due

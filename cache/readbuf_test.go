@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"math/bits"
 	"math/rand/v2"
+	"runtime"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/golang-lru/v2/simplelru"
 	"github.com/stretchr/testify/assert"
@@ -258,4 +260,60 @@ func TestStatsCountEveryLookupUnderConcurrency(t *testing.T) {
 		assert.Equal(t, uint64(readers*gets), st.Hits+st.Misses, "every Get counted once")
 		assert.Zero(t, st.Evicted, "nothing evicted: the expected hits hold")
 	})
+}
+
+// TestOneGoroutineEvictsLikeGolangLRUWhenItMovesToAnotherP: the read
+// buffer is striped by P, so a goroutine that Go moves to another P
+// between two reads leaves them in two stripes. A write replays the
+// other stripes before the one of its own P, so the reads still reach
+// the list in the order they were made. Tries in which the goroutine did
+// not move, or moved again during the write, are discarded.
+func TestOneGoroutineEvictsLikeGolangLRUWhenItMovesToAnotherP(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("needs two Ps")
+	}
+	// A goroutine keeping the other P busy, so that Gosched can hand the
+	// test's goroutine to it.
+	stop := make(chan struct{})
+	var spinner sync.WaitGroup
+	spinner.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				runtime.Gosched()
+			}
+		}
+	})
+	defer spinner.Wait()
+	defer close(stop)
+
+	moved := 0
+	for try := 0; try < 500 && moved < 10; try++ {
+		var evicted []int
+		c := newTestCache(t, Config[int, int]{Capacity: 2, Shards: 1, CleanupInterval: -1,
+			OnEvict: func(k, _ int, _ EvictionReason) { evicted = append(evicted, k) }})
+		c.Set(1, 1)
+		c.Set(2, 2)
+		b := &c.shards[0].reads
+		_, ok := c.Get(2)
+		require.True(t, ok)
+		first := b.here()
+		for start := time.Now(); b.here() == first && time.Since(start) < 100*time.Millisecond; {
+			runtime.Gosched()
+		}
+		_, ok = c.Get(1)
+		require.True(t, ok)
+		before := b.here()
+		split := bits.OnesCount64(b.dirty.bits.Load()) == 2
+		c.Set(3, 3) // reads of 2 then 1: 2 is the least recently used
+		if !split || b.here() != before {
+			continue
+		}
+		moved++
+		require.Equal(t, []int{2}, evicted, "try %d: the reads were made on two Ps, the second on the writer's", try)
+	}
+	t.Logf("%d tries with the reads on two Ps", moved)
+	require.Positive(t, moved, "the goroutine never moved to another P: the test checked nothing")
 }

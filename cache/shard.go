@@ -4,17 +4,7 @@ import (
 	"hash/maphash"
 	bits64 "math/bits"
 	"sync"
-
-	"github.com/hashicorp/golang-lru/v2/simplelru"
 )
-
-// segment is one golang-lru list. It holds keys only: their order is what
-// golang-lru keeps, and the shard's index holds each key's node (so that a
-// write replaces the node in one place, and lookups find it without a
-// lock). Segments are created with room for the whole shard so that
-// golang-lru never evicts on its own: the shard decides what leaves, so
-// that it can report the reason outside the lock.
-type segment[K comparable, V any] = simplelru.LRU[K, struct{}]
 
 // shard is an independently locked part of the cache. Without admission it
 // is one LRU (window). With admission it is W-TinyLFU: new entries enter a
@@ -75,41 +65,35 @@ func newShard[K comparable, V any](seed maphash.Seed, capacity int, admission bo
 	s.reads = newReadBuffer[K, V]()
 	s.missMark = &node[K, V]{}
 	s.nearFront = uint64(max(1, capacity/16))
-	s.window = mustSegment[K, V](capacity)
+	s.window = newSegment[K, V]()
 	s.windowCap = capacity
 	if admission {
 		s.windowCap = max(1, capacity/100)
 		s.mainCap = capacity - s.windowCap
 		s.protCap = s.mainCap * 8 / 10
-		s.probation = mustSegment[K, V](capacity)
-		s.protected = mustSegment[K, V](capacity)
+		s.probation = newSegment[K, V]()
+		s.protected = newSegment[K, V]()
 		s.sketch = newSketch(capacity)
 		s.climber = newClimber(capacity)
 	}
 	return s
 }
 
-// mustSegment creates a golang-lru list; size is always >= 1 here, the only
-// condition under which simplelru fails.
-func mustSegment[K comparable, V any](size int) *segment[K, V] {
-	l, err := simplelru.NewLRU[K, struct{}](size, nil)
-	if err != nil {
-		panic("cache: internal error: " + err.Error())
-	}
-	return l
-}
-
 // promote moves n's entry up as an access does: to the front of the LRU,
 // or with admission up the W-TinyLFU lists, counting the access in the
-// sketch. It reports whether n's key is stored. Lock held.
+// sketch. It reports whether n is still stored (a record may outlive its
+// node: removed, evicted, or replaced by a Set). Lock held.
 func (s *shard[K, V]) promote(n *node[K, V]) bool {
+	if n.seg == nil {
+		return false
+	}
 	s.ticks++
 	n.stamp = s.ticks
 	if s.sketch == nil {
-		_, ok := s.window.Get(n.key)
-		return ok
+		s.window.moveToFront(n)
+		return true
 	}
-	if ok := s.accessTinyLFU(n.key); ok {
+	if ok := s.accessTinyLFU(n); ok {
 		// As in Caffeine, the sketch counts hits and insertions, not
 		// misses: a miss followed by its insertion counts once.
 		s.sketch.increment(hashKey(s.seed, n.key))
@@ -129,33 +113,50 @@ func (s *shard[K, V]) climb(hit bool) {
 	}
 }
 
-// hit records a lock-free hit on n in stripe st (the caller's
-// s.reads.mine(), taken once per operation so that one call site always
-// uses one stripe), replaying the stripe when it is full and the lock is
-// free (never waiting for it).
-func (s *shard[K, V]) hit(st uint64, n *node[K, V]) {
-	if s.reads.record(st, n) {
-		s.tryDrainOwn(st)
+// hit records a lock-free hit on n in the stripe of the caller's P,
+// replaying the stripe when it is full and the lock is free (never
+// waiting for it).
+func (s *shard[K, V]) hit(n *node[K, V]) {
+	if i, full := s.reads.recordHere(n); full {
+		s.tryDrainOwn(i)
 	}
 }
 
 // miss counts a lock-free miss; with admission it is recorded for the
 // hill climber too, in order with the hits.
-func (s *shard[K, V]) miss(st uint64) {
-	s.reads.stripes[st].misses.Add(1)
-	if s.admission && s.reads.record(st, s.missMark) {
-		s.tryDrainOwn(st)
+func (s *shard[K, V]) miss() {
+	var mark *node[K, V]
+	if s.admission {
+		mark = s.missMark
+	}
+	if i, full := s.reads.missHere(mark); full {
+		s.tryDrainOwn(i)
 	}
 }
 
 // tryDrainOwn replays stripe i, the caller's own, if the lock is free,
-// lossily if the shard is read concurrently (see concurrent).
+// lossily if the shard is read concurrently (see concurrent). Otherwise
+// the other stripes' records are replayed first: with one goroutine using
+// the shard they are its own, recorded on the P it ran on before Go moved
+// it to this one, so they are older.
 func (s *shard[K, V]) tryDrainOwn(i uint64) {
 	if !s.mu.TryLock() {
 		return
 	}
-	s.drainStripe(i, s.concurrent(s.reads.dirty.bits.Load()&^(1<<i) != 0))
+	others := s.reads.dirty.bits.Load() &^ (1 << i)
+	lossy := s.concurrent(others != 0)
+	if !lossy {
+		s.drainStripes(others)
+	}
+	s.drainStripe(i, lossy)
 	s.mu.Unlock()
+}
+
+// drainStripes replays, in full, the stripes whose bits are set. Lock held.
+func (s *shard[K, V]) drainStripes(bits uint64) {
+	for ; bits != 0; bits &= bits - 1 {
+		s.drainStripe(uint64(bits64.TrailingZeros64(bits)), false)
+	}
 }
 
 // concurrent reports whether replays should be lossy, given whether the
@@ -165,10 +166,10 @@ func (s *shard[K, V]) tryDrainOwn(i uint64) {
 // the eviction order is exactly golang-lru's. Records in several stripes
 // usually mean several goroutines; once that is seen twice within capacity
 // insertions and promotions (one goroutine's records also split between
-// stripes when Go moves its stack, which is rare, so once is not enough),
+// stripes when Go moves it to another P, so once is not enough),
 // the shard counts as used concurrently for the next capacity insertions
 // and promotions. Replaying every hit would then cost more than the
-// lock-free lookup saved (a promotion moves golang-lru's list elements,
+// lock-free lookup saved (a promotion writes the links of three nodes,
 // which are cold in the CPU cache): replays become lossy (see drainStripe)
 // and writes replay only their own goroutine's records. The entries read
 // most are still promoted often, and the order approximates LRU, as with
@@ -184,24 +185,23 @@ func (s *shard[K, V]) concurrent(othersSeen bool) bool {
 }
 
 // drainBeforeWrite replays the reads recorded before a write (or a locked
-// lookup) by the goroutine making it, own being its stripe, so that a
-// goroutine's reads and writes reach the lists in the order it made them.
-// Lock held. Unless the shard is used concurrently, every stripe's records
-// are replayed, whoever's they are (the write's own stripe may differ from
-// its reads', see readBuffer.mine). Used concurrently, nothing is
-// replayed: each reader replays its own records when its stripe fills,
+// lookup), so that a goroutine's reads and writes reach the lists in the
+// order it made them. Lock held. Unless the shard is used concurrently,
+// every stripe's records are replayed, whoever's they are, the stripe of
+// the writer's P last (with one goroutine using the shard, the others hold
+// its reads from before Go moved it to this P). Used concurrently, nothing
+// is replayed: each reader replays its own records when its stripe fills,
 // and the cleanup sweep those of readers that stopped. (Replaying the
 // writer's own stripe here cost up to two list moves inside the lock on
 // every write, which made concurrent writers wait on each other.)
 func (s *shard[K, V]) drainBeforeWrite() {
 	bits := s.reads.dirty.bits.Load()
-	switch {
-	case bits == 0:
-	case !s.concurrent(bits&(bits-1) != 0):
-		for ; bits != 0; bits &= bits - 1 {
-			s.drainStripe(uint64(bits64.TrailingZeros64(bits)), false)
-		}
+	if bits == 0 || s.concurrent(bits&(bits-1) != 0) {
+		return
 	}
+	own := uint64(1) << s.reads.here()
+	s.drainStripes(bits &^ own)
+	s.drainStripes(bits & own)
 }
 
 // drainAll replays every stripe's records. Lock held.
@@ -253,52 +253,30 @@ func (s *shard[K, V]) drainStripe(i uint64, lossy bool) {
 	}
 }
 
-// accessTinyLFU finds and promotes key in the W-TinyLFU lists and reports
-// whether it is there.
-func (s *shard[K, V]) accessTinyLFU(key K) bool {
-	if _, ok := s.protected.Get(key); ok {
-		return true
-	}
-	if _, ok := s.window.Get(key); ok {
-		return true
-	}
-	if s.probation.Contains(key) {
+// accessTinyLFU promotes n, which is stored, in the W-TinyLFU lists.
+func (s *shard[K, V]) accessTinyLFU(n *node[K, V]) bool {
+	switch n.seg {
+	case s.protected, s.window:
+		n.seg.moveToFront(n)
+	case s.probation:
 		// A second access in the main area: promote to protected, demoting
 		// protected's oldest to probation if protected is full.
-		s.probation.Remove(key)
-		s.protected.Add(key, struct{}{})
+		s.probation.remove(n)
+		s.protected.pushFront(n)
 		if s.protected.Len() > s.protCap {
-			if k, _, ok := s.protected.RemoveOldest(); ok {
-				s.probation.Add(k, struct{}{})
-			}
+			s.probation.pushFront(s.protected.removeOldest())
 		}
-		return true
+	default:
+		return false
 	}
-	return false
-}
-
-// segmentOf returns the list holding key, or nil, without changing any
-// order.
-func (s *shard[K, V]) segmentOf(key K) *segment[K, V] {
-	if s.window.Contains(key) {
-		return s.window
-	}
-	if s.sketch != nil {
-		if s.protected.Contains(key) {
-			return s.protected
-		}
-		if s.probation.Contains(key) {
-			return s.probation
-		}
-	}
-	return nil
+	return true
 }
 
 // remove deletes key and returns its node, or nil. Lock held.
 func (s *shard[K, V]) remove(key K, h uint64) *node[K, V] {
 	n := s.index.remove(key, h)
-	if n != nil {
-		s.segmentOf(key).Remove(key)
+	if n != nil && n.seg != nil {
+		n.seg.remove(n)
 	}
 	return n
 }
@@ -327,13 +305,15 @@ func (s *shard[K, V]) segments() []*segment[K, V] {
 // one entry out, which is returned for reporting after unlock.
 func (s *shard[K, V]) put(key K, h uint64, n *node[K, V], now int64) (eviction[K, V], bool) {
 	if old := s.index.put(n, h); old != nil {
+		seg := old.seg
+		seg.replace(old, n)
 		if s.ticks < s.lossyUntil && s.ticks-old.stamp < s.nearFront {
 			n.stamp = old.stamp
 			return eviction[K, V]{}, false
 		}
 		s.ticks++
 		n.stamp = s.ticks
-		s.segmentOf(key).Get(key) // to the front of its list
+		seg.moveToFront(n)
 		return eviction[K, V]{}, false
 	}
 	s.ticks++
@@ -342,45 +322,44 @@ func (s *shard[K, V]) put(key K, h uint64, n *node[K, V], now int64) (eviction[K
 		var ev eviction[K, V]
 		evicted := false
 		if s.window.Len() >= s.windowCap {
-			k, _, _ := s.window.RemoveOldest()
-			ev, evicted = s.outgoing(k, now)
+			ev, evicted = s.outgoing(s.window.removeOldest(), now)
 		}
-		s.window.Add(key, struct{}{})
+		s.window.pushFront(n)
 		return ev, evicted
 	}
 	s.sketch.increment(h)
-	s.window.Add(key, struct{}{})
+	s.window.pushFront(n)
 	if s.window.Len() <= s.windowCap {
 		return eviction[K, V]{}, false
 	}
-	ck, _, _ := s.window.RemoveOldest()
-	return s.admit(ck, now)
+	return s.admit(s.window.removeOldest(), now)
 }
 
-// admit moves a candidate leaving the window into the main area, or rejects
-// it, by the TinyLFU rule: when the main area is full, the candidate
-// replaces main's oldest entry (the victim) only if the sketch estimates
-// that it was accessed more often recently. Expired entries lose at once.
-func (s *shard[K, V]) admit(ck K, now int64) (eviction[K, V], bool) {
+// admit moves a candidate leaving the window (unlinked) into the main
+// area, or rejects it, by the TinyLFU rule: when the main area is full,
+// the candidate replaces main's oldest entry (the victim) only if the
+// sketch estimates that it was accessed more often recently. Expired
+// entries lose at once.
+func (s *shard[K, V]) admit(cn *node[K, V], now int64) (eviction[K, V], bool) {
 	if s.probation.Len()+s.protected.Len() < s.mainCap {
-		s.probation.Add(ck, struct{}{})
+		s.probation.pushFront(cn)
 		return eviction[K, V]{}, false
 	}
-	if s.mainCap == 0 || !s.index.get(ck, hashKey(s.seed, ck)).liveAt(now) {
-		return s.outgoing(ck, now)
+	if s.mainCap == 0 || !cn.liveAt(now) {
+		return s.outgoing(cn, now)
 	}
 	from := s.probation
-	vk, _, ok := from.GetOldest()
-	if !ok {
+	vn := from.oldest()
+	if vn == nil {
 		from = s.protected
-		vk, _, _ = from.GetOldest()
+		vn = from.oldest()
 	}
-	if s.index.get(vk, hashKey(s.seed, vk)).liveAt(now) && !s.admits(ck, vk) {
-		return s.outgoing(ck, now)
+	if vn.liveAt(now) && !s.admits(cn.key, vn.key) {
+		return s.outgoing(cn, now)
 	}
-	from.Remove(vk)
-	s.probation.Add(ck, struct{}{})
-	return s.outgoing(vk, now)
+	from.remove(vn)
+	s.probation.pushFront(cn)
+	return s.outgoing(vn, now)
 }
 
 // admits reports whether the candidate should replace the victim: only if
@@ -395,20 +374,20 @@ func (s *shard[K, V]) admits(candidate, victim K) bool {
 	return s.sketch.frequency(hashKey(s.seed, candidate)) > s.sketch.frequency(hashKey(s.seed, victim))
 }
 
-// outgoing counts an entry pushed out of the lists for room, removes it
-// from the index and says whether to report it: an entry already past its
-// expiry is reported as expired. Lock held.
-func (s *shard[K, V]) outgoing(k K, now int64) (eviction[K, V], bool) {
-	it := s.index.remove(k, hashKey(s.seed, k))
+// outgoing counts an entry pushed out of the lists for room (n, already
+// unlinked), removes it from the index and says whether to report it: an
+// entry already past its expiry is reported as expired. Lock held.
+func (s *shard[K, V]) outgoing(n *node[K, V], now int64) (eviction[K, V], bool) {
+	s.index.remove(n.key, hashKey(s.seed, n.key))
 	reason := Evicted
-	if !it.liveAt(now) {
+	if !n.liveAt(now) {
 		reason = Expired
 		s.expired++
 	} else {
 		s.evicted++
 	}
-	if it.missing != nil {
+	if n.missing != nil {
 		return eviction[K, V]{}, false
 	}
-	return eviction[K, V]{key: k, value: it.value, reason: reason}, true
+	return eviction[K, V]{key: n.key, value: n.value, reason: reason}, true
 }
