@@ -10,6 +10,8 @@ require (
 	modernc.org/sqlite v1.61.1
 )
 
+require github.com/DataDog/go-sqllexer v0.2.6
+
 require (
 	filippo.io/age v1.3.2
 	filippo.io/edwards25519 v1.2.0 // indirect

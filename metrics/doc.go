@@ -1,28 +1,34 @@
 // Package metrics is where a service turns OpenTelemetry on and exposes it:
-// one call installs the SDK, a Prometheus /metrics handler, optional OTLP
-// export and Go runtime metrics, and a net/http middleware records request
+// one call installs the SDK, a Prometheus /metrics handler, push exporters
+// (OTLP, from metrics/otlp) and Go runtime metrics, and a net/http middleware records request
 // durations exactly as the stable HTTP semantic conventions define them.
 //
 // The primitive packages of Keel (retry, breaker, cache, …) use only the
 // OpenTelemetry API and report to the otel globals unless given providers;
 // [Setup] installs the SDK behind those globals, so everything they measure
 // appears on /metrics and in the OTLP stream without further wiring.
-// Subpackages: metrics/health (liveness and readiness endpoints) and
-// metrics/alert (threshold rules over the collected metrics).
+// Subpackages: metrics/otlp (OTLP export over gRPC or HTTP), metrics/health
+// (liveness and readiness endpoints), metrics/alert (threshold rules over
+// the collected metrics), metrics/sqlmetrics (database/sql telemetry) and
+// metrics/requestctx (request id and route in the context).
 //
 // # Setup
 //
-//	tel, err := metrics.Setup(ctx, metrics.Config{ServiceName: "salesapi", ServiceVersion: version})
+//	push, err := otlp.New(otlp.Config{}) // OTLP when OTEL_EXPORTER_OTLP_* asks for it
+//	if err != nil { ... }
+//	tel, err := metrics.Setup(ctx, metrics.Config{ServiceName: "salesapi", ServiceVersion: version,
+//		Exporters: []metrics.Exporter{push}})
 //	if err != nil { ... }
 //	defer tel.Shutdown(context.WithoutCancel(ctx)) // flushes OTLP
 //	mux.Handle("GET /metrics", tel.Handler())
 //
 // The resource carries service.name, service.version and service.instance.id
 // (random per process unless configured), host and process runtime details,
-// and OTEL_RESOURCE_ATTRIBUTES. OTLP export is on when Config.OTLP.Protocol
-// is set or when OTEL_EXPORTER_OTLP_ENDPOINT (or its _METRICS_/_TRACES_
-// variant) is; the exporters read the other OTEL_EXPORTER_OTLP_* variables
-// themselves.
+// and OTEL_RESOURCE_ATTRIBUTES. Push export is whatever Config.Exporters
+// holds: metrics/otlp's exporter is on when its Config.Protocol is set or
+// OTEL_EXPORTER_OTLP_ENDPOINT (or its _METRICS_/_TRACES_ variant) is. It
+// lives in its own package so that a Prometheus-only service, which does not
+// import it, links neither gRPC nor the OTLP exporters.
 //
 // # HTTP server metrics
 //

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -15,6 +14,8 @@ import (
 	"go.opentelemetry.io/otel/metric/noop"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/keel-go/keel/metrics/internal/httproute"
 )
 
 // ScopeName is the instrumentation scope of the instruments this package
@@ -257,21 +258,4 @@ func protocolVersion(proto string) string {
 // trailing "{$}" becomes nothing ("GET example.com/items/{id}" →
 // "/items/{id}", "/{$}" → "/"). An empty pattern, or a string with no path
 // (which ServeMux would never have matched), gives "".
-func Route(pattern string) string {
-	if !strings.Contains(pattern, "/") {
-		return ""
-	}
-	// A method is present only when a blank comes before the path.
-	if i := strings.IndexAny(pattern, " \t"); i >= 0 && i < strings.IndexByte(pattern, '/') {
-		pattern = strings.TrimLeft(pattern[i+1:], " \t")
-	}
-	if i := strings.IndexByte(pattern, '/'); i > 0 {
-		pattern = pattern[i:]
-	}
-	// A valid pattern ends in at most one "{$}"; trimming every one keeps
-	// the route free of it for any string a caller passes.
-	for strings.HasSuffix(pattern, "{$}") {
-		pattern = strings.TrimSuffix(pattern, "{$}")
-	}
-	return pattern
-}
+func Route(pattern string) string { return httproute.FromPattern(pattern) }

@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
-	"strings"
 	"sync"
 	"time"
 
@@ -18,10 +16,6 @@ import (
 	runtimemetrics "go.opentelemetry.io/contrib/instrumentation/runtime"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetricgrpc"
-	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
@@ -32,16 +26,10 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-// OTLP protocols accepted by [OTLPConfig.Protocol] and by the
-// OTEL_EXPORTER_OTLP_PROTOCOL environment variable.
-const (
-	ProtocolGRPC         = "grpc"
-	ProtocolHTTPProtobuf = "http/protobuf"
-)
-
 // Config configures [Setup]. The zero value is usable: a Prometheus
-// exporter, runtime metrics, globally installed providers, and OTLP export
-// only when the standard OTEL_EXPORTER_OTLP_* variables ask for it.
+// exporter, runtime metrics and globally installed providers. Push export
+// (OTLP) is added through Exporters, from metrics/otlp, so that a service
+// that does not push links no gRPC or protobuf.
 type Config struct {
 	// ServiceName is the service.name resource attribute. Zero means
 	// OTEL_SERVICE_NAME, or the SDK's "unknown_service:<executable>".
@@ -67,8 +55,10 @@ type Config struct {
 	// every Keel package (whose nil providers mean the globals) reports here.
 	DisableGlobal bool
 
-	// OTLP configures OTLP export of metrics and traces. See [OTLPConfig].
-	OTLP OTLPConfig
+	// Exporters push metrics and traces (metrics/otlp.New makes the OTLP
+	// one). Setup creates their exporters, owns them from then on, and
+	// Telemetry.Shutdown flushes and stops them.
+	Exporters []Exporter
 
 	// Readers are extra metric readers, for example the
 	// sdkmetric.NewManualReader() that metrics/alert evaluates rules over.
@@ -83,32 +73,15 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// OTLPConfig selects OTLP exporters. With Protocol empty, OTLP is enabled
-// only when OTEL_EXPORTER_OTLP_ENDPOINT (or its _METRICS_/_TRACES_ variant)
-// is set, using OTEL_EXPORTER_OTLP_PROTOCOL (default http/protobuf).
-// OTEL_METRICS_EXPORTER=none or OTEL_TRACES_EXPORTER=none switches that
-// signal off. The exporters read every other standard variable themselves
-// (headers, certificates, timeout, compression).
-type OTLPConfig struct {
-	// Protocol is ProtocolGRPC or ProtocolHTTPProtobuf; setting it enables
-	// OTLP without any environment variable.
-	Protocol string
-	// Endpoint overrides the exporters' endpoint: "host:port" for gRPC; for
-	// HTTP a base URL to which /v1/metrics and /v1/traces are appended, as
-	// with OTEL_EXPORTER_OTLP_ENDPOINT. Zero means the environment or the
-	// exporter's default (localhost:4317 / http://localhost:4318).
-	Endpoint string
-	// Insecure disables TLS towards the collector.
-	Insecure bool
-	// Headers are sent with every export (an API key, for instance). They
-	// are never logged.
-	Headers map[string]string
+// Exporter is a push exporter [Setup] installs: metrics/otlp's is one.
+type Exporter interface {
+	// NewExporters creates the exporters; either may be nil, which leaves
+	// that signal unpushed. Setup calls it once and shuts down what it
+	// returns.
+	NewExporters(ctx context.Context) (sdkmetric.Exporter, sdktrace.SpanExporter, error)
 	// ExportInterval is how often metrics are pushed. Zero means
 	// OTEL_METRIC_EXPORT_INTERVAL or the SDK's 60 s.
-	ExportInterval time.Duration
-	// DisableTraces and DisableMetrics turn off one of the two signals.
-	DisableTraces  bool
-	DisableMetrics bool
+	ExportInterval() time.Duration
 }
 
 // Telemetry is what [Setup] installed. Shutdown flushes and stops it.
@@ -150,9 +123,10 @@ func (t *Telemetry) Shutdown(ctx context.Context) error {
 // the providers globally (unless Config.DisableGlobal). On error nothing is
 // left running.
 func Setup(ctx context.Context, cfg Config) (*Telemetry, error) {
-	otlp, err := resolveOTLP(cfg.OTLP)
-	if err != nil {
-		return nil, err
+	for i, e := range cfg.Exporters {
+		if e == nil {
+			return nil, fmt.Errorf("metrics: Config.Exporters[%d] is nil", i)
+		}
 	}
 	res, err := buildResource(ctx, cfg)
 	if err != nil {
@@ -192,32 +166,34 @@ func Setup(ctx context.Context, cfg Config) (*Telemetry, error) {
 	if cfg.Sampler != nil {
 		topts = append(topts, sdktrace.WithSampler(cfg.Sampler))
 	}
-	if otlp.enabled {
-		var metricExp sdkmetric.Exporter
-		if !otlp.DisableMetrics {
-			if metricExp, err = newMetricExporter(ctx, otlp); err != nil {
-				return nil, err
-			}
-			undo = append(undo, metricExp.Shutdown)
+	// The periodic readers start their goroutines at once, so they are
+	// made only when no exporter can fail any more.
+	type pusher struct {
+		exp      sdkmetric.Exporter
+		interval time.Duration
+	}
+	var pushers []pusher
+	for _, e := range cfg.Exporters {
+		metricExp, spanExp, err := e.NewExporters(ctx)
+		if err != nil {
+			cleanup()
+			return nil, fmt.Errorf("metrics: exporter: %w", err)
 		}
-		if !otlp.DisableTraces {
-			exp, err := newTraceExporter(ctx, otlp)
-			if err != nil {
-				cleanup()
-				return nil, err
-			}
-			undo = append(undo, exp.Shutdown)
-			topts = append(topts, sdktrace.WithBatcher(exp))
-		}
-		// The periodic reader starts its goroutine at once, so it is made
-		// only when nothing else can fail before the provider owns it.
 		if metricExp != nil {
-			var ropts []sdkmetric.PeriodicReaderOption
-			if otlp.ExportInterval > 0 {
-				ropts = append(ropts, sdkmetric.WithInterval(otlp.ExportInterval))
-			}
-			mopts = append(mopts, sdkmetric.WithReader(sdkmetric.NewPeriodicReader(metricExp, ropts...)))
+			undo = append(undo, metricExp.Shutdown)
+			pushers = append(pushers, pusher{metricExp, e.ExportInterval()})
 		}
+		if spanExp != nil {
+			undo = append(undo, spanExp.Shutdown)
+			topts = append(topts, sdktrace.WithBatcher(spanExp))
+		}
+	}
+	for _, p := range pushers {
+		var ropts []sdkmetric.PeriodicReaderOption
+		if p.interval > 0 {
+			ropts = append(ropts, sdkmetric.WithInterval(p.interval))
+		}
+		mopts = append(mopts, sdkmetric.WithReader(sdkmetric.NewPeriodicReader(p.exp, ropts...)))
 	}
 
 	mp := sdkmetric.NewMeterProvider(mopts...)
@@ -240,117 +216,10 @@ func Setup(ctx context.Context, cfg Config) (*Telemetry, error) {
 	if cfg.Logger != nil {
 		cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "metrics: telemetry installed",
 			slog.Bool("prometheus", !cfg.DisablePrometheus),
-			slog.Bool("otlp", otlp.enabled),
-			slog.String("otlp_protocol", otlp.Protocol),
+			slog.Int("exporters", len(cfg.Exporters)),
 			slog.Bool("global", !cfg.DisableGlobal))
 	}
 	return &Telemetry{meterProvider: mp, tracerProvider: tp, handler: handler, resource: res}, nil
-}
-
-// otlpSettings is OTLPConfig after the environment has been consulted.
-type otlpSettings struct {
-	OTLPConfig
-	enabled bool
-}
-
-func resolveOTLP(c OTLPConfig) (otlpSettings, error) {
-	s := otlpSettings{OTLPConfig: c}
-	if c.ExportInterval < 0 {
-		return s, fmt.Errorf("metrics: Config.OTLP.ExportInterval must be >= 0, got %v", c.ExportInterval)
-	}
-	if s.Protocol == "" {
-		envSet := false
-		for _, name := range []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"} {
-			if os.Getenv(name) != "" {
-				envSet = true
-			}
-		}
-		if !envSet && c.Endpoint == "" {
-			return s, nil
-		}
-		s.Protocol = strings.TrimSpace(os.Getenv("OTEL_EXPORTER_OTLP_PROTOCOL"))
-		if s.Protocol == "" {
-			s.Protocol = ProtocolHTTPProtobuf
-		}
-	}
-	switch s.Protocol {
-	case ProtocolGRPC, ProtocolHTTPProtobuf:
-	default:
-		return s, fmt.Errorf("metrics: Config.OTLP.Protocol must be %q or %q, got %q", ProtocolGRPC, ProtocolHTTPProtobuf, s.Protocol)
-	}
-	// The standard selectors may switch a signal off ("none"); any other
-	// value keeps OTLP, the only exporter this package pushes with.
-	if strings.TrimSpace(os.Getenv("OTEL_METRICS_EXPORTER")) == "none" {
-		s.DisableMetrics = true
-	}
-	if strings.TrimSpace(os.Getenv("OTEL_TRACES_EXPORTER")) == "none" {
-		s.DisableTraces = true
-	}
-	s.enabled = !(s.DisableMetrics && s.DisableTraces)
-	return s, nil
-}
-
-// exporterOptions turns the settings into one exporter package's options;
-// the four OTLP packages have the same three knobs under different types.
-func exporterOptions[O any](s otlpSettings, endpoint func(string) O, insecure func() O, headers func(map[string]string) O) []O {
-	var opts []O
-	if s.Endpoint != "" {
-		opts = append(opts, endpoint(s.Endpoint))
-	}
-	if s.Insecure {
-		opts = append(opts, insecure())
-	}
-	if len(s.Headers) > 0 {
-		opts = append(opts, headers(s.Headers))
-	}
-	return opts
-}
-
-// signalURL appends the OTLP/HTTP signal path to a base endpoint URL.
-func signalURL(base, signal string) string {
-	return strings.TrimSuffix(base, "/") + "/v1/" + signal
-}
-
-func newMetricExporter(ctx context.Context, s otlpSettings) (sdkmetric.Exporter, error) {
-	var (
-		exp sdkmetric.Exporter
-		err error
-	)
-	if s.Protocol == ProtocolGRPC {
-		exp, err = otlpmetricgrpc.New(ctx, exporterOptions(s, otlpmetricgrpc.WithEndpoint,
-			otlpmetricgrpc.WithInsecure, otlpmetricgrpc.WithHeaders)...)
-	} else {
-		exp, err = otlpmetrichttp.New(ctx, exporterOptions(s,
-			func(base string) otlpmetrichttp.Option {
-				return otlpmetrichttp.WithEndpointURL(signalURL(base, "metrics"))
-			},
-			otlpmetrichttp.WithInsecure, otlpmetrichttp.WithHeaders)...)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("metrics: OTLP metric exporter (%s): %w", s.Protocol, err)
-	}
-	return exp, nil
-}
-
-func newTraceExporter(ctx context.Context, s otlpSettings) (sdktrace.SpanExporter, error) {
-	var (
-		exp sdktrace.SpanExporter
-		err error
-	)
-	if s.Protocol == ProtocolGRPC {
-		exp, err = otlptracegrpc.New(ctx, exporterOptions(s, otlptracegrpc.WithEndpoint,
-			otlptracegrpc.WithInsecure, otlptracegrpc.WithHeaders)...)
-	} else {
-		exp, err = otlptracehttp.New(ctx, exporterOptions(s,
-			func(base string) otlptracehttp.Option {
-				return otlptracehttp.WithEndpointURL(signalURL(base, "traces"))
-			},
-			otlptracehttp.WithInsecure, otlptracehttp.WithHeaders)...)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("metrics: OTLP trace exporter (%s): %w", s.Protocol, err)
-	}
-	return exp, nil
 }
 
 func buildResource(ctx context.Context, cfg Config) (*resource.Resource, error) {

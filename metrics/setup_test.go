@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -21,10 +20,7 @@ func TestSetupRejectsBadConfig(t *testing.T) {
 		cfg  metrics.Config
 		want string
 	}{
-		{"protocol", metrics.Config{OTLP: metrics.OTLPConfig{Protocol: "udp"}},
-			`metrics: Config.OTLP.Protocol must be "grpc" or "http/protobuf", got "udp"`},
-		{"interval", metrics.Config{OTLP: metrics.OTLPConfig{ExportInterval: -1}},
-			"metrics: Config.OTLP.ExportInterval must be >= 0, got -1ns"},
+		{"exporter", metrics.Config{Exporters: []metrics.Exporter{nil}}, "metrics: Config.Exporters[0] is nil"},
 		{"attribute", metrics.Config{Attributes: []attribute.KeyValue{{Key: "", Value: attribute.StringValue("x")}}},
 			`metrics: Config.Attributes has an invalid attribute ""`},
 		{"reader", metrics.Config{Readers: []sdkmetric.Reader{nil}}, "metrics: Config.Readers contains a nil reader"},
@@ -35,76 +31,6 @@ func TestSetupRejectsBadConfig(t *testing.T) {
 			require.EqualError(t, err, tc.want)
 		})
 	}
-}
-
-func TestEnvProtocolIsValidated(t *testing.T) {
-	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:1")
-	t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")
-	_, err := metrics.Setup(context.Background(), metrics.Config{DisableGlobal: true})
-	require.EqualError(t, err, `metrics: Config.OTLP.Protocol must be "grpc" or "http/protobuf", got "http/json"`)
-}
-
-// collector is a fake OTLP/HTTP collector that records the paths posted to.
-type collector struct {
-	mu    sync.Mutex
-	posts map[string]int
-	auth  []string
-}
-
-func (c *collector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if r.Method == http.MethodPost && r.Header.Get("Content-Type") == "application/x-protobuf" {
-		c.posts[r.URL.Path]++
-		c.auth = append(c.auth, r.Header.Get("Authorization"))
-	}
-	w.WriteHeader(http.StatusOK)
-}
-
-// TestOTLPFromEnvironmentFlushesOnShutdown configures OTLP/HTTP through the
-// standard variables only and checks that Shutdown delivers both signals.
-func TestOTLPFromEnvironmentFlushesOnShutdown(t *testing.T) {
-	col := &collector{posts: map[string]int{}}
-	srv := httptest.NewServer(col)
-	defer srv.Close()
-	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", srv.URL)
-	t.Setenv("OTEL_EXPORTER_OTLP_HEADERS", "Authorization=Bearer%20token-from-env")
-
-	tel, err := metrics.Setup(context.Background(), metrics.Config{
-		ServiceName: "salesapi", DisableGlobal: true, DisablePrometheus: true,
-	})
-	require.NoError(t, err)
-	_, span := tel.TracerProvider().Tracer("test").Start(context.Background(), "work")
-	span.End()
-	counter, err := tel.MeterProvider().Meter("test").Int64Counter("keel.test.events")
-	require.NoError(t, err)
-	counter.Add(context.Background(), 1)
-
-	require.NoError(t, tel.Shutdown(context.Background()))
-	col.mu.Lock()
-	defer col.mu.Unlock()
-	assert.GreaterOrEqual(t, col.posts["/v1/metrics"], 1, "metrics flushed: %v", col.posts)
-	assert.GreaterOrEqual(t, col.posts["/v1/traces"], 1, "traces flushed: %v", col.posts)
-	assert.Contains(t, col.auth, "Bearer token-from-env")
-}
-
-func TestOTLPFromConfig(t *testing.T) {
-	col := &collector{posts: map[string]int{}}
-	srv := httptest.NewServer(col)
-	defer srv.Close()
-	tel, err := metrics.Setup(context.Background(), metrics.Config{
-		DisableGlobal: true, DisablePrometheus: true, DisableRuntimeMetrics: true,
-		OTLP: metrics.OTLPConfig{Protocol: metrics.ProtocolHTTPProtobuf, Endpoint: srv.URL, DisableTraces: true},
-	})
-	require.NoError(t, err)
-	counter, err := tel.MeterProvider().Meter("test").Int64Counter("keel.test.events")
-	require.NoError(t, err)
-	counter.Add(context.Background(), 1)
-	require.NoError(t, tel.Shutdown(context.Background()))
-	col.mu.Lock()
-	defer col.mu.Unlock()
-	assert.GreaterOrEqual(t, col.posts["/v1/metrics"], 1)
-	assert.Zero(t, col.posts["/v1/traces"], "traces disabled")
 }
 
 func TestPrometheusDisabledAnswers404(t *testing.T) {
@@ -121,23 +47,6 @@ func TestShutdownTwice(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, tel.Shutdown(context.Background()))
 	require.NoError(t, tel.Shutdown(context.Background()), "a second Shutdown returns the first result")
-}
-
-func TestEnvExporterNoneSwitchesASignalOff(t *testing.T) {
-	col := &collector{posts: map[string]int{}}
-	srv := httptest.NewServer(col)
-	defer srv.Close()
-	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", srv.URL)
-	t.Setenv("OTEL_TRACES_EXPORTER", "none")
-	tel, err := metrics.Setup(context.Background(), metrics.Config{DisableGlobal: true, DisablePrometheus: true})
-	require.NoError(t, err)
-	_, span := tel.TracerProvider().Tracer("test").Start(context.Background(), "work")
-	span.End()
-	require.NoError(t, tel.Shutdown(context.Background()))
-	col.mu.Lock()
-	defer col.mu.Unlock()
-	assert.GreaterOrEqual(t, col.posts["/v1/metrics"], 1)
-	assert.Zero(t, col.posts["/v1/traces"])
 }
 
 func TestResourceFromConfigAndEnvironment(t *testing.T) {

@@ -35,6 +35,7 @@ import (
 	"github.com/keel-go/keel/examples/salesapi/demo"
 	"github.com/keel-go/keel/examples/salesapi/gateway"
 	"github.com/keel-go/keel/metrics"
+	"github.com/keel-go/keel/metrics/otlp"
 )
 
 func main() {
@@ -146,7 +147,13 @@ func serve(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	tel, err := metrics.Setup(ctx, metrics.Config{ServiceName: "salesapi", ServiceVersion: "example", Logger: logger})
+	// OTLP when the standard OTEL_EXPORTER_OTLP_* variables ask for it.
+	push, err := otlp.New(otlp.Config{})
+	if err != nil {
+		return err
+	}
+	tel, err := metrics.Setup(ctx, metrics.Config{ServiceName: "salesapi", ServiceVersion: "example", Logger: logger,
+		Exporters: []metrics.Exporter{push}})
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package metrics_test
+package otlp_test
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/keel-go/keel/metrics"
+	"github.com/keel-go/keel/metrics/otlp"
 )
 
 // grpcCollector is a minimal OTLP/gRPC collector counting what it receives.
@@ -46,11 +47,8 @@ func TestOTLPGRPCFlushesOnShutdown(t *testing.T) {
 	go func() { _ = srv.Serve(lis) }()
 	defer srv.Stop()
 
-	tel, err := metrics.Setup(context.Background(), metrics.Config{
-		ServiceName: "salesapi", DisableGlobal: true, DisablePrometheus: true, DisableRuntimeMetrics: true,
-		OTLP: metrics.OTLPConfig{Protocol: metrics.ProtocolGRPC, Endpoint: lis.Addr().String(), Insecure: true},
-	})
-	require.NoError(t, err)
+	tel := setup(t, otlp.Config{Protocol: otlp.ProtocolGRPC, Endpoint: lis.Addr().String(), Insecure: true},
+		metrics.Config{ServiceName: "salesapi", DisableGlobal: true, DisablePrometheus: true, DisableRuntimeMetrics: true})
 	counter, err := tel.MeterProvider().Meter("test").Int64Counter("keel.test.events")
 	require.NoError(t, err)
 	counter.Add(context.Background(), 1)

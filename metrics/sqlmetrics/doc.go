@@ -1,0 +1,81 @@
+// Package sqlmetrics measures what a service asks of its database: any
+// database/sql driver, wrapped at the driver.Connector, records each
+// operation's duration per the OpenTelemetry database conventions, observes
+// the connection pool, logs slow queries through log/slog, and optionally
+// traces each operation.
+//
+//	db, err := sqlmetrics.Open("pgx", dsn, sqlmetrics.Config{
+//		System:             "postgresql",
+//		Namespace:          "sales",
+//		SlowQueryThreshold: 200 * time.Millisecond,
+//		Logger:             logger,
+//	})
+//	defer db.Close()          // db.DB is the *sql.DB to use everywhere
+//
+// [Open] takes a registered driver's name; [OpenDB] a driver.Connector
+// (pgx's stdlib.GetConnector, mysql.NewConnector); [NewConnector] wraps a
+// connector for sql.OpenDB without the pool metrics.
+//
+// # Metrics
+//
+//   - db.client.operation.duration (histogram, s; the conventions' buckets
+//     1 ms to 10 s), one per Exec, Query (until its rows are exhausted or
+//     closed), prepared-statement execution, BEGIN, COMMIT and ROLLBACK.
+//     Attributes: db.system.name, db.namespace (when configured),
+//     db.query.summary (the first operation and the tables: "SELECT
+//     customers"), db.operation.name and db.collection.name (only when the
+//     statement has exactly one operation and one table, as the conventions
+//     require of a name parsed from the text), and on failure error.type
+//     (the SQLSTATE when the driver's error has SQLState(), as pgx's does,
+//     else the error's Go type) and db.response.status_code (the
+//     SQLSTATE). Never the statement text, never an argument.
+//   - db.client.connection.count (used, idle), db.client.connection.max,
+//     keel.sqlmetrics.connection.waits, keel.sqlmetrics.connection.wait_time
+//     and keel.sqlmetrics.connection.closed, read from sql.DBStats at each
+//     collection ([Open] and [OpenDB] only).
+//   - keel.sqlmetrics.slow_queries (counter): operations at or above
+//     Config.SlowQueryThreshold, with the duration's attributes.
+//
+// Statements are lexed and their literals removed by DataDog's
+// go-sqllexer, in the dialect Config.System names (MySQL's "..." is a
+// string there, an identifier elsewhere). The result is cached per query
+// text, so a steady set of statements costs one map lookup per call; the
+// cache holds at most 2 048 texts, and a text over 4 KiB is analysed on each
+// call instead of kept.
+//
+// # Slow-query log
+//
+// With SlowQueryThreshold set, every operation that took at least that
+// long is logged at Warn: "sqlmetrics: slow query" with db.query.summary,
+// statement (the text with every literal replaced by "?" and comments
+// removed, at most 2 KiB), duration, rows (returned, or affected; -1 when
+// unknown), and, from the context, http.route (with
+// [github.com/keel-go/keel/metrics/requestctx.Middleware] around the mux),
+// trace_id and request_id. Argument values never appear: they are where
+// the personal data is.
+//
+// # Traces
+//
+// With Tracing, each operation is a client span named by its summary, with
+// the metric's attributes and db.response.returned_rows; db.query.text, the
+// literal-free statement, only with SpanQueryText.
+//
+// # Guarantees
+//
+//   - Transparency: the wrapper implements every optional driver interface
+//     and answers for one the driver lacks exactly as database/sql would
+//     without it (driver.ErrSkip, the legacy method, or success); a driver's
+//     RowsColumnScanner (Go 1.27) and ColumnConverter are kept. [Unwrap]
+//     gives the driver's own connection in sql.Conn.Raw.
+//   - Cost: with metrics on and a cached statement, an Exec allocates
+//     nothing more than the bare driver and a Query one wrapper
+//     (docs/BENCHMARKS.md, sqlmetrics).
+//   - Concurrency: safe for concurrent use as database/sql requires of a
+//     driver; a connection's wrapper is used by one goroutine at a time.
+//   - Bad input: any statement text is accepted (fuzzed): text the lexer
+//     cannot parse is recorded with db.system.name alone. Config errors name
+//     the field.
+//   - What is not measured: preparing a statement (it is part of what runs
+//     it), Ping, and a driver.ErrSkip answer (database/sql then prepares and
+//     executes, and that execution is recorded).
+package sqlmetrics

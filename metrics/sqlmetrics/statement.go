@@ -1,0 +1,251 @@
+package sqlmetrics
+
+import (
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/DataDog/go-sqllexer"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+)
+
+// Limits on what a statement's analysis keeps. A statement longer than
+// maxCachedQuery is analysed on every call instead of cached (bulk inserts
+// with thousands of rows would otherwise pin megabytes); the normalised text
+// and the summary are cut to their limits, on a rune boundary.
+const (
+	maxCachedQuery    = 4096
+	maxNormalizedText = 2048
+	maxSummary        = 255
+	// cacheGeneration is how many statements one generation of the cache
+	// holds; two generations are kept (see statementCache).
+	cacheGeneration = 1024
+)
+
+// statement is what Keel knows about one query text: derived once, cached,
+// and never holding a literal from the text.
+type statement struct {
+	// normalized is the text with every literal replaced by ?, comments
+	// removed and whitespace collapsed (go-sqllexer); "" if it could not be
+	// lexed.
+	normalized string
+	// summary is db.query.summary: the first operation and the tables in
+	// order of appearance ("SELECT customers orders").
+	summary string
+	// operation and collection are db.operation.name and db.collection.name,
+	// set only when the statement has exactly one of each.
+	operation, collection string
+
+	// ok is the attribute set of a successful call, wrapped once as the
+	// options Record and Add take, so that a call allocates none.
+	ok     []metric.RecordOption
+	okAdd  []metric.AddOption
+	okAttr []attribute.KeyValue
+}
+
+// analyzer derives statements for one database system.
+type analyzer struct {
+	system     attribute.KeyValue
+	namespace  string
+	dbms       sqllexer.DBMSType
+	obfuscator *sqllexer.Obfuscator
+	normalizer *sqllexer.Normalizer
+}
+
+func newAnalyzer(system, namespace string) *analyzer {
+	a := &analyzer{
+		system:    semconv.DBSystemNameKey.String(system),
+		namespace: namespace,
+		// Digits inside identifiers (t1, order_2024) are names, not
+		// literals: replacing them would merge tables in the summary.
+		obfuscator: sqllexer.NewObfuscator(
+			sqllexer.WithReplaceBoolean(true),
+			sqllexer.WithReplaceNull(true),
+			// A dollar-quoted string is a literal ($$secret$$), not a
+			// function body to keep.
+			sqllexer.WithDollarQuotedFunc(false)),
+		normalizer: sqllexer.NewNormalizer(
+			sqllexer.WithCollectTables(true),
+			sqllexer.WithCollectCommands(true),
+			sqllexer.WithUppercaseKeywords(true),
+			sqllexer.WithKeepIdentifierQuotation(true)),
+	}
+	switch system {
+	case "mysql", "mariadb":
+		// MySQL's "..." is a string literal (unless ANSI_QUOTES): lexed as
+		// an identifier it would keep its content.
+		a.dbms = sqllexer.DBMSMySQL
+	case "postgresql":
+		a.dbms = sqllexer.DBMSPostgres
+	case "mssql", "microsoft.sql_server":
+		a.dbms = sqllexer.DBMSSQLServer
+	case "oracle.db", "oracle":
+		a.dbms = sqllexer.DBMSOracle
+	}
+	return a
+}
+
+// analyze derives a statement from a query text. It never fails: text the
+// lexer cannot make sense of gives a statement with only db.system.name.
+func (a *analyzer) analyze(query string) *statement {
+	st := &statement{}
+	normalized, meta, err := sqllexer.ObfuscateAndNormalize(query, a.obfuscator, a.normalizer, sqllexer.WithDBMS(a.dbms))
+	if err == nil && meta != nil {
+		st.normalized = truncate(normalized, maxNormalizedText)
+		st.operation, st.collection, st.summary = names(normalized, meta)
+	}
+	attrs := make([]attribute.KeyValue, 0, 5)
+	attrs = append(attrs, a.system)
+	if a.namespace != "" {
+		attrs = append(attrs, semconv.DBNamespace(a.namespace))
+	}
+	if st.summary != "" {
+		attrs = append(attrs, semconv.DBQuerySummary(st.summary))
+	}
+	if st.operation != "" {
+		attrs = append(attrs, semconv.DBOperationName(st.operation))
+	}
+	if st.collection != "" {
+		attrs = append(attrs, semconv.DBCollectionName(st.collection))
+	}
+	set := attribute.NewSet(attrs...)
+	st.okAttr = attrs
+	st.ok = []metric.RecordOption{metric.WithAttributeSet(set)}
+	st.okAdd = []metric.AddOption{metric.WithAttributeSet(set)}
+	return st
+}
+
+// names derives db.operation.name, db.collection.name and db.query.summary
+// from the lexer's metadata. The conventions allow a name parsed from the
+// text only when it is the one name of the call; a statement with two
+// operations (INSERT … SELECT) or two tables (a join) gets neither, only
+// the summary, which lists them all.
+func names(normalized string, meta *sqllexer.StatementMetadata) (operation, collection, summary string) {
+	var ops []string
+	for _, c := range meta.Commands {
+		// The lexer counts JOIN as a command; it is a clause of the SELECT.
+		if c != "JOIN" {
+			ops = append(ops, c)
+		}
+	}
+	var tables []string
+	for _, t := range meta.Tables {
+		// go-sqllexer takes the schema of a quoted qualified name
+		// ("Public".users) for the table: a name followed by a dot in the
+		// text is a schema, not a collection.
+		if strings.Contains(normalized, " "+t+" .") || strings.Contains(normalized, " \""+t+"\" .") ||
+			strings.Contains(normalized, " `"+t+"` .") {
+			continue
+		}
+		tables = append(tables, t)
+	}
+	if len(ops) == 1 {
+		operation = ops[0]
+	}
+	if len(ops) == 1 && len(tables) == 1 {
+		collection = tables[0]
+	}
+	if len(ops) == 0 {
+		// Statements the lexer has no command for (ROLLBACK, SHOW, CALL):
+		// their first word, if it is one, names the operation. A keyword
+		// of the text, never a literal, which the obfuscator replaced.
+		if word := firstWord(normalized); word != "" {
+			ops = []string{word}
+			operation = word
+		}
+	}
+	if len(ops) > 0 {
+		summary = truncate(strings.Join(append(ops[:1:1], tables...), " "), maxSummary)
+	}
+	return operation, collection, summary
+}
+
+// firstWord returns the leading ASCII word of s in upper case, or "" if s
+// does not start with one (or it is implausibly long for a keyword).
+func firstWord(s string) string {
+	i := 0
+	for i < len(s) && ('a' <= s[i] && s[i] <= 'z' || 'A' <= s[i] && s[i] <= 'Z') {
+		i++
+	}
+	if i == 0 || i > 32 || i < len(s) && s[i] != ' ' && s[i] != ';' {
+		return ""
+	}
+	return strings.ToUpper(s[:i])
+}
+
+// truncate cuts s to at most n bytes without splitting a rune, and replaces
+// invalid UTF-8 so that the result is safe in any attribute or log line.
+func truncate(s string, n int) string {
+	if len(s) > n {
+		cut := n
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut]
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+// statementCache maps query texts to statements. It keeps two generations:
+// lookups read the current one, then the previous one (promoting a hit);
+// when the current one is full it becomes the previous one and a new one
+// starts. So memory is bounded at 2×cacheGeneration statements, a steady set
+// of queries is always found, and an application that inlines literals
+// (every text new) costs an analysis per call instead of unbounded growth.
+type statementCache struct {
+	analyzer *analyzer
+
+	mu        sync.RWMutex
+	cur, prev map[string]*statement
+}
+
+func newStatementCache(a *analyzer) *statementCache {
+	return &statementCache{analyzer: a, cur: make(map[string]*statement, 64)}
+}
+
+func (c *statementCache) get(query string) *statement {
+	c.mu.RLock()
+	st := c.cur[query]
+	c.mu.RUnlock()
+	if st != nil {
+		return st
+	}
+	if len(query) > maxCachedQuery {
+		return c.analyzer.analyze(query)
+	}
+	c.mu.Lock()
+	st = c.cur[query]
+	if st == nil {
+		st = c.prev[query]
+		if st != nil {
+			c.insertLocked(query, st)
+		}
+	}
+	c.mu.Unlock()
+	if st != nil {
+		return st
+	}
+	// Analysed outside the lock: it takes microseconds, and two goroutines
+	// analysing the same new text at once only waste one result.
+	st = c.analyzer.analyze(query)
+	c.mu.Lock()
+	if cached := c.cur[query]; cached != nil {
+		st = cached
+	} else {
+		// A copy of the key: the caller's string may be a slice of a larger
+		// buffer that the cache would otherwise keep alive.
+		c.insertLocked(strings.Clone(query), st)
+	}
+	c.mu.Unlock()
+	return st
+}
+
+func (c *statementCache) insertLocked(query string, st *statement) {
+	if len(c.cur) >= cacheGeneration {
+		c.prev = c.cur
+		c.cur = make(map[string]*statement, 64)
+	}
+	c.cur[query] = st
+}

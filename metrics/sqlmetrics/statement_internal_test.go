@@ -1,0 +1,144 @@
+package sqlmetrics
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestAnalyzeNamesAndNormalises(t *testing.T) {
+	cases := []struct {
+		system, query                              string
+		normalized, summary, operation, collection string
+	}{
+		{"postgresql", "select id, name from customers where email = 'a@b.c' and id=42",
+			"SELECT id, name FROM customers WHERE email = ? AND id = ?", "SELECT customers", "SELECT", "customers"},
+		{"postgresql", "INSERT INTO orders (a,b) VALUES ($1, $2)",
+			"INSERT INTO orders ( a, b ) VALUES ( $1, $2 )", "INSERT orders", "INSERT", "orders"},
+		// Two tables: the summary names both, the collection neither.
+		{"postgresql", "SELECT * FROM a JOIN b ON a.x=b.y WHERE a.s IN (1,2,3)",
+			"SELECT * FROM a JOIN b ON a.x = b.y WHERE a.s IN ( ? )", "SELECT a b", "SELECT", ""},
+		// Two operations: neither name, the summary starts with the first.
+		{"postgresql", "INSERT INTO archive SELECT * FROM orders",
+			"INSERT INTO archive SELECT * FROM orders", "INSERT archive orders", "", ""},
+		// A quoted schema is not the collection.
+		{"postgresql", `delete from "Sales".users where name like 'bob%'`,
+			`DELETE FROM "Sales" . users WHERE name LIKE ?`, "DELETE", "DELETE", ""},
+		// Digits in identifiers are names, not literals.
+		{"sqlite", "select a from t1 where b = 7", "SELECT a FROM t1 WHERE b = ?", "SELECT t1", "SELECT", "t1"},
+		// MySQL's double quotes are a string.
+		{"mysql", `select * from t where name = "bob"`, "SELECT * FROM t WHERE name = ?", "SELECT t", "SELECT", "t"},
+		{"mariadb", `select * from t where name = "bob"`, "SELECT * FROM t WHERE name = ?", "SELECT t", "SELECT", "t"},
+		// Statements the lexer has no command for: their first word.
+		{"postgresql", "ROLLBACK", "ROLLBACK", "ROLLBACK", "ROLLBACK", ""},
+		{"mysql", "show tables", "show tables", "SHOW", "SHOW", ""},
+		{"postgresql", "SELECT $tag$secret$tag$", "SELECT ?", "SELECT", "SELECT", ""},
+		{"postgresql", "/* user=jane */ SELECT 1", "SELECT ?", "SELECT", "SELECT", ""},
+		{"postgresql", "", "", "", "", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.system+" "+c.query, func(t *testing.T) {
+			st := newAnalyzer(c.system, "").analyze(c.query)
+			assert.Equal(t, c.normalized, st.normalized)
+			assert.Equal(t, c.summary, st.summary)
+			assert.Equal(t, c.operation, st.operation)
+			assert.Equal(t, c.collection, st.collection)
+			var system string
+			for _, kv := range st.okAttr {
+				if kv.Key == "db.system.name" {
+					system = kv.Value.AsString()
+				}
+			}
+			assert.Equal(t, c.system, system)
+		})
+	}
+}
+
+func TestStatementCacheIsBounded(t *testing.T) {
+	c := newStatementCache(newAnalyzer("postgresql", ""))
+	hot := "SELECT v FROM kv WHERE k = $1"
+	first := c.get(hot)
+	for i := 0; i < 5*cacheGeneration; i++ {
+		// An application that inlines literals: every text is new.
+		c.get(fmt.Sprintf("SELECT v FROM kv WHERE k = %d", i))
+		if i%100 == 0 {
+			require.Same(t, first, c.get(hot), "a statement in steady use stays cached")
+		}
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	assert.LessOrEqual(t, len(c.cur)+len(c.prev), 2*cacheGeneration)
+}
+
+func TestLongStatementsAreNotCachedAndTruncated(t *testing.T) {
+	c := newStatementCache(newAnalyzer("postgresql", ""))
+	long := "INSERT INTO t (v) VALUES " + strings.Repeat("('xxxxxxxxxxxxx'), ", 2000) + "('y')"
+	st := c.get(long)
+	assert.Equal(t, "INSERT t", st.summary)
+	assert.LessOrEqual(t, len(st.normalized), maxNormalizedText)
+	assert.NotContains(t, st.normalized, "xxxx")
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	assert.Empty(t, c.cur)
+}
+
+func TestTruncateKeepsRunesWhole(t *testing.T) {
+	assert.Equal(t, "ab", truncate("abé", 3))
+	assert.Equal(t, "abé", truncate("abé", 4))
+	assert.Equal(t, "a\uFFFDb", truncate("a\xffb", 10))
+}
+
+// FuzzAnalyze: any text, however broken, analyses without a panic into a
+// bounded, valid-UTF-8 statement whose names are free of quotes.
+func FuzzAnalyze(f *testing.F) {
+	for _, s := range []string{"SELECT 1", "select * from t where x = 'a''b'", "INSERT INTO \"a\".\"b\" VALUES ($1)",
+		"/* c */ UPDATE t SET x = E'\\'' WHERE y = $$z$$", "'unterminated", "\x00\xff", "ROLLBACK", "x . y . z"} {
+		f.Add(s, "postgresql")
+		f.Add(s, "mysql")
+	}
+	f.Fuzz(func(t *testing.T, query, system string) {
+		st := newAnalyzer(system, "").analyze(query)
+		if !utf8.ValidString(st.normalized) || !utf8.ValidString(st.summary) {
+			t.Fatalf("invalid UTF-8 in %q / %q", st.normalized, st.summary)
+		}
+		if len(st.normalized) > maxNormalizedText || len(st.summary) > maxSummary {
+			t.Fatalf("over the limits: %d, %d", len(st.normalized), len(st.summary))
+		}
+		if strings.ContainsAny(st.operation, "'\"` ") {
+			t.Fatalf("operation %q", st.operation)
+		}
+	})
+}
+
+// FuzzLiteralNeverSurvives writes any value as a correctly quoted string
+// literal (each dialect's own escaping) and as a number, into a statement:
+// the normalised text must not contain it.
+func FuzzLiteralNeverSurvives(f *testing.F) {
+	for _, s := range []string{"jane.doe@example.com", "4111 1111 1111 1111", "it's", `back\slash`, "$$", "*/ x /*", "--x", "\n"} {
+		f.Add(s, true)
+		f.Add(s, false)
+	}
+	f.Fuzz(func(t *testing.T, secret string, mysql bool) {
+		if len(secret) < 4 || !utf8.ValidString(secret) || strings.ContainsRune(secret, 0) {
+			t.Skip()
+		}
+		system, literal := "postgresql", "'"+strings.ReplaceAll(secret, "'", "''")+"'"
+		if mysql {
+			system = "mysql"
+			literal = "'" + strings.NewReplacer(`\`, `\\`, "'", `\'`).Replace(secret) + "'"
+		}
+		template := "SELECT a FROM t WHERE x = ? AND y = ?"
+		if strings.Contains(template, strings.TrimSpace(secret)) || strings.TrimSpace(secret) == "" {
+			t.Skip() // the secret is part of the statement's own text
+		}
+		query := "SELECT a FROM t WHERE x = " + literal + " AND y = 42"
+		st := newAnalyzer(system, "").analyze(query)
+		if strings.Contains(st.normalized, secret) || strings.Contains(st.summary, secret) {
+			t.Fatalf("literal %q survived: %q (summary %q)", secret, st.normalized, st.summary)
+		}
+	})
+}
