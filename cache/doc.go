@@ -73,6 +73,25 @@
 // replays, and seeing records in several stripes once is not enough to
 // make the shard concurrent.
 //
+// The heuristics, each with its bound (c is the shard's capacity, a tick
+// one insertion or promotion in the shard):
+//
+//   - Concurrent mode: entered when a replay finds records in another
+//     stripe twice within c ticks; it lasts c ticks after the last such
+//     finding. Outside it, every record is replayed in order.
+//   - Lossy stripe: a stripe holds 16 records; while it is full (its
+//     reader found the lock taken), further hits are counted in Stats but
+//     not recorded. Hits are never lost from Stats.
+//   - Lossy replay (concurrent mode only): a replay applies each stripe's
+//     2 newest records, and a replay or a Set of an existing key leaves in
+//     place an entry that went to the front of its list within the last
+//     c/16 ticks, so such an entry is at most c/16 ticks from the front.
+//     Writes replay no records in concurrent mode; readers and the
+//     cleanup sweep do.
+//
+// None of them decides what is admitted or evicted beyond the order they
+// keep; capacity and expiry are exact in every mode.
+//
 // # Loading
 //
 // GetOrLoad runs one load per key however many callers miss at once; the
