@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"errors"
 	"fmt"
 	"iter"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -20,9 +22,10 @@ import (
 type segmentSink struct {
 	perSegment, keep int
 
-	mu       sync.Mutex
-	segments []memSegment
-	retains  int
+	mu        sync.Mutex
+	segments  []memSegment
+	retains   int
+	retainErr error // returned by Retain when set
 }
 
 type memSegment struct {
@@ -77,6 +80,9 @@ func (s *segmentSink) Retain(time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.retains++
+	if s.retainErr != nil {
+		return s.retainErr
+	}
 	if len(s.segments) > s.keep {
 		s.segments = append([]memSegment(nil), s.segments[len(s.segments)-s.keep:]...)
 	}
@@ -140,4 +146,44 @@ func TestUserSinkRotates(t *testing.T) {
 	assert.Equal(t, segments[0].first, rep.FirstSeq)
 	_, err = audit.Verify(ctx, sink, audit.VerifyOptions{PublicKeys: []ed25519.PublicKey{key.Public().(ed25519.PublicKey)}, FromStart: true})
 	require.Error(t, err, "the removed segments are seen when none were expected to be")
+}
+
+// A sink whose retention fails is logged by the Logger, and the log goes on:
+// every event is still written and the log verifies.
+func TestUserSinkRetentionFailureIsLogged(t *testing.T) {
+	_, key, err := ed25519.GenerateKey(nil)
+	require.NoError(t, err)
+	var logs bytes.Buffer
+	var logsMu sync.Mutex
+	sink := &segmentSink{perSegment: 4, keep: 1, retainErr: errors.New("volume read-only")}
+	l, err := audit.New(audit.Config{Sinks: []audit.Sink{sink}, SigningKey: key, MaxBatch: 1,
+		Logger: slog.New(slog.NewTextHandler(lockedWriter{&logsMu, &logs}, nil))})
+	require.NoError(t, err)
+	for range 10 {
+		require.NoError(t, l.Log(context.Background(), audit.Event{Action: "order.create", Outcome: audit.Success}))
+	}
+	require.NoError(t, l.Close())
+	logsMu.Lock()
+	text := logs.String()
+	logsMu.Unlock()
+	assert.Contains(t, text, "audit: retention failed")
+	assert.Contains(t, text, "volume read-only")
+	sink.mu.Lock()
+	segments := len(sink.segments)
+	sink.mu.Unlock()
+	assert.Greater(t, segments, 1, "nothing was removed, rotation went on")
+	rep, err := audit.Verify(context.Background(), sink, audit.VerifyOptions{PublicKeys: []ed25519.PublicKey{key.Public().(ed25519.PublicKey)}, FromStart: true})
+	require.NoError(t, err)
+	assert.Equal(t, uint64(10), rep.Events)
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (w lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.w.Write(p)
 }
