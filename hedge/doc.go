@@ -83,10 +83,10 @@
 // panic.
 //
 // Cost: a hedged call costs a goroutine, a context and a channel per attempt
-// and a timer: 2.5–2.7 µs of CPU, 10 allocations and 696 bytes for a call
-// that answers before its hedge is due, on the 2-core machine of
-// docs/BENCHMARKS.md (failsafe-go's hedge policy: 3.7–4.0 µs, 27
-// allocations). Only calls that can be hedged pay it. Recording a latency is
+// and a timer: 10 allocations and 696 bytes for a call that answers before
+// its hedge is due, and 4.0–4.3 µs of CPU on the heavily loaded 2-core
+// machine of docs/BENCHMARKS.md (failsafe-go's hedge policy, same runs:
+// 5.4–6.6 µs, 27 allocations). Only calls that can be hedged pay it. Recording a latency is
 // two atomic operations; every Window/16 samples one caller sorts a copy of
 // the window (about 20 µs for 1000 samples).
 //
