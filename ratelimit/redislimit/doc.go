@@ -19,6 +19,17 @@
 // expires exactly when its bucket would be full again, so Redis holds no idle
 // keys. See docs/FORMATS.md for the key layout.
 //
+// # Several windows, weighted cost
+//
+// Config.Windows holds each key to several limits at once (100 per minute
+// and 1,000 per hour) in the same single round trip: a second script
+// (gcra_windows.lua) keeps one TAT per window in one Redis hash per key and
+// moves them all on only when every window grants the cost, so a refused
+// call takes nothing. TakeN weighs a call; a cost below 1 or above the
+// smallest Burst is an error wrapping ratelimit.ErrInvalidCost (Redis is
+// not asked). Decisions match ratelimit.Keyed with the same Windows,
+// window by window (TestWindowsAndCostSameDecisionsAsInProcess).
+//
 // # Faults
 //
 // When Redis cannot answer (unreachable, timeout, error reply), FailOpen

@@ -76,6 +76,12 @@ type Config struct {
 	Period time.Duration
 	// Burst is each key's bucket capacity. Default Limit.
 	Burst int
+	// Windows holds each key to several limits at once (e.g. 100 per minute
+	// and 1,000 per hour), checked and taken in the same single round trip:
+	// a call is allowed only when every window grants it. When set, Limit,
+	// Period and Burst must be zero. At most 8. Each key's state is then one
+	// Redis hash (field i: window i's TAT), so reordering Windows resets it.
+	Windows []ratelimit.Window
 	// Prefix starts every key the limiter writes: Prefix + Name + ":" + key.
 	// Default DefaultPrefix.
 	Prefix string
@@ -96,8 +102,8 @@ type Limiter struct {
 	name     string
 	prefix   string
 	policy   ratelimit.Policy
-	interval time.Duration
-	args     [3]any // interval µs, burst, cost: fixed for the limiter's life
+	args     [2]any // interval µs, burst: fixed for the limiter's life
+	windows  []window
 	failMode FailMode
 	logger   *slog.Logger
 	clock    func() time.Time // nil: Redis TIME; set only by tests
@@ -116,22 +122,9 @@ func New(cfg Config) (*Limiter, error) {
 	if cfg.Client == nil {
 		return nil, errors.New("redislimit: Config.Client is required")
 	}
-	if cfg.Limit <= 0 {
-		return nil, fmt.Errorf("redislimit: Config.Limit must be > 0, got %d", cfg.Limit)
-	}
-	period := cfg.Period
-	if period == 0 {
-		period = time.Second
-	}
-	if period < time.Millisecond {
-		return nil, fmt.Errorf("redislimit: Config.Period must be at least 1ms (0 means 1s), got %s", cfg.Period)
-	}
-	burst := cfg.Burst
-	if burst < 0 {
-		return nil, fmt.Errorf("redislimit: Config.Burst must be >= 0 (0 means Limit), got %d", cfg.Burst)
-	}
-	if burst == 0 {
-		burst = cfg.Limit
+	windows, err := configWindows(cfg)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.FailMode != FailOpen && cfg.FailMode != FailClosed {
 		return nil, fmt.Errorf("redislimit: Config.FailMode must be FailOpen or FailClosed, got %s", cfg.FailMode)
@@ -144,20 +137,20 @@ func New(cfg Config) (*Limiter, error) {
 	if prefix == "" {
 		prefix = DefaultPrefix
 	}
-	interval := period / time.Duration(cfg.Limit)
-	if interval < time.Microsecond {
-		return nil, fmt.Errorf("redislimit: Config.Limit %d per %s restores a unit faster than every microsecond, finer than Redis TIME", cfg.Limit, period)
-	}
+	w0 := windows[0]
 	l := &Limiter{
 		client:   cfg.Client,
 		name:     name,
 		prefix:   prefix + name + ":",
-		policy:   ratelimit.Policy{Name: name, Quota: cfg.Limit, Window: period, Burst: burst},
-		interval: interval,
+		policy:   ratelimit.Policy{Name: name, Quota: w0.limit, Window: w0.period, Burst: w0.burst},
+		windows:  windows,
 		failMode: cfg.FailMode,
 		logger:   cfg.Logger,
 	}
-	l.args = [3]any{strconv.FormatFloat(float64(period)/float64(cfg.Limit)/float64(time.Microsecond), 'f', -1, 64), burst, 1}
+	if len(windows) > 1 {
+		l.policy.Name = w0.name
+	}
+	l.args = [2]any{w0.intervalArg, w0.burst}
 	if err := l.instrument(cfg.MeterProvider); err != nil {
 		return nil, err
 	}
@@ -203,30 +196,56 @@ func (l *Limiter) instrument(mp metric.MeterProvider) error {
 // FailClosed returns an error wrapping ErrUnavailable. A done ctx returns
 // ctx.Err() in either mode.
 func (l *Limiter) Take(ctx context.Context, key string) (ratelimit.Decision, error) {
-	nowArg := ""
-	if l.clock != nil {
-		nowArg = strconv.FormatInt(l.clock().UnixMicro(), 10)
+	return l.TakeN(ctx, key, 1)
+}
+
+// TakeN is Take for a call that costs n units, from every window at once
+// (still one round trip). A cost below 1 or above the smallest Burst is an
+// error wrapping ratelimit.ErrInvalidCost, without contacting Redis.
+func (l *Limiter) TakeN(ctx context.Context, key string, n int) (ratelimit.Decision, error) {
+	if minBurst := l.minBurst(); n < 1 || n > minBurst {
+		return ratelimit.Decision{}, fmt.Errorf("%w: limiter %q: cost %d is not between 1 and the smallest Burst, %d", ratelimit.ErrInvalidCost, l.name, n, minBurst)
 	}
-	res, err := gcra.Run(ctx, l.client, []string{l.prefix + key}, l.args[0], l.args[1], l.args[2], nowArg).Int64Slice()
+	if len(l.windows) > 1 {
+		return l.takeWindows(ctx, key, n)
+	}
+	nowArg := l.nowArg()
+	res, err := gcra.Run(ctx, l.client, []string{l.prefix + key}, l.args[0], l.args[1], n, nowArg).Int64Slice()
 	if err == nil && len(res) != 2 {
 		err = fmt.Errorf("redislimit: script returned %d values, want 2", len(res))
 	}
 	if err != nil {
-		return l.failed(ctx, err)
+		return l.failed(ctx, err, n)
 	}
 	allowed := res[0] == 1
+	l.count(allowed)
+	return l.windows[0].decision(allowed, res[1], n), nil
+}
+
+func (l *Limiter) nowArg() string {
+	if l.clock == nil {
+		return ""
+	}
+	return strconv.FormatInt(l.clock().UnixMicro(), 10)
+}
+
+func (l *Limiter) count(allowed bool) {
 	if allowed {
 		l.allowed.Add(1)
 	} else {
 		l.limited.Add(1)
 	}
-	// The bucket holds (tolerance - (TAT - now)) / interval units.
-	ahead := time.Duration(res[1]) * time.Microsecond
-	tokens := float64(l.policy.Burst) - float64(ahead)/float64(l.interval)
-	return ratelimit.DecisionFromTokens(allowed, tokens, l.policy.Burst, l.interval), nil
 }
 
-func (l *Limiter) failed(ctx context.Context, err error) (ratelimit.Decision, error) {
+func (l *Limiter) minBurst() int {
+	b := l.windows[0].burst
+	for _, w := range l.windows[1:] {
+		b = min(b, w.burst)
+	}
+	return b
+}
+
+func (l *Limiter) failed(ctx context.Context, err error, n int) (ratelimit.Decision, error) {
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return ratelimit.Decision{}, ctxErr
 	}
@@ -239,7 +258,7 @@ func (l *Limiter) failed(ctx context.Context, err error) (ratelimit.Decision, er
 	}
 	l.allowed.Add(1)
 	// Fail open: answer as a fresh bucket would, since nothing better is known.
-	return ratelimit.Decision{Allowed: true, Remaining: l.policy.Burst - 1}, nil
+	return ratelimit.Decision{Allowed: true, Remaining: l.minBurst() - n}, nil
 }
 
 // logFailure logs at most one failure per second, so that an outage does
@@ -266,8 +285,22 @@ func (l *Limiter) Allow(ctx context.Context, key string) (bool, error) {
 	return d.Allowed, err
 }
 
-// Policy describes the per-key limit for clients.
+// Policy describes the per-key limit for clients: with several windows, the
+// first (Policies lists them all).
 func (l *Limiter) Policy() ratelimit.Policy { return l.policy }
+
+// Policies describes every window, in Config.Windows order (one Policy,
+// named after the limiter, when Windows is not used).
+func (l *Limiter) Policies() []ratelimit.Policy {
+	if len(l.windows) == 1 {
+		return []ratelimit.Policy{l.policy}
+	}
+	out := make([]ratelimit.Policy, len(l.windows))
+	for i, w := range l.windows {
+		out[i] = ratelimit.Policy{Name: w.name, Quota: w.limit, Window: w.period, Burst: w.burst}
+	}
+	return out
+}
 
 // Close unregisters the limiter's metric callback. It does not close the
 // Redis client. Close is idempotent.
