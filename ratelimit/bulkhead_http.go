@@ -19,7 +19,7 @@ func (b *Bulkhead) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := b.Acquire(r.Context()); err != nil {
 			w.Header().Set(HeaderRetryAfter, "1")
-			writeProblem(w, problem{
+			writeProblem(w, Problem{
 				Type:             ProblemTypeReducedCapacity,
 				Title:            "Temporary Reduced Capacity",
 				Status:           http.StatusServiceUnavailable,

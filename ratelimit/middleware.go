@@ -49,6 +49,16 @@ type MiddlewareConfig struct {
 	// Burst) is answered 500 with code CodeInvalidCost and logged: it is a
 	// server bug, not the client's.
 	Cost func(*http.Request) int
+	// OnLimited, if set, is called for every request refused with 429, with
+	// the request and the decision, before the response is written: audit
+	// the denial, count it by route. It runs on the request's goroutine, so
+	// keep it short.
+	OnLimited func(r *http.Request, d Decision)
+	// WriteProblem, if set, writes every refusal the middleware answers
+	// (429, 400, 500, 503) in the application's own format. The RateLimit
+	// fields and Retry-After are already set on w; it must write p.Status.
+	// Default: WriteProblemJSON.
+	WriteProblem func(w http.ResponseWriter, r *http.Request, p Problem)
 	// Logger receives key-function and limiter errors (never the key
 	// itself). Default: no logs.
 	Logger *slog.Logger
@@ -62,6 +72,8 @@ type Middleware struct {
 	limiter    Taker
 	costTaker  CostTaker // non-nil when Cost is set
 	cost       func(*http.Request) int
+	onLimited  func(*http.Request, Decision)
+	write      func(http.ResponseWriter, *http.Request, Problem)
 	key        KeyFunc
 	logger     *slog.Logger
 	policy     Policy
@@ -106,6 +118,8 @@ func NewMiddleware(cfg MiddlewareConfig) (*Middleware, error) {
 		limiter:    cfg.Limiter,
 		costTaker:  costTaker,
 		cost:       cfg.Cost,
+		onLimited:  cfg.OnLimited,
+		write:      cfg.WriteProblem,
 		key:        key,
 		logger:     cfg.Logger,
 		policy:     p,
@@ -119,6 +133,14 @@ func NewMiddleware(cfg MiddlewareConfig) (*Middleware, error) {
 		}
 	}
 	return m, nil
+}
+
+func (m *Middleware) writeProblem(w http.ResponseWriter, r *http.Request, p Problem) {
+	if m.write == nil {
+		writeProblem(w, p)
+		return
+	}
+	m.write(w, r, p)
 }
 
 // take asks the limiter for r's decision, with r's cost when Cost is set.
@@ -146,7 +168,7 @@ func (m *Middleware) Wrap(next http.Handler) http.Handler {
 		key, err := m.key(r)
 		if err != nil {
 			m.log(r, "ratelimit: no key for request", err)
-			writeProblem(w, problem{
+			m.writeProblem(w, r, Problem{
 				Type:   "about:blank",
 				Title:  "Bad Request",
 				Status: http.StatusBadRequest,
@@ -158,7 +180,7 @@ func (m *Middleware) Wrap(next http.Handler) http.Handler {
 		d, err := m.take(r, key)
 		if errors.Is(err, ErrInvalidCost) {
 			m.log(r, "ratelimit: request cost out of range", err)
-			writeProblem(w, problem{
+			m.writeProblem(w, r, Problem{
 				Type:   "about:blank",
 				Title:  "Internal Server Error",
 				Status: http.StatusInternalServerError,
@@ -170,7 +192,7 @@ func (m *Middleware) Wrap(next http.Handler) http.Handler {
 		if err != nil {
 			m.log(r, "ratelimit: limiter unavailable", err)
 			h.Set(HeaderRetryAfter, "1")
-			writeProblem(w, problem{
+			m.writeProblem(w, r, Problem{
 				Type:   "about:blank",
 				Title:  "Service Unavailable",
 				Status: http.StatusServiceUnavailable,
@@ -184,10 +206,13 @@ func (m *Middleware) Wrap(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
+		if m.onLimited != nil {
+			m.onLimited(r, d)
+		}
 		retry := ceilSeconds(d.RetryAfter)
 		violated := d.Violated(m.policy.Name)
 		h.Set(HeaderRetryAfter, strconv.FormatInt(retry, 10))
-		writeProblem(w, problem{
+		m.writeProblem(w, r, Problem{
 			Type:             ProblemTypeQuotaExceeded,
 			Title:            "Quota Exceeded",
 			Status:           http.StatusTooManyRequests,

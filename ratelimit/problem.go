@@ -34,9 +34,11 @@ const (
 	CodeInvalidCost = "rate_limit_cost_invalid"
 )
 
-// problem is an RFC 9457 problem details object with Keel's "code"
-// extension and the RateLimit draft's "violated-policies" extension.
-type problem struct {
+// Problem is an RFC 9457 problem details object with Keel's "code"
+// extension and the RateLimit draft's "violated-policies" extension: what
+// the middleware answers a refused request with. MiddlewareConfig.
+// WriteProblem receives it to render it in the application's own format.
+type Problem struct {
 	Type             string   `json:"type"`
 	Title            string   `json:"title"`
 	Status           int      `json:"status"`
@@ -45,8 +47,13 @@ type problem struct {
 	ViolatedPolicies []string `json:"violated-policies,omitempty"`
 }
 
+// WriteProblemJSON writes p as application/problem+json with status
+// p.Status and Cache-Control: no-store: the middleware's default
+// WriteProblem.
+func WriteProblemJSON(w http.ResponseWriter, _ *http.Request, p Problem) { writeProblem(w, p) }
+
 // writeProblem writes p as application/problem+json with p.Status.
-func writeProblem(w http.ResponseWriter, p problem) {
+func writeProblem(w http.ResponseWriter, p Problem) {
 	body, err := json.Marshal(p)
 	if err != nil {
 		// Marshalling strings and ints cannot fail; answer with the status
