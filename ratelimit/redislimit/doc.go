@@ -41,6 +41,23 @@
 // DialTimeout, MaxRetries) or the context's: set them short, because a
 // limiter that waits seconds for its store defeats its purpose.
 //
+// FailLocal degrades instead of choosing between open and closed: each
+// instance enforces its share of every window in process (Limit/N and
+// Burst/N per key, at least 1), with N from Config.Instances or learned from
+// heartbeats the instances write to Redis while it is up (a sorted set
+// <Prefix><Name>#instances, one pipelined round trip per HeartbeatEvery;
+// N is 1 until one is seen). A degraded limiter asks Redis again at most
+// once a second, and that probe blocks its call for up to the client's dial
+// time (keep DialTimeout short and DialerRetries at 1); when Redis answers
+// it returns to the shared buckets (a restarted Redis starts them full, and
+// until every instance's next probe the others still add their local
+// share). Time spent degraded is the counter
+// keel.ratelimit.redis.degraded.duration.
+// TestFailLocalSharesTheLimitWhileRedisIsDown kills and restarts a private
+// redis-server under two instances: while it is down they admit together
+// the limit over the outage plus the burst, within 20 % (measured 206 and
+// 207 of 212 and 211).
+//
 // # Example
 //
 //	limiter, err := redislimit.New(redislimit.Config{

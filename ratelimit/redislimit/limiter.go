@@ -46,6 +46,13 @@ const (
 	// FailClosed refuses the call with an error wrapping ErrUnavailable
 	// (the HTTP middleware answers 503).
 	FailClosed
+	// FailLocal degrades instead: each instance enforces its share of the
+	// limit in process (Limit/N and Burst/N per key, N from Config.Instances
+	// or learned from the instances' heartbeats in Redis), asks Redis again
+	// at most once per second, and returns to the shared limit as soon as
+	// Redis answers. Time spent degraded is metered
+	// (keel.ratelimit.redis.degraded.duration).
+	FailLocal
 )
 
 func (m FailMode) String() string {
@@ -54,6 +61,8 @@ func (m FailMode) String() string {
 		return "open"
 	case FailClosed:
 		return "closed"
+	case FailLocal:
+		return "local"
 	default:
 		return "FailMode(" + strconv.Itoa(int(m)) + ")"
 	}
@@ -87,6 +96,15 @@ type Config struct {
 	Prefix string
 	// FailMode decides calls when Redis cannot. Default FailOpen.
 	FailMode FailMode
+	// Instances is how many instances share the limit, for FailLocal: each
+	// enforces Limit/Instances while Redis is down. 0 (the default) learns
+	// it from heartbeats each instance writes to Redis while it is up (one
+	// extra command per HeartbeatEvery), and assumes 1 until one is seen.
+	Instances int
+	// HeartbeatEvery is how often a FailLocal instance that learns Instances
+	// records itself in Redis; an instance silent for three of these is no
+	// longer counted. Default 1s.
+	HeartbeatEvery time.Duration
 	// MeterProvider supplies the meter. Default: the otel global.
 	MeterProvider metric.MeterProvider
 	// Logger receives Redis failures, at most one line per second. Default:
@@ -104,6 +122,7 @@ type Limiter struct {
 	policy   ratelimit.Policy
 	args     [2]any // interval µs, burst: fixed for the limiter's life
 	windows  []window
+	local    *degraded // FailLocal only
 	failMode FailMode
 	logger   *slog.Logger
 	clock    func() time.Time // nil: Redis TIME; set only by tests
@@ -126,8 +145,11 @@ func New(cfg Config) (*Limiter, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.FailMode != FailOpen && cfg.FailMode != FailClosed {
-		return nil, fmt.Errorf("redislimit: Config.FailMode must be FailOpen or FailClosed, got %s", cfg.FailMode)
+	if cfg.FailMode != FailOpen && cfg.FailMode != FailClosed && cfg.FailMode != FailLocal {
+		return nil, fmt.Errorf("redislimit: Config.FailMode must be FailOpen, FailClosed or FailLocal, got %s", cfg.FailMode)
+	}
+	if cfg.Instances < 0 {
+		return nil, fmt.Errorf("redislimit: Config.Instances must be >= 0 (0 means learned from heartbeats), got %d", cfg.Instances)
 	}
 	name := cfg.Name
 	if name == "" {
@@ -151,6 +173,11 @@ func New(cfg Config) (*Limiter, error) {
 		l.policy.Name = w0.name
 	}
 	l.args = [2]any{w0.intervalArg, w0.burst}
+	if cfg.FailMode == FailLocal {
+		if l.local, err = newDegraded(cfg); err != nil {
+			return nil, err
+		}
+	}
 	if err := l.instrument(cfg.MeterProvider); err != nil {
 		return nil, err
 	}
@@ -180,11 +207,21 @@ func (l *Limiter) instrument(mp metric.MeterProvider) error {
 	}
 	allowed := metric.WithAttributeSet(attribute.NewSet(nameKV, attribute.String("keel.ratelimit.decision", "allowed")))
 	limited := metric.WithAttributeSet(attribute.NewSet(nameKV, attribute.String("keel.ratelimit.decision", "limited")))
+	degradedTime, err := meter.Float64ObservableCounter("keel.ratelimit.redis.degraded.duration",
+		metric.WithUnit("s"),
+		metric.WithDescription("Time a FailLocal limiter spent deciding in process because Redis was down."))
+	if err != nil {
+		return err
+	}
+	nameOnly := metric.WithAttributeSet(attribute.NewSet(nameKV))
 	l.reg, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		o.ObserveInt64(decisions, l.allowed.Load(), allowed)
 		o.ObserveInt64(decisions, l.limited.Load(), limited)
+		if l.local != nil {
+			o.ObserveFloat64(degradedTime, l.local.degradedFor(time.Now()).Seconds(), nameOnly)
+		}
 		return nil
-	}, decisions)
+	}, decisions, degradedTime)
 	return err
 }
 
@@ -206,6 +243,9 @@ func (l *Limiter) TakeN(ctx context.Context, key string, n int) (ratelimit.Decis
 	if minBurst := l.minBurst(); n < 1 || n > minBurst {
 		return ratelimit.Decision{}, fmt.Errorf("%w: limiter %q: cost %d is not between 1 and the smallest Burst, %d", ratelimit.ErrInvalidCost, l.name, n, minBurst)
 	}
+	if l.local != nil && l.local.skipRedis(time.Now()) {
+		return l.failed(ctx, errDegraded, key, n)
+	}
 	if len(l.windows) > 1 {
 		return l.takeWindows(ctx, key, n)
 	}
@@ -215,11 +255,23 @@ func (l *Limiter) TakeN(ctx context.Context, key string, n int) (ratelimit.Decis
 		err = fmt.Errorf("redislimit: script returned %d values, want 2", len(res))
 	}
 	if err != nil {
-		return l.failed(ctx, err, n)
+		return l.failed(ctx, err, key, n)
 	}
 	allowed := res[0] == 1
 	l.count(allowed)
+	l.answered(ctx)
 	return l.windows[0].decision(allowed, res[1], n), nil
+}
+
+// errDegraded stands for Redis's last failure while a FailLocal limiter
+// waits to ask it again.
+var errDegraded = errors.New("redislimit: degraded, Redis not asked until the next probe")
+
+// answered tells a FailLocal limiter that Redis decided a call.
+func (l *Limiter) answered(ctx context.Context) {
+	if l.local != nil {
+		l.local.answered(ctx, l, time.Now())
+	}
 }
 
 func (l *Limiter) nowArg() string {
@@ -245,13 +297,18 @@ func (l *Limiter) minBurst() int {
 	return b
 }
 
-func (l *Limiter) failed(ctx context.Context, err error, n int) (ratelimit.Decision, error) {
+func (l *Limiter) failed(ctx context.Context, err error, key string, n int) (ratelimit.Decision, error) {
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return ratelimit.Decision{}, ctxErr
 	}
 	l.failures.Add(1)
 	l.failuresCounter.Add(ctx, 1, l.failureAttrs)
-	l.logFailure(ctx, err)
+	if err != errDegraded {
+		l.logFailure(ctx, err)
+	}
+	if l.failMode == FailLocal {
+		return l.local.take(ctx, l, key, n)
+	}
 	if l.failMode == FailClosed {
 		l.limited.Add(1)
 		return ratelimit.Decision{}, fmt.Errorf("%w: limiter %q: %w", ErrUnavailable, l.name, err)
@@ -306,6 +363,11 @@ func (l *Limiter) Policies() []ratelimit.Policy {
 // Redis client. Close is idempotent.
 func (l *Limiter) Close() error {
 	var err error
-	l.once.Do(func() { err = l.reg.Unregister() })
+	l.once.Do(func() {
+		err = l.reg.Unregister()
+		if l.local != nil {
+			l.local.close()
+		}
+	})
 	return err
 }

@@ -129,10 +129,11 @@ func (l *Limiter) takeWindows(ctx context.Context, key string, n int) (ratelimit
 		err = fmt.Errorf("redislimit: script returned %d values, want %d", len(res), 1+len(l.windows))
 	}
 	if err != nil {
-		return l.failed(ctx, err, n)
+		return l.failed(ctx, err, key, n)
 	}
 	allowed := res[0] == 1
 	l.count(allowed)
+	l.answered(ctx)
 	ps := make([]ratelimit.PolicyDecision, len(l.windows))
 	for i := range l.windows {
 		w := &l.windows[i]
