@@ -47,6 +47,15 @@
 // restrictive (lowest remaining) first, as the IETF draft requires for a
 // policy of several windows; MiddlewareConfig.Cost prices a request.
 //
+// # Middleware hooks
+//
+// MiddlewareConfig.OnLimited is called with the request and the Decision for
+// every 429, before the response is written (audit a denial, count it by
+// route), so applications need not wrap the ResponseWriter to notice 429s.
+// MiddlewareConfig.WriteProblem renders every refusal (429, 400, 500, 503)
+// in the application's own format from a Problem; the RateLimit fields and
+// Retry-After are already set. WriteProblemJSON is the default.
+//
 // # Example
 //
 //	perKey, err := ratelimit.NewKeyed(ratelimit.KeyedConfig{

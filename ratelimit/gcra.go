@@ -116,11 +116,12 @@ func (w *window) decision(allowed bool, debt, n int64) Decision {
 
 func ceilDiv(a, b int64) int64 { return (a + b - 1) / b }
 
-// combinePolicies makes one Decision from every window's: Remaining and Reset
-// of the most restrictive window (fewest units left; on a tie, the longer
-// Reset), the longest RetryAfter, and the windows in that order of
-// restriction in Policies.
-func combinePolicies(allowed bool, ps []PolicyDecision) Decision {
+// CombinePolicies makes one Decision from every window's, for limiters that
+// keep their windows elsewhere (redislimit): Remaining and Reset of the most
+// restrictive window (fewest units left; on a tie, the longer Reset), the
+// longest RetryAfter, and the windows in that order of restriction in
+// Policies. It sorts ps in place.
+func CombinePolicies(allowed bool, ps []PolicyDecision) Decision {
 	slices.SortStableFunc(ps, func(a, b PolicyDecision) int {
 		if a.Remaining != b.Remaining {
 			return cmp.Compare(a.Remaining, b.Remaining)

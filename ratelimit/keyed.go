@@ -436,7 +436,7 @@ func (k *Keyed) decideAll(first Decision, extra []int64, elapsed int64, ok bool,
 		d := w.decision(ok, w.refill(debt, elapsed), n)
 		ps[j+1] = PolicyDecision{Policy: w.name, Remaining: d.Remaining, Reset: d.Reset, RetryAfter: d.RetryAfter}
 	}
-	return combinePolicies(ok, ps)
+	return CombinePolicies(ok, ps)
 }
 
 // Wait blocks until a unit of key's bucket is available and takes it. It

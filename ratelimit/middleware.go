@@ -49,17 +49,19 @@ type MiddlewareConfig struct {
 	// Burst) is answered 500 with code CodeInvalidCost and logged: it is a
 	// server bug, not the client's.
 	Cost func(*http.Request) int
+	// OnLimited, if set, is called for every request refused with 429, with
+	// the request and the decision, before the response is written: audit
+	// the denial, count it by route. It runs on the request's goroutine, so
+	// keep it short.
+	OnLimited func(r *http.Request, d Decision)
+	// WriteProblem, if set, writes every refusal the middleware answers
+	// (429, 400, 500, 503) in the application's own format. The RateLimit
+	// fields and Retry-After are already set on w; it must write p.Status.
+	// Default: WriteProblemJSON.
+	WriteProblem func(w http.ResponseWriter, r *http.Request, p Problem)
 	// Logger receives key-function and limiter errors (never the key
 	// itself). Default: no logs.
 	Logger *slog.Logger
-	// WriteProblem, when set, answers every refusal (429, and the 400 and
-	// 503 when no key or no decision) instead of the middleware's own
-	// writer, so that a service gives all its problems one style. The
-	// RateLimit fields and Retry-After are set before it is called; it must
-	// write the status. Default: an application/problem+json body with
-	// Content-Length, Cache-Control: no-store and X-Content-Type-Options:
-	// nosniff.
-	WriteProblem func(w http.ResponseWriter, r *http.Request, p Problem)
 }
 
 // Middleware limits requests per key. Every response it lets through or
@@ -70,12 +72,13 @@ type Middleware struct {
 	limiter    Taker
 	costTaker  CostTaker // non-nil when Cost is set
 	cost       func(*http.Request) int
+	onLimited  func(*http.Request, Decision)
+	write      func(http.ResponseWriter, *http.Request, Problem)
 	key        KeyFunc
 	logger     *slog.Logger
 	policy     Policy
 	policyHdr  string
 	policyName []byte
-	write      func(http.ResponseWriter, *http.Request, Problem)
 	// names holds each policy's serialised name when the limiter has
 	// several windows.
 	names map[string][]byte
@@ -115,12 +118,13 @@ func NewMiddleware(cfg MiddlewareConfig) (*Middleware, error) {
 		limiter:    cfg.Limiter,
 		costTaker:  costTaker,
 		cost:       cfg.Cost,
+		onLimited:  cfg.OnLimited,
+		write:      cfg.WriteProblem,
 		key:        key,
 		logger:     cfg.Logger,
 		policy:     p,
 		policyHdr:  formatPolicies(policies),
 		policyName: appendSFString(nil, p.Name),
-		write:      cfg.WriteProblem,
 	}
 	if len(policies) > 1 {
 		m.names = make(map[string][]byte, len(policies))
@@ -129,6 +133,16 @@ func NewMiddleware(cfg MiddlewareConfig) (*Middleware, error) {
 		}
 	}
 	return m, nil
+}
+
+// writeProblem answers a refused request through MiddlewareConfig.WriteProblem,
+// or WriteProblemJSON when that is not set.
+func (m *Middleware) writeProblem(w http.ResponseWriter, r *http.Request, p Problem) {
+	if m.write == nil {
+		writeProblem(w, p)
+		return
+	}
+	m.write(w, r, p)
 }
 
 // take asks the limiter for r's decision, with r's cost when Cost is set.
@@ -148,16 +162,6 @@ func (m *Middleware) rateLimitField(d Decision) string {
 	return formatRateLimits(m.names, d.Policies)
 }
 
-// problem answers a refused request, through MiddlewareConfig.WriteProblem
-// when it is set.
-func (m *Middleware) problem(w http.ResponseWriter, r *http.Request, p Problem) {
-	if m.write != nil {
-		m.write(w, r, p)
-		return
-	}
-	writeProblem(w, p)
-}
-
 // Wrap returns next behind the limiter.
 func (m *Middleware) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -166,7 +170,7 @@ func (m *Middleware) Wrap(next http.Handler) http.Handler {
 		key, err := m.key(r)
 		if err != nil {
 			m.log(r, "ratelimit: no key for request", err)
-			m.problem(w, r, Problem{
+			m.writeProblem(w, r, Problem{
 				Type:   "about:blank",
 				Title:  "Bad Request",
 				Status: http.StatusBadRequest,
@@ -178,7 +182,7 @@ func (m *Middleware) Wrap(next http.Handler) http.Handler {
 		d, err := m.take(r, key)
 		if errors.Is(err, ErrInvalidCost) {
 			m.log(r, "ratelimit: request cost out of range", err)
-			m.problem(w, r, Problem{
+			m.writeProblem(w, r, Problem{
 				Type:   "about:blank",
 				Title:  "Internal Server Error",
 				Status: http.StatusInternalServerError,
@@ -190,7 +194,7 @@ func (m *Middleware) Wrap(next http.Handler) http.Handler {
 		if err != nil {
 			m.log(r, "ratelimit: limiter unavailable", err)
 			h.Set(HeaderRetryAfter, "1")
-			m.problem(w, r, Problem{
+			m.writeProblem(w, r, Problem{
 				Type:   "about:blank",
 				Title:  "Service Unavailable",
 				Status: http.StatusServiceUnavailable,
@@ -204,10 +208,13 @@ func (m *Middleware) Wrap(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
+		if m.onLimited != nil {
+			m.onLimited(r, d)
+		}
 		retry := ceilSeconds(d.RetryAfter)
 		violated := d.Violated(m.policy.Name)
 		h.Set(HeaderRetryAfter, strconv.FormatInt(retry, 10))
-		m.problem(w, r, Problem{
+		m.writeProblem(w, r, Problem{
 			Type:             ProblemTypeQuotaExceeded,
 			Title:            "Quota Exceeded",
 			Status:           http.StatusTooManyRequests,

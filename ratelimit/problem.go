@@ -36,20 +36,23 @@ const (
 
 // Problem is an RFC 9457 problem details object with Keel's "code"
 // extension and the RateLimit draft's "violated-policies" extension: what
-// the middleware answers a request it refuses with, handed to
-// MiddlewareConfig.WriteProblem when that is set.
+// the middleware answers a refused request with. MiddlewareConfig.
+// WriteProblem receives it to render it in the application's own format.
 type Problem struct {
-	Type   string `json:"type"`
-	Title  string `json:"title"`
-	Status int    `json:"status"`
-	Detail string `json:"detail,omitempty"`
-	// Code is one of the Code* constants.
+	Type             string   `json:"type"`
+	Title            string   `json:"title"`
+	Status           int      `json:"status"`
+	Detail           string   `json:"detail,omitempty"`
 	Code             string   `json:"code"`
 	ViolatedPolicies []string `json:"violated-policies,omitempty"`
 }
 
-// writeProblem writes p as application/problem+json with p.Status, which
-// no cache keeps and no browser sniffs.
+// WriteProblemJSON writes p as application/problem+json with status
+// p.Status, Cache-Control: no-store and X-Content-Type-Options: nosniff:
+// the middleware's default WriteProblem.
+func WriteProblemJSON(w http.ResponseWriter, _ *http.Request, p Problem) { writeProblem(w, p) }
+
+// writeProblem writes p as application/problem+json with p.Status.
 func writeProblem(w http.ResponseWriter, p Problem) {
 	body, err := json.Marshal(p)
 	if err != nil {

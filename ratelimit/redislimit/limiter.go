@@ -46,6 +46,13 @@ const (
 	// FailClosed refuses the call with an error wrapping ErrUnavailable
 	// (the HTTP middleware answers 503).
 	FailClosed
+	// FailLocal degrades instead: each instance enforces its share of the
+	// limit in process (Limit/N and Burst/N per key, N from Config.Instances
+	// or learned from the instances' heartbeats in Redis), asks Redis again
+	// at most once per second, and returns to the shared limit as soon as
+	// Redis answers. Time spent degraded is metered
+	// (keel.ratelimit.redis.degraded.duration).
+	FailLocal
 )
 
 func (m FailMode) String() string {
@@ -54,6 +61,8 @@ func (m FailMode) String() string {
 		return "open"
 	case FailClosed:
 		return "closed"
+	case FailLocal:
+		return "local"
 	default:
 		return "FailMode(" + strconv.Itoa(int(m)) + ")"
 	}
@@ -76,11 +85,26 @@ type Config struct {
 	Period time.Duration
 	// Burst is each key's bucket capacity. Default Limit.
 	Burst int
+	// Windows holds each key to several limits at once (e.g. 100 per minute
+	// and 1,000 per hour), checked and taken in the same single round trip:
+	// a call is allowed only when every window grants it. When set, Limit,
+	// Period and Burst must be zero. At most 8. Each key's state is then one
+	// Redis hash (field i: window i's TAT), so reordering Windows resets it.
+	Windows []ratelimit.Window
 	// Prefix starts every key the limiter writes: Prefix + Name + ":" + key.
 	// Default DefaultPrefix.
 	Prefix string
 	// FailMode decides calls when Redis cannot. Default FailOpen.
 	FailMode FailMode
+	// Instances is how many instances share the limit, for FailLocal: each
+	// enforces Limit/Instances while Redis is down. 0 (the default) learns
+	// it from heartbeats each instance writes to Redis while it is up (one
+	// extra command per HeartbeatEvery), and assumes 1 until one is seen.
+	Instances int
+	// HeartbeatEvery is how often a FailLocal instance that learns Instances
+	// records itself in Redis; an instance silent for three of these is no
+	// longer counted. Default 1s.
+	HeartbeatEvery time.Duration
 	// MeterProvider supplies the meter. Default: the otel global.
 	MeterProvider metric.MeterProvider
 	// Logger receives Redis failures, at most one line per second. Default:
@@ -96,8 +120,9 @@ type Limiter struct {
 	name     string
 	prefix   string
 	policy   ratelimit.Policy
-	interval time.Duration
-	args     [3]any // interval µs, burst, cost: fixed for the limiter's life
+	args     [2]any // interval µs, burst: fixed for the limiter's life
+	windows  []window
+	local    *degraded // FailLocal only
 	failMode FailMode
 	logger   *slog.Logger
 	clock    func() time.Time // nil: Redis TIME; set only by tests
@@ -116,25 +141,15 @@ func New(cfg Config) (*Limiter, error) {
 	if cfg.Client == nil {
 		return nil, errors.New("redislimit: Config.Client is required")
 	}
-	if cfg.Limit <= 0 {
-		return nil, fmt.Errorf("redislimit: Config.Limit must be > 0, got %d", cfg.Limit)
+	windows, err := configWindows(cfg)
+	if err != nil {
+		return nil, err
 	}
-	period := cfg.Period
-	if period == 0 {
-		period = time.Second
+	if cfg.FailMode != FailOpen && cfg.FailMode != FailClosed && cfg.FailMode != FailLocal {
+		return nil, fmt.Errorf("redislimit: Config.FailMode must be FailOpen, FailClosed or FailLocal, got %s", cfg.FailMode)
 	}
-	if period < time.Millisecond {
-		return nil, fmt.Errorf("redislimit: Config.Period must be at least 1ms (0 means 1s), got %s", cfg.Period)
-	}
-	burst := cfg.Burst
-	if burst < 0 {
-		return nil, fmt.Errorf("redislimit: Config.Burst must be >= 0 (0 means Limit), got %d", cfg.Burst)
-	}
-	if burst == 0 {
-		burst = cfg.Limit
-	}
-	if cfg.FailMode != FailOpen && cfg.FailMode != FailClosed {
-		return nil, fmt.Errorf("redislimit: Config.FailMode must be FailOpen or FailClosed, got %s", cfg.FailMode)
+	if cfg.Instances < 0 {
+		return nil, fmt.Errorf("redislimit: Config.Instances must be >= 0 (0 means learned from heartbeats), got %d", cfg.Instances)
 	}
 	name := cfg.Name
 	if name == "" {
@@ -144,20 +159,25 @@ func New(cfg Config) (*Limiter, error) {
 	if prefix == "" {
 		prefix = DefaultPrefix
 	}
-	interval := period / time.Duration(cfg.Limit)
-	if interval < time.Microsecond {
-		return nil, fmt.Errorf("redislimit: Config.Limit %d per %s restores a unit faster than every microsecond, finer than Redis TIME", cfg.Limit, period)
-	}
+	w0 := windows[0]
 	l := &Limiter{
 		client:   cfg.Client,
 		name:     name,
 		prefix:   prefix + name + ":",
-		policy:   ratelimit.Policy{Name: name, Quota: cfg.Limit, Window: period, Burst: burst},
-		interval: interval,
+		policy:   ratelimit.Policy{Name: name, Quota: w0.limit, Window: w0.period, Burst: w0.burst},
+		windows:  windows,
 		failMode: cfg.FailMode,
 		logger:   cfg.Logger,
 	}
-	l.args = [3]any{strconv.FormatFloat(float64(period)/float64(cfg.Limit)/float64(time.Microsecond), 'f', -1, 64), burst, 1}
+	if len(windows) > 1 {
+		l.policy.Name = w0.name
+	}
+	l.args = [2]any{w0.intervalArg, w0.burst}
+	if cfg.FailMode == FailLocal {
+		if l.local, err = newDegraded(cfg); err != nil {
+			return nil, err
+		}
+	}
 	if err := l.instrument(cfg.MeterProvider); err != nil {
 		return nil, err
 	}
@@ -187,11 +207,21 @@ func (l *Limiter) instrument(mp metric.MeterProvider) error {
 	}
 	allowed := metric.WithAttributeSet(attribute.NewSet(nameKV, attribute.String("keel.ratelimit.decision", "allowed")))
 	limited := metric.WithAttributeSet(attribute.NewSet(nameKV, attribute.String("keel.ratelimit.decision", "limited")))
+	degradedTime, err := meter.Float64ObservableCounter("keel.ratelimit.redis.degraded.duration",
+		metric.WithUnit("s"),
+		metric.WithDescription("Time a FailLocal limiter spent deciding in process because Redis was down."))
+	if err != nil {
+		return err
+	}
+	nameOnly := metric.WithAttributeSet(attribute.NewSet(nameKV))
 	l.reg, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		o.ObserveInt64(decisions, l.allowed.Load(), allowed)
 		o.ObserveInt64(decisions, l.limited.Load(), limited)
+		if l.local != nil {
+			o.ObserveFloat64(degradedTime, l.local.degradedFor(time.Now()).Seconds(), nameOnly)
+		}
 		return nil
-	}, decisions)
+	}, decisions, degradedTime)
 	return err
 }
 
@@ -203,43 +233,89 @@ func (l *Limiter) instrument(mp metric.MeterProvider) error {
 // FailClosed returns an error wrapping ErrUnavailable. A done ctx returns
 // ctx.Err() in either mode.
 func (l *Limiter) Take(ctx context.Context, key string) (ratelimit.Decision, error) {
-	nowArg := ""
-	if l.clock != nil {
-		nowArg = strconv.FormatInt(l.clock().UnixMicro(), 10)
+	return l.TakeN(ctx, key, 1)
+}
+
+// TakeN is Take for a call that costs n units, from every window at once
+// (still one round trip). A cost below 1 or above the smallest Burst is an
+// error wrapping ratelimit.ErrInvalidCost, without contacting Redis.
+func (l *Limiter) TakeN(ctx context.Context, key string, n int) (ratelimit.Decision, error) {
+	if minBurst := l.minBurst(); n < 1 || n > minBurst {
+		return ratelimit.Decision{}, fmt.Errorf("%w: limiter %q: cost %d is not between 1 and the smallest Burst, %d", ratelimit.ErrInvalidCost, l.name, n, minBurst)
 	}
-	res, err := gcra.Run(ctx, l.client, []string{l.prefix + key}, l.args[0], l.args[1], l.args[2], nowArg).Int64Slice()
+	if l.local != nil && l.local.skipRedis(time.Now()) {
+		return l.failed(ctx, errDegraded, key, n)
+	}
+	if len(l.windows) > 1 {
+		return l.takeWindows(ctx, key, n)
+	}
+	nowArg := l.nowArg()
+	res, err := gcra.Run(ctx, l.client, []string{l.prefix + key}, l.args[0], l.args[1], n, nowArg).Int64Slice()
 	if err == nil && len(res) != 2 {
 		err = fmt.Errorf("redislimit: script returned %d values, want 2", len(res))
 	}
 	if err != nil {
-		return l.failed(ctx, err)
+		return l.failed(ctx, err, key, n)
 	}
 	allowed := res[0] == 1
+	l.count(allowed)
+	l.answered(ctx)
+	return l.windows[0].decision(allowed, res[1], n), nil
+}
+
+// errDegraded stands for Redis's last failure while a FailLocal limiter
+// waits to ask it again.
+var errDegraded = errors.New("redislimit: degraded, Redis not asked until the next probe")
+
+// answered tells a FailLocal limiter that Redis decided a call.
+func (l *Limiter) answered(ctx context.Context) {
+	if l.local != nil {
+		l.local.answered(ctx, l, time.Now())
+	}
+}
+
+func (l *Limiter) nowArg() string {
+	if l.clock == nil {
+		return ""
+	}
+	return strconv.FormatInt(l.clock().UnixMicro(), 10)
+}
+
+func (l *Limiter) count(allowed bool) {
 	if allowed {
 		l.allowed.Add(1)
 	} else {
 		l.limited.Add(1)
 	}
-	// The bucket holds (tolerance - (TAT - now)) / interval units.
-	ahead := time.Duration(res[1]) * time.Microsecond
-	tokens := float64(l.policy.Burst) - float64(ahead)/float64(l.interval)
-	return ratelimit.DecisionFromTokens(allowed, tokens, l.policy.Burst, l.interval), nil
 }
 
-func (l *Limiter) failed(ctx context.Context, err error) (ratelimit.Decision, error) {
+func (l *Limiter) minBurst() int {
+	b := l.windows[0].burst
+	for _, w := range l.windows[1:] {
+		b = min(b, w.burst)
+	}
+	return b
+}
+
+func (l *Limiter) failed(ctx context.Context, err error, key string, n int) (ratelimit.Decision, error) {
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return ratelimit.Decision{}, ctxErr
 	}
 	l.failures.Add(1)
 	l.failuresCounter.Add(ctx, 1, l.failureAttrs)
-	l.logFailure(ctx, err)
+	if err != errDegraded {
+		l.logFailure(ctx, err)
+	}
+	if l.failMode == FailLocal {
+		return l.local.take(ctx, l, key, n)
+	}
 	if l.failMode == FailClosed {
 		l.limited.Add(1)
 		return ratelimit.Decision{}, fmt.Errorf("%w: limiter %q: %w", ErrUnavailable, l.name, err)
 	}
 	l.allowed.Add(1)
 	// Fail open: answer as a fresh bucket would, since nothing better is known.
-	return ratelimit.Decision{Allowed: true, Remaining: l.policy.Burst - 1}, nil
+	return ratelimit.Decision{Allowed: true, Remaining: l.minBurst() - n}, nil
 }
 
 // logFailure logs at most one failure per second, so that an outage does
@@ -266,13 +342,32 @@ func (l *Limiter) Allow(ctx context.Context, key string) (bool, error) {
 	return d.Allowed, err
 }
 
-// Policy describes the per-key limit for clients.
+// Policy describes the per-key limit for clients: with several windows, the
+// first (Policies lists them all).
 func (l *Limiter) Policy() ratelimit.Policy { return l.policy }
+
+// Policies describes every window, in Config.Windows order (one Policy,
+// named after the limiter, when Windows is not used).
+func (l *Limiter) Policies() []ratelimit.Policy {
+	if len(l.windows) == 1 {
+		return []ratelimit.Policy{l.policy}
+	}
+	out := make([]ratelimit.Policy, len(l.windows))
+	for i, w := range l.windows {
+		out[i] = ratelimit.Policy{Name: w.name, Quota: w.limit, Window: w.period, Burst: w.burst}
+	}
+	return out
+}
 
 // Close unregisters the limiter's metric callback. It does not close the
 // Redis client. Close is idempotent.
 func (l *Limiter) Close() error {
 	var err error
-	l.once.Do(func() { err = l.reg.Unregister() })
+	l.once.Do(func() {
+		err = l.reg.Unregister()
+		if l.local != nil {
+			l.local.close()
+		}
+	})
 	return err
 }

@@ -48,7 +48,7 @@ func TestNewRejectsInvalidConfig(t *testing.T) {
 		{"zero limit", redislimit.Config{Client: client}, "redislimit: Config.Limit must be > 0, got 0"},
 		{"tiny period", redislimit.Config{Client: client, Limit: 1, Period: time.Microsecond}, "Config.Period must be at least 1ms"},
 		{"negative burst", redislimit.Config{Client: client, Limit: 1, Burst: -1}, "Config.Burst must be >= 0"},
-		{"unknown fail mode", redislimit.Config{Client: client, Limit: 1, FailMode: 7}, "Config.FailMode must be FailOpen or FailClosed, got FailMode(7)"},
+		{"unknown fail mode", redislimit.Config{Client: client, Limit: 1, FailMode: 7}, "Config.FailMode must be FailOpen, FailClosed or FailLocal, got FailMode(7)"},
 		{"rate finer than a microsecond", redislimit.Config{Client: client, Limit: 2_000_000, Period: time.Second}, "faster than every microsecond"},
 	}
 	for _, tt := range tests {

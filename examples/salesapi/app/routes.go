@@ -123,38 +123,19 @@ func (a *App) requireRole(role Role, h http.HandlerFunc) http.Handler {
 // rateLimited applies the per-API-key limit; a 429 is audited as a denial.
 func (a *App) rateLimited(next http.Handler) http.Handler {
 	mw, err := ratelimit.NewMiddleware(ratelimit.MiddlewareConfig{
-		Limiter:      a.limiter,
-		Key:          func(r *http.Request) (string, error) { return principalOf(r).ID, nil },
+		Limiter: a.limiter,
+		Key:     func(r *http.Request) (string, error) { return principalOf(r).ID, nil },
+		OnLimited: func(r *http.Request, _ ratelimit.Decision) {
+			a.recordDenied(r, principalOf(r).ID, "rate limited")
+		},
 		Logger:       a.cfg.Logger,
 		WriteProblem: rateLimitProblem,
 	})
 	if err != nil {
 		panic(err) // constant configuration
 	}
-	limited := mw.Wrap(next)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sw := &statusWriter{ResponseWriter: w}
-		limited.ServeHTTP(sw, r)
-		if sw.status == http.StatusTooManyRequests {
-			a.recordDenied(r, principalOf(r).ID, "rate limited")
-		}
-	})
+	return mw.Wrap(next)
 }
-
-// statusWriter remembers the status a response was given.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusWriter) WriteHeader(code int) {
-	if s.status == 0 {
-		s.status = code
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 // internal logs err and answers 500 without detail.
 func (a *App) internal(w http.ResponseWriter, r *http.Request, what string, err error) {
