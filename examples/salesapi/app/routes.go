@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
@@ -153,12 +152,6 @@ func (s *statusWriter) WriteHeader(code int) {
 }
 
 func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
-
-// internal logs err and answers 500 without detail.
-func (a *App) internal(w http.ResponseWriter, r *http.Request, what string, err error) {
-	a.cfg.Logger.ErrorContext(r.Context(), what+" failed", slog.Any("err", err))
-	problem(w, http.StatusInternalServerError, CodeInternal, what+" failed")
-}
 
 // clientIP is the TCP peer (the example trusts no proxy header).
 func clientIP(r *http.Request) string {
