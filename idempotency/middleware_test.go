@@ -1,7 +1,6 @@
 package idempotency_test
 
 import (
-	"strconv"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -209,7 +209,7 @@ func TestMiddlewareStatusPolicy(t *testing.T) {
 		{http.StatusBadRequest, true}, // the handler ran: a 4xx is the outcome
 		{http.StatusNotFound, true},
 		{http.StatusConflict, true},
-		{http.StatusTooManyRequests, false}, // nothing happened; retry later
+		{http.StatusTooManyRequests, false},            // nothing happened; retry later
 		{idempotency.StatusClientClosedRequest, false}, // the client left before the outcome
 		{http.StatusInternalServerError, false},
 		{http.StatusServiceUnavailable, false},
