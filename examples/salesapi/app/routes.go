@@ -43,6 +43,7 @@ func (a *App) routes() http.Handler {
 	handle("GET /v1/admin/backups", RoleAdmin, a.listBackups)
 	handle("POST /v1/admin/chaos", RoleAdmin, a.chaos)
 	handle("GET /v1/admin/gateway", RoleAdmin, a.gatewayStats)
+	a.handleProfiling(handle)
 	// Anything else is a problem+json 404 (the mux's own answer is text).
 	api.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		problem(w, http.StatusNotFound, CodeNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
