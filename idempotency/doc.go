@@ -56,10 +56,10 @@
 //	same key, different request (fingerprint)   422 idempotency_key_mismatch    draft, Error Scenarios; Stripe
 //	handler answered 2xx, 3xx or 4xx            stored and replayed             Stripe ("saves results after
 //	                                                                            execution begins")
-//	handler answered 5xx or 429                 not stored, key released:       Keel, departing from Stripe
-//	                                            a retry runs again              v1 (which replays 500s):
-//	                                                                            a 5xx or 429 is assumed to
-//	                                                                            have no side effect
+//	handler answered 5xx, 429 or 499            not stored, key released:       Keel, departing from Stripe
+//	(499: the client closed the request)        a retry runs again              v1 (which replays 500s):
+//	                                                                            a 5xx, 429 or 499 is assumed
+//	                                                                            to have no side effect
 //	handler panicked                            key released, panic re-raised   Keel: the request never ended
 //	response body > MaxStoredBody (1 MiB)       sent in full; stored without    Keel: a replay gives status
 //	                                            its body (BodyOmitted)          and headers with an empty
@@ -119,8 +119,8 @@
 // (sqlstore.Store.CompleteTx with [LeaseFromContext] and [MarkCompleted]):
 // the order row and the idempotency record then commit or vanish together.
 //
-// Status codes: a 5xx or 429 releases the key, so a handler must not answer
-// one after its side effect happened — answer 2xx or 4xx, or complete the
+// Status codes: a 5xx, 429 or 499 ([StatusClientClosedRequest]) releases the
+// key, so a handler must not answer one after its side effect happened — answer 2xx or 4xx, or complete the
 // record itself (MarkCompleted) — or a retry will run the operation again.
 //
 // Bad input: malformed keys, oversized bodies and invalid scopes are

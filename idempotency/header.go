@@ -15,6 +15,12 @@ const HeaderName = "Idempotency-Key"
 // use; the draft defines none).
 const ReplayedHeader = "Idempotent-Replayed"
 
+// StatusClientClosedRequest (499, nginx's convention) is what a handler
+// answers when its client closed the request before the outcome was known.
+// Like a 5xx it releases the key: the client never saw an outcome, so its
+// retry must run, not replay the 499.
+const StatusClientClosedRequest = 499
+
 // ParseKey extracts the idempotency key from the Idempotency-Key field
 // values of a request (http.Header.Values). It returns ("", false, nil)
 // when the field is absent.

@@ -265,7 +265,7 @@ func (mw *Middleware) run(cw *captureWriter, r *http.Request, next http.Handler,
 	switch {
 	case state.completed.Load():
 		// The handler completed the record in its own transaction.
-	case status >= 500 || status == http.StatusTooManyRequests:
+	case status >= 500 || status == http.StatusTooManyRequests || status == StatusClientClosedRequest:
 		mw.release(r.Context(), state.lease)
 	default:
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), releaseTimeout)
@@ -316,7 +316,9 @@ func (mw *Middleware) writeBeginError(w http.ResponseWriter, r *http.Request, er
 		mw.problem(w, r, http.StatusBadRequest, CodeKeyInvalid, err.Error())
 	default:
 		// Fail closed: without the store there is no guarantee, so the
-		// handler does not run.
+		// handler does not run. The store is usually back within seconds
+		// (a reconnect, a failover).
+		w.Header().Set("Retry-After", "1")
 		mw.problem(w, r, http.StatusServiceUnavailable, CodeStoreUnavailable,
 			"idempotency records are unavailable; retry later with the same key")
 	}

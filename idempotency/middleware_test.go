@@ -241,12 +241,13 @@ func TestMiddlewareStatusPolicy(t *testing.T) {
 		{http.StatusBadRequest, true}, // the handler ran: a 4xx is the outcome
 		{http.StatusNotFound, true},
 		{http.StatusConflict, true},
-		{http.StatusTooManyRequests, false}, // nothing happened; retry later
+		{http.StatusTooManyRequests, false},            // nothing happened; retry later
+		{idempotency.StatusClientClosedRequest, false}, // the client left before the outcome
 		{http.StatusInternalServerError, false},
 		{http.StatusServiceUnavailable, false},
 	}
 	for _, tc := range tests {
-		t.Run(http.StatusText(tc.status), func(t *testing.T) {
+		t.Run(strconv.Itoa(tc.status), func(t *testing.T) {
 			o := &orders{}
 			o.status.Store(int64(tc.status))
 			h := newMiddleware(t, idempotency.NewMemoryStore(), idempotency.MiddlewareConfig{}).Wrap(o)
@@ -372,6 +373,7 @@ func TestMiddlewareFailsClosedWhenStoreIsDown(t *testing.T) {
 	o := &orders{}
 	w := post(newMiddleware(t, failingStore{}, idempotency.MiddlewareConfig{}).Wrap(o), "k", "{}")
 	requireProblem(t, w, http.StatusServiceUnavailable, idempotency.CodeStoreUnavailable)
+	assert.Equal(t, "1", w.Header().Get("Retry-After"), "a 503 says when to retry")
 	assert.NotContains(t, w.Body.String(), "connection refused", "store errors stay on the server")
 	assert.Zero(t, o.runs.Load())
 }

@@ -48,7 +48,7 @@ type options struct {
 	backupEvery, idemLease, breakerOpen                                time.Duration
 	rateLimit, ipRateLimit                                             int
 	chaos                                                              gateway.Chaos
-	demo                                                               bool
+	demo, pprof                                                        bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -75,6 +75,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.acceptRollback, "audit-accept-rollback", "", "LOG:SEQ:HASH — accept the audit log being behind its witness at exactly this head (as the start-up log names it); needs -audit-accept-reason")
 	fs.StringVar(&o.acceptReason, "audit-accept-reason", "", "who accepts the audit rollback and why (recorded in the audit log)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.BoolVar(&o.pprof, "pprof", false, "serve Go's profiler under /v1/admin/pprof/ (admin API key only; off by default)")
 	fs.BoolVar(&o.demo, "demo", false, "run the demonstration in-process against a temporary data directory and exit")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -180,7 +181,7 @@ func serve(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		RedisPrefix: o.redisPrefix, BreakerOpen: o.breakerOpen,
 		APIKeys: keys, GatewayURL: gw.URL(), RateLimit: o.rateLimit, IPRateLimit: o.ipRateLimit, BackupEvery: o.backupEvery,
 		InstanceName: o.instanceName, AuditSigningKeyFile: o.auditKey, AuditWitnessFile: o.auditWitness, AuditAcceptRollback: accept,
-		Logger: logger, MetricsHandler: tel.Handler(),
+		Logger: logger, MetricsHandler: tel.Handler(), Profiling: o.pprof,
 	}, gatewayControl{gw})
 	if err != nil {
 		return err

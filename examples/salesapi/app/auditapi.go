@@ -51,6 +51,8 @@ func (a *App) auditEvent(r *http.Request, e audit.Event) error {
 // mutationFailed answers the error of a mutation.
 func (a *App) mutationFailed(w http.ResponseWriter, r *http.Request, what string, err error) {
 	switch {
+	case clientGone(r):
+		a.clientClosed(w, r, what, err)
 	case errors.Is(err, errAudit) && a.auditBlocked != nil:
 		unavailable(w, "audit_unavailable", "the audit log is behind its witness (see GET /v1/audit/verify), so no change can be audited or made until an operator accepts the loss", time.Minute)
 	case errors.Is(err, errAudit):

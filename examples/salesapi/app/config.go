@@ -93,6 +93,9 @@ type Config struct {
 	// MetricsHandler serves GET /metrics (from metrics.Setup); nil means no
 	// /metrics route.
 	MetricsHandler http.Handler
+	// Profiling serves Go's profiler (heap, goroutines, CPU, trace) under
+	// GET /v1/admin/pprof/ to the admin role. Off by default.
+	Profiling bool
 	// Bare leaves out every Keel HTTP middleware (rate limit, idempotency,
 	// metrics) and the caches, so benchmarks can measure what the
 	// reliability layers cost. Never for production.

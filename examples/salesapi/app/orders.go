@@ -158,6 +158,10 @@ func orderAnswer(o store.Order) ([]byte, http.Header) {
 // Neither is stored by the idempotency middleware (5xx releases the key), so
 // the client may retry with the same key.
 func (a *App) paymentFailed(w http.ResponseWriter, r *http.Request, err error) {
+	if clientGone(r) {
+		a.clientClosed(w, r, "payment", err)
+		return
+	}
 	var open *breaker.OpenError
 	if errors.As(err, &open) {
 		wait := time.Until(open.RetryAt)

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
@@ -44,6 +43,7 @@ func (a *App) routes() http.Handler {
 	handle("GET /v1/admin/backups", RoleAdmin, a.listBackups)
 	handle("POST /v1/admin/chaos", RoleAdmin, a.chaos)
 	handle("GET /v1/admin/gateway", RoleAdmin, a.gatewayStats)
+	a.handleProfiling(handle)
 	// Anything else is a problem+json 404 (the mux's own answer is text).
 	api.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		problem(w, http.StatusNotFound, CodeNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
@@ -135,12 +135,6 @@ func (a *App) rateLimited(next http.Handler) http.Handler {
 		panic(err) // constant configuration
 	}
 	return mw.Wrap(next)
-}
-
-// internal logs err and answers 500 without detail.
-func (a *App) internal(w http.ResponseWriter, r *http.Request, what string, err error) {
-	a.cfg.Logger.ErrorContext(r.Context(), what+" failed", slog.Any("err", err))
-	problem(w, http.StatusInternalServerError, CodeInternal, what+" failed")
 }
 
 // clientIP is the TCP peer (the example trusts no proxy header).
