@@ -71,7 +71,9 @@
 //
 // Query (and `keel audit query`) streams the events matching a Filter by
 // actor, action, resource, outcome, tenant and time, without loading the log
-// into memory; the SQL sink answers from its indexes. A Detector runs anomaly
+// into memory; the SQL sink answers from its indexes. A Record encodes to
+// JSON as its stored line, byte for byte, and decodes with DecodeLine, so
+// what a service prints of its log is what a verifier checks. A Detector runs anomaly
 // rules — BruteForce, BulkRead, OutsideHours, NewIP, or your own Rule — over
 // the live stream and delivers Findings to notifiers (NotifierFunc,
 // SlogNotifier, WebhookNotifier with retry) and to metrics.
