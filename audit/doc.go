@@ -71,9 +71,12 @@
 //
 // Query (and `keel audit query`) streams the events matching a Filter by
 // actor, action, resource, outcome, tenant and time, without loading the log
-// into memory; the SQL sink answers from its indexes. Config.Observer sees
-// every persisted event: package audit/detect's Detector runs anomaly rules
-// over that live stream and delivers its findings to notifiers.
+// into memory; the SQL sink answers from its indexes. A Record encodes to
+// JSON as its stored line, byte for byte, and decodes with DecodeLine, so
+// what a service prints of its log is what a verifier checks.
+// Config.Observer sees every persisted event: package audit/detect's
+// Detector runs anomaly rules over that live stream and delivers its
+// findings to notifiers.
 //
 // # Sinks of your own
 //

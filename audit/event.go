@@ -37,20 +37,22 @@ type Resource struct {
 // Log is called, and TraceID/SpanID are taken from the context given to Log
 // when they are empty.
 type Event struct {
-	Time      time.Time
-	Actor     Actor
-	Action    string // "license.update", "customer.export" …
-	Resource  Resource
-	Outcome   Outcome
-	Reason    string // why a failure or denial happened
-	Tenant    string
-	RequestID string
-	TraceID   string
-	SpanID    string
+	// The JSON names are those of the stored record (docs/FORMATS.md), so
+	// that an Event encodes as the event members of its log line.
+	Time      time.Time `json:"time,omitzero"`
+	Actor     Actor     `json:"actor,omitzero"`
+	Action    string    `json:"action"` // "license.update", "customer.export" …
+	Resource  Resource  `json:"resource,omitzero"`
+	Outcome   Outcome   `json:"outcome"`
+	Reason    string    `json:"reason,omitempty"` // why a failure or denial happened
+	Tenant    string    `json:"tenant,omitempty"`
+	RequestID string    `json:"request_id,omitempty"`
+	TraceID   string    `json:"trace_id,omitempty"`
+	SpanID    string    `json:"span_id,omitempty"`
 	// Before and After hold the changed values. Fields named in
 	// Config.Sensitive are masked or replaced by a keyed HMAC before the event
 	// is written, at any depth of these maps and of Metadata.
-	Before   map[string]any
-	After    map[string]any
-	Metadata map[string]any
+	Before   map[string]any `json:"before,omitempty"`
+	After    map[string]any `json:"after,omitempty"`
+	Metadata map[string]any `json:"metadata,omitempty"`
 }

@@ -332,12 +332,21 @@ func (b *Breaker) force(to State) {
 	b.deliverIf(changed)
 }
 
-// Open forces the breaker open: every call is rejected until Close or Disable.
+// Open forces the breaker open: every call is rejected until Reset or Disable.
 // Use it to isolate a dependency by hand.
 func (b *Breaker) Open() { b.force(ForcedOpen) }
 
-// Close closes the breaker and clears its counts, whatever its state.
-func (b *Breaker) Close() { b.force(Closed) }
+// Reset returns the breaker to Closed and clears its counts, whatever its
+// state: the operator's "the dependency is fine again". It frees nothing; a
+// Breaker holds no resources and needs no cleanup.
+func (b *Breaker) Reset() { b.force(Closed) }
 
-// Disable lets every call through and counts nothing until Close or Open.
+// Close is Reset: it forces the breaker to the Closed state.
+//
+// Deprecated: Close does not free resources as Close does elsewhere (io.Closer,
+// the other Keel packages), and a deferred b.Close() would silently reset the
+// breaker; call Reset.
+func (b *Breaker) Close() { b.Reset() }
+
+// Disable lets every call through and counts nothing until Reset or Open.
 func (b *Breaker) Disable() { b.force(Disabled) }

@@ -213,7 +213,7 @@ func TestOutcomesFromAnEarlierGenerationAreNotCounted(t *testing.T) {
 			wg.Go(func() { _ = b.Do(ctx, func(context.Context) error { <-release; return errBoom }) })
 			synctest.Wait()
 			b.Open()
-			b.Close() // a new generation
+			b.Reset() // a new generation
 			_ = b.Do(ctx, fail)
 			close(release) // the old call fails now: not counted
 			wg.Wait()
@@ -244,10 +244,16 @@ func TestManualStates(t *testing.T) {
 	}
 	assert.Equal(t, breaker.Disabled, b.State(), "a disabled breaker counts nothing")
 
-	b.Close()
+	b.Reset()
 	assert.Equal(t, breaker.Closed, b.State())
 	_ = b.Do(ctx, fail)
 	assert.Equal(t, breaker.Open, b.State())
+	b.Reset()
+	assert.Equal(t, breaker.Closed, b.State())
+
+	// The deprecated Close is still Reset, for callers that have not moved.
+	b.Open()
+	//lint:ignore SA1019 the deprecated name is tested on purpose
 	b.Close()
 	assert.Equal(t, breaker.Closed, b.State())
 }
@@ -280,7 +286,7 @@ func TestPanickingListenerDoesNotStopDelivery(t *testing.T) {
 		}
 	}}})
 	assert.Panics(t, b.Open)
-	b.Close()
+	b.Reset()
 	assert.Equal(t, []breaker.State{breaker.ForcedOpen, breaker.Closed}, seen)
 }
 
@@ -374,6 +380,6 @@ func TestHealthy(t *testing.T) {
 	assert.True(t, b.Healthy(), "disabled: every call goes through")
 	b.Open()
 	assert.False(t, b.Healthy(), "forced open")
-	b.Close()
+	b.Reset()
 	assert.True(t, b.Healthy())
 }

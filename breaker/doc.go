@@ -25,7 +25,11 @@
 // probe calls run at once: HalfOpenSuccesses successful probes close it, any
 // failed (or, with SlowCallRate, slow) probe opens it again. Operators can
 // force it: Open isolates the dependency (ForcedOpen, every call rejected),
-// Disable lets everything through uncounted, Close returns to Closed.
+// Disable lets everything through uncounted, Reset returns to Closed.
+//
+// Reset (formerly Close, which is kept but deprecated) changes the state
+// only: a Breaker holds no resources and has nothing to close. Unlike
+// Close elsewhere in Keel, a deferred b.Close() would reset the breaker.
 //
 // A Classifier maps each error to Success, Failure or Ignored; by default a
 // cancelled context is ignored, since the caller gave up, not the dependency.

@@ -13,7 +13,7 @@ const (
 	// HalfOpen lets a limited number of probe calls through to test the
 	// dependency: enough successes close the breaker, a failure opens it again.
 	HalfOpen
-	// ForcedOpen rejects every call until Close or Disable (set by Open:
+	// ForcedOpen rejects every call until Reset or Disable (set by Open:
 	// isolate the dependency).
 	ForcedOpen
 	// Disabled lets every call through and counts nothing (set by Disable).

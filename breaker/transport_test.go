@@ -48,7 +48,7 @@ func TestTransportBreaksPerHost(t *testing.T) {
 	b, err := tr.Breaker(bad.Listener.Addr().String())
 	require.NoError(t, err)
 	assert.Equal(t, breaker.Open, b.State())
-	b.Close()
+	b.Reset()
 	resp, err = client.Get(bad.URL)
 	require.NoError(t, err)
 	resp.Body.Close()

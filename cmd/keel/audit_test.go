@@ -26,12 +26,7 @@ import (
 // path of a PEM file with the public key.
 func auditFixture(t *testing.T, sink audit.Sink, n int) string {
 	t.Helper()
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
-	require.NoError(t, err)
-	der, err := x509.MarshalPKIXPublicKey(pub)
-	require.NoError(t, err)
-	pubFile := filepath.Join(t.TempDir(), "audit.pub")
-	require.NoError(t, os.WriteFile(pubFile, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o600))
+	priv, pubFile := auditKey(t)
 	l, err := audit.New(audit.Config{Sinks: []audit.Sink{sink}, SigningKey: priv})
 	require.NoError(t, err)
 	for i := range n {
@@ -45,6 +40,19 @@ func auditFixture(t *testing.T, sink audit.Sink, n int) string {
 	}
 	require.NoError(t, l.Close())
 	return pubFile
+}
+
+// auditKey returns a new signing key and the path of a PEM file with its
+// public half.
+func auditKey(t *testing.T) (ed25519.PrivateKey, string) {
+	t.Helper()
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	require.NoError(t, err)
+	pubFile := filepath.Join(t.TempDir(), "audit.pub")
+	require.NoError(t, os.WriteFile(pubFile, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o600))
+	return priv, pubFile
 }
 
 func runKeel(args ...string) (int, string, string) {

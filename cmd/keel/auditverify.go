@@ -323,6 +323,8 @@ func openLogError(err error, rep audit.VerifyReport) error {
 	switch {
 	case rep.TornTail:
 		state = fmt.Sprintf("its last line (record %d) is a write cut short", ve.Seq)
+	case rep.Unsealed > 0 && rep.LastCheckpointSeq == 0:
+		state = fmt.Sprintf("it ends at record %d and holds no signed checkpoint yet", rep.LastSeq)
 	case rep.Unsealed > 0:
 		state = fmt.Sprintf("it ends at record %d, %d record(s) after its last signed checkpoint (record %d)", rep.LastSeq, rep.Unsealed, rep.LastCheckpointSeq)
 	case !rep.Closed:

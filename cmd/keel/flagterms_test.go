@@ -2,11 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
-	"crypto/x509"
-	"encoding/pem"
-	"os"
 	"path/filepath"
 	"regexp"
 	"testing"
@@ -77,12 +72,7 @@ func TestBackupErrorsSpeakInFlags(t *testing.T) {
 // was tampered with, and -live then verifies it.
 func TestAuditVerifyOfARunningLogSaysLive(t *testing.T) {
 	dir := t.TempDir()
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
-	require.NoError(t, err)
-	der, err := x509.MarshalPKIXPublicKey(pub)
-	require.NoError(t, err)
-	pubFile := filepath.Join(t.TempDir(), "audit.pub")
-	require.NoError(t, os.WriteFile(pubFile, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o600))
+	priv, pubFile := auditKey(t)
 	sink, err := audit.NewFileSink(audit.FileSinkConfig{Dir: dir})
 	require.NoError(t, err)
 	l, err := audit.New(audit.Config{Sinks: []audit.Sink{sink}, SigningKey: priv})

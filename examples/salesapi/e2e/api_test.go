@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/keel-go/keel/audit"
 )
 
 // TestAPIEdges covers answers a client relies on beyond the seven promises.
@@ -69,11 +71,7 @@ func TestAPIEdges(t *testing.T) {
 	t.Run("denials are audited with the path asked for", func(t *testing.T) {
 		q := in.call("GET", "/v1/audit?outcome=denied", in.Admin, nil)
 		require.Equal(t, http.StatusOK, q.Status)
-		var recs []struct {
-			Event struct {
-				Resource struct{ ID string } `json:"Resource"`
-			} `json:"Event"`
-		}
+		var recs []audit.Record // each element a stored line, checked against its hash
 		require.NoError(t, json.Unmarshal(q.Body, &recs))
 		var routes []string
 		for _, r := range recs {

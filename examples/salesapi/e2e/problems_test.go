@@ -114,6 +114,9 @@ func TestRateLimitProblemsHaveTheAPIsStyle(t *testing.T) {
 		t.Fatalf("%s: no 429 naming %q in %d requests", what, policy, n)
 		return response{}
 	}
+	// The burst is max(limit/10, 10): 10 here, so the first request leaves 9.
+	first := in.call("GET", "/v1/customers/cus_missing", salesKey, nil)
+	assert.Contains(t, first.Header.Get("RateLimit"), `"api_key";r=9;`, "burst max(60/10, 10) = 10")
 	assertProblem(t, until429(salesKey, "per key", `"violated-policies":["api_key"]`, 15), 429, "rate_limited", "per key")
 	assertProblem(t, until429("wrong-key-0123456789", "failed authentications", "API key from this address", 25), 429, "rate_limited", "failed authentications")
 	// The sales key is over its limit; its requests still count against the address.
