@@ -291,7 +291,7 @@ func (a *App) buildHealth(context.Context) error {
 		// mutation can be answered safely.
 		checks = append(checks, health.Check{Name: "redis", ComponentType: "datastore", Timeout: 2 * time.Second,
 			NonCritical: !a.cfg.IdempotencyInRedis,
-			Func: health.Ping(health.PingFunc(func(ctx context.Context) error { return a.redis.Ping(ctx).Err() }))})
+			Func:        health.Ping(health.PingFunc(func(ctx context.Context) error { return a.redis.Ping(ctx).Err() }))})
 	}
 	checks = append(checks, health.Check{Name: "audit", ComponentType: "component", Func: a.auditHealth})
 	if a.cfg.BackupEvery > 0 {
