@@ -156,7 +156,7 @@ func (a *App) openStore(ctx context.Context) error {
 	if dsn == "" {
 		dsn = filepath.Join(a.cfg.DataDir, SQLiteFile)
 	}
-	s, err := store.Open(ctx, dsn)
+	s, err := store.Open(ctx, dsn, store.Telemetry{SlowQueryThreshold: a.cfg.SlowQueryThreshold, Logger: a.cfg.Logger})
 	if err != nil {
 		return err
 	}
