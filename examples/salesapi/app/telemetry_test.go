@@ -57,6 +57,7 @@ func TestSlowQueryInTheLogAndOnMetrics(t *testing.T) {
 		require.NoError(t, json.Unmarshal([]byte(line), &rec), line)
 		if rec["msg"] == "sqlmetrics: slow query" && rec["db.query.summary"] == "SELECT customers" {
 			slow = rec
+			t.Log(line) // the line the README shows
 		}
 	}
 	require.NotNil(t, slow, logs.String())
