@@ -95,7 +95,7 @@ func TestNestedMiddlewareKeepsTheIDAndTakesTheInnerRoute(t *testing.T) {
 	outer := http.NewServeMux()
 	outer.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// A middleware that replaces the request, as authentication does.
-		requestctx.Middleware(inner).ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), struct{}{}, 1)))
+		requestctx.Middleware(inner).ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), authKey{}, 1)))
 	}))
 	rec := httptest.NewRecorder()
 	requestctx.Middleware(outer).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/v1/orders/9", nil))
@@ -103,3 +103,5 @@ func TestNestedMiddlewareKeepsTheIDAndTakesTheInnerRoute(t *testing.T) {
 	assert.Len(t, id, 32)
 	assert.Equal(t, "/v1/orders/{id}", route)
 }
+
+type authKey struct{}
