@@ -42,6 +42,16 @@
 // Probes and /metrics are excluded by default. With Tracing it also creates
 // server spans through otelhttp, named "METHOD /route".
 //
+// # HTTP client metrics
+//
+// [Transport] is an http.RoundTripper that records
+// http.client.request.duration (method, server.address, server.port,
+// url.scheme, status, network.protocol.version, error.type: the status for
+// 4xx/5xx, else the failure's kind), optionally a client span, and injects
+// traceparent when the request's context has a span. Wrap it in
+// breaker.Transport or resilience's Transport (as their Base) to measure
+// each attempt.
+//
 // For services that use otelhttp.NewHandler directly, [Views] (installed by
 // Setup) drop the Host-derived server.address and server.port from
 // otelhttp's metrics.

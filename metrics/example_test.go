@@ -11,6 +11,7 @@ import (
 	"time"
 
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/keel-go/keel/metrics"
 	"github.com/keel-go/keel/metrics/alert"
@@ -66,4 +67,32 @@ func Example() {
 	// /readyz 200
 	// /metrics 200
 	// http_server_request_duration_seconds_count{http_request_method="GET",http_response_status_code="200",http_route="/customers/{id}",network_protocol_version="1.1",otel_scope_name="github.com/keel-go/keel/metrics",otel_scope_schema_url="",otel_scope_version="",url_scheme="http"} 1
+}
+
+// ExampleNewTransport measures an outgoing call: the histogram gets one
+// point per request, by method, server and status.
+func ExampleNewTransport() {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	defer mp.Shutdown(context.Background())
+
+	tr, err := metrics.NewTransport(metrics.TransportConfig{MeterProvider: mp})
+	if err != nil {
+		panic(err)
+	}
+	client := &http.Client{Transport: tr} // or breaker.NewTransport(breaker.TransportConfig{Base: tr, ...})
+	resp, err := client.Get(srv.URL + "/v1/charges")
+	if err != nil {
+		panic(err)
+	}
+	resp.Body.Close()
+
+	var rm metricdata.ResourceMetrics
+	_ = reader.Collect(context.Background(), &rm)
+	h := rm.ScopeMetrics[0].Metrics[0]
+	status, _ := h.Data.(metricdata.Histogram[float64]).DataPoints[0].Attributes.Value("http.response.status_code")
+	fmt.Println(h.Name, status.AsInt64())
+	// Output: http.client.request.duration 200
 }

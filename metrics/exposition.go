@@ -14,6 +14,9 @@ import (
 // exposition uses that; OTLP keeps the semantic-convention name.
 var prometheusRenames = map[string]string{
 	"go_goroutine_count": "go_goroutines",
+	// The same rule for the process gauge; process_open_fds is
+	// client_golang's process collector's name for it.
+	"process_unix_file_descriptor_count": "process_open_fds",
 }
 
 // renamingGatherer applies prometheusRenames to what it gathers.

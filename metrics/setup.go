@@ -50,6 +50,10 @@ type Config struct {
 	// DisableRuntimeMetrics turns off the Go runtime metrics (go.memory.*,
 	// go.goroutine.count, go.gc.* …) from the contrib runtime instrumentation.
 	DisableRuntimeMetrics bool
+	// DisableProcessMetrics turns off the process metrics (process.cpu.time,
+	// process.memory.usage, process.unix.file_descriptor.count), read from
+	// /proc on Linux by prometheus/procfs; elsewhere there are none.
+	DisableProcessMetrics bool
 	// DisableGlobal leaves the otel global MeterProvider, TracerProvider and
 	// propagator untouched. By default Setup installs all three, so that
 	// every Keel package (whose nil providers mean the globals) reports here.
@@ -205,6 +209,14 @@ func Setup(ctx context.Context, cfg Config) (*Telemetry, error) {
 		if err := runtimemetrics.Start(runtimemetrics.WithMeterProvider(mp)); err != nil {
 			cleanup()
 			return nil, fmt.Errorf("metrics: runtime metrics: %w", err)
+		}
+	}
+	if !cfg.DisableProcessMetrics {
+		// The registration lives as long as the provider: Shutdown stops
+		// every callback.
+		if _, err := startProcessMetrics(mp); err != nil {
+			cleanup()
+			return nil, err
 		}
 	}
 	if !cfg.DisableGlobal {

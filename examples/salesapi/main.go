@@ -36,6 +36,7 @@ import (
 	"github.com/keel-go/keel/examples/salesapi/gateway"
 	"github.com/keel-go/keel/metrics"
 	"github.com/keel-go/keel/metrics/otlp"
+	"github.com/keel-go/keel/metrics/requestctx"
 )
 
 func main() {
@@ -136,7 +137,9 @@ func newLogger(w io.Writer, level string) (*slog.Logger, error) {
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("-log-level: %w", err)
 	}
-	return slog.New(mask.Default().Handler(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))), nil
+	// Every line logged with a request's context carries its request_id,
+	// trace_id and span_id.
+	return slog.New(requestctx.NewLogHandler(mask.Default().Handler(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})))), nil
 }
 
 func serve(ctx context.Context, o options, stdout, stderr io.Writer) error {

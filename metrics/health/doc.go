@@ -34,7 +34,8 @@
 // in Kubernetes.
 //
 // Ready-made checks: [SQLPing] (database/sql), [Ping] (Redis or anything with
-// Ping(ctx) error, without linking its client), [DiskSpace], and
+// Ping(ctx) error, without linking its client), [HTTP] (a dependency's
+// health URL: expected status, timeout, no redirects), [DiskSpace], and
 // [LastSuccessWithin] (the last successful backup or job, fed by a func so
 // that this package imports nothing of the job's).
 //
@@ -46,7 +47,10 @@
 //   - Faults: every run is bounded by its Timeout, even if the check ignores
 //     its context; a panicking check is contained and reported as failed.
 //   - Disclosure: error text is withheld from responses unless
-//     Config.ShowDetails; listeners and logs receive it.
+//     Config.ShowDetails, or Config.ShowDetailsTo admits the request (an
+//     authorisation hook: operators see why, public probes do not);
+//     listeners and logs receive it. [HTTP]'s errors name the URL without
+//     user info or query.
 //   - Bad input: Register returns an error naming the Check field.
 //   - Observability: keel.health.check.duration (histogram, s) and
 //     keel.health.check.status (gauge, 1 for the current status) with

@@ -75,14 +75,19 @@ func (r *Registry) handler(kind Kind) http.Handler {
 			code = http.StatusServiceUnavailable
 		}
 		w.Header().Set("Cache-Control", "no-store")
+		details := r.cfg.ShowDetails || r.cfg.ShowDetailsTo != nil && r.cfg.ShowDetailsTo(req)
+		if details {
+			// An answer for one caller must not be served to another.
+			w.Header().Set("Vary", "Authorization, Cookie")
+		}
 		if q.Has("verbose") {
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			w.Header().Set("X-Content-Type-Options", "nosniff")
 			w.WriteHeader(code)
-			_, _ = w.Write([]byte(r.Text(rep)))
+			_, _ = w.Write([]byte(r.text(rep, details)))
 			return
 		}
-		body, err := json.Marshal(r.Response(rep))
+		body, err := json.Marshal(r.response(rep, details))
 		if err != nil { // unreachable: every field is a string or a finite number
 			http.Error(w, "health: encoding response", http.StatusInternalServerError)
 			return
@@ -93,8 +98,11 @@ func (r *Registry) handler(kind Kind) http.Handler {
 	})
 }
 
-// Response renders rep as the draft's JSON document.
-func (r *Registry) Response(rep Report) Response {
+// Response renders rep as the draft's JSON document, with details as
+// Config.ShowDetails says.
+func (r *Registry) Response(rep Report) Response { return r.response(rep, r.cfg.ShowDetails) }
+
+func (r *Registry) response(rep Report, details bool) Response {
 	resp := Response{
 		Status: rep.Status, Version: r.cfg.Version, ReleaseID: r.cfg.ReleaseID,
 		ServiceID: r.cfg.ServiceID, Description: r.cfg.Description,
@@ -111,7 +119,7 @@ func (r *Registry) Response(rep Report) Response {
 			Time:          res.Time.UTC().Format(time.RFC3339Nano),
 		}
 		if res.Status != StatusPass {
-			d.Output = r.reason(res.Err)
+			d.Output = r.reason(res.Err, details)
 		}
 		resp.Checks[res.Check+":responseTime"] = []CheckDetail{d}
 	}
@@ -122,17 +130,19 @@ func (r *Registry) Response(rep Report) Response {
 }
 
 // Text renders rep as Kubernetes' ?verbose form: one line per check, then
-// the verdict.
-func (r *Registry) Text(rep Report) string {
+// the verdict, with details as Config.ShowDetails says.
+func (r *Registry) Text(rep Report) string { return r.text(rep, r.cfg.ShowDetails) }
+
+func (r *Registry) text(rep Report, details bool) string {
 	var b strings.Builder
 	for _, res := range rep.Results {
 		switch res.Status {
 		case StatusPass:
 			b.WriteString("[+]" + res.Check + " ok\n")
 		case StatusWarn:
-			b.WriteString("[!]" + res.Check + " warn: " + r.reason(res.Err) + "\n")
+			b.WriteString("[!]" + res.Check + " warn: " + r.reason(res.Err, details) + "\n")
 		default:
-			b.WriteString("[-]" + res.Check + " failed: " + r.reason(res.Err) + "\n")
+			b.WriteString("[-]" + res.Check + " failed: " + r.reason(res.Err, details) + "\n")
 		}
 	}
 	verdict := "passed"
@@ -144,11 +154,11 @@ func (r *Registry) Text(rep Report) string {
 }
 
 // reason is the text shown for a check that did not pass.
-func (r *Registry) reason(err error) string {
+func (r *Registry) reason(err error, details bool) string {
 	switch {
 	case err == nil:
 		return "reason withheld"
-	case r.cfg.ShowDetails:
+	case details:
 		return strings.ReplaceAll(err.Error(), "\n", " ")
 	case errors.Is(err, ErrTimeout):
 		return "timed out"

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
@@ -30,6 +31,12 @@ type Config struct {
 	// (the output says only that the check failed or timed out), since
 	// errors can name hosts, paths or users and probes are often public.
 	ShowDetails bool
+	// ShowDetailsTo, when set, shows the details to the requests it admits
+	// (an operator's credentials, an internal network) and withholds them
+	// from all others, so that probes can stay public while operators see
+	// why a check fails. ShowDetails true shows them to everyone whatever it
+	// answers.
+	ShowDetailsTo func(*http.Request) bool
 	// MeterProvider creates the check metrics. Nil means the otel global.
 	MeterProvider metric.MeterProvider
 	// Logger receives a line per status change. Nil means no logs.

@@ -9,7 +9,14 @@
 // [Middleware] accepts a well-formed incoming X-Request-ID or makes one,
 // echoes it on the response, and puts it in the request's context; [ID]
 // reads it back, [Route] reads the http.route the mux matched. [WithID]
-// gives background work an id of its own.
+// gives background work an id of its own. [NewLogHandler] wraps any
+// slog.Handler so that every record logged with the request's context
+// carries trace_id, span_id and request_id:
+//
+//	logger := slog.New(requestctx.NewLogHandler(slog.NewJSONHandler(os.Stderr, nil)))
+//	logger.InfoContext(r.Context(), "order created", "order", id)
+//	// {"time":…,"level":"INFO","msg":"order created","order":"o_1",
+//	//  "trace_id":"4bf9…","span_id":"00f0…","request_id":"req-42"}
 //
 // # Guarantees
 //

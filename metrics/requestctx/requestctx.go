@@ -31,17 +31,24 @@ type info struct {
 // crypto/rand, 32 hex digits), echoes it in the response's X-Request-ID, and
 // puts it in the request's context, where [ID] finds it.
 //
-// Wrap the http.ServeMux directly with it (inside metrics.Middleware and any
-// tracing handler): [Route] reads the pattern the mux sets on the request
-// this middleware passes on, and a handler in between that replaces the
-// request (r.WithContext) hides it.
+// Wrap the http.ServeMux directly with it, or put it outside a middleware
+// that passes the request on unchanged (metrics.Middleware without
+// Tracing): [Route] reads the pattern the mux sets on the request this
+// middleware passes on, and a handler in between that replaces the request
+// (r.WithContext) hides it. Nested muxes: wrap each; the id stays the
+// outer one's, the route becomes the innermost match.
 func Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.Header.Get(Header)
-		if !WellFormedID(id) {
-			id = NewID()
+		// A request that already has an id (this middleware also wraps an
+		// inner mux) keeps it: the inner one only records its request,
+		// whose Pattern is the more specific route.
+		id := ID(r.Context())
+		if id == "" {
+			if id = r.Header.Get(Header); !WellFormedID(id) {
+				id = NewID()
+			}
+			w.Header().Set(Header, id)
 		}
-		w.Header().Set(Header, id)
 		in := &info{id: id}
 		r = r.WithContext(context.WithValue(r.Context(), contextKey{}, in))
 		in.req = r

@@ -85,3 +85,23 @@ func FuzzWellFormedID(f *testing.F) {
 		}
 	})
 }
+
+func TestNestedMiddlewareKeepsTheIDAndTakesTheInnerRoute(t *testing.T) {
+	inner := http.NewServeMux()
+	var id, route string
+	inner.HandleFunc("GET /v1/orders/{id}", func(w http.ResponseWriter, r *http.Request) {
+		id, route = requestctx.ID(r.Context()), requestctx.Route(r.Context())
+	})
+	outer := http.NewServeMux()
+	outer.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// A middleware that replaces the request, as authentication does.
+		requestctx.Middleware(inner).ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), authKey{}, 1)))
+	}))
+	rec := httptest.NewRecorder()
+	requestctx.Middleware(outer).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/v1/orders/9", nil))
+	assert.Equal(t, rec.Header().Get(requestctx.Header), id)
+	assert.Len(t, id, 32)
+	assert.Equal(t, "/v1/orders/{id}", route)
+}
+
+type authKey struct{}

@@ -429,3 +429,16 @@ func boolMark(b bool) string {
 	}
 	return "f"
 }
+
+// TestSlowQueryIDsOnceWithTheRequestLogHandler: with requestctx's handler,
+// which adds the ids itself, the slow-query line has each once.
+func TestSlowQueryIDsOnceWithTheRequestLogHandler(t *testing.T) {
+	logs := &syncBuffer{}
+	db, err := sqlmetrics.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "t.db"), sqlmetrics.Config{System: "sqlite",
+		SlowQueryThreshold: time.Nanosecond, Logger: slog.New(requestctx.NewLogHandler(slog.NewJSONHandler(logs, nil)))})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	_, err = db.ExecContext(requestctx.WithID(context.Background(), "req-9"), "SELECT 1")
+	require.NoError(t, err)
+	assert.Equal(t, 1, strings.Count(logs.String(), `"request_id":"req-9"`), logs.String())
+}

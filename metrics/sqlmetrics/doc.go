@@ -51,8 +51,9 @@
 // removed, at most 2 KiB), duration, rows (returned, or affected; -1 when
 // unknown), and, from the context, http.route (with
 // [github.com/keel-go/keel/metrics/requestctx.Middleware] around the mux),
-// trace_id and request_id. Argument values never appear: they are where
-// the personal data is.
+// trace_id and request_id (left to the handler when the Logger's handler is
+// requestctx.NewLogHandler's, which adds them to every record). Argument
+// values never appear: they are where the personal data is.
 //
 // # Traces
 //

@@ -36,6 +36,9 @@ type recorder struct {
 
 	slow   time.Duration
 	logger *slog.Logger
+	// handlerAddsIDs is true when logger's handler is requestctx's, which
+	// adds trace_id, span_id and request_id to every record itself.
+	handlerAddsIDs bool
 
 	// begin, commit and rollback are the statements of transaction control.
 	begin, commit, rollback *statement
@@ -71,6 +74,9 @@ func newRecorder(cfg Config) (*recorder, error) {
 		begin:         a.analyze("BEGIN"),
 		commit:        a.analyze("COMMIT"),
 		rollback:      a.analyze("ROLLBACK"),
+	}
+	if cfg.Logger != nil {
+		_, r.handlerAddsIDs = cfg.Logger.Handler().(*requestctx.LogHandler)
 	}
 	if cfg.Tracing {
 		tp := cfg.TracerProvider
@@ -175,11 +181,13 @@ func (r *recorder) logSlow(ctx context.Context, st *statement, elapsed time.Dura
 	if route := requestctx.Route(ctx); route != "" {
 		attrs = append(attrs, slog.String("http.route", route))
 	}
-	if sc := trace.SpanContextFromContext(ctx); sc.HasTraceID() {
-		attrs = append(attrs, slog.String("trace_id", sc.TraceID().String()))
-	}
-	if id := requestctx.ID(ctx); id != "" {
-		attrs = append(attrs, slog.String("request_id", id))
+	if !r.handlerAddsIDs {
+		if sc := trace.SpanContextFromContext(ctx); sc.HasTraceID() {
+			attrs = append(attrs, slog.String("trace_id", sc.TraceID().String()))
+		}
+		if id := requestctx.ID(ctx); id != "" {
+			attrs = append(attrs, slog.String("request_id", id))
+		}
 	}
 	if err != nil {
 		// The type, never the message: a driver's message may quote the

@@ -158,7 +158,7 @@ func (a *App) openStore(ctx context.Context) error {
 			return err
 		}
 	}
-	s, err := store.Open(ctx, dsn)
+	s, err := store.Open(ctx, dsn, store.Telemetry{SlowQueryThreshold: a.cfg.SlowQueryThreshold, Logger: a.cfg.Logger})
 	if err != nil {
 		return err
 	}
@@ -285,8 +285,15 @@ func (a *App) buildHealth(context.Context) error {
 		{Name: "disk", ComponentType: "system", NonCritical: true, Func: health.DiskSpace(a.cfg.DataDir, 64<<20, 1<<30)},
 	}
 	if a.redis != nil {
+		// Not critical for readiness: while Redis is down every instance
+		// still answers: the cache serves its local tier, the rate limiter
+		// fails open (redislimit's default), so a failing /readyz would make
+		// the load balancer drop every instance at once. Critical only when
+		// it holds the idempotency records, without which no keyed
+		// mutation can be answered safely.
 		checks = append(checks, health.Check{Name: "redis", ComponentType: "datastore", Timeout: 2 * time.Second,
-			Func: health.Ping(health.PingFunc(func(ctx context.Context) error { return a.redis.Ping(ctx).Err() }))})
+			NonCritical: !a.cfg.IdempotencyInRedis,
+			Func:        health.Ping(health.PingFunc(func(ctx context.Context) error { return a.redis.Ping(ctx).Err() }))})
 	}
 	checks = append(checks, health.Check{Name: "audit", ComponentType: "component", Func: a.auditHealth})
 	if a.cfg.BackupEvery > 0 {

@@ -8,6 +8,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"github.com/keel-go/keel/examples/salesapi/store"
+	"github.com/keel-go/keel/metrics/requestctx"
 	"net/http"
 	"strings"
 	"time"
@@ -31,6 +32,8 @@ func auditContext(r *http.Request) (context.Context, context.CancelFunc) {
 func (a *App) auditEvent(r *http.Request, e audit.Event) error {
 	p := principalOf(r)
 	e.Actor = audit.Actor{ID: p.ID, Type: "api_key", IP: clientIP(r), UserAgent: r.UserAgent()}
+	// The id the response echoes and the logs carry.
+	e.RequestID = requestctx.ID(r.Context())
 	if e.Metadata == nil {
 		e.Metadata = map[string]any{}
 	}

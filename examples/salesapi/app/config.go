@@ -90,6 +90,12 @@ type Config struct {
 	// data itself; wrap the handler with crypto/mask (as main does) so that
 	// nothing a dependency logs can leak PII either. Nil means no logs.
 	Logger *slog.Logger
+	// SlowQueryThreshold logs every database statement at least this slow
+	// (normalised, without literals or arguments, with the request's route,
+	// request id and trace id) and counts it in
+	// keel_sqlmetrics_slow_queries_total. Zero means 250 ms; negative turns
+	// the slow-query log off.
+	SlowQueryThreshold time.Duration
 	// MetricsHandler serves GET /metrics (from metrics.Setup); nil means no
 	// /metrics route.
 	MetricsHandler http.Handler
@@ -154,6 +160,12 @@ func (c *Config) validate() error {
 	}
 	if c.ReportCacheTTL == 0 {
 		c.ReportCacheTTL = 10 * time.Second
+	}
+	switch {
+	case c.SlowQueryThreshold == 0:
+		c.SlowQueryThreshold = 250 * time.Millisecond
+	case c.SlowQueryThreshold < 0:
+		c.SlowQueryThreshold = 0
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/keel-go/keel/breaker"
 	"github.com/keel-go/keel/examples/salesapi/gateway"
+	"github.com/keel-go/keel/metrics"
 	"github.com/keel-go/keel/resilience"
 	"github.com/keel-go/keel/retry"
 	"github.com/keel-go/keel/timeout"
@@ -75,7 +76,13 @@ func (a *App) buildPayments(context.Context) error {
 	if err != nil {
 		return err
 	}
-	transport, err := resilience.NewTransport(resilience.TransportConfig{Pipeline: pipeline})
+	// Each attempt is measured (http.client.request.duration) and carries
+	// the request's traceparent.
+	measured, err := metrics.NewTransport(metrics.TransportConfig{})
+	if err != nil {
+		return err
+	}
+	transport, err := resilience.NewTransport(resilience.TransportConfig{Pipeline: pipeline, Base: measured})
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/keel-go/keel/idempotency"
+	"github.com/keel-go/keel/metrics/requestctx"
 	"github.com/keel-go/keel/ratelimit"
 )
 
@@ -63,7 +64,9 @@ func (a *App) routes() http.Handler {
 	}
 	api.Handle("POST /v1/orders", orders)
 
-	var protected http.Handler = api
+	// The request id is the outer middleware's; this one records the API
+	// mux's request, so that logs and slow queries name the API route.
+	var protected http.Handler = requestctx.Middleware(api)
 	if !a.cfg.Bare {
 		protected = a.rateLimited(api)
 	}
@@ -80,13 +83,15 @@ func (a *App) routes() http.Handler {
 	}
 	root.Handle("/", protected)
 	if a.cfg.Bare {
-		return root
+		return requestctx.Middleware(root)
 	}
 	mm, err := newMetricsMiddleware()
 	if err != nil {
 		panic(err) // constant configuration
 	}
-	return mm.Wrap(root)
+	// Outside the metrics middleware, which passes the request on as it is:
+	// both read the pattern root sets on it.
+	return requestctx.Middleware(mm.Wrap(root))
 }
 
 // authenticate answers 401 (audited) to a request without a valid key.

@@ -25,7 +25,7 @@ func TestOrderIdempotencyKeyIsUnique(t *testing.T) {
 	for name, dsn := range dsns {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
-			s, err := store.Open(ctx, dsn(t))
+			s, err := store.Open(ctx, dsn(t), store.Telemetry{})
 			require.NoError(t, err)
 			defer s.Close()
 

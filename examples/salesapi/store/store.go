@@ -9,11 +9,15 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
+	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // "pgx" driver for -db postgres://
 	_ "modernc.org/sqlite"             // "sqlite" driver, the embedded default
+
+	"github.com/keel-go/keel/metrics/sqlmetrics"
 )
 
 // ErrNotFound is returned when a row does not exist.
@@ -34,15 +38,38 @@ type Store struct {
 	Dialect Dialect
 	// SQLitePath is the database file when Dialect is SQLite.
 	SQLitePath string
+
+	metrics *sqlmetrics.DB
 }
 
-// Open connects to dsn: a postgres:// URL, or else a SQLite file path.
-func Open(ctx context.Context, dsn string) (*Store, error) {
+// Telemetry configures the store's database metrics (metrics/sqlmetrics).
+type Telemetry struct {
+	// SlowQueryThreshold logs (to Logger) and counts every statement at
+	// least this slow. Zero means no slow-query log.
+	SlowQueryThreshold time.Duration
+	// Logger receives the slow-query log.
+	Logger *slog.Logger
+}
+
+// Open connects to dsn: a postgres:// URL, or else a SQLite file path. Every
+// statement is measured by metrics/sqlmetrics (db.client.operation.duration
+// and the pool, on the otel global MeterProvider).
+func Open(ctx context.Context, dsn string, tel Telemetry) (*Store, error) {
 	s := &Store{}
+	cfg := sqlmetrics.Config{SlowQueryThreshold: tel.SlowQueryThreshold, Logger: tel.Logger}
+	open := func(driverName, dsn string) (*sql.DB, error) {
+		db, err := sqlmetrics.Open(driverName, dsn, cfg)
+		if err != nil {
+			return nil, err
+		}
+		s.metrics = db
+		return db.DB, nil
+	}
 	var err error
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		s.Dialect = Postgres
-		s.DB, err = sql.Open("pgx", dsn)
+		cfg.System = "postgresql"
+		s.DB, err = open("pgx", dsn)
 	} else {
 		s.Dialect, s.SQLitePath = SQLite, dsn
 		// One connection: SQLite has one writer at a time anyway, and queueing
@@ -50,7 +77,8 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		// handler, which sleeps in growing steps when writers collide. Nothing
 		// in the API uses the pool while it holds a transaction. Immediate
 		// transactions take the write lock up front (no lock upgrades).
-		s.DB, err = sql.Open("sqlite", "file:"+dsn+
+		cfg.System = "sqlite"
+		s.DB, err = open("sqlite", "file:"+dsn+
 			"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_txlock=immediate")
 		if err == nil {
 			s.DB.SetMaxOpenConns(1)
@@ -60,14 +88,14 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
 	if err := s.DB.PingContext(ctx); err != nil {
-		_ = s.DB.Close()
+		_ = s.metrics.Close()
 		return nil, fmt.Errorf("store: connect: %w", err)
 	}
 	return s, nil
 }
 
-// Close closes the database.
-func (s *Store) Close() error { return s.DB.Close() }
+// Close closes the database and stops its pool metrics.
+func (s *Store) Close() error { return s.metrics.Close() }
 
 // q rewrites a query written with ? placeholders for the store's dialect.
 func (s *Store) q(query string) string {
