@@ -190,7 +190,8 @@ func (v viewer) delta(sr *series) (inc, secs float64, ok bool) {
 	if math.IsNaN(now) {
 		return 0, 0, false
 	}
-	for i := max(0, n-1-v.window); i < n-1; i++ {
+	first := max(0, n-1-v.window)
+	for i := first; i < n-1; i++ {
 		old := sr.values[v.slots[i]]
 		if math.IsNaN(old) {
 			continue
@@ -201,7 +202,10 @@ func (v viewer) delta(sr *series) (inc, secs float64, ok bool) {
 		}
 		return inc, v.h.times[last].Sub(v.h.times[v.slots[i]]).Seconds(), true
 	}
-	return 0, 0, false
+	// The series was absent from every earlier sample of the window: the
+	// SDK reports a cumulative series only once it has counted something,
+	// so it stood at zero then.
+	return now, v.h.times[last].Sub(v.h.times[v.slots[first]]).Seconds(), true
 }
 
 // sumDelta adds up the window increase of the series that match.
@@ -243,20 +247,23 @@ func (v viewer) rateHistory(ss []*series) []Number {
 			continue
 		}
 		dt := v.h.times[v.slots[i]].Sub(v.h.times[v.slots[i-1]]).Seconds()
-		sum, any := 0.0, false
+		sum, seen := 0.0, false
 		for _, sr := range ss {
 			a, b := sr.values[v.slots[i-1]], sr.values[v.slots[i]]
-			if math.IsNaN(a) || math.IsNaN(b) {
+			if math.IsNaN(b) {
 				continue
+			}
+			if math.IsNaN(a) { // not reported yet: it stood at zero
+				a = 0
 			}
 			d := b - a
 			if d < 0 {
 				d = b
 			}
 			sum += d
-			any = true
+			seen = true
 		}
-		if any && dt > 0 {
+		if seen && dt > 0 {
 			out[i] = Number(sum / dt)
 		}
 	}
@@ -266,15 +273,15 @@ func (v viewer) rateHistory(ss []*series) []Number {
 func (v viewer) valueHistory(ss []*series) []Number {
 	out := make([]Number, len(v.slots))
 	for i, sl := range v.slots {
-		sum, any := 0.0, false
+		sum, seen := 0.0, false
 		for _, sr := range ss {
 			if x := sr.values[sl]; !math.IsNaN(x) {
 				sum += x
-				any = true
+				seen = true
 			}
 		}
 		out[i] = Number(nan)
-		if any {
+		if seen {
 			out[i] = Number(sum)
 		}
 	}
@@ -282,14 +289,14 @@ func (v viewer) valueHistory(ss []*series) []Number {
 }
 
 func (v viewer) sumLatest(ss []*series) Number {
-	sum, any := 0.0, false
+	sum, seen := 0.0, false
 	for _, sr := range ss {
 		if x := v.latest(sr); !math.IsNaN(x) {
 			sum += x
-			any = true
+			seen = true
 		}
 	}
-	if !any {
+	if !seen {
 		return Number(nan)
 	}
 	return Number(sum)
@@ -395,15 +402,13 @@ func (v viewer) retries() []Retry {
 		rt, rs, rok := v.sumDelta(retries[name], nil)
 		r.CallsPerSecond, r.RetriesPerSecond = rate(c, cs, cok), rate(rt, rs, rok)
 		r.Amplification = ratio(c+rt, c)
-		gave, _, gok := v.sumDelta(calls[name], func(sr *series) bool { return sr.attrs["keel.retry.outcome"] != "success" })
-		r.GaveUp = Number(nan)
-		if gok {
-			r.GaveUp = Number(gave)
-		}
-		be, _, bok := v.sumDelta(calls[name], attrIs("keel.retry.outcome", "budget_exhausted"))
-		r.BudgetExhausted = Number(nan)
-		if bok {
-			r.BudgetExhausted = Number(be)
+		// Outcomes the policy never had have no series: zero once the
+		// policy itself has reported.
+		gave, _, _ := v.sumDelta(calls[name], func(sr *series) bool { return sr.attrs["keel.retry.outcome"] != "success" })
+		be, _, _ := v.sumDelta(calls[name], attrIs("keel.retry.outcome", "budget_exhausted"))
+		r.GaveUp, r.BudgetExhausted = Number(nan), Number(nan)
+		if cok {
+			r.GaveUp, r.BudgetExhausted = Number(gave), Number(be)
 		}
 		r.RetriesHistory = v.rateHistory(retries[name])
 		out = append(out, r)
