@@ -138,7 +138,7 @@ func boundedAttrs(set attribute.Set) map[string]string {
 		if i == MaxAttributes {
 			break
 		}
-		out[truncate(string(kv.Key))] = truncate(kv.Value.Emit())
+		out[truncate(string(kv.Key))] = truncate(kv.Value.String())
 	}
 	return out
 }

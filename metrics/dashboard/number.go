@@ -21,12 +21,4 @@ func (n Number) MarshalJSON() ([]byte, error) {
 // Valid reports whether n holds a finite value.
 func (n Number) Valid() bool { f := float64(n); return !math.IsNaN(f) && !math.IsInf(f, 0) }
 
-func numbers(fs []float64) []Number {
-	out := make([]Number, len(fs))
-	for i, f := range fs {
-		out[i] = Number(f)
-	}
-	return out
-}
-
 var nan = math.NaN()
