@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/keel-go/keel/metrics/dashboard"
@@ -55,3 +56,5 @@ func getPage(t *testing.T, d http.Handler) *httptest.ResponseRecorder {
 	}
 	return rec
 }
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }
