@@ -22,6 +22,10 @@ type Dashboard struct {
 	lastErr    string
 	collectErr int
 
+	// rm is reused from sample to sample (the SDK refills its slices); only
+	// the sampling goroutine touches it.
+	rm metricdata.ResourceMetrics
+
 	stop chan struct{}
 	done chan struct{}
 	once sync.Once
@@ -80,8 +84,8 @@ func (d *Dashboard) run() {
 
 // sample collects the reader once and appends the result to the ring.
 func (d *Dashboard) sample(ctx context.Context, now time.Time) {
-	var rm metricdata.ResourceMetrics
-	err := d.reader.Collect(ctx, &rm)
+	rm := &d.rm
+	err := d.reader.Collect(ctx, rm)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if errors.Is(err, sdkmetric.ErrReaderNotRegistered) {

@@ -123,7 +123,7 @@ func stateClass(state string) string {
 
 // sparkline returns the points attribute of a 120x24 SVG polyline; missing
 // values break nothing, they are skipped.
-func sparkline(values []Number) string {
+func sparkline(values History) string {
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, v := range values {
 		if v.Valid() {

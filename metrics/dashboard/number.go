@@ -18,6 +18,30 @@ func (n Number) MarshalJSON() ([]byte, error) {
 	return strconv.AppendFloat(nil, f, 'g', -1, 64), nil
 }
 
+// History is a time series aligned with Snapshot.Times. It encodes in one
+// buffer, as an array of numbers and nulls.
+type History []Number
+
+// MarshalJSON implements json.Marshaler.
+func (h History) MarshalJSON() ([]byte, error) {
+	if h == nil {
+		return []byte("null"), nil
+	}
+	b := make([]byte, 0, 2+len(h)*8)
+	b = append(b, '[')
+	for i, n := range h {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if f := float64(n); math.IsNaN(f) || math.IsInf(f, 0) {
+			b = append(b, "null"...)
+		} else {
+			b = strconv.AppendFloat(b, f, 'g', -1, 64)
+		}
+	}
+	return append(b, ']'), nil
+}
+
 // Valid reports whether n holds a finite value.
 func (n Number) Valid() bool { f := float64(n); return !math.IsNaN(f) && !math.IsInf(f, 0) }
 

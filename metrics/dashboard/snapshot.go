@@ -57,7 +57,7 @@ type Breaker struct {
 	RejectionsPerSecond Number `json:"rejections_per_second"`
 	// OpenHistory is, per sample, 0 closed, 0.5 half-open, 1 open or
 	// forced-open, null unknown or disabled.
-	OpenHistory []Number `json:"open_history"`
+	OpenHistory History `json:"open_history"`
 }
 
 // Retry is one retry policy (keel.retry.name).
@@ -67,34 +67,34 @@ type Retry struct {
 	RetriesPerSecond Number `json:"retries_per_second"`
 	// Amplification is (calls+retries)/calls: the load the dependency sees
 	// per call.
-	Amplification   Number   `json:"amplification"`
-	GaveUp          Number   `json:"window_gave_up"`
-	BudgetExhausted Number   `json:"window_budget_exhausted"`
-	RetriesHistory  []Number `json:"retries_history"`
+	Amplification   Number  `json:"amplification"`
+	GaveUp          Number  `json:"window_gave_up"`
+	BudgetExhausted Number  `json:"window_budget_exhausted"`
+	RetriesHistory  History `json:"retries_history"`
 }
 
 // RateLimit is one limiter or bulkhead (keel.ratelimit.name).
 type RateLimit struct {
-	Name             string   `json:"name"`
-	AllowedPerSecond Number   `json:"allowed_per_second"`
-	LimitedPerSecond Number   `json:"limited_per_second"`
-	InFlight         Number   `json:"in_flight"`
-	Queued           Number   `json:"queued"`
-	LimitedHistory   []Number `json:"limited_history"`
+	Name             string  `json:"name"`
+	AllowedPerSecond Number  `json:"allowed_per_second"`
+	LimitedPerSecond Number  `json:"limited_per_second"`
+	InFlight         Number  `json:"in_flight"`
+	Queued           Number  `json:"queued"`
+	LimitedHistory   History `json:"limited_history"`
 }
 
 // Route is one HTTP route (http.server.request.duration by method and
 // http.route). Quantiles are in seconds, estimated from the histogram's
 // buckets over the window.
 type Route struct {
-	Method            string   `json:"method"`
-	Route             string   `json:"route"`
-	RequestsPerSecond Number   `json:"requests_per_second"`
-	ErrorRatio        Number   `json:"error_ratio"`
-	P50               Number   `json:"p50"`
-	P95               Number   `json:"p95"`
-	P99               Number   `json:"p99"`
-	RateHistory       []Number `json:"rate_history"`
+	Method            string  `json:"method"`
+	Route             string  `json:"route"`
+	RequestsPerSecond Number  `json:"requests_per_second"`
+	ErrorRatio        Number  `json:"error_ratio"`
+	P50               Number  `json:"p50"`
+	P95               Number  `json:"p95"`
+	P99               Number  `json:"p99"`
+	RateHistory       History `json:"rate_history"`
 }
 
 // Cache is one cache (keel.cache.name).
@@ -106,11 +106,11 @@ type Cache struct {
 
 // Runtime is the Go runtime (contrib runtime instrumentation).
 type Runtime struct {
-	Goroutines        Number   `json:"goroutines"`
-	MemoryUsedBytes   Number   `json:"memory_used_bytes"`
-	GCGoalBytes       Number   `json:"gc_goal_bytes"`
-	GoroutinesHistory []Number `json:"goroutines_history"`
-	MemoryHistory     []Number `json:"memory_used_history"`
+	Goroutines        Number  `json:"goroutines"`
+	MemoryUsedBytes   Number  `json:"memory_used_bytes"`
+	GCGoalBytes       Number  `json:"gc_goal_bytes"`
+	GoroutinesHistory History `json:"goroutines_history"`
+	MemoryHistory     History `json:"memory_used_history"`
 }
 
 // Prediction is a [Forecast] applied to one series.
@@ -239,8 +239,8 @@ func ratio(num, den float64) Number {
 
 // rateHistory is, per sample, the summed increase per second since the
 // previous sample of the series.
-func (v viewer) rateHistory(ss []*series) []Number {
-	out := make([]Number, len(v.slots))
+func (v viewer) rateHistory(ss []*series) History {
+	out := make(History, len(v.slots))
 	for i := range v.slots {
 		out[i] = Number(nan)
 		if i == 0 {
@@ -270,8 +270,8 @@ func (v viewer) rateHistory(ss []*series) []Number {
 	return out
 }
 
-func (v viewer) valueHistory(ss []*series) []Number {
-	out := make([]Number, len(v.slots))
+func (v viewer) valueHistory(ss []*series) History {
+	out := make(History, len(v.slots))
 	for i, sl := range v.slots {
 		sum, seen := 0.0, false
 		for _, sr := range ss {
@@ -359,7 +359,7 @@ func (v viewer) breakers() []Breaker {
 	slices.Sort(names)
 	out := []Breaker{}
 	for _, name := range names {
-		b := Breaker{Name: name, State: "unknown", OpenHistory: make([]Number, len(v.slots))}
+		b := Breaker{Name: name, State: "unknown", OpenHistory: make(History, len(v.slots))}
 		for i := range b.OpenHistory {
 			b.OpenHistory[i] = Number(nan)
 		}
