@@ -1,0 +1,110 @@
+package dashboard
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+)
+
+// benchDashboard has 800 counter series and 200 histogram series (the HTTP
+// duration buckets) on its reader: 1 000 series.
+func benchDashboard(b *testing.B) (*Dashboard, func()) {
+	d, err := New(Config{Public: true, MaxSeries: 1000, Interval: time.Hour, History: 720 * time.Hour, RateWindow: 12 * time.Hour})
+	if err != nil {
+		b.Fatal(err)
+	}
+	mp := sdkmetric.NewMeterProvider(d.Option())
+	m := mp.Meter("bench")
+	var n int64
+	_, err = m.Int64ObservableCounter("keel.breaker.calls", metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {
+		n++
+		for i := range 800 {
+			o.Observe(n+int64(i), metric.WithAttributes(attribute.String("keel.breaker.name", fmt.Sprint("dep", i/4)),
+				attribute.String("keel.breaker.outcome", fmt.Sprint("o", i%4))))
+		}
+		return nil
+	}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	h, err := m.Float64Histogram("http.server.request.duration", metric.WithExplicitBucketBoundaries(
+		0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range 200 {
+		h.Record(context.Background(), 0.03, metric.WithAttributes(attribute.String("http.route", fmt.Sprint("/r", i))))
+	}
+	return d, func() { _ = d.Close(); _ = mp.Shutdown(context.Background()) }
+}
+
+func cpuNanos() int64 {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return ru.Utime.Nano() + ru.Stime.Nano()
+}
+
+// BenchmarkSample1000Series compares one sample (collection plus writing the
+// ring) with the SDK collection alone, in the same run: the difference is
+// the dashboard's own cost. Run with -count to alternate the two.
+func BenchmarkSample1000Series(b *testing.B) {
+	d, done := benchDashboard(b)
+	defer done()
+	ctx := context.Background()
+	b.Run("collect-only", func(b *testing.B) {
+		var rm metricdata.ResourceMetrics
+		b.ReportAllocs()
+		cpu := cpuNanos()
+		for b.Loop() {
+			if err := d.reader.Collect(ctx, &rm); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(cpuNanos()-cpu)/float64(b.N), "cpu-ns/op")
+	})
+	b.Run("sample", func(b *testing.B) {
+		now := time.Now()
+		b.ReportAllocs()
+		cpu := cpuNanos()
+		for b.Loop() {
+			now = now.Add(time.Hour)
+			d.sample(ctx, now)
+		}
+		b.ReportMetric(float64(cpuNanos()-cpu)/float64(b.N), "cpu-ns/op")
+		if len(d.hist.series) != 1000 {
+			b.Fatalf("%d series, want 1000", len(d.hist.series))
+		}
+	})
+}
+
+// BenchmarkAPI1000SeriesFullRing serves the JSON API with 1 000 series and a
+// full ring of 720 samples.
+func BenchmarkAPI1000SeriesFullRing(b *testing.B) {
+	d, done := benchDashboard(b)
+	defer done()
+	now := time.Now()
+	for range 720 {
+		now = now.Add(time.Hour)
+		d.sample(context.Background(), now)
+	}
+	req := httptest.NewRequest(http.MethodGet, "/d/api", nil)
+	b.ReportAllocs()
+	cpu := cpuNanos()
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		d.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatal(rec.Code)
+		}
+	}
+	b.ReportMetric(float64(cpuNanos()-cpu)/float64(b.N), "cpu-ns/op")
+}

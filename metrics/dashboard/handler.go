@@ -1,0 +1,150 @@
+package dashboard
+
+import (
+	"bytes"
+	"crypto/sha256"
+	_ "embed"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"math"
+	"net/http"
+	"strings"
+	"time"
+)
+
+//go:embed style.css
+var styleCSS string
+
+//go:embed page.html.tmpl
+var pageSource string
+
+var (
+	pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
+		"num":     formatNumber,
+		"pct":     formatPercent,
+		"secs":    formatSeconds,
+		"bytes":   formatBytes,
+		"spark":   sparkline,
+		"state":   stateClass,
+		"css":     func() template.CSS { return template.CSS(styleCSS) },
+		"refresh": func(s Snapshot) int { return max(1, int(s.IntervalSeconds)) },
+	}).Parse(pageSource))
+
+	// The page has no script at all and only the embedded style sheet,
+	// allowed by its hash.
+	contentSecurityPolicy = func() string {
+		sum := sha256.Sum256([]byte(styleCSS))
+		return "default-src 'none'; style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) +
+			"'; img-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+	}()
+)
+
+// ServeHTTP serves the page, or the [Snapshot] as JSON when the path ends
+// in "/api". It answers 403 when Config.Authorize refuses the request, and
+// 405 to methods other than GET and HEAD.
+func (d *Dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Frame-Options", "DENY")
+	if !d.cfg.Public && !d.cfg.Authorize(r) {
+		http.Error(w, "forbidden", http.StatusForbidden)
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		h.Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	snap := d.Snapshot()
+	var buf bytes.Buffer
+	if strings.HasSuffix(r.URL.Path, "/api") {
+		if err := json.NewEncoder(&buf).Encode(snap); err != nil {
+			http.Error(w, "dashboard: encoding the snapshot failed", http.StatusInternalServerError)
+			return
+		}
+		h.Set("Content-Type", "application/json")
+	} else {
+		if err := pageTemplate.Execute(&buf, snap); err != nil {
+			http.Error(w, "dashboard: rendering the page failed", http.StatusInternalServerError)
+			return
+		}
+		h.Set("Content-Type", "text/html; charset=utf-8")
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
+	}
+	_, _ = w.Write(buf.Bytes())
+}
+
+func formatNumber(n Number) string {
+	if !n.Valid() {
+		return "–"
+	}
+	f := float64(n)
+	if f == math.Trunc(f) && math.Abs(f) < 1e15 {
+		return fmt.Sprintf("%.0f", f)
+	}
+	return fmt.Sprintf("%.3g", f)
+}
+
+func formatPercent(n Number) string {
+	if !n.Valid() {
+		return "–"
+	}
+	return fmt.Sprintf("%.1f %%", 100*float64(n))
+}
+
+func formatSeconds(n Number) string {
+	if !n.Valid() {
+		return "–"
+	}
+	return time.Duration(float64(n) * float64(time.Second)).Round(10 * time.Microsecond).String()
+}
+
+func formatBytes(n Number) string {
+	if !n.Valid() {
+		return "–"
+	}
+	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+}
+
+func stateClass(state string) string {
+	switch state {
+	case "closed", "pass":
+		return "ok"
+	case "half-open", "warn", "disabled":
+		return "warn"
+	default:
+		return "bad"
+	}
+}
+
+// sparkline returns the points attribute of a 120x24 SVG polyline; missing
+// values break nothing, they are skipped.
+func sparkline(values History) string {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, v := range values {
+		if v.Valid() {
+			lo, hi = math.Min(lo, float64(v)), math.Max(hi, float64(v))
+		}
+	}
+	if math.IsInf(lo, 1) || len(values) < 2 {
+		return ""
+	}
+	span := hi - lo
+	if span == 0 {
+		span = 1
+	}
+	var b strings.Builder
+	for i, v := range values {
+		if !v.Valid() {
+			continue
+		}
+		x := 120 * float64(i) / float64(len(values)-1)
+		y := 22 - 20*(float64(v)-lo)/span
+		fmt.Fprintf(&b, "%.1f,%.1f ", x, y)
+	}
+	return strings.TrimSpace(b.String())
+}
