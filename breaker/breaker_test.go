@@ -253,7 +253,6 @@ func TestManualStates(t *testing.T) {
 
 	// The deprecated Close is still Reset, for callers that have not moved.
 	b.Open()
-	//lint:ignore SA1019 the deprecated name is tested on purpose
 	b.Close()
 	assert.Equal(t, breaker.Closed, b.State())
 }

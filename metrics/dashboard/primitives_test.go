@@ -109,7 +109,7 @@ func TestRoutesFromMiddleware(t *testing.T) {
 			}
 			time.Sleep(30 * time.Millisecond) // fake clock: exactly 30 ms
 		})
-		h := mw.Handler(mux)
+		h := mw.Wrap(mux)
 		time.Sleep(time.Second) // baseline sample
 		synctest.Wait()
 		for i := range 10 {
