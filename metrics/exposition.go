@@ -17,6 +17,9 @@ var prometheusRenames = map[string]string{
 	// The same rule for the process gauge; process_open_fds is
 	// client_golang's process collector's name for it.
 	"process_unix_file_descriptor_count": "process_open_fds",
+	// And for metrics/sqlmetrics' pool gauge (db.client.connection.count
+	// in the conventions): db_client_connections in the exposition.
+	"db_client_connection_count": "db_client_connections",
 }
 
 // renamingGatherer applies prometheusRenames to what it gathers.
