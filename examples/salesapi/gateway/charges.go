@@ -70,7 +70,12 @@ func openChargeStore(file string) (*chargeStore, error) {
 
 // ChargeOnce records c under key with a new id, unless key was charged
 // before: then it returns that first charge and seen.
+//
+// Once begun, a charge runs to the end whatever ctx does: the driver
+// reports an insert that committed as failed when ctx ends while it runs,
+// which would leave a charge on disk that Count and the caller never saw.
 func (s *chargeStore) ChargeOnce(ctx context.Context, key string, c Charge) (Charge, bool, error) {
+	ctx = context.WithoutCancel(ctx)
 	c.ID = newChargeID()
 	res, err := s.db.ExecContext(ctx, `INSERT INTO charges (idempotency_key, id, amount_cents, currency, reference, created_at)
 		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING`,

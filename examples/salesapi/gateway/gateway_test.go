@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -101,4 +102,27 @@ func TestGatewayKeepsItsChargesAcrossRestarts(t *testing.T) {
 	fourth := decodeCharge(t, post(t, elsewhere, "k1", 500))
 	ids := map[string]bool{first.ID: true, other.ID: true, third.ID: true, fourth.ID: true}
 	assert.Len(t, ids, 4, "charge ids are unique across runs and gateways: %v", ids)
+}
+
+// A charge whose caller leaves while it is being written is still a charge,
+// counted and answered to the retry: the driver reports an insert that
+// committed as failed when the context ends during it, and the count once
+// missed such a charge (e2e saw one charge for two keys).
+func TestChargeOnceFinishesWhenItsCallerLeaves(t *testing.T) {
+	store, err := openChargeStore(filepath.Join(t.TempDir(), "gateway.db"))
+	require.NoError(t, err)
+	defer store.Close()
+	left, cancel := context.WithCancel(context.Background())
+	cancel()
+	c, seen, err := store.ChargeOnce(left, "k1", Charge{AmountCents: 100, Currency: "EUR"})
+	require.NoError(t, err, "a charge begun runs to the end")
+	assert.False(t, seen)
+	assert.Equal(t, 1, store.Count())
+	again, seen, err := store.ChargeOnce(context.Background(), "k1", Charge{AmountCents: 100, Currency: "EUR"})
+	require.NoError(t, err)
+	assert.True(t, seen)
+	assert.Equal(t, c.ID, again.ID)
+	var rows int
+	require.NoError(t, store.db.QueryRow(`SELECT COUNT(*) FROM charges`).Scan(&rows))
+	assert.Equal(t, rows, store.Count(), "the count is what is on disk")
 }
