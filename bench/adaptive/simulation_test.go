@@ -89,7 +89,9 @@ func (k keelAdaptive) try() (func(), bool) {
 }
 func (k keelAdaptive) limit() int { return k.l.Limit() }
 
-type failsafeAdaptive struct{ l adaptivelimiter.AdaptiveLimiter[any] }
+type failsafeAdaptive struct {
+	l adaptivelimiter.AdaptiveLimiter[any]
+}
 
 func (f failsafeAdaptive) try() (func(), bool) {
 	p, ok := f.l.TryAcquirePermit()

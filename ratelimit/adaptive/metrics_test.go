@@ -2,6 +2,7 @@ package adaptive_test
 
 import (
 	"context"
+	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -88,14 +89,23 @@ func TestLimiterIsCollected(t *testing.T) {
 		require.NoError(t, l.Do(context.Background(), func(context.Context) error { return nil }))
 		return l
 	})
-	// Once collected, its callback is gone: nothing is reported for it.
-	var rm metricdata.ResourceMetrics
-	require.NoError(t, reader.Collect(context.Background(), &rm))
-	for _, sm := range rm.ScopeMetrics {
-		for _, m := range sm.Metrics {
-			if s, ok := m.Data.(metricdata.Gauge[int64]); ok {
-				assert.Empty(t, s.DataPoints, m.Name)
+	// Once collected, its callback is unregistered by a cleanup, which runs
+	// on a goroutine of the runtime's after the collection: poll, bounded.
+	reported := func() bool {
+		var rm metricdata.ResourceMetrics
+		require.NoError(t, reader.Collect(context.Background(), &rm))
+		for _, sm := range rm.ScopeMetrics {
+			for _, m := range sm.Metrics {
+				if s, ok := m.Data.(metricdata.Gauge[int64]); ok && len(s.DataPoints) > 0 {
+					return true
+				}
 			}
 		}
+		return false
 	}
+	for i := 0; i < 1000 && reported(); i++ {
+		runtime.GC()
+		runtime.Gosched()
+	}
+	assert.False(t, reported(), "a collected limiter is still reported")
 }
