@@ -24,8 +24,8 @@ import (
 
 var (
 	simRounds   = flag.Int("sim.rounds", 1, "rounds of the shedding simulation; each contender runs once per round, in turn")
-	simDuration = flag.Duration("sim.duration", 30*time.Second, "virtual time each contender is driven for in each round")
-	simWarmup   = flag.Duration("sim.warmup", 15*time.Second, "virtual time at the start of each run left out of the figures (the adaptive limiters are still learning)")
+	simDuration = flag.Duration("sim.duration", 20*time.Second, "virtual time each contender is driven for in each round")
+	simWarmup   = flag.Duration("sim.warmup", 10*time.Second, "virtual time at the start of each run left out of the figures (the adaptive limiters are still learning)")
 )
 
 // The simulated backend: capacity calls at once take base; beyond that
