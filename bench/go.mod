@@ -7,6 +7,8 @@ require (
 	github.com/stretchr/testify v1.12.1
 )
 
+require github.com/influxdata/tdigest v0.0.1 // indirect
+
 require (
 	github.com/DataDog/go-sqllexer v0.2.6 // indirect
 	github.com/XSAM/otelsql v0.44.0

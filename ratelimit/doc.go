@@ -56,6 +56,16 @@
 // in the application's own format from a Problem; the RateLimit fields and
 // Retry-After are already set. WriteProblemJSON is the default.
 //
+// # Adaptive concurrency
+//
+// The subpackage adaptive is a Bulkhead that finds its own MaxInFlight from
+// latency (in the manner of Netflix's Vegas and Gradient2 limits): under
+// overload it settles near the backend's capacity, so admitted calls keep
+// about their unloaded latency. Calls carry a priority (Low is shed first,
+// Critical keeps headroom) and a tenant (one tenant holds at most a share
+// of the limit). Its refusals are this package's: *LimitedError,
+// CodeOverloaded, ProblemTypeReducedCapacity.
+//
 // # Example
 //
 //	perKey, err := ratelimit.NewKeyed(ratelimit.KeyedConfig{
