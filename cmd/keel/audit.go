@@ -18,11 +18,6 @@ import (
 	"github.com/keel-go/keel/audit/sqlsink"
 )
 
-func init() {
-	register(command{group: "audit", name: "verify", summary: "verify an audit log's hash chain and signed checkpoints", run: auditVerify})
-	register(command{group: "audit", name: "query", summary: "print the audit events that match a filter, as JSON lines", run: auditQuery})
-}
-
 // multiFlag collects a repeated flag.
 type multiFlag []string
 

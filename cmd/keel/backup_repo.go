@@ -15,29 +15,22 @@ import (
 // `keel backup forget`, and what the other backup commands print about
 // them (restore plans, list statuses, errors in the CLI's own flags).
 
-func init() {
-	register(command{group: "backup", name: "init", summary: "give a repository its identity and index; adopt legacy backups, rebuild a lost index", run: backupInit})
-	register(command{group: "backup", name: "forget", summary: "drop backups that storage lost from the index, once you know why", run: backupForget})
-}
-
 func backupInit(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("keel backup init", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var c backupConfig
-	adopt := fs.Bool("adopt-legacy", false, "add the backups made before repository identities to the index, vouching that they belong here")
-	rebuild := fs.Bool("rebuild-index", false, "write a new index from this repository's manifests when the index is missing, untrusted or rolled back (what the old one listed may be lost)")
-	if err := parseBackupFlags(fs, &c, args); err != nil {
-		return err
-	}
-	if c.SigningKey == "" {
-		return errors.New("-signing-key is required: the identity and the index are signed")
-	}
-	repo, ctx, done, err := c.open(fs, stderr, false)
+	var adopt, rebuild bool
+	op, err := openBackup(backupSetup{name: "init", flags: func(fs *flag.FlagSet) {
+		fs.BoolVar(&adopt, "adopt-legacy", false, "add the backups made before repository identities to the index, vouching that they belong here")
+		fs.BoolVar(&rebuild, "rebuild-index", false, "write a new index from this repository's manifests when the index is missing, untrusted or rolled back (what the old one listed may be lost)")
+	}, check: func(c *backupConfig) error {
+		if c.SigningKey == "" {
+			return errors.New("-signing-key is required: the identity and the index are signed")
+		}
+		return nil
+	}}, args, stderr)
 	if err != nil {
 		return err
 	}
-	defer done()
-	res, err := repo.Init(ctx, backup.InitOptions{AdoptLegacy: *adopt, RebuildIndex: *rebuild})
+	defer op.Close()
+	res, err := op.repo.Init(op.ctx, backup.InitOptions{AdoptLegacy: adopt, RebuildIndex: rebuild})
 	if err != nil {
 		return cliError(err)
 	}
@@ -56,26 +49,23 @@ func backupInit(args []string, stdout, stderr io.Writer) error {
 }
 
 func backupForget(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("keel backup forget", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var c backupConfig
 	var ids listFlag
-	fs.Var(&ids, "id", "id of a backup the index lists and storage lost; repeatable")
-	if err := parseBackupFlags(fs, &c, args); err != nil {
-		return err
-	}
-	if len(ids) == 0 {
-		return errors.New("-id is required")
-	}
-	if c.SigningKey == "" {
-		return errors.New("-signing-key is required: the index is signed")
-	}
-	repo, ctx, done, err := c.open(fs, stderr, false)
+	op, err := openBackup(backupSetup{name: "forget", flags: func(fs *flag.FlagSet) {
+		fs.Var(&ids, "id", "id of a backup the index lists and storage lost; repeatable")
+	}, check: func(c *backupConfig) error {
+		if len(ids) == 0 {
+			return errors.New("-id is required")
+		}
+		if c.SigningKey == "" {
+			return errors.New("-signing-key is required: the index is signed")
+		}
+		return nil
+	}}, args, stderr)
 	if err != nil {
 		return err
 	}
-	defer done()
-	idx, err := repo.Forget(ctx, ids...)
+	defer op.Close()
+	idx, err := op.repo.Forget(op.ctx, ids...)
 	if err != nil {
 		return cliError(err)
 	}

@@ -99,3 +99,58 @@ func TestAuditVerifyOfARunningLogSaysLive(t *testing.T) {
 	code, _, stderr = runKeel("audit", "verify", "-dir", dir, "-pubkey", pubFile)
 	assert.Equal(t, 0, code, stderr)
 }
+
+// TestBackupSetupErrorsNameTheirFlags provokes each mistake the shared
+// backup setup can meet before the library is asked anything: the error
+// names the flag (with one dash, as -h prints it) or the variable to fix.
+func TestBackupSetupErrorsNameTheirFlags(t *testing.T) {
+	e := newCLIEnv(t)
+	missing := filepath.Join(e.dir, "missing")
+	t.Setenv("KEEL_BACKUP_SOURCE", "")
+	t.Setenv("KEEL_BACKUP_TARGET", "")
+	t.Setenv("KEEL_BACKUP_PASSPHRASE", "")
+	repo := []string{"-storage", e.store, "-verify-key", e.pub}
+	cases := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"no storage", []string{"backup", "list"}, []string{"-storage is required"}},
+		{"s3 without endpoint", []string{"backup", "list", "-storage", "s3://bucket/p"}, []string{"-s3-endpoint is required"}},
+		{"missing config file", []string{"backup", "list", "-config", missing}, []string{"-config: "}},
+		{"missing signing key", []string{"backup", "list", "-storage", e.store, "-signing-key", missing}, []string{"-signing-key: "}},
+		{"signing key that is no key", []string{"backup", "list", "-storage", e.store, "-signing-key", e.pub}, []string{"-signing-key " + e.pub}},
+		{"missing verify key", []string{"backup", "list", "-storage", e.store, "-verify-key", missing}, []string{"-verify-key: "}},
+		{"missing identity", append([]string{"backup", "list", "-identity", missing}, repo...), []string{"-identity: "}},
+		{"bad recipient", append([]string{"backup", "list", "-recipient", "age1nope"}, repo...), []string{"-recipient: "}},
+		{"missing passphrase file", append([]string{"backup", "list", "-passphrase-file", missing}, repo...), []string{"-passphrase-file: "}},
+		{"no driver", []string{"backup", "create", "-storage", e.store, "-signing-key", e.key, "-unencrypted", "-source", e.dir},
+			[]string{"-driver is required"}},
+		{"unknown driver", []string{"backup", "create", "-driver", "nosuch", "-source", "x", "-storage", e.store, "-signing-key", e.key, "-unencrypted"},
+			[]string{`-driver: unknown driver "nosuch"`}},
+		{"no source", []string{"backup", "create", "-driver", "dir", "-storage", e.store, "-signing-key", e.key, "-unencrypted"},
+			[]string{"-source", "KEEL_BACKUP_SOURCE"}},
+		{"nothing to restore into", append([]string{"backup", "restore", "-driver", "dir"}, repo...),
+			[]string{"-target", "KEEL_BACKUP_TARGET", "-source"}},
+		{"password in -target", append([]string{"backup", "restore", "-driver", "postgres", "-target", "postgres://u:hunter2@127.0.0.1/x"}, repo...),
+			[]string{"refusing a password on the command line (-target)", "KEEL_BACKUP_TARGET"}},
+		{"bad level", append([]string{"backup", "verify", "-level", "thorough"}, repo...), []string{"-level: "}},
+		{"trial restore of a directory", append([]string{"backup", "verify", "-level", "restore", "-driver", "dir", "-source", e.dir}, repo...),
+			[]string{"-driver dir has no trial restore; use -level full"}},
+		{"bad schedule", []string{"backup", "create", "-driver", "dir", "-source", e.dir, "-storage", e.store, "-signing-key", e.key, "-unencrypted", "-schedule", "whenever"},
+			[]string{"-schedule: "}},
+		{"forget without -id", append([]string{"backup", "forget", "-signing-key", e.key}, repo...), []string{"-id is required"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, stderr, code := runCLI(t, c.args...)
+			assert.Equal(t, 1, code, stderr)
+			for _, w := range c.want {
+				assert.Contains(t, stderr, w)
+			}
+			assert.NotContains(t, stderr, "--", "flags are named with one dash, as -h prints them")
+			assert.NotContains(t, stderr, "hunter2")
+			assert.Empty(t, goName.FindAllString(stderr, -1), stderr)
+		})
+	}
+}

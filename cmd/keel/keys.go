@@ -15,14 +15,8 @@ import (
 
 // The keys group manages crypto/field key ring files. No command prints key
 // material unless asked to with `keel keys list -reveal`.
-func init() {
-	register(command{group: "keys", name: "generate", summary: "write a new key ring file (mode 0600)", run: keysGenerate})
-	register(command{group: "keys", name: "rotate", summary: "add a new primary key, keeping old keys for decryption", run: keysRotate})
-	register(command{group: "keys", name: "promote", summary: "make an existing key of a key ring primary", run: keysPromote})
-	register(command{group: "keys", name: "retire", summary: "remove a non-primary key from a key ring", run: keysRetire})
-	register(command{group: "keys", name: "list", summary: "show the keys of a key ring (no key material unless -reveal)", run: keysList})
-}
 
+// newFlags is a keys command's flag set.
 func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("keel keys "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)

@@ -46,8 +46,9 @@ func main() {
 type options struct {
 	addr, dataDir, dbURL, redisAddr, redisPrefix, idemStore, logLevel  string
 	instanceName, auditKey, auditWitness, acceptRollback, acceptReason string
-	backupEvery, idemLease, breakerOpen                                time.Duration
-	rateLimit, ipRateLimit                                             int
+	redisDown                                                          string
+	backupEvery, idemLease, breakerOpen, slowQuery                     time.Duration
+	rateLimit, rateLimitHour, ipRateLimit, instances                   int
 	chaos                                                              gateway.Chaos
 	demo, pprof                                                        bool
 }
@@ -65,7 +66,11 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.idemStore, "idempotency-store", "sql", "where idempotency records live: sql (in the order's transaction) or redis")
 	fs.DurationVar(&o.idemLease, "idempotency-lease", 2*time.Minute, "how long a request holds its Idempotency-Key before a retry may take it over (>= 10s)")
 	fs.DurationVar(&o.backupEvery, "backup-every", 0, "take a verified backup this often (0: only on POST /v1/admin/backups)")
-	fs.IntVar(&o.rateLimit, "rate-limit", 6000, "requests per minute per API key")
+	fs.IntVar(&o.rateLimit, "rate-limit", 6000, "requests per minute per API key (burst: a tenth, at least 10)")
+	fs.IntVar(&o.rateLimitHour, "rate-limit-hour", 0, "requests per hour per API key, checked with -rate-limit (0: 10 × -rate-limit)")
+	fs.StringVar(&o.redisDown, "rate-limit-redis-down", "local", "what the per-API-key limits do while Redis is down: local (each instance enforces its share, the limits / -instances), open (no limit) or closed (refuse with 503)")
+	fs.IntVar(&o.instances, "instances", 0, "how many instances share the Redis limits, for -rate-limit-redis-down local (0: learned from the instances' heartbeats in Redis)")
+	fs.DurationVar(&o.slowQuery, "slow-query", 250*time.Millisecond, "log every database statement at least this slow, with its request's id and route, and count it on /metrics (0: off)")
 	fs.Float64Var(&o.chaos.FailureRate, "gateway-failure-rate", 0, "fraction of payment gateway calls that fail, in [0,1]")
 	fs.DurationVar(&o.chaos.Latency, "gateway-latency", 0, "latency added to every payment gateway call")
 	fs.BoolVar(&o.chaos.Down, "gateway-down", false, "start with the payment gateway down")
@@ -93,8 +98,35 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if o.idemStore == "redis" && o.redisAddr == "" {
 		return o, errors.New("-idempotency-store redis needs -redis")
 	}
-	if o.ipRateLimit < 0 {
-		return o, fmt.Errorf("-ip-rate-limit must be >= 0, got %d", o.ipRateLimit)
+	for _, n := range []struct {
+		flag  string
+		value int
+	}{{"-rate-limit", o.rateLimit}, {"-rate-limit-hour", o.rateLimitHour}, {"-ip-rate-limit", o.ipRateLimit}, {"-instances", o.instances}} {
+		if n.value < 0 {
+			return o, fmt.Errorf("%s must be >= 0, got %d", n.flag, n.value)
+		}
+	}
+	for _, d := range []struct {
+		flag  string
+		value time.Duration
+	}{{"-slow-query", o.slowQuery}, {"-breaker-open", o.breakerOpen}, {"-backup-every", o.backupEvery}, {"-gateway-latency", o.chaos.Latency}} {
+		if d.value < 0 {
+			return o, fmt.Errorf("%s must be >= 0, got %s", d.flag, d.value)
+		}
+	}
+	if o.idemLease < 10*time.Second {
+		return o, fmt.Errorf("-idempotency-lease must be at least 10s (an order can take 5s), got %s", o.idemLease)
+	}
+	switch o.redisDown {
+	case "local", "open", "closed":
+	default:
+		return o, fmt.Errorf("-rate-limit-redis-down must be local, open or closed, got %q", o.redisDown)
+	}
+	if o.chaos.FailureRate < 0 || o.chaos.FailureRate > 1 {
+		return o, fmt.Errorf("-gateway-failure-rate must be in [0,1], got %g", o.chaos.FailureRate)
+	}
+	if o.chaos.Latency > time.Minute {
+		return o, fmt.Errorf("-gateway-latency must be at most 1m, got %s", o.chaos.Latency)
 	}
 	if (o.acceptRollback == "") != (o.acceptReason == "") {
 		return o, errors.New("-audit-accept-rollback and -audit-accept-reason go together")
@@ -117,7 +149,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return demo.Run(ctx, stdout)
 	}
 	if err := serve(ctx, o, stdout, stderr); err != nil {
-		fmt.Fprintln(stderr, "salesapi:", oneLine(err))
+		fmt.Fprintln(stderr, "salesapi:", oneLine(inFlagTerms(err)))
 		return 1
 	}
 	return 0
@@ -182,7 +214,8 @@ func serve(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	a, err := app.New(ctx, app.Config{
 		DataDir: o.dataDir, DatabaseURL: o.dbURL, RedisAddr: o.redisAddr, IdempotencyInRedis: o.idemStore == "redis", IdempotencyLease: o.idemLease,
 		RedisPrefix: o.redisPrefix, BreakerOpen: o.breakerOpen,
-		APIKeys: keys, GatewayURL: gw.URL(), RateLimit: o.rateLimit, IPRateLimit: o.ipRateLimit, BackupEvery: o.backupEvery,
+		APIKeys: keys, GatewayURL: gw.URL(), RateLimit: o.rateLimit, RateLimitHour: o.rateLimitHour, RateLimitRedisDown: o.redisDown,
+		Instances: o.instances, IPRateLimit: o.ipRateLimit, BackupEvery: o.backupEvery, SlowQueryThreshold: slowQueryThreshold(o.slowQuery),
 		InstanceName: o.instanceName, AuditSigningKeyFile: o.auditKey, AuditWitnessFile: o.auditWitness, AuditAcceptRollback: accept,
 		Logger: logger, MetricsHandler: tel.Handler(), Profiling: o.pprof,
 	}, gatewayControl{gw})
@@ -209,6 +242,15 @@ func serve(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	defer cancel()
 	logger.Info("shutting down")
 	return srv.Shutdown(shutdownCtx)
+}
+
+// slowQueryThreshold maps -slow-query (0: off) to the app's threshold
+// (negative: off).
+func slowQueryThreshold(flag time.Duration) time.Duration {
+	if flag == 0 {
+		return -1
+	}
+	return flag
 }
 
 // gatewayControl backs the admin endpoints with the simulated gateway.

@@ -40,7 +40,6 @@ import (
 	"github.com/keel-go/keel/idempotency"
 	"github.com/keel-go/keel/idempotency/redisstore"
 	"github.com/keel-go/keel/idempotency/sqlstore"
-	"github.com/keel-go/keel/metrics"
 	"github.com/keel-go/keel/metrics/health"
 	"github.com/keel-go/keel/ratelimit"
 	"github.com/keel-go/keel/ratelimit/redislimit"
@@ -57,7 +56,7 @@ type App struct {
 
 	customers customerCache
 	forget    func(ctx context.Context, id string) // drops a customer from every cache tier
-	reports   *cache.Cache[string, []store.SalesRow]
+	reports   reportCache
 
 	limiter      ratelimit.Taker
 	ipLimiter    *ratelimit.Keyed  // every request, per client IP, before authentication
@@ -146,7 +145,9 @@ func New(ctx context.Context, cfg Config, gw GatewayControl) (a *App, err error)
 			return nil, err
 		}
 	}
-	a.handler = a.routes()
+	if a.handler, err = a.routes(); err != nil {
+		return nil, err
+	}
 	return a, nil
 }
 
@@ -175,15 +176,17 @@ type customerCache interface {
 	Close() error
 }
 
+// reportCache holds sales reports by period.
+type reportCache interface {
+	GetOrLoad(ctx context.Context, key string, loader func(ctx context.Context, key string) ([]store.SalesRow, error)) ([]store.SalesRow, error)
+}
+
 // localCustomers adapts the in-process cache to customerCache.
 type localCustomers struct {
 	*cache.Cache[string, store.Customer]
 }
 
 func (a *App) buildCaches(context.Context) error {
-	if a.cfg.Bare {
-		return nil // every read goes to the database
-	}
 	local := cache.Config[string, store.Customer]{
 		Name: "customers", Capacity: 10_000, TTL: a.cfg.CustomerCacheTTL, TTLJitter: 0.1,
 		NotFound: store.ErrNotFound, NegativeTTL: time.Second, LoadTimeout: 5 * time.Second,
@@ -207,39 +210,51 @@ func (a *App) buildCaches(context.Context) error {
 		a.customers, a.forget = localCustomers{c}, func(_ context.Context, id string) { c.Delete(id) }
 	}
 	a.closers = append(a.closers, a.customers.Close)
-	var err error
-	a.reports, err = cache.New(cache.Config[string, []store.SalesRow]{
+	reports, err := cache.New(cache.Config[string, []store.SalesRow]{
 		Name: "sales_reports", Capacity: 1_000, TTL: a.cfg.ReportCacheTTL, RefreshAhead: 0.6,
 		StaleIfError: time.Minute, LoadTimeout: 10 * time.Second,
 	})
 	if err != nil {
 		return err
 	}
-	a.closers = append(a.closers, a.reports.Close)
+	a.reports = reports
+	a.closers = append(a.closers, reports.Close)
 	return nil
 }
 
+// buildLimiter holds each API key to two limits at once, per minute and per
+// hour, checked and taken together: in process, or across instances in
+// Redis (one round trip for both), degrading while Redis is down as
+// RateLimitRedisDown says.
 func (a *App) buildLimiter(context.Context) error {
 	if err := a.buildClientLimits(); err != nil {
 		return err
 	}
+	windows := []ratelimit.Window{
+		{Name: "api_key", Limit: a.cfg.RateLimit, Period: time.Minute, Burst: a.cfg.RateBurst},
+		{Name: "api_key_hour", Limit: a.cfg.RateLimitHour, Period: time.Hour},
+	}
 	if a.redis != nil {
+		// A client of its own with short timeouts: a limiter that waits
+		// seconds for its store defeats its purpose, and a degraded
+		// limiter's probe of Redis blocks one call for the dial time.
+		client := redis.NewClient(&redis.Options{Addr: a.cfg.RedisAddr, MaxRetries: -1, DialerRetries: 1,
+			DialTimeout: 100 * time.Millisecond, ReadTimeout: 100 * time.Millisecond, WriteTimeout: 100 * time.Millisecond})
+		a.closers = append(a.closers, client.Close)
 		l, err := redislimit.New(redislimit.Config{
-			Client: a.redis, Name: "api_key", Limit: a.cfg.RateLimit, Period: time.Minute, Burst: a.cfg.RateBurst,
-			Prefix: a.cfg.RedisPrefix + "ratelimit:",
+			Client: client, Name: "api_key", Windows: windows, Prefix: a.cfg.RedisPrefix + "ratelimit:",
+			FailMode: redisDownModes[a.cfg.RateLimitRedisDown], Instances: a.cfg.Instances, Logger: a.cfg.Logger,
 		})
 		if err != nil {
-			return fmt.Errorf("salesapi: the Redis rate limiter refuses %d requests per minute per API key: %w", a.cfg.RateLimit, err)
+			return fmt.Errorf("salesapi: the Redis rate limiter refuses %d requests per minute and %d per hour per API key: %w", a.cfg.RateLimit, a.cfg.RateLimitHour, err)
 		}
 		a.limiter = l
 		a.closers = append(a.closers, l.Close)
 		return nil
 	}
-	l, err := ratelimit.NewKeyed(ratelimit.KeyedConfig{
-		Name: "api_key", Limit: a.cfg.RateLimit, Period: time.Minute, Burst: a.cfg.RateBurst, MaxKeys: 100_000,
-	})
+	l, err := ratelimit.NewKeyed(ratelimit.KeyedConfig{Name: "api_key", Windows: windows, MaxKeys: 100_000})
 	if err != nil {
-		return err
+		return fmt.Errorf("salesapi: the rate limiter refuses %d requests per minute and %d per hour per API key: %w", a.cfg.RateLimit, a.cfg.RateLimitHour, err)
 	}
 	a.limiter = l
 	a.closers = append(a.closers, l.Close)
@@ -287,7 +302,8 @@ func (a *App) buildHealth(context.Context) error {
 	if a.redis != nil {
 		// Not critical for readiness: while Redis is down every instance
 		// still answers: the cache serves its local tier, the rate limiter
-		// fails open (redislimit's default), so a failing /readyz would make
+		// enforces each instance's share locally (-rate-limit-redis-down
+		// local; open admits, closed refuses), so a failing /readyz would make
 		// the load balancer drop every instance at once. Critical only when
 		// it holds the idempotency records, without which no keyed
 		// mutation can be answered safely.
@@ -319,9 +335,4 @@ func (a *App) Close() error {
 	}
 	a.closers = nil
 	return errors.Join(errs...)
-}
-
-// metricsMiddleware is installed unless Bare.
-func newMetricsMiddleware() (*metrics.Middleware, error) {
-	return metrics.NewMiddleware(metrics.MiddlewareConfig{})
 }

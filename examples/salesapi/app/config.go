@@ -10,7 +10,13 @@ import (
 	"time"
 
 	"github.com/keel-go/keel/audit"
+	"github.com/keel-go/keel/ratelimit/redislimit"
 )
+
+// redisDownModes are the values of Config.RateLimitRedisDown.
+var redisDownModes = map[string]redislimit.FailMode{
+	"local": redislimit.FailLocal, "open": redislimit.FailOpen, "closed": redislimit.FailClosed,
+}
 
 // Config configures the sales API. The zero value of each field is its
 // documented default; New rejects the rest with an error naming the field.
@@ -46,6 +52,22 @@ type Config struct {
 	// least 10).
 	RateLimit int
 	RateBurst int
+	// RateLimitHour holds each API key to this many requests per hour as
+	// well (default 10 × RateLimit, burst the same): a client may run at
+	// the minute limit for a while, not all day. Both limits are checked
+	// and taken together; the RateLimit headers report both ("api_key" per
+	// minute, "api_key_hour" per hour).
+	RateLimitHour int
+	// RateLimitRedisDown is what the per-key limits do while Redis is down
+	// (with RedisAddr): "local" (the default) degrades — each instance
+	// enforces its share of both limits (RateLimit / Instances, and the
+	// same of the burst and the hour), asks Redis again each second and
+	// returns to the shared limits when it answers (redislimit.FailLocal);
+	// "open" admits everything; "closed" refuses everything (503).
+	RateLimitRedisDown string
+	// Instances is how many instances share the Redis limits, for
+	// FailLocal; 0 learns it from the instances' heartbeats in Redis.
+	Instances int
 	// CustomerCacheTTL bounds how stale a cached customer can be on another
 	// instance (default 30s; writes invalidate this instance's copy at once).
 	CustomerCacheTTL time.Duration
@@ -102,11 +124,16 @@ type Config struct {
 	// Profiling serves Go's profiler (heap, goroutines, CPU, trace) under
 	// GET /v1/admin/pprof/ to the admin role. Off by default.
 	Profiling bool
-	// Bare leaves out every Keel HTTP middleware (rate limit, idempotency,
-	// metrics) and the caches, so benchmarks can measure what the
-	// reliability layers cost. Never for production.
-	Bare bool
 }
+
+func knownRedisDownMode(s string) bool {
+	_, ok := redisDownModes[s]
+	return ok
+}
+
+// maxPerMinuteInRedis is the highest rate redislimit keeps per minute: one
+// request restored per microsecond.
+const maxPerMinuteInRedis = int(time.Minute / time.Microsecond)
 
 func (c *Config) validate() error {
 	switch {
@@ -118,22 +145,46 @@ func (c *Config) validate() error {
 		return errors.New("salesapi: Config.GatewayURL is required")
 	case c.IdempotencyInRedis && c.RedisAddr == "":
 		return errors.New("salesapi: Config.IdempotencyInRedis requires Config.RedisAddr")
-	case c.RateLimit < 0, c.RateBurst < 0:
-		return fmt.Errorf("salesapi: Config.RateLimit and RateBurst must be >= 0, got %d and %d", c.RateLimit, c.RateBurst)
+	case c.RateLimit < 0:
+		return fmt.Errorf("salesapi: Config.RateLimit must be >= 0, got %d", c.RateLimit)
+	case c.RateBurst < 0:
+		return fmt.Errorf("salesapi: Config.RateBurst must be >= 0, got %d", c.RateBurst)
+	case c.RateLimitHour < 0:
+		return fmt.Errorf("salesapi: Config.RateLimitHour must be >= 0, got %d", c.RateLimitHour)
+	case c.RateLimitRedisDown != "" && !knownRedisDownMode(c.RateLimitRedisDown):
+		return fmt.Errorf("salesapi: Config.RateLimitRedisDown must be local, open or closed, got %q", c.RateLimitRedisDown)
+	case c.Instances < 0:
+		return fmt.Errorf("salesapi: Config.Instances must be >= 0 (0: learned from heartbeats), got %d", c.Instances)
 	case c.IdempotencyLease != 0 && c.IdempotencyLease < 10*time.Second:
 		return fmt.Errorf("salesapi: Config.IdempotencyLease must be at least 10s (an order can take 5s), got %s", c.IdempotencyLease)
 	case c.BreakerOpen < 0:
 		return fmt.Errorf("salesapi: Config.BreakerOpen must be >= 0, got %s", c.BreakerOpen)
 	case c.BackupEvery < 0:
 		return fmt.Errorf("salesapi: Config.BackupEvery must be >= 0, got %s", c.BackupEvery)
-	case c.IPRateLimit < 0, c.AuthFailuresPerMinute < 0:
-		return fmt.Errorf("salesapi: Config.IPRateLimit and AuthFailuresPerMinute must be >= 0, got %d and %d", c.IPRateLimit, c.AuthFailuresPerMinute)
+	case c.IPRateLimit < 0:
+		return fmt.Errorf("salesapi: Config.IPRateLimit must be >= 0, got %d", c.IPRateLimit)
+	case c.AuthFailuresPerMinute < 0:
+		return fmt.Errorf("salesapi: Config.AuthFailuresPerMinute must be >= 0, got %d", c.AuthFailuresPerMinute)
 	}
 	if c.RateLimit == 0 {
 		c.RateLimit = 6000
 	}
 	if c.RateBurst == 0 {
 		c.RateBurst = max(c.RateLimit/10, 10)
+	}
+	if c.RateLimitRedisDown == "" {
+		c.RateLimitRedisDown = "local"
+	}
+	if c.RateLimitHour == 0 {
+		c.RateLimitHour = 10 * c.RateLimit
+	}
+	// Redis keeps time in whole microseconds: a limit that restores a
+	// request faster than that cannot be kept there.
+	if c.RedisAddr != "" && c.RateLimit > maxPerMinuteInRedis {
+		return fmt.Errorf("salesapi: Config.RateLimit of %d per minute is finer than the Redis rate limiter keeps (Redis counts in microseconds): at most %d with Config.RedisAddr", c.RateLimit, maxPerMinuteInRedis)
+	}
+	if c.RedisAddr != "" && c.RateLimitHour > 60*maxPerMinuteInRedis {
+		return fmt.Errorf("salesapi: Config.RateLimitHour of %d per hour is finer than the Redis rate limiter keeps (Redis counts in microseconds): at most %d with Config.RedisAddr", c.RateLimitHour, 60*maxPerMinuteInRedis)
 	}
 	if c.IPRateLimit == 0 {
 		c.IPRateLimit = 4 * c.RateLimit

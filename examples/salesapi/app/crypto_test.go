@@ -28,7 +28,7 @@ func newTestApp(t *testing.T, dir string, logs io.Writer) *App {
 	t.Helper()
 	keys, err := ParseAPIKeys(testAdminKey + "=admin," + testSalesKey + "=sales")
 	require.NoError(t, err)
-	a, err := New(context.Background(), Config{DataDir: dir, APIKeys: keys, GatewayURL: "http://127.0.0.1:1", Bare: true,
+	a, err := New(context.Background(), Config{DataDir: dir, APIKeys: keys, GatewayURL: "http://127.0.0.1:1",
 		Logger: slog.New(mask.Default().Handler(slog.NewJSONHandler(logs, nil)))}, nil)
 	require.NoError(t, err)
 	return a

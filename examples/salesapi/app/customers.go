@@ -165,13 +165,7 @@ func (a *App) open(row store.Customer) (customer, error) {
 // one database read, and a missing id is remembered briefly. The cache holds
 // the sealed row; it is opened here.
 func (a *App) loadCustomer(ctx context.Context, id string) (customer, error) {
-	var row store.Customer
-	var err error
-	if a.customers == nil {
-		row, err = a.store.GetCustomer(ctx, id)
-	} else {
-		row, err = a.customers.GetOrLoad(ctx, id, a.store.GetCustomer)
-	}
+	row, err := a.customers.GetOrLoad(ctx, id, a.store.GetCustomer)
 	if err != nil {
 		return customer{}, err
 	}
@@ -179,9 +173,7 @@ func (a *App) loadCustomer(ctx context.Context, id string) (customer, error) {
 }
 
 func (a *App) forgetCustomer(ctx context.Context, id string) {
-	if a.forget != nil {
-		a.forget(context.WithoutCancel(ctx), id)
-	}
+	a.forget(context.WithoutCancel(ctx), id)
 }
 
 type customerInput struct {

@@ -45,12 +45,49 @@ func orderView(o store.Order) order {
 
 var currencyCode = regexp.MustCompile(`^[A-Z]{3}$`)
 
-// createOrder is POST /v1/orders, behind the idempotency middleware: it
-// charges the gateway, then writes the order row and completes the
-// idempotency record in one transaction, so a crash leaves either both or
-// neither — and a retry of a request whose charge went through is charged
-// nothing more, because the gateway key is derived from the request's key.
+// createOrder is POST /v1/orders, behind the idempotency middleware
+// (routes), whose lease on the request's Idempotency-Key makes the order
+// safe to repeat: see placeOrder.
 func (a *App) createOrder(w http.ResponseWriter, r *http.Request) {
+	lease, ok := idempotency.LeaseFromContext(r.Context())
+	if !ok {
+		a.internal(w, r, "create order", errors.New("no idempotency lease: POST /v1/orders is served behind the idempotency middleware"))
+		return
+	}
+	a.placeOrder(w, r, a.orderKeys(lease))
+}
+
+// orderKeys is what makes one order safe to repeat.
+type orderKeys struct {
+	// payment is the key the charge is sent with on every attempt: a
+	// retry of the request is charged nothing more.
+	payment string
+	// order is stored with the order row under a unique constraint, so
+	// the database refuses a second order for one request key.
+	order string
+	// lease is the request's hold on its idempotency record.
+	lease idempotency.Lease
+	// completeInTx completes the record in the order's own transaction
+	// (records in SQL), so a crash leaves both or neither; otherwise the
+	// middleware completes it after the handler (records in Redis).
+	completeInTx bool
+}
+
+// orderKeys derives an order's keys from the request's idempotency lease.
+func (a *App) orderKeys(lease idempotency.Lease) orderKeys {
+	return orderKeys{
+		payment:      idempotency.DerivedKey(lease.Scope, lease.Key, "payment"),
+		order:        idempotency.DerivedKey(lease.Scope, lease.Key, "order"),
+		lease:        lease,
+		completeInTx: a.idemSQL != nil,
+	}
+}
+
+// placeOrder charges the gateway, then writes the order row, its audit
+// event and (keys.completeInTx) its idempotency record in one transaction
+// (commitOrder). A retry of a request whose charge went through is charged
+// nothing more, because the gateway key is derived from the request's key.
+func (a *App) placeOrder(w http.ResponseWriter, r *http.Request, keys orderKeys) {
 	var in struct {
 		CustomerID string      `json:"customer_id"`
 		Items      []orderItem `json:"items"`
@@ -87,18 +124,12 @@ func (a *App) createOrder(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	lease, leased := idempotency.LeaseFromContext(ctx)
-	payKey := newID("pay_") // only when the request carries no Idempotency-Key (Bare mode)
 	o := store.Order{ID: newID("ord_"), CustomerID: in.CustomerID, Currency: in.Currency, TotalCents: total,
-		Status: "paid", CreatedAt: time.Now().UnixMilli()}
-	if leased {
-		payKey = idempotency.DerivedKey(lease.Scope, lease.Key, "payment")
-		o.IdempotencyKey = idempotency.DerivedKey(lease.Scope, lease.Key, "order")
-	}
+		Status: "paid", CreatedAt: time.Now().UnixMilli(), IdempotencyKey: keys.order}
 	for _, it := range in.Items {
 		o.Items = append(o.Items, store.OrderItem(it))
 	}
-	ch, err := a.charge(ctx, payKey, gateway.ChargeRequest{AmountCents: total, Currency: in.Currency, Reference: o.ID})
+	ch, err := a.charge(ctx, keys.payment, gateway.ChargeRequest{AmountCents: total, Currency: in.Currency, Reference: o.ID})
 	if err != nil {
 		a.paymentFailed(w, r, err)
 		return
@@ -106,23 +137,7 @@ func (a *App) createOrder(w http.ResponseWriter, r *http.Request) {
 	o.PaymentID = ch.ID
 
 	body, header := orderAnswer(o)
-	err = a.store.InTx(ctx, func(tx *sql.Tx) error {
-		if err := a.store.InsertOrderTx(ctx, tx, o); err != nil {
-			return err
-		}
-		if leased && a.idemSQL != nil {
-			err := a.idemSQL.CompleteTx(ctx, tx, lease, idempotency.Outcome{Status: http.StatusCreated, Header: header, Body: body})
-			if err != nil {
-				return err
-			}
-		}
-		// Audited before the commit: if the event cannot be written the
-		// order is rolled back (and the key released, so a retry can run;
-		// its charge is the same charge, by the derived key).
-		return a.auditEvent(r, audit.Event{Action: "order.create", Resource: audit.Resource{Type: "order", ID: o.ID}, Outcome: audit.Success,
-			After: map[string]any{"customer_id": o.CustomerID, "total_cents": o.TotalCents, "currency": o.Currency, "payment_id": o.PaymentID}})
-	})
-	if err != nil {
+	if err := a.commitOrder(r, keys, o, idempotency.Outcome{Status: http.StatusCreated, Header: header, Body: body}); err != nil {
 		// The database refuses a second order for one key: a run of this
 		// request already placed it (and its record was lost or never
 		// completed — a crash between the order's commit and a Redis
@@ -135,14 +150,39 @@ func (a *App) createOrder(w http.ResponseWriter, r *http.Request) {
 			a.mutationFailed(w, r, "order", err)
 			return
 		}
-	} else if leased && a.idemSQL != nil {
-		idempotency.MarkCompleted(ctx) // the record is already complete, in the order's transaction
 	}
 	for k, vs := range header {
 		w.Header()[k] = vs
 	}
 	w.WriteHeader(http.StatusCreated)
 	_, _ = bytes.NewReader(body).WriteTo(w)
+}
+
+// commitOrder writes o and its audit event in one transaction and, when
+// keys.completeInTx, completes the idempotency record with answer in the
+// same transaction and tells the middleware so. It is the one place that
+// choice is acted on: the record is complete exactly when the order is.
+func (a *App) commitOrder(r *http.Request, keys orderKeys, o store.Order, answer idempotency.Outcome) error {
+	ctx := r.Context()
+	err := a.store.InTx(ctx, func(tx *sql.Tx) error {
+		if err := a.store.InsertOrderTx(ctx, tx, o); err != nil {
+			return err
+		}
+		if keys.completeInTx {
+			if err := a.idemSQL.CompleteTx(ctx, tx, keys.lease, answer); err != nil {
+				return err
+			}
+		}
+		// Audited before the commit: if the event cannot be written the
+		// order is rolled back (and the key released, so a retry can run;
+		// its charge is the same charge, by the derived key).
+		return a.auditEvent(r, audit.Event{Action: "order.create", Resource: audit.Resource{Type: "order", ID: o.ID}, Outcome: audit.Success,
+			After: map[string]any{"customer_id": o.CustomerID, "total_cents": o.TotalCents, "currency": o.Currency, "payment_id": o.PaymentID}})
+	})
+	if err == nil && keys.completeInTx {
+		idempotency.MarkCompleted(ctx) // already complete, in the order's transaction
+	}
+	return err
 }
 
 // orderAnswer is the 201 a placed order is answered with: the same bytes

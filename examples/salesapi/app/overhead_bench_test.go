@@ -16,7 +16,8 @@ import (
 // BenchmarkReliabilityOverhead drives one route at a time against two
 // in-process instances in the same run: the full API (rate limit,
 // idempotency, HTTP metrics on a real SDK, caches) and the same handlers
-// Bare. The ratio of their throughputs is what the reliability layers cost.
+// bare (app.BareHandler, which leaves those layers out). The ratio of their
+// throughputs is what the reliability layers cost.
 //
 // Each iteration is a load run of KEEL_BENCH_LOAD (default 500ms) with 16
 // clients; run with -benchtime=5x -count=6 for figures.
@@ -54,12 +55,16 @@ func BenchmarkReliabilityOverhead(b *testing.B) {
 			}
 			b.Run(route.name+"/"+variant, func(b *testing.B) {
 				a, err := app.New(ctx, app.Config{DataDir: b.TempDir(), APIKeys: keys, GatewayURL: gw.URL(),
-					RateLimit: 1 << 30, MetricsHandler: tel.Handler(), Bare: bare}, nil)
+					RateLimit: 1 << 30, MetricsHandler: tel.Handler()}, nil)
 				if err != nil {
 					b.Fatal(err)
 				}
 				defer a.Close()
-				srv := httptest.NewServer(a.Handler())
+				handler := a.Handler()
+				if bare {
+					handler = app.BareHandler(a)
+				}
+				srv := httptest.NewServer(handler)
 				defer srv.Close()
 				var res *load.Result
 				for b.Loop() {

@@ -36,13 +36,7 @@ func (a *App) salesReport(w http.ResponseWriter, r *http.Request) {
 	load := func(ctx context.Context, _ string) ([]store.SalesRow, error) {
 		return a.store.Sales(ctx, from.UnixMilli(), to.UnixMilli())
 	}
-	var rows []store.SalesRow
-	var err error
-	if a.reports != nil {
-		rows, err = a.reports.GetOrLoad(r.Context(), key, load)
-	} else {
-		rows, err = load(r.Context(), key)
-	}
+	rows, err := a.reports.GetOrLoad(r.Context(), key, load)
 	if err != nil {
 		a.internal(w, r, "sales report", err)
 		return

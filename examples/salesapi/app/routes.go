@@ -2,11 +2,13 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"strconv"
 
 	"github.com/keel-go/keel/idempotency"
+	"github.com/keel-go/keel/metrics"
 	"github.com/keel-go/keel/metrics/requestctx"
 	"github.com/keel-go/keel/ratelimit"
 )
@@ -23,7 +25,37 @@ func principalOf(r *http.Request) principal {
 // /metrics (unauthenticated) → per-client-IP rate limit → authentication
 // (failures limited per client IP) → per-key rate limit → routes; POST
 // /v1/orders also passes the idempotency middleware.
-func (a *App) routes() http.Handler {
+func (a *App) routes() (http.Handler, error) {
+	idem, err := idempotency.NewMiddleware(idempotency.MiddlewareConfig{
+		Manager: a.idem, RequireKey: true, MaxRequestBody: MaxBodyBytes,
+		Principal:    func(r *http.Request) string { return principalOf(r).ID },
+		WriteProblem: idempotencyProblem,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("salesapi: idempotency middleware: %w", err)
+	}
+	api := a.api(idem.Wrap(a.requireRole(RoleSales, a.createOrder)))
+
+	// The request id is the outer middleware's; this one records the API
+	// mux's request, so that logs and slow queries name the API route.
+	protected, err := a.rateLimited(requestctx.Middleware(api))
+	if err != nil {
+		return nil, err
+	}
+	if protected, err = a.clientLimited(a.authenticate(protected)); err != nil {
+		return nil, err
+	}
+	mm, err := metrics.NewMiddleware(metrics.MiddlewareConfig{})
+	if err != nil {
+		return nil, fmt.Errorf("salesapi: HTTP metrics middleware: %w", err)
+	}
+	// Outside the metrics middleware, which passes the request on as it is:
+	// both read the pattern root sets on it.
+	return requestctx.Middleware(mm.Wrap(a.root(protected))), nil
+}
+
+// api routes the API to its handlers; orders serves POST /v1/orders.
+func (a *App) api(orders http.Handler) *http.ServeMux {
 	api := http.NewServeMux()
 	handle := func(pattern string, role Role, h http.HandlerFunc) {
 		api.Handle(pattern, a.requireRole(role, h))
@@ -45,36 +77,17 @@ func (a *App) routes() http.Handler {
 	handle("POST /v1/admin/chaos", RoleAdmin, a.chaos)
 	handle("GET /v1/admin/gateway", RoleAdmin, a.gatewayStats)
 	a.handleProfiling(handle)
+	api.Handle("POST /v1/orders", orders)
 	// Anything else is a problem+json 404 (the mux's own answer is text).
 	api.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		problem(w, http.StatusNotFound, CodeNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})
+	return api
+}
 
-	orders := a.requireRole(RoleSales, a.createOrder)
-	if !a.cfg.Bare {
-		mw, err := idempotency.NewMiddleware(idempotency.MiddlewareConfig{
-			Manager: a.idem, RequireKey: true, MaxRequestBody: MaxBodyBytes,
-			Principal:    func(r *http.Request) string { return principalOf(r).ID },
-			WriteProblem: idempotencyProblem,
-		})
-		if err != nil {
-			panic(err) // the configuration above is constant and valid
-		}
-		orders = mw.Wrap(orders)
-	}
-	api.Handle("POST /v1/orders", orders)
-
-	// The request id is the outer middleware's; this one records the API
-	// mux's request, so that logs and slow queries name the API route.
-	var protected http.Handler = requestctx.Middleware(api)
-	if !a.cfg.Bare {
-		protected = a.rateLimited(api)
-	}
-	protected = a.authenticate(protected)
-	if !a.cfg.Bare {
-		protected = a.clientLimited(protected)
-	}
-
+// root serves the probes and /metrics unauthenticated, and everything else
+// through protected.
+func (a *App) root(protected http.Handler) *http.ServeMux {
 	root := http.NewServeMux()
 	root.Handle("GET /livez", a.health.Livez())
 	root.Handle("GET /readyz", a.health.Readyz())
@@ -82,16 +95,7 @@ func (a *App) routes() http.Handler {
 		root.Handle("GET /metrics", a.cfg.MetricsHandler)
 	}
 	root.Handle("/", protected)
-	if a.cfg.Bare {
-		return requestctx.Middleware(root)
-	}
-	mm, err := newMetricsMiddleware()
-	if err != nil {
-		panic(err) // constant configuration
-	}
-	// Outside the metrics middleware, which passes the request on as it is:
-	// both read the pattern root sets on it.
-	return requestctx.Middleware(mm.Wrap(root))
+	return root
 }
 
 // authenticate answers 401 (audited) to a request without a valid key.
@@ -126,7 +130,7 @@ func (a *App) requireRole(role Role, h http.HandlerFunc) http.Handler {
 }
 
 // rateLimited applies the per-API-key limit; a 429 is audited as a denial.
-func (a *App) rateLimited(next http.Handler) http.Handler {
+func (a *App) rateLimited(next http.Handler) (http.Handler, error) {
 	mw, err := ratelimit.NewMiddleware(ratelimit.MiddlewareConfig{
 		Limiter: a.limiter,
 		Key:     func(r *http.Request) (string, error) { return principalOf(r).ID, nil },
@@ -137,9 +141,9 @@ func (a *App) rateLimited(next http.Handler) http.Handler {
 		WriteProblem: rateLimitProblem,
 	})
 	if err != nil {
-		panic(err) // constant configuration
+		return nil, fmt.Errorf("salesapi: per-API-key rate limit middleware: %w", err)
 	}
-	return mw.Wrap(next)
+	return mw.Wrap(next), nil
 }
 
 // clientIP is the TCP peer (the example trusts no proxy header).

@@ -36,7 +36,7 @@ func TestSlowQueryInTheLogAndOnMetrics(t *testing.T) {
 	var logs bytes.Buffer
 	keys, err := ParseAPIKeys(testAdminKey + "=admin")
 	require.NoError(t, err)
-	a, err := New(ctx, Config{DataDir: t.TempDir(), APIKeys: keys, GatewayURL: "http://127.0.0.1:1", Bare: true,
+	a, err := New(ctx, Config{DataDir: t.TempDir(), APIKeys: keys, GatewayURL: "http://127.0.0.1:1",
 		SlowQueryThreshold: time.Nanosecond, MetricsHandler: tel.Handler(),
 		Logger: slog.New(requestctx.NewLogHandler(slog.NewJSONHandler(&logs, nil)))}, nil)
 	require.NoError(t, err)

@@ -1,0 +1,54 @@
+package e2e
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestSlowQueryAndAuditCarryTheRequestID: with -slow-query set low, a
+// request's statements are logged as slow queries with its request id and
+// API route, and the audit event it writes carries the same id as the
+// response's X-Request-ID (issue 19).
+func TestSlowQueryAndAuditCarryTheRequestID(t *testing.T) {
+	in := start(t, t.TempDir(), sqliteBackend, "-slow-query", "1ns")
+	const id = "e2e-request-0001"
+	r := in.call("POST", "/v1/customers", in.Sales, map[string]string{"name": "Ann", "email": "ann@example.com", "company": "Acme"},
+		"X-Request-ID", id)
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Body)
+	assert.Equal(t, id, r.Header.Get("X-Request-ID"))
+
+	var slow map[string]any
+	for line := range strings.Lines(in.Output()) {
+		var rec map[string]any
+		if json.Unmarshal([]byte(line), &rec) != nil {
+			continue
+		}
+		if rec["msg"] == "sqlmetrics: slow query" && rec["request_id"] == id {
+			slow = rec
+			break
+		}
+	}
+	require.NotNil(t, slow, "no slow query logged for request %s:\n%s", id, in.Output())
+	assert.Equal(t, "/v1/customers", slow["http.route"], "the API route, not the root mux's catch-all")
+	assert.NotContains(t, in.Output(), "ann@example.com", "no argument value in the log")
+
+	events := in.call("GET", "/v1/audit?action=customer.create", in.Admin, nil)
+	require.Equal(t, http.StatusOK, events.Status, "%s", events.Body)
+	var found bool
+	for line := range strings.Lines(string(events.Body)) {
+		var e struct {
+			Event struct {
+				RequestID string `json:"request_id"`
+			} `json:"event"`
+			RequestID string `json:"request_id"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(line), &e), line)
+		found = found || e.RequestID == id || e.Event.RequestID == id
+	}
+	assert.True(t, found, "the audit event carries the request id %s:\n%s", id, events.Body)
+}
