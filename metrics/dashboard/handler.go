@@ -5,11 +5,11 @@ import (
 	"crypto/sha256"
 	_ "embed"
 	"encoding/base64"
-	"encoding/json"
-	"fmt"
+		"fmt"
 	"html/template"
 	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -59,22 +59,24 @@ func (d *Dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	snap := d.Snapshot()
-	var buf bytes.Buffer
 	if strings.HasSuffix(r.URL.Path, "/api") {
-		if err := json.NewEncoder(&buf).Encode(snap); err != nil {
+		body, err := d.api.document(d, time.Now())
+		if err != nil {
 			http.Error(w, "dashboard: encoding the snapshot failed", http.StatusInternalServerError)
 			return
 		}
 		h.Set("Content-Type", "application/json")
-	} else {
-		if err := pageTemplate.Execute(&buf, snap); err != nil {
-			http.Error(w, "dashboard: rendering the page failed", http.StatusInternalServerError)
-			return
-		}
-		h.Set("Content-Type", "text/html; charset=utf-8")
-		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set("Content-Length", strconv.Itoa(len(body)))
+		_, _ = w.Write(body)
+		return
 	}
+	var buf bytes.Buffer
+	if err := pageTemplate.Execute(&buf, d.Snapshot()); err != nil {
+		http.Error(w, "dashboard: rendering the page failed", http.StatusInternalServerError)
+		return
+	}
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Security-Policy", contentSecurityPolicy)
 	_, _ = w.Write(buf.Bytes())
 }
 

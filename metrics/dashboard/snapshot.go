@@ -127,10 +127,20 @@ type Prediction struct {
 
 // Snapshot returns the current view.
 func (d *Dashboard) Snapshot() Snapshot {
+	s, _ := d.snapshot()
+	return s
+}
+
+// snapshot returns the current view and the version of the state it was
+// computed from (see Dashboard.version).
+func (d *Dashboard) snapshot() (Snapshot, uint64) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	h := d.hist
-	v := viewer{h: h, slots: h.slots(), window: d.cfg.windowSamples}
+	v := viewer{h: h, slots: h.slots(), window: d.cfg.windowSamples, byName: make(map[string][]*series)}
+	for _, sr := range h.order {
+		v.byName[sr.name] = append(v.byName[sr.name], sr)
+	}
 	s := Snapshot{
 		IntervalSeconds: d.cfg.Interval.Seconds(),
 		WindowSeconds:   d.cfg.RateWindow.Seconds(),
@@ -151,7 +161,7 @@ func (d *Dashboard) Snapshot() Snapshot {
 	s.Breakers, s.Retries, s.RateLimits = v.breakers(), v.retries(), v.rateLimits()
 	s.Routes, s.Caches, s.Runtime = v.routes(), v.caches(), v.runtime()
 	s.Forecasts = v.forecasts(d.cfg.Forecasts)
-	return s
+	return s, d.version
 }
 
 // viewer derives the views from the history; it runs under Dashboard.mu.
@@ -159,17 +169,10 @@ type viewer struct {
 	h      *history
 	slots  []int // oldest first
 	window int
+	byName map[string][]*series // in first-seen order
 }
 
-func (v viewer) named(name string) []*series {
-	var out []*series
-	for _, sr := range v.h.order {
-		if sr.name == name {
-			out = append(out, sr)
-		}
-	}
-	return out
-}
+func (v viewer) named(name string) []*series { return v.byName[name] }
 
 func (v viewer) latest(sr *series) float64 {
 	if len(v.slots) == 0 {
