@@ -5,7 +5,7 @@ import (
 	"crypto/sha256"
 	_ "embed"
 	"encoding/base64"
-		"fmt"
+	"fmt"
 	"html/template"
 	"math"
 	"net/http"
@@ -28,6 +28,8 @@ var (
 		"bytes":   formatBytes,
 		"spark":   sparkline,
 		"state":   stateClass,
+		"verify":  verifyClass,
+		"clock":   func(t time.Time) string { return t.UTC().Format("15:04:05 UTC") },
 		"css":     func() template.CSS { return template.CSS(styleCSS) },
 		"refresh": func(s Snapshot) int { return max(1, int(s.IntervalSeconds)) },
 	}).Parse(pageSource))
@@ -110,6 +112,16 @@ func formatBytes(n Number) string {
 		return "–"
 	}
 	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+}
+
+func verifyClass(result string) string {
+	switch result {
+	case "success":
+		return "ok"
+	case "failure":
+		return "bad"
+	}
+	return "warn"
 }
 
 func stateClass(state string) string {
