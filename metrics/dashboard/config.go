@@ -123,3 +123,11 @@ func (s settings) memoryBound() int {
 func seriesBound(points, window int) int {
 	return 5*points*8 + window*(MaxBuckets+1)*8
 }
+
+// watchWindow is how long after an API request the sampler keeps building
+// the API document ahead of the next one: three intervals, or the rate
+// window if longer, so that a client polling at any period up to that finds
+// it ready.
+func (s settings) watchWindow() time.Duration {
+	return max(3*s.Interval, s.RateWindow)
+}

@@ -21,6 +21,11 @@ type Dashboard struct {
 	hist       *history
 	lastErr    string
 	collectErr int
+	// version counts the samples that changed what a snapshot shows (data
+	// or an error): the API document is rebuilt only when it moves.
+	version uint64
+
+	api apiCache
 
 	// rm is reused from sample to sample (the SDK refills its slices); only
 	// the sampling goroutine touches it.
@@ -78,6 +83,7 @@ func (d *Dashboard) run() {
 			return
 		case now := <-t.C:
 			d.sample(context.Background(), now)
+			d.api.refreshIfWatched(d, now)
 		}
 	}
 }
@@ -94,10 +100,12 @@ func (d *Dashboard) sample(ctx context.Context, now time.Time) {
 	if err != nil {
 		d.collectErr++
 		d.lastErr = err.Error()
+		d.version++
 		if len(rm.ScopeMetrics) == 0 {
 			return
 		}
 	}
+	d.version++
 	h := d.hist
 	h.begin(now)
 	for _, sm := range rm.ScopeMetrics {

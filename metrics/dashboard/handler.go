@@ -5,11 +5,11 @@ import (
 	"crypto/sha256"
 	_ "embed"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"html/template"
 	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -28,6 +28,8 @@ var (
 		"bytes":   formatBytes,
 		"spark":   sparkline,
 		"state":   stateClass,
+		"verify":  verifyClass,
+		"clock":   func(t time.Time) string { return t.UTC().Format("15:04:05 UTC") },
 		"css":     func() template.CSS { return template.CSS(styleCSS) },
 		"refresh": func(s Snapshot) int { return max(1, int(s.IntervalSeconds)) },
 	}).Parse(pageSource))
@@ -59,22 +61,24 @@ func (d *Dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	snap := d.Snapshot()
-	var buf bytes.Buffer
 	if strings.HasSuffix(r.URL.Path, "/api") {
-		if err := json.NewEncoder(&buf).Encode(snap); err != nil {
+		body, err := d.api.document(d, time.Now())
+		if err != nil {
 			http.Error(w, "dashboard: encoding the snapshot failed", http.StatusInternalServerError)
 			return
 		}
 		h.Set("Content-Type", "application/json")
-	} else {
-		if err := pageTemplate.Execute(&buf, snap); err != nil {
-			http.Error(w, "dashboard: rendering the page failed", http.StatusInternalServerError)
-			return
-		}
-		h.Set("Content-Type", "text/html; charset=utf-8")
-		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set("Content-Length", strconv.Itoa(len(body)))
+		_, _ = w.Write(body)
+		return
 	}
+	var buf bytes.Buffer
+	if err := pageTemplate.Execute(&buf, d.Snapshot()); err != nil {
+		http.Error(w, "dashboard: rendering the page failed", http.StatusInternalServerError)
+		return
+	}
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Security-Policy", contentSecurityPolicy)
 	_, _ = w.Write(buf.Bytes())
 }
 
@@ -108,6 +112,16 @@ func formatBytes(n Number) string {
 		return "–"
 	}
 	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+}
+
+func verifyClass(result string) string {
+	switch result {
+	case "success":
+		return "ok"
+	case "failure":
+		return "bad"
+	}
+	return "warn"
 }
 
 func stateClass(state string) string {

@@ -3,6 +3,7 @@ package dashboard_test
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -19,6 +20,9 @@ import (
 // dashboard through their metrics, with no API coupling.
 func TestHealthChecksAndFiringAlerts(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		var gatewayDown atomic.Bool
+		gatewayDown.Store(true)
 		d, err := dashboard.New(dashboard.Config{Public: true})
 		if err != nil {
 			t.Fatal(err)
@@ -35,7 +39,12 @@ func TestHealthChecksAndFiringAlerts(t *testing.T) {
 		defer reg.Close()
 		for _, c := range []health.Check{
 			{Name: "postgres", Interval: time.Second, Func: func(context.Context) error { return nil }},
-			{Name: "gateway", Interval: time.Second, Func: func(context.Context) error { return errors.New("down") }},
+			{Name: "gateway", Interval: time.Second, Func: func(context.Context) error {
+				if gatewayDown.Load() {
+					return errors.New("down")
+				}
+				return nil
+			}},
 		} {
 			if err := reg.Register(c); err != nil {
 				t.Fatal(err)
@@ -59,7 +68,8 @@ func TestHealthChecksAndFiringAlerts(t *testing.T) {
 		time.Sleep(2 * dashboard.DefaultInterval)
 		synctest.Wait()
 		s := d.Snapshot()
-		want := []dashboard.HealthCheck{{Name: "gateway", Status: "fail"}, {Name: "postgres", Status: "pass"}}
+		first := start.Add(dashboard.DefaultInterval) // the first sample
+		want := []dashboard.HealthCheck{{Name: "gateway", Status: "fail", Since: first}, {Name: "postgres", Status: "pass", Since: first}}
 		if len(s.Health) != 2 || s.Health[0] != want[0] || s.Health[1] != want[1] {
 			t.Errorf("health %+v, want %+v", s.Health, want)
 		}
@@ -71,6 +81,19 @@ func TestHealthChecksAndFiringAlerts(t *testing.T) {
 			if !contains(page, s) {
 				t.Errorf("page lacks %s", s)
 			}
+		}
+
+		// The gateway recovers: its status changes, and so does since-when
+		// (the first sample after the check saw it pass), while postgres
+		// keeps its.
+		gatewayDown.Store(false)
+		time.Sleep(2 * dashboard.DefaultInterval)
+		synctest.Wait()
+		recovered := start.Add(3 * dashboard.DefaultInterval)
+		s = d.Snapshot()
+		want = []dashboard.HealthCheck{{Name: "gateway", Status: "pass", Since: recovered}, {Name: "postgres", Status: "pass", Since: first}}
+		if len(s.Health) != 2 || s.Health[0] != want[0] || s.Health[1] != want[1] {
+			t.Errorf("after recovery health %+v, want %+v", s.Health, want)
 		}
 	})
 }

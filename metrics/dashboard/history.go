@@ -196,16 +196,16 @@ func (h *history) windowBuckets(sr *series) ([]uint64, bool) {
 	if sr.bucketSeq[lw] != last+1 {
 		return nil, false
 	}
-	for back := uint64(h.window - 1); back >= 1; back-- {
-		if back > last {
-			continue
-		}
-		ow := int((last - back) % uint64(h.window))
-		if sr.bucketSeq[ow] == last-back+1 {
-			return bucketDelta(sr.buckets[lw], sr.buckets[ow])
-		}
+	start := uint64(0) // the window's oldest sample
+	if last >= uint64(h.window-1) {
+		start = last - uint64(h.window-1)
 	}
-	// Only one snapshot: everything since the process started.
+	if start < last && sr.bucketSeq[int(start%uint64(h.window))] == start+1 {
+		return bucketDelta(sr.buckets[lw], sr.buckets[int(start%uint64(h.window))])
+	}
+	// Absent at the window's start (or the ring holds one sample): the SDK
+	// reports a cumulative series only once it has counted something, so
+	// everything it holds was counted since, as delta assumes for counters.
 	return slices.Clone(sr.buckets[lw]), true
 }
 

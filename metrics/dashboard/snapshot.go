@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"math"
 	"slices"
-	"strconv"
 	"time"
 )
 
@@ -32,12 +31,22 @@ type Snapshot struct {
 	Caches     []Cache       `json:"caches"`
 	Runtime    Runtime       `json:"runtime"`
 	Forecasts  []Prediction  `json:"forecasts"`
+
+	Idempotency Idempotency `json:"idempotency"`
+	Audit       Audit       `json:"audit"`
+	Backups     []Backup    `json:"backups"`
+	DBPools     []DBPool    `json:"db_pools"`
+	Bottlenecks Bottlenecks `json:"bottlenecks"`
 }
 
 // HealthCheck is a metrics/health check's status (keel.health.check.status).
 type HealthCheck struct {
 	Name   string `json:"name"`
 	Status string `json:"status"`
+	// Since is the first sample of the run of samples, up to now, in which
+	// the check had this status; the oldest sample of the ring when it had
+	// it throughout (then it may have had it for longer).
+	Since time.Time `json:"since"`
 }
 
 // Alert is a firing metrics/alert rule (keel.alert.firing = 1).
@@ -81,6 +90,12 @@ type RateLimit struct {
 	InFlight         Number  `json:"in_flight"`
 	Queued           Number  `json:"queued"`
 	LimitedHistory   History `json:"limited_history"`
+	// RedisFailuresPerSecond counts redislimit decisions made without Redis
+	// (keel.ratelimit.redis.failures); RedisDegradedRatio is the share of
+	// the window a FailLocal redislimit spent deciding in process
+	// (keel.ratelimit.redis.degraded.duration). Null for local limiters.
+	RedisFailuresPerSecond Number `json:"redis_failures_per_second"`
+	RedisDegradedRatio     Number `json:"redis_degraded_ratio"`
 }
 
 // Route is one HTTP route (http.server.request.duration by method and
@@ -99,9 +114,17 @@ type Route struct {
 
 // Cache is one cache (keel.cache.name).
 type Cache struct {
-	Name     string `json:"name"`
-	HitRatio Number `json:"hit_ratio"`
-	Entries  Number `json:"entries"`
+	Name               string `json:"name"`
+	HitRatio           Number `json:"hit_ratio"`
+	Entries            Number `json:"entries"`
+	EvictionsPerSecond Number `json:"evictions_per_second"`
+	// LoadP99 and LoadMeanSeconds are the loader's latency over the window
+	// (keel.cache.load.duration), in seconds.
+	LoadP99         Number `json:"load_p99"`
+	LoadMeanSeconds Number `json:"load_mean_seconds"`
+	// RedisDegraded is keel.cache.redis.degraded: 1 while a rediscache's
+	// Redis is failing and the local tier serves alone, null without Redis.
+	RedisDegraded Number `json:"redis_degraded"`
 }
 
 // Runtime is the Go runtime (contrib runtime instrumentation).
@@ -111,6 +134,13 @@ type Runtime struct {
 	GCGoalBytes       Number  `json:"gc_goal_bytes"`
 	GoroutinesHistory History `json:"goroutines_history"`
 	MemoryHistory     History `json:"memory_used_history"`
+	// AllocatedBytesPerSecond is the heap allocation rate (go.memory.allocated),
+	// what drives the garbage collector.
+	AllocatedBytesPerSecond Number `json:"allocated_bytes_per_second"`
+	// CPUCores is the process' CPU time per second (process.cpu.time, user
+	// and system): 1 is one core busy.
+	CPUCores   Number  `json:"cpu_cores"`
+	CPUHistory History `json:"cpu_cores_history"`
 }
 
 // Prediction is a [Forecast] applied to one series.
@@ -127,10 +157,20 @@ type Prediction struct {
 
 // Snapshot returns the current view.
 func (d *Dashboard) Snapshot() Snapshot {
+	s, _ := d.snapshot()
+	return s
+}
+
+// snapshot returns the current view and the version of the state it was
+// computed from (see Dashboard.version).
+func (d *Dashboard) snapshot() (Snapshot, uint64) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	h := d.hist
-	v := viewer{h: h, slots: h.slots(), window: d.cfg.windowSamples}
+	v := viewer{h: h, slots: h.slots(), window: d.cfg.windowSamples, byName: make(map[string][]*series)}
+	for _, sr := range h.order {
+		v.byName[sr.name] = append(v.byName[sr.name], sr)
+	}
 	s := Snapshot{
 		IntervalSeconds: d.cfg.Interval.Seconds(),
 		WindowSeconds:   d.cfg.RateWindow.Seconds(),
@@ -151,7 +191,9 @@ func (d *Dashboard) Snapshot() Snapshot {
 	s.Breakers, s.Retries, s.RateLimits = v.breakers(), v.retries(), v.rateLimits()
 	s.Routes, s.Caches, s.Runtime = v.routes(), v.caches(), v.runtime()
 	s.Forecasts = v.forecasts(d.cfg.Forecasts)
-	return s
+	s.Idempotency, s.Audit, s.Backups, s.DBPools = v.idempotency(), v.audit(), v.backups(), v.dbPools()
+	s.Bottlenecks = v.bottlenecks()
+	return s, d.version
 }
 
 // viewer derives the views from the history; it runs under Dashboard.mu.
@@ -159,17 +201,10 @@ type viewer struct {
 	h      *history
 	slots  []int // oldest first
 	window int
+	byName map[string][]*series // in first-seen order
 }
 
-func (v viewer) named(name string) []*series {
-	var out []*series
-	for _, sr := range v.h.order {
-		if sr.name == name {
-			out = append(out, sr)
-		}
-	}
-	return out
-}
+func (v viewer) named(name string) []*series { return v.byName[name] }
 
 func (v viewer) latest(sr *series) float64 {
 	if len(v.slots) == 0 {
@@ -180,32 +215,35 @@ func (v viewer) latest(sr *series) float64 {
 
 // delta is a counter's increase over the window and the seconds it spans;
 // ok is false without two points. A reset counts from zero.
-func (v viewer) delta(sr *series) (inc, secs float64, ok bool) {
+func (v viewer) delta(sr *series) (inc, secs float64, ok bool) { return v.deltaOf(sr.values) }
+
+// deltaOf is delta for any cumulative array of a series (values, or a
+// histogram's sums).
+func (v viewer) deltaOf(values []float64) (inc, secs float64, ok bool) {
 	n := len(v.slots)
-	if n < 2 {
+	if n < 2 || values == nil {
 		return 0, 0, false
 	}
 	last := v.slots[n-1]
-	now := sr.values[last]
+	now := values[last]
 	if math.IsNaN(now) {
 		return 0, 0, false
 	}
-	first := max(0, n-1-v.window)
-	for i := first; i < n-1; i++ {
-		old := sr.values[v.slots[i]]
-		if math.IsNaN(old) {
-			continue
-		}
-		inc = now - old
-		if inc < 0 {
-			inc = now
-		}
-		return inc, v.h.times[last].Sub(v.h.times[v.slots[i]]).Seconds(), true
+	first := v.slots[max(0, n-1-v.window)]
+	old := values[first]
+	if math.IsNaN(old) {
+		// Absent at the window's start: the SDK reports a cumulative series
+		// only once it has counted something, so it stood at zero then.
+		// (Taking the first sample it appears in instead would lose what it
+		// counted before that sample, and measure it over a shorter span
+		// than the other series it is summed with.)
+		old = 0
 	}
-	// The series was absent from every earlier sample of the window: the
-	// SDK reports a cumulative series only once it has counted something,
-	// so it stood at zero then.
-	return now, v.h.times[last].Sub(v.h.times[v.slots[first]]).Seconds(), true
+	inc = now - old
+	if inc < 0 { // a reset: count from zero
+		inc = now
+	}
+	return inc, v.h.times[last].Sub(v.h.times[first]).Seconds(), true
 }
 
 // sumDelta adds up the window increase of the series that match.
@@ -325,7 +363,8 @@ func (v viewer) health() []HealthCheck {
 	out := []HealthCheck{}
 	for _, sr := range v.named("keel.health.check.status") {
 		if v.latest(sr) == 1 {
-			out = append(out, HealthCheck{Name: sr.attrs["keel.health.check"], Status: sr.attrs["keel.health.status"]})
+			out = append(out, HealthCheck{Name: sr.attrs["keel.health.check"], Status: sr.attrs["keel.health.status"],
+				Since: v.h.times[v.slots[v.runStart(sr.values, 1)]]})
 		}
 	}
 	slices.SortFunc(out, func(a, b HealthCheck) int { return cmp.Compare(a.Name, b.Name) })
@@ -421,6 +460,8 @@ func (v viewer) rateLimits() []RateLimit {
 	names, decisions := groupBy(v.named("keel.ratelimit.decisions"), key)
 	_, inFlight := groupBy(v.named("keel.ratelimit.in_flight"), key)
 	_, queued := groupBy(v.named("keel.ratelimit.queued"), key)
+	_, redisFailures := groupBy(v.named("keel.ratelimit.redis.failures"), key)
+	_, redisDegraded := groupBy(v.named("keel.ratelimit.redis.degraded.duration"), key)
 	for n := range inFlight {
 		if _, ok := decisions[n]; !ok {
 			names = append(names, n)
@@ -437,6 +478,9 @@ func (v viewer) rateLimits() []RateLimit {
 			InFlight:         v.sumLatest(inFlight[name]),
 			Queued:           v.sumLatest(queued[name]),
 			LimitedHistory:   v.rateHistory(limited),
+
+			RedisFailuresPerSecond: rate(v.sumDelta(redisFailures[name], nil)),
+			RedisDegradedRatio:     rate(v.sumDelta(redisDegraded[name], nil)),
 		})
 	}
 	return out
@@ -468,13 +512,7 @@ func (v viewer) routes() []Route {
 	for _, k := range keys {
 		ss := groups[k]
 		inc, secs, ok := v.sumDelta(ss, nil)
-		errs, _, _ := v.sumDelta(ss, func(sr *series) bool {
-			if _, e := sr.attrs["error.type"]; e {
-				return true
-			}
-			code, _ := strconv.Atoi(sr.attrs["http.response.status_code"])
-			return code >= 500
-		})
+		errs, _, _ := v.sumDelta(ss, isError)
 		r := Route{Method: k.method, Route: k.route, RequestsPerSecond: rate(inc, secs, ok), RateHistory: v.rateHistory(ss)}
 		r.ErrorRatio = Number(nan)
 		if ok {
@@ -516,14 +554,20 @@ func (v viewer) caches() []Cache {
 	const key = "keel.cache.name"
 	names, requests := groupBy(v.named("keel.cache.requests"), key)
 	_, entries := groupBy(v.named("keel.cache.entries"), key)
+	_, evictions := groupBy(v.named("keel.cache.evictions"), key)
+	_, loads := groupBy(v.named("keel.cache.load.duration"), key)
+	_, degraded := groupBy(v.named("keel.cache.redis.degraded"), key)
 	out := []Cache{}
 	for _, name := range names {
 		hits, _, hok := v.sumDelta(requests[name], attrIs("keel.cache.result", "hit"))
 		all, _, _ := v.sumDelta(requests[name], nil)
-		c := Cache{Name: name, HitRatio: Number(nan), Entries: v.sumLatest(entries[name])}
+		c := Cache{Name: name, HitRatio: Number(nan), Entries: v.sumLatest(entries[name]),
+			EvictionsPerSecond: rate(v.sumDelta(evictions[name], nil)), RedisDegraded: v.sumLatest(degraded[name])}
 		if hok {
 			c.HitRatio = ratio(hits, all)
 		}
+		lc := v.costOf(loads[name])
+		c.LoadP99, c.LoadMeanSeconds = lc.P99, lc.MeanSeconds
 		out = append(out, c)
 	}
 	return out
@@ -537,6 +581,10 @@ func (v viewer) runtime() Runtime {
 		GCGoalBytes:       v.sumLatest(v.named("go.memory.gc.goal")),
 		GoroutinesHistory: v.valueHistory(g),
 		MemoryHistory:     v.valueHistory(m),
+
+		AllocatedBytesPerSecond: rate(v.sumDelta(v.named("go.memory.allocated"), nil)),
+		CPUCores:                rate(v.sumDelta(v.named("process.cpu.time"), nil)),
+		CPUHistory:              v.rateHistory(v.named("process.cpu.time")),
 	}
 }
 
