@@ -20,8 +20,8 @@ const (
 // directives is a response's Cache-Control, as RFC 9111 §5.2.2 defines it.
 // A duration of -1 means the directive is absent.
 type directives struct {
-	noStore, noCache, private, public  bool
-	mustRevalidate, proxyRevalidate    bool
+	noStore, noCache, private, public                   bool
+	mustRevalidate, proxyRevalidate                     bool
 	maxAge, sMaxAge, staleWhileRevalidate, staleIfError time.Duration
 	// invalid is set for a field that cannot be trusted: malformed, too
 	// long, or a freshness directive given twice (§4.2.1 asks caches to

@@ -37,7 +37,7 @@ type entry struct {
 	fresh      time.Duration // freshness lifetime
 	swr, sie   time.Duration // stale-while-revalidate, stale-if-error windows
 	seq        uint64        // invalidation sequence before the origin call
-	slots      []uint16      // invalidation slots: path prefixes and tags
+	slots      []slotPair    // invalidation slots: path prefixes and tags
 	size       int64
 
 	refreshing atomic.Bool  // one background revalidation at a time

@@ -107,7 +107,7 @@ func (m *Middleware) decide(rec *recorder, r *http.Request, info *requestInfo, e
 	if e.size > m.cfg.MaxResponseSize {
 		return decisionTooLarge
 	}
-	e.slots = m.inval.pathSlots(r.URL.Path, make([]uint16, 0, 8+len(tags)))
+	e.slots = m.inval.pathSlots(r.URL.Path, make([]slotPair, 0, 8+len(tags)))
 	for _, tag := range tags {
 		e.slots = append(e.slots, m.inval.tagSlot(tag))
 	}

@@ -87,7 +87,6 @@ func (m *Middleware) Close() error {
 	return nil
 }
 
-
 // InvalidatePrefix makes every stored response whose path is prefix, or
 // under it at a segment boundary ("/v1/orders" covers "/v1/orders/7", not
 // "/v1/ordersX"), unusable, including those whose handler call is running.

@@ -235,8 +235,13 @@ var rfcRows = []rfcRow{
 	}},
 	{"RFC 5861 §3", "stale-while-revalidate: the stale response is served and one background call replaces it", func(t *testing.T) {
 		var version atomic.Int64
+		release := make(chan struct{})
 		f := newFixture(t, Config{}, func(w http.ResponseWriter, r *http.Request) {
-			reply(200, "max-age=10, stale-while-revalidate=30", "v"+string(rune('0'+version.Add(1))))(w, r)
+			v := version.Add(1)
+			if v == 2 {
+				<-release // the background call, held while stale answers go out
+			}
+			reply(200, "max-age=10, stale-while-revalidate=30", "v"+string(rune('0'+v)))(w, r)
 		})
 		f.do("GET", "/r")
 		time.Sleep(15 * time.Second)
@@ -247,6 +252,8 @@ var rfcRows = []rfcRow{
 		}
 		synctest.Wait()
 		assert.EqualValues(t, 2, f.o.calls.Load(), "one background call")
+		close(release)
+		synctest.Wait()
 		assert.Equal(t, "v2", f.do("GET", "/r").Body.String())
 		time.Sleep(50 * time.Second)
 		assert.Equal(t, "v3", f.do("GET", "/r").Body.String(), "past the window: a call of its own")
