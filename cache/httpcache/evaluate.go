@@ -1,0 +1,186 @@
+package httpcache
+
+import (
+	"net/http"
+	"strings"
+	"time"
+)
+
+// heuristicallyCacheable are the status codes RFC 9110 §15.1 lets a cache
+// store without explicit freshness (Config.DefaultTTL applies to them).
+func heuristicallyCacheable(status int) bool {
+	switch status {
+	case 200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501:
+		return true
+	}
+	return false
+}
+
+// storableStatus are the statuses stored with explicit freshness: the
+// heuristic ones plus redirects. 206 (no range support), 304 and every
+// other 5xx are never stored, so an error never replaces a good copy.
+func storableStatus(status int) bool {
+	return heuristicallyCacheable(status) || status == 302 || status == 307
+}
+
+// evaluate turns a recorded response into an entry and decides, by RFC
+// 9111 §3 and the rules in doc.go, whether it may be stored.
+func (m *Middleware) evaluate(rec *recorder, r *http.Request, info *requestInfo, seq uint64) *entry {
+	now := time.Now()
+	status := rec.status
+	if !rec.wroteHeader {
+		status = http.StatusOK
+	}
+	e := &entry{status: status, principal: info.principal, seq: seq, storedAt: now, tooLarge: rec.tooLarge}
+	e.header = storedHeader(rec.header, m.cfg.TagHeader)
+	if !rec.tooLarge {
+		e.body = append([]byte(nil), rec.body.Bytes()...) // exact size: the buffer may have grown past it
+	}
+	e.decision = m.decide(rec, r, info, e, now)
+	if e.decision == decisionStored {
+		if e.etag = rec.header.Get("Etag"); e.etag == "" && status == http.StatusOK {
+			e.etag = strongETag(e.body)
+			e.header["Etag"] = []string{e.etag}
+		}
+	}
+	return e
+}
+
+func (m *Middleware) decide(rec *recorder, r *http.Request, info *requestInfo, e *entry, now time.Time) decision {
+	h := rec.header
+	switch {
+	case rec.tooLarge:
+		return decisionTooLarge
+	case !storableStatus(e.status):
+		return decisionStatus
+	}
+	d := parseDirectives(h)
+	switch {
+	case d.invalid:
+		return decisionMalformed
+	case d.noStore:
+		return decisionNoStore
+	case d.noCache:
+		return decisionNoCache // would need validating with the handler on every use
+	case h["Set-Cookie"] != nil:
+		return decisionSetCookie
+	case h["Trailer"] != nil || hasTrailers(h):
+		return decisionMalformed
+	}
+	vary, star, ok := parseVary(h)
+	if star || !ok {
+		return decisionVary
+	}
+	e.vary = vary
+	e.varyValues = make([]string, len(vary))
+	for i, name := range vary {
+		e.varyValues[i] = varyValue(r, name)
+	}
+	tags, ok := parseTags(h.Values(m.cfg.TagHeader))
+	if !ok {
+		return decisionMalformed
+	}
+	e.shared = (d.public || d.sMaxAge >= 0) && !d.private
+	switch {
+	case d.private && (m.cfg.Principal == nil || info.principal == ""):
+		return decisionPrivate
+	case !e.shared && info.sharedOnly:
+		return decisionCredentials
+	}
+	fresh, ok := freshness(h, d, now)
+	if !ok {
+		if m.cfg.DefaultTTL <= 0 || !heuristicallyCacheable(e.status) {
+			return decisionNoFreshness
+		}
+		fresh = m.cfg.DefaultTTL
+	}
+	e.initialAge = initialAge(h)
+	if fresh <= e.initialAge {
+		return decisionNoFreshness
+	}
+	e.fresh = fresh
+	if !d.mustRevalidate && !d.proxyRevalidate {
+		e.swr = max(d.staleWhileRevalidate, 0)
+		e.sie = max(d.staleIfError, 0)
+	}
+	e.size = int64(len(e.body)) + headerSize(e.header) + int64(len(info.principal)) + 256
+	if e.size > m.cfg.MaxResponseSize {
+		return decisionTooLarge
+	}
+	e.slots = m.inval.pathSlots(r.URL.Path, make([]slotPair, 0, 8+len(tags)))
+	for _, tag := range tags {
+		e.slots = append(e.slots, m.inval.tagSlot(tag))
+	}
+	return decisionStored
+}
+
+// freshness is the response's freshness lifetime for a shared cache (RFC
+// 9111 §4.2.1): s-maxage, else max-age, else Expires minus Date. ok is false
+// when none is given. An Expires that is not a valid date means "already
+// expired".
+func freshness(h http.Header, d directives, now time.Time) (time.Duration, bool) {
+	switch {
+	case d.sMaxAge >= 0:
+		return d.sMaxAge, true
+	case d.maxAge >= 0:
+		return d.maxAge, true
+	}
+	exp := h.Get("Expires")
+	if exp == "" {
+		return 0, false
+	}
+	expires, err := http.ParseTime(exp)
+	if err != nil {
+		return 0, true
+	}
+	date := now
+	if v := h.Get("Date"); v != "" {
+		if t, err := http.ParseTime(v); err == nil {
+			date = t
+		}
+	}
+	return max(expires.Sub(date), 0), true
+}
+
+// initialAge is the Age the handler reported (RFC 9111 §4.2.3 with no
+// transit delay: the handler is in the process).
+func initialAge(h http.Header) time.Duration {
+	n, ok := parseDeltaSeconds(strings.TrimSpace(h.Get("Age")))
+	if !ok {
+		return 0
+	}
+	return time.Duration(n) * time.Second
+}
+
+func hasTrailers(h http.Header) bool {
+	for name := range h {
+		if strings.HasPrefix(name, http.TrailerPrefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// storedHeader copies the fields worth keeping: not hop-by-hop, not the tag
+// field, not Content-Length (written from the body), each value slice with
+// len == cap so that a later append never writes into the stored copy.
+func storedHeader(h http.Header, tagField string) http.Header {
+	out := make(http.Header, len(h))
+	for name, v := range h {
+		if name == tagField || name == "Content-Length" || name == "Age" || containsString(hopByHop, name) {
+			continue
+		}
+		out[name] = append(make([]string, 0, len(v)), v...)
+	}
+	return out
+}
+
+func headerSize(h http.Header) int64 {
+	var n int64
+	for name, v := range h {
+		for _, s := range v {
+			n += int64(len(name) + len(s) + 4)
+		}
+	}
+	return n
+}
