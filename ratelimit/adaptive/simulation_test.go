@@ -220,3 +220,60 @@ func TestLowPriorityIsShedFirst(t *testing.T) {
 		assert.Less(t, critShed, 0.05)
 	})
 }
+
+// TestLimitStaysWithinMinAndMaxLimit: however the backend behaves, the
+// limit stays in [MinLimit, MaxLimit], and no more calls than the limit
+// are ever in flight.
+func TestLimitStaysWithinMinAndMaxLimit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const base = 10 * time.Millisecond
+		l, err := adaptive.New(adaptive.Config{MaxLimit: 20})
+		require.NoError(t, err)
+		b := &peakBackend{backend: newBackend(50, base, 6)}
+		drive(l, b.backend, 7500, 0, 3*time.Second, func(int) adaptive.Priority { return adaptive.Critical })
+		assert.Equal(t, 20, l.Limit(), "a backend with room for 50 pushes the limit to MaxLimit")
+		r := driveFn(l, b.call, 7500, 3*time.Second)
+		assert.LessOrEqual(t, b.peak, 20)
+		assert.Positive(t, r)
+
+		l, err = adaptive.New(adaptive.Config{MinLimit: 30, InitialLimit: 30})
+		require.NoError(t, err)
+		drive(l, newBackend(5, base, 7), 7500, 0, 3*time.Second, normal)
+		assert.Equal(t, 30, l.Limit(), "a backend with room for 5 pulls the limit down to MinLimit")
+	})
+}
+
+// peakBackend records the most calls it saw in flight.
+type peakBackend struct {
+	*backend
+	peak int
+}
+
+func (p *peakBackend) call(ctx context.Context) error {
+	p.mu.Lock()
+	p.peak = max(p.peak, p.inFlight+1)
+	p.mu.Unlock()
+	return p.backend.call(ctx)
+}
+
+// driveFn sends Critical calls to fn through l at rate per second for
+// total and returns how many were admitted.
+func driveFn(l *adaptive.Limiter, fn func(context.Context) error, rate float64, total time.Duration) int {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	admitted := 0
+	ctx := adaptive.WithPriority(context.Background(), adaptive.Critical)
+	start := time.Now()
+	for time.Since(start) < total {
+		wg.Go(func() {
+			if l.Do(ctx, fn) == nil {
+				mu.Lock()
+				admitted++
+				mu.Unlock()
+			}
+		})
+		time.Sleep(time.Duration(float64(time.Second) / rate))
+	}
+	wg.Wait()
+	return admitted
+}
