@@ -32,9 +32,9 @@ var durationBuckets = []float64{0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10}
 type recorder struct {
 	statements *statementCache
 	// system is db.system.name, the span name of last resort.
-	system   string
-	duration metric.Float64Histogram
-	slowCount  metric.Int64Counter
+	system    string
+	duration  metric.Float64Histogram
+	slowCount metric.Int64Counter
 
 	tracer        trace.Tracer
 	spanQueryText bool
