@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
-	"time"
 )
 
 // conn wraps a driver connection. It implements every optional interface
@@ -16,6 +15,15 @@ import (
 type conn struct {
 	base driver.Conn
 	rec  *recorder
+
+	// lastQuery and lastStatement remember the connection's last query
+	// text: a connection is used by one goroutine at a time, so this
+	// lookup needs no lock, and a loop or a hot endpoint that runs one
+	// statement again and again compares two strings (equal pointers, in
+	// the usual case of a constant) instead of hashing the text into the
+	// shared cache under its lock.
+	lastQuery     string
+	lastStatement *statement
 
 	execer    driver.ExecerContext
 	queryer   driver.QueryerContext
@@ -56,14 +64,14 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 	if c.execer == nil {
 		return nil, driver.ErrSkip
 	}
-	start := time.Now()
+	start := now()
 	res, err := c.execer.ExecContext(ctx, query, args)
 	if errors.Is(err, driver.ErrSkip) {
 		// Not done: database/sql prepares the statement and executes it,
 		// and that execution is recorded.
 		return res, err
 	}
-	c.rec.done(ctx, c.rec.statements.get(query), start, rowsUnknown, res, err)
+	c.rec.done(ctx, c.statement(query), start, rowsUnknown, res, err)
 	return res, err
 }
 
@@ -71,12 +79,12 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 	if c.queryer == nil {
 		return nil, driver.ErrSkip
 	}
-	start := time.Now()
+	start := now()
 	rows, err := c.queryer.QueryContext(ctx, query, args)
 	if errors.Is(err, driver.ErrSkip) {
 		return rows, err
 	}
-	st := c.rec.statements.get(query)
+	st := c.statement(query)
 	if err != nil {
 		c.rec.done(ctx, st, start, rowsUnknown, nil, err)
 		return nil, err
@@ -114,7 +122,22 @@ func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, e
 	if err != nil {
 		return nil, err
 	}
-	return newStmt(s, c, c.rec.statements.get(query)), nil
+	return newStmt(s, c, c.statement(query)), nil
+}
+
+// statement returns what is known about query, from the connection's last
+// query or the shared cache.
+func (c *conn) statement(query string) *statement {
+	if c.lastStatement != nil && c.lastQuery == query {
+		return c.lastStatement
+	}
+	st := c.rec.statements.get(query)
+	if len(query) <= maxCachedQuery {
+		// A long text is not kept: it may be a slice of a large buffer
+		// that this field would keep alive as long as the connection.
+		c.lastQuery, c.lastStatement = query, st
+	}
+	return st
 }
 
 func (c *conn) Close() error { return c.base.Close() }
@@ -125,7 +148,7 @@ func (c *conn) Begin() (driver.Tx, error) {
 }
 
 func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	start := time.Now()
+	start := now()
 	var (
 		t   driver.Tx
 		err error
@@ -189,14 +212,14 @@ type tx struct {
 }
 
 func (t *tx) Commit() error {
-	start := time.Now()
+	start := now()
 	err := t.base.Commit()
 	t.rec.done(t.ctx, t.rec.commit, start, rowsUnknown, nil, err)
 	return err
 }
 
 func (t *tx) Rollback() error {
-	start := time.Now()
+	start := now()
 	err := t.base.Rollback()
 	t.rec.done(t.ctx, t.rec.rollback, start, rowsUnknown, nil, err)
 	return err

@@ -26,9 +26,12 @@
 //     customers"), db.operation.name and db.collection.name (only when the
 //     statement has exactly one operation and one table, as the conventions
 //     require of a name parsed from the text), and on failure error.type
-//     (the SQLSTATE when the driver's error has SQLState(), as pgx's does,
-//     else the error's Go type) and db.response.status_code (the
-//     SQLSTATE). Never the statement text, never an argument.
+//     and db.response.status_code, both the database's own code: the
+//     SQLSTATE of an error with SQLState() (pgx), the error number of
+//     go-sql-driver/mysql's *MySQLError, the result code of an error with
+//     Code() int (modernc.org/sqlite); without one, error.type alone
+//     (context.Canceled, context.DeadlineExceeded, driver.ErrBadConn, or
+//     the error's Go type). Never the statement text, never an argument.
 //   - db.client.connection.count (used, idle), db.client.connection.max,
 //     keel.sqlmetrics.connection.waits, keel.sqlmetrics.connection.wait_time
 //     and keel.sqlmetrics.connection.closed, read from sql.DBStats at each
@@ -38,7 +41,12 @@
 //
 // Statements are lexed and their literals removed by DataDog's
 // go-sqllexer, in the dialect Config.System names (MySQL's "..." is a
-// string there, an identifier elsewhere). The result is cached per query
+// string there, an identifier elsewhere; a backslash escapes a quote in
+// MySQL, not in SQLite). PostgreSQL statements, and those of a system the
+// lexer does not know, are also lexed with the other backslash rule: when
+// the two readings disagree on where a literal ends, no text is kept, only
+// the names both agree on. MySQL under sql_mode NO_BACKSLASH_ESCAPES is not
+// supported (docs/METRICS.md). The result is cached per query
 // text, so a steady set of statements costs one map lookup per call; the
 // cache holds at most 2 048 texts, and a text over 4 KiB is analysed on each
 // call instead of kept.
@@ -57,7 +65,8 @@
 //
 // # Traces
 //
-// With Tracing, each operation is a client span named by its summary, with
+// With Tracing, each operation is a client span named by its summary (by
+// db.system.name when there is none), with
 // the metric's attributes and db.response.returned_rows; db.query.text, the
 // literal-free statement, only with SpanQueryText.
 //

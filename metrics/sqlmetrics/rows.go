@@ -18,12 +18,12 @@ type rows struct {
 	rec   *recorder
 	st    *statement
 	ctx   context.Context
-	start time.Time
+	start time.Duration
 	count int64
 	ended bool
 }
 
-func newRows(ctx context.Context, base driver.Rows, rec *recorder, st *statement, start time.Time) driver.Rows {
+func newRows(ctx context.Context, base driver.Rows, rec *recorder, st *statement, start time.Duration) driver.Rows {
 	return wrapRows(rows{base: base, rec: rec, st: st, ctx: ctx, start: start})
 }
 

@@ -47,9 +47,13 @@ type statement struct {
 
 // analyzer derives statements for one database system.
 type analyzer struct {
-	system     attribute.KeyValue
-	namespace  string
+	system    attribute.KeyValue
+	namespace string
+	// dbms is the dialect statements are lexed in. crossCheck, when set,
+	// is the same lexer with the other rule for backslashes in string
+	// literals (see analyze).
 	dbms       sqllexer.DBMSType
+	crossCheck *sqllexer.DBMSType
 	obfuscator *sqllexer.Obfuscator
 	normalizer *sqllexer.Normalizer
 }
@@ -72,29 +76,79 @@ func newAnalyzer(system, namespace string) *analyzer {
 			sqllexer.WithUppercaseKeywords(true),
 			sqllexer.WithKeepIdentifierQuotation(true)),
 	}
+	// Whether a backslash escapes a quote decides where a literal ends:
+	// in 'x\' AND y = 'secret' standard SQL sees two literals, a lexer
+	// that honours backslash escapes sees one literal, the bare word
+	// secret, and a second literal. Each dialect is lexed with its own
+	// rule; where a server setting can change the rule, or the system is
+	// one go-sqllexer does not know, the statement is lexed with the other
+	// rule as well (crossCheck), and when the two disagree no text is kept.
+	backslashEscapes := sqllexer.DBMSType("") // go-sqllexer's generic lexer
 	switch system {
 	case "mysql", "mariadb":
 		// MySQL's "..." is a string literal (unless ANSI_QUOTES): lexed as
-		// an identifier it would keep its content.
+		// an identifier it would keep its content. Backslash escapes are
+		// the default (sql_mode NO_BACKSLASH_ESCAPES turns them off; see
+		// doc.go). The MySQL lexer differs from the generic ones in more
+		// than backslashes, so there is no cross-check to compare with.
 		a.dbms = sqllexer.DBMSMySQL
 	case "postgresql":
+		// Backslashes escape only in E'...' (standard_conforming_strings,
+		// on since PostgreSQL 9.1); cross-checked against a server that
+		// has it off.
 		a.dbms = sqllexer.DBMSPostgres
+		a.crossCheck = &backslashEscapes
 	case "mssql", "microsoft.sql_server":
 		a.dbms = sqllexer.DBMSSQLServer
 	case "oracle.db", "oracle":
 		a.dbms = sqllexer.DBMSOracle
+	case "sqlite":
+		// Standard SQL strings, always: a backslash is an ordinary
+		// character and no setting changes that.
+		a.dbms = standardStrings
+	default:
+		// A system go-sqllexer does not know: standard SQL strings,
+		// cross-checked against a dialect with backslash escapes.
+		a.dbms = standardStrings
+		a.crossCheck = &backslashEscapes
 	}
 	return a
+}
+
+// standardStrings is go-sqllexer's generic lexer without backslash escapes:
+// its Oracle dialect differs from the generic one in nothing else.
+const standardStrings = sqllexer.DBMSOracle
+
+// lex obfuscates and normalises query in dbms, and derives its names.
+func (a *analyzer) lex(query string, dbms sqllexer.DBMSType) (normalized, operation, collection, summary string, ok bool) {
+	normalized, meta, err := sqllexer.ObfuscateAndNormalize(query, a.obfuscator, a.normalizer, sqllexer.WithDBMS(dbms))
+	if err != nil || meta == nil {
+		return "", "", "", "", false
+	}
+	operation, collection, summary = names(normalized, meta)
+	return normalized, operation, collection, summary, true
 }
 
 // analyze derives a statement from a query text. It never fails: text the
 // lexer cannot make sense of gives a statement with only db.system.name.
 func (a *analyzer) analyze(query string) *statement {
 	st := &statement{}
-	normalized, meta, err := sqllexer.ObfuscateAndNormalize(query, a.obfuscator, a.normalizer, sqllexer.WithDBMS(a.dbms))
-	if err == nil && meta != nil {
+	normalized, operation, collection, summary, ok := a.lex(query, a.dbms)
+	if ok && a.crossCheck != nil {
+		// The other backslash rule: if it ends a literal elsewhere, one of
+		// the two readings has literal text outside a literal. Keep only
+		// the names both readings agree on, and no text.
+		n2, op2, coll2, sum2, ok2 := a.lex(query, *a.crossCheck)
+		if !ok2 || n2 != normalized {
+			normalized = ""
+			operation = agreed(operation, op2)
+			collection = agreed(collection, coll2)
+			summary = agreed(summary, sum2)
+		}
+	}
+	if ok {
 		st.normalized = truncate(normalized, maxNormalizedText)
-		st.operation, st.collection, st.summary = names(normalized, meta)
+		st.operation, st.collection, st.summary = operation, collection, truncate(summary, maxSummary)
 	}
 	attrs := make([]attribute.KeyValue, 0, 5)
 	attrs = append(attrs, a.system)
@@ -115,6 +169,14 @@ func (a *analyzer) analyze(query string) *statement {
 	st.ok = []metric.RecordOption{metric.WithAttributeSet(set)}
 	st.okAdd = []metric.AddOption{metric.WithAttributeSet(set)}
 	return st
+}
+
+// agreed returns a when b is the same, else "".
+func agreed(a, b string) string {
+	if a == b {
+		return a
+	}
+	return ""
 }
 
 // names derives db.operation.name, db.collection.name and db.query.summary
