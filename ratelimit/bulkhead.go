@@ -31,8 +31,8 @@ type BulkheadConfig struct {
 	// TracerProvider supplies the tracer for queued waits. Default: the otel
 	// global.
 	TracerProvider trace.TracerProvider
-	// Logger receives misuse reports (Release without Acquire). Default: no
-	// logs.
+	// Logger receives misuse reports (Release without Acquire). Nil means
+	// no logs.
 	Logger *slog.Logger
 }
 
@@ -75,7 +75,7 @@ func NewBulkhead(cfg BulkheadConfig) (*Bulkhead, error) {
 		maxQueue: int64(cfg.MaxQueue),
 		maxWait:  cfg.MaxWait,
 		counts:   new(bulkheadCounts),
-		logger:   cfg.Logger,
+		logger:   orDiscard(cfg.Logger),
 	}
 	var err error
 	b.tel, err = newTelemetry(b.name, cfg.MeterProvider, cfg.TracerProvider)
@@ -170,10 +170,8 @@ func (b *Bulkhead) Release() {
 	select {
 	case <-b.slots:
 	default:
-		if b.logger != nil {
-			b.logger.Error("ratelimit: Bulkhead.Release called without a matching Acquire",
-				slog.String("keel.ratelimit.name", b.name))
-		}
+		b.logger.Error("ratelimit: Bulkhead.Release called without a matching Acquire",
+			slog.String("keel.ratelimit.name", b.name))
 	}
 }
 

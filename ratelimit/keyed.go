@@ -489,7 +489,7 @@ func (k *Keyed) Len() int {
 
 // Policy describes the per-key limit for clients: with several windows, the
 // first (Policies lists them all).
-func (k *Keyed) Policy() Policy {
+func (k *Keyed) Policy() Quota {
 	if len(k.windows) == 1 {
 		return k.windows[0].policy(k.name)
 	}
@@ -497,12 +497,12 @@ func (k *Keyed) Policy() Policy {
 }
 
 // Policies describes every window, in KeyedConfig.Windows order (one
-// Policy, named after the limiter, when Windows is not used).
-func (k *Keyed) Policies() []Policy {
+// Quota, named after the limiter, when Windows is not used).
+func (k *Keyed) Policies() []Quota {
 	if len(k.windows) == 1 {
-		return []Policy{k.Policy()}
+		return []Quota{k.Policy()}
 	}
-	out := make([]Policy, len(k.windows))
+	out := make([]Quota, len(k.windows))
 	for i := range k.windows {
 		out[i] = k.windows[i].policy(k.windows[i].name)
 	}

@@ -131,7 +131,7 @@ func (l *Limiter) Do(ctx context.Context, fn func(context.Context) error) error 
 }
 
 // Policy describes the limit for clients.
-func (l *Limiter) Policy() Policy { return l.cfg.policy(l.name) }
+func (l *Limiter) Policy() Quota { return l.cfg.policy(l.name) }
 
 // Close unregisters the limiter's metric callback at once. The limiter
 // still works after Close; it just stops reporting. Close is idempotent. A

@@ -120,7 +120,7 @@ type Limiter struct {
 	client   redis.UniversalClient
 	name     string
 	prefix   string
-	policy   ratelimit.Policy
+	policy   ratelimit.Quota
 	args     [2]any // interval µs, burst: fixed for the limiter's life
 	windows  []window
 	local    *degraded // FailLocal only
@@ -175,7 +175,7 @@ func New(cfg Config) (*Limiter, error) {
 		client:   cfg.Client,
 		name:     name,
 		prefix:   prefix + name + ":",
-		policy:   ratelimit.Policy{Name: name, Quota: w0.limit, Window: w0.period, Burst: w0.burst},
+		policy:   ratelimit.Quota{Name: name, Quota: w0.limit, Window: w0.period, Burst: w0.burst},
 		windows:  windows,
 		failMode: cfg.FailMode,
 		logger:   cfg.Logger,
@@ -364,17 +364,17 @@ func (l *Limiter) Allow(ctx context.Context, key string) (bool, error) {
 
 // Policy describes the per-key limit for clients: with several windows, the
 // first (Policies lists them all).
-func (l *Limiter) Policy() ratelimit.Policy { return l.policy }
+func (l *Limiter) Policy() ratelimit.Quota { return l.policy }
 
-// Policies describes every window, in Config.Windows order (one Policy,
+// Policies describes every window, in Config.Windows order (one Quota,
 // named after the limiter, when Windows is not used).
-func (l *Limiter) Policies() []ratelimit.Policy {
+func (l *Limiter) Policies() []ratelimit.Quota {
 	if len(l.windows) == 1 {
-		return []ratelimit.Policy{l.policy}
+		return []ratelimit.Quota{l.policy}
 	}
-	out := make([]ratelimit.Policy, len(l.windows))
+	out := make([]ratelimit.Quota, len(l.windows))
 	for i, w := range l.windows {
-		out[i] = ratelimit.Policy{Name: w.name, Quota: w.limit, Window: w.period, Burst: w.burst}
+		out[i] = ratelimit.Quota{Name: w.name, Quota: w.limit, Window: w.period, Burst: w.burst}
 	}
 	return out
 }
