@@ -91,6 +91,10 @@ func New(cfg Config) (*Registry, error) {
 	if mp == nil {
 		mp = otel.GetMeterProvider()
 	}
+	if cfg.Logger == nil {
+		// Set once here, so that no path tests for nil (docs/CONVENTIONS.md).
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
 	meter := mp.Meter(ScopeName)
 	r := &Registry{cfg: cfg, byName: map[string]*entry{}}
 	var err error
@@ -251,17 +255,15 @@ func (r *Registry) record(ctx context.Context, e *entry, res Result) {
 		return
 	}
 	ch := Change{Check: res.Check, From: from, To: res.Status, Err: res.Err, Time: res.Time}
-	if r.cfg.Logger != nil {
-		attrs := []slog.Attr{slog.String("check", ch.Check), slog.String("from", string(ch.From)), slog.String("to", string(ch.To))}
-		if ch.Err != nil {
-			attrs = append(attrs, slog.String("error", ch.Err.Error()))
-		}
-		level := slog.LevelInfo
-		if ch.To != StatusPass {
-			level = slog.LevelWarn
-		}
-		r.cfg.Logger.LogAttrs(ctx, level, "health: check status changed", attrs...)
+	attrs := []slog.Attr{slog.String("check", ch.Check), slog.String("from", string(ch.From)), slog.String("to", string(ch.To))}
+	if ch.Err != nil {
+		attrs = append(attrs, slog.String("error", ch.Err.Error()))
 	}
+	level := slog.LevelInfo
+	if ch.To != StatusPass {
+		level = slog.LevelWarn
+	}
+	r.cfg.Logger.LogAttrs(ctx, level, "health: check status changed", attrs...)
 	r.mu.Lock()
 	listeners := append([]func(Change){}, r.onEvent...)
 	r.mu.Unlock()
