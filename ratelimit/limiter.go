@@ -34,12 +34,12 @@ type Config struct {
 // Limiter is a token bucket built on golang.org/x/time/rate, with the house
 // error, metrics and Do shape. It is safe for concurrent use.
 type Limiter struct {
-	cfg     rateConfig
-	name    string
-	bucket  *rate.Limiter
-	counts  *decisionCounts
-	tel     *telemetry
-	once    sync.Once
+	cfg    rateConfig
+	name   string
+	bucket *rate.Limiter
+	counts *decisionCounts
+	tel    *telemetry
+	once   sync.Once
 }
 
 // New returns a Limiter whose bucket starts full, or an error naming the

@@ -241,7 +241,6 @@ func TestMiddlewarePolicyWindowInWholeSeconds(t *testing.T) {
 // oldTaker is a user's Taker written before Policy was renamed Quota.
 type oldTaker struct{ failingTaker }
 
-//lint:ignore SA1019 the deprecated name is what this test keeps working
 func (oldTaker) Policy() ratelimit.Policy {
 	return ratelimit.Policy{Name: "old", Quota: 2, Window: time.Minute}
 }

@@ -2,8 +2,8 @@ package ratelimit_test
 
 import (
 	"context"
-	"runtime"
 	"io"
+	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
