@@ -89,16 +89,8 @@ func TestDroppedOwnersStopBeingReported(t *testing.T) {
 				assert.Equal(t, int64(1), collect("keel.ratelimit.decisions")[key], "reported while in use")
 				runtime.KeepAlive(c)
 			}()
-			gone := false
-			for range 100 { // cleanups run after a collection, on another goroutine
-				runtime.GC()
-				runtime.Gosched()
-				if _, ok := collect("keel.ratelimit.decisions")[key]; !ok {
-					gone = true
-					break
-				}
-			}
-			assert.True(t, gone, "the dropped %s is still reported", o.name)
+			assert.True(t, metrictest.GoneAfterGC(collect, "keel.ratelimit.decisions", key),
+				"the dropped %s is still reported", o.name)
 		})
 	}
 }

@@ -49,16 +49,8 @@ func TestDroppedLimiterStopsBeingReported(t *testing.T) {
 		assert.Equal(t, int64(1), collect("keel.ratelimit.decisions")[droppedDecisions])
 		runtime.KeepAlive(l)
 	}()
-	gone := false
-	for range 100 { // cleanups run after a collection, on another goroutine
-		runtime.GC()
-		runtime.Gosched()
-		if _, ok := collect("keel.ratelimit.decisions")[droppedDecisions]; !ok {
-			gone = true
-			break
-		}
-	}
-	assert.True(t, gone, "the dropped limiter is still reported")
+	assert.True(t, metrictest.GoneAfterGC(collect, "keel.ratelimit.decisions", droppedDecisions),
+		"the dropped limiter is still reported")
 
 	l := usedUnreachable(t, client, mp)
 	require.Contains(t, collect("keel.ratelimit.decisions"), droppedDecisions)
