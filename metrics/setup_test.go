@@ -74,3 +74,11 @@ func TestResourceFromConfigAndEnvironment(t *testing.T) {
 	otherID, _ := other.Resource().Set().Value("service.instance.id")
 	assert.NotEqual(t, id.AsString(), otherID.AsString())
 }
+
+// A nil Logger means no logs: Setup, which logs what it installed, does
+// not panic.
+func TestSetupWithNilLogger(t *testing.T) {
+	tel, err := metrics.Setup(context.Background(), metrics.Config{DisableGlobal: true, DisablePrometheus: true})
+	require.NoError(t, err)
+	require.NoError(t, tel.Shutdown(context.Background()))
+}

@@ -31,8 +31,8 @@ type BulkheadConfig struct {
 	// TracerProvider supplies the tracer for queued waits. Default: the otel
 	// global.
 	TracerProvider trace.TracerProvider
-	// Logger receives misuse reports (Release without Acquire). Default: no
-	// logs.
+	// Logger receives misuse reports (Release without Acquire). Nil means
+	// no logs.
 	Logger *slog.Logger
 }
 
@@ -44,12 +44,17 @@ type Bulkhead struct {
 	slots    chan struct{}
 	maxQueue int64
 	maxWait  time.Duration
-	queued   atomic.Int64
-	allowed  atomic.Int64
-	limited  atomic.Int64
+	counts   *bulkheadCounts
 	logger   *slog.Logger
 	tel      *telemetry
 	once     sync.Once
+}
+
+// bulkheadCounts are a bulkhead's decisions and queue length, apart from the
+// bulkhead so that its metric callback does not hold it.
+type bulkheadCounts struct {
+	decisionCounts
+	queued atomic.Int64
 }
 
 // NewBulkhead returns a Bulkhead, or an error naming the first invalid
@@ -69,7 +74,8 @@ func NewBulkhead(cfg BulkheadConfig) (*Bulkhead, error) {
 		slots:    make(chan struct{}, cfg.MaxInFlight),
 		maxQueue: int64(cfg.MaxQueue),
 		maxWait:  cfg.MaxWait,
-		logger:   cfg.Logger,
+		counts:   new(bulkheadCounts),
+		logger:   orDiscard(cfg.Logger),
 	}
 	var err error
 	b.tel, err = newTelemetry(b.name, cfg.MeterProvider, cfg.TracerProvider)
@@ -93,11 +99,12 @@ func NewBulkhead(cfg BulkheadConfig) (*Bulkhead, error) {
 		return nil, err
 	}
 	nameOnly := metric.WithAttributes(attrName.String(b.name))
-	err = b.tel.register(func(_ context.Context, o metric.Observer) error {
-		o.ObserveInt64(decisions, b.allowed.Load(), b.tel.allowed)
-		o.ObserveInt64(decisions, b.limited.Load(), b.tel.limited)
-		o.ObserveInt64(inFlight, int64(len(b.slots)), nameOnly)
-		o.ObserveInt64(queued, b.queued.Load(), nameOnly)
+	counts, slots, allowed, limited := b.counts, b.slots, b.tel.allowed, b.tel.limited
+	err = register(b.tel, b, func(_ context.Context, o metric.Observer) error {
+		o.ObserveInt64(decisions, counts.allowed.Load(), allowed)
+		o.ObserveInt64(decisions, counts.limited.Load(), limited)
+		o.ObserveInt64(inFlight, int64(len(slots)), nameOnly)
+		o.ObserveInt64(queued, counts.queued.Load(), nameOnly)
 		return nil
 	}, decisions, inFlight, queued)
 	if err != nil {
@@ -116,16 +123,16 @@ func (b *Bulkhead) Acquire(ctx context.Context) error {
 	}
 	select {
 	case b.slots <- struct{}{}:
-		b.allowed.Add(1)
+		b.counts.allowed.Add(1)
 		return nil
 	default:
 	}
-	if b.queued.Add(1) > b.maxQueue {
-		b.queued.Add(-1)
-		b.limited.Add(1)
+	if b.counts.queued.Add(1) > b.maxQueue {
+		b.counts.queued.Add(-1)
+		b.counts.limited.Add(1)
 		return &LimitedError{Limiter: b.name}
 	}
-	defer b.queued.Add(-1)
+	defer b.counts.queued.Add(-1)
 	return b.waitForSlot(ctx)
 }
 
@@ -141,11 +148,11 @@ func (b *Bulkhead) waitForSlot(ctx context.Context) error {
 	}
 	select {
 	case b.slots <- struct{}{}:
-		b.allowed.Add(1)
+		b.counts.allowed.Add(1)
 		b.tel.recordWait(ctx, time.Since(start), decisionAllowed)
 		return nil
 	case <-expired:
-		b.limited.Add(1)
+		b.counts.limited.Add(1)
 		b.tel.recordWait(ctx, time.Since(start), decisionLimited)
 		span.SetStatus(codes.Error, "limited")
 		return &LimitedError{Limiter: b.name}
@@ -163,10 +170,8 @@ func (b *Bulkhead) Release() {
 	select {
 	case <-b.slots:
 	default:
-		if b.logger != nil {
-			b.logger.Error("ratelimit: Bulkhead.Release called without a matching Acquire",
-				slog.String("keel.ratelimit.name", b.name))
-		}
+		b.logger.Error("ratelimit: Bulkhead.Release called without a matching Acquire",
+			slog.String("keel.ratelimit.name", b.name))
 	}
 }
 
@@ -184,10 +189,12 @@ func (b *Bulkhead) Do(ctx context.Context, fn func(context.Context) error) error
 func (b *Bulkhead) InFlight() int { return len(b.slots) }
 
 // Queued returns the number of calls currently waiting for a slot.
-func (b *Bulkhead) Queued() int { return int(b.queued.Load()) }
+func (b *Bulkhead) Queued() int { return int(b.counts.queued.Load()) }
 
-// Close unregisters the bulkhead's metric callback. The bulkhead still works
-// after Close. Close is idempotent.
+// Close unregisters the bulkhead's metric callback at once. The bulkhead
+// still works after Close. Close is idempotent. A bulkhead dropped without
+// Close is not kept alive by its metric callback: the callback is
+// unregistered when the bulkhead is collected.
 func (b *Bulkhead) Close() error {
 	var err error
 	b.once.Do(func() { err = b.tel.close() })

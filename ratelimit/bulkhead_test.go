@@ -155,3 +155,13 @@ func TestBulkheadReleaseWithoutAcquireIsLogged(t *testing.T) {
 	require.NoError(t, b.Acquire(context.Background()))
 	assert.ErrorIs(t, b.Acquire(context.Background()), ratelimit.ErrLimited, "the stray Release freed nothing")
 }
+
+// A nil Logger means no logs: the misuse path, which logs, does not panic.
+func TestBulkheadReleaseWithoutAcquireWithNilLogger(t *testing.T) {
+	b, err := ratelimit.NewBulkhead(ratelimit.BulkheadConfig{Name: "db", MaxInFlight: 1})
+	require.NoError(t, err)
+	defer b.Close()
+	assert.NotPanics(t, b.Release)
+	require.NoError(t, b.Acquire(context.Background()))
+	assert.ErrorIs(t, b.Acquire(context.Background()), ratelimit.ErrLimited, "the stray Release freed nothing")
+}

@@ -110,7 +110,9 @@
 // MiddlewareConfig.WriteProblem lets a service write them in its own style
 // (it gets a [Problem], after the RateLimit fields and Retry-After are set).
 //
-// Goroutines: none are started. Close only unregisters metric callbacks.
+// Goroutines: none are started. Close only unregisters metric callbacks; a
+// limiter or bulkhead dropped without Close is still collected, and its
+// callbacks unregistered then (they hold its counters, never it).
 //
 // Metrics (OpenTelemetry API, scope github.com/keel-go/keel/ratelimit):
 // keel.ratelimit.decisions, keel.ratelimit.keys, keel.ratelimit.keys.evicted,

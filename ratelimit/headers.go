@@ -49,7 +49,7 @@ func appendSFString(b []byte, s string) []byte {
 // The field has no sub-second windows, so a Period that is not a whole number
 // of seconds is stated over the next whole second at the same rate, rounded
 // down: 10 per 100ms is advertised as q=100;w=1, 3 per 1.5s as q=4;w=2.
-func formatPolicy(p Policy) string {
+func formatPolicy(p Quota) string {
 	w := ceilSeconds(p.Window)
 	q := int64(p.Quota)
 	if time.Duration(w)*time.Second != p.Window {
@@ -67,7 +67,7 @@ func formatPolicy(p Policy) string {
 // List with one Quota Policy Item each.
 //
 //	"per-minute";q=100;w=60, "per-hour";q=1000;w=3600
-func formatPolicies(ps []Policy) string {
+func formatPolicies(ps []Quota) string {
 	parts := make([]string, len(ps))
 	for i, p := range ps {
 		parts[i] = formatPolicy(p)

@@ -219,10 +219,12 @@ func (k *Keyed) instrument(cfg KeyedConfig) error {
 		return err
 	}
 	nameOnly := metric.WithAttributes(attrName.String(k.name))
-	return k.tel.register(func(_ context.Context, o metric.Observer) error {
+	// The callback holds the shards (their own allocation), never k.
+	shards, allowedOpt, limitedOpt := k.shards, k.tel.allowed, k.tel.limited
+	return register(k.tel, k, func(_ context.Context, o metric.Observer) error {
 		var allowed, limited, ev, n int64
-		for i := range k.shards {
-			s := &k.shards[i]
+		for i := range shards {
+			s := &shards[i]
 			s.mu.Lock()
 			allowed += s.allowed
 			limited += s.limited
@@ -230,8 +232,8 @@ func (k *Keyed) instrument(cfg KeyedConfig) error {
 			n += int64(s.tracked())
 			s.mu.Unlock()
 		}
-		o.ObserveInt64(decisions, allowed, k.tel.allowed)
-		o.ObserveInt64(decisions, limited, k.tel.limited)
+		o.ObserveInt64(decisions, allowed, allowedOpt)
+		o.ObserveInt64(decisions, limited, limitedOpt)
 		o.ObserveInt64(keys, n, nameOnly)
 		o.ObserveInt64(evicted, ev, nameOnly)
 		return nil
@@ -487,7 +489,7 @@ func (k *Keyed) Len() int {
 
 // Policy describes the per-key limit for clients: with several windows, the
 // first (Policies lists them all).
-func (k *Keyed) Policy() Policy {
+func (k *Keyed) Policy() Quota {
 	if len(k.windows) == 1 {
 		return k.windows[0].policy(k.name)
 	}
@@ -495,20 +497,22 @@ func (k *Keyed) Policy() Policy {
 }
 
 // Policies describes every window, in KeyedConfig.Windows order (one
-// Policy, named after the limiter, when Windows is not used).
-func (k *Keyed) Policies() []Policy {
+// Quota, named after the limiter, when Windows is not used).
+func (k *Keyed) Policies() []Quota {
 	if len(k.windows) == 1 {
-		return []Policy{k.Policy()}
+		return []Quota{k.Policy()}
 	}
-	out := make([]Policy, len(k.windows))
+	out := make([]Quota, len(k.windows))
 	for i := range k.windows {
 		out[i] = k.windows[i].policy(k.windows[i].name)
 	}
 	return out
 }
 
-// Close unregisters the limiter's metric callback. The limiter still works
-// after Close. Close is idempotent.
+// Close unregisters the limiter's metric callback at once. The limiter
+// still works after Close. Close is idempotent. A limiter dropped without
+// Close is not kept alive by its metric callback: the callback is
+// unregistered when the limiter is collected.
 func (k *Keyed) Close() error {
 	var err error
 	k.once.Do(func() { err = k.tel.close() })

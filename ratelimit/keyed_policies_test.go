@@ -64,7 +64,7 @@ func TestKeyedMinuteAndHourWindows(t *testing.T) {
 		require.Len(t, d.Policies, 2)
 		assert.Equal(t, "per-hour", d.Policies[0].Policy, "the most restrictive window comes first")
 		assert.Equal(t, d.Policies[0].Remaining, d.Remaining)
-		assert.Equal(t, []ratelimit.Policy{
+		assert.Equal(t, []ratelimit.Quota{
 			{Name: "per-minute", Quota: 100, Window: time.Minute, Burst: 100},
 			{Name: "per-hour", Quota: 1000, Window: time.Hour, Burst: 1000},
 		}, k.Policies())
@@ -234,8 +234,8 @@ type onlyTake struct{}
 func (onlyTake) Take(context.Context, string) (ratelimit.Decision, error) {
 	return ratelimit.Decision{Allowed: true}, nil
 }
-func (onlyTake) Policy() ratelimit.Policy {
-	return ratelimit.Policy{Name: "x", Quota: 1, Window: time.Second}
+func (onlyTake) Policy() ratelimit.Quota {
+	return ratelimit.Quota{Name: "x", Quota: 1, Window: time.Second}
 }
 
 func decodeProblem(t *testing.T, rec *httptest.ResponseRecorder) map[string]any {

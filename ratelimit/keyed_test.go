@@ -73,7 +73,7 @@ func TestKeyedTake(t *testing.T) {
 		time.Sleep(40 * time.Millisecond)
 		d, _ = k.Take(ctx, "key-1")
 		assert.Equal(t, ratelimit.Decision{Allowed: false, RetryAfter: 60 * time.Millisecond, Reset: 60 * time.Millisecond}, d)
-		assert.Equal(t, ratelimit.Policy{Name: "api", Quota: 10, Window: time.Second, Burst: 2}, k.Policy())
+		assert.Equal(t, ratelimit.Quota{Name: "api", Quota: 10, Window: time.Second, Burst: 2}, k.Policy())
 	})
 }
 

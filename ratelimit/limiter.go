@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/metric"
@@ -35,13 +34,12 @@ type Config struct {
 // Limiter is a token bucket built on golang.org/x/time/rate, with the house
 // error, metrics and Do shape. It is safe for concurrent use.
 type Limiter struct {
-	cfg     rateConfig
-	name    string
-	bucket  *rate.Limiter
-	allowed atomic.Int64
-	limited atomic.Int64
-	tel     *telemetry
-	once    sync.Once
+	cfg    rateConfig
+	name   string
+	bucket *rate.Limiter
+	counts *decisionCounts
+	tel    *telemetry
+	once   sync.Once
 }
 
 // New returns a Limiter whose bucket starts full, or an error naming the
@@ -55,6 +53,7 @@ func New(cfg Config) (*Limiter, error) {
 		cfg:    rc,
 		name:   nameOr(cfg.Name),
 		bucket: rate.NewLimiter(rc.rate(), rc.burst),
+		counts: new(decisionCounts),
 	}
 	l.tel, err = newTelemetry(l.name, cfg.MeterProvider, cfg.TracerProvider)
 	if err != nil {
@@ -64,9 +63,10 @@ func New(cfg Config) (*Limiter, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = l.tel.register(func(_ context.Context, o metric.Observer) error {
-		o.ObserveInt64(decisions, l.allowed.Load(), l.tel.allowed)
-		o.ObserveInt64(decisions, l.limited.Load(), l.tel.limited)
+	counts, allowed, limited := l.counts, l.tel.allowed, l.tel.limited
+	err = register(l.tel, l, func(_ context.Context, o metric.Observer) error {
+		o.ObserveInt64(decisions, counts.allowed.Load(), allowed)
+		o.ObserveInt64(decisions, counts.limited.Load(), limited)
 		return nil
 	}, decisions)
 	if err != nil {
@@ -131,23 +131,19 @@ func (l *Limiter) Do(ctx context.Context, fn func(context.Context) error) error 
 }
 
 // Policy describes the limit for clients.
-func (l *Limiter) Policy() Policy { return l.cfg.policy(l.name) }
+func (l *Limiter) Policy() Quota { return l.cfg.policy(l.name) }
 
-// Close unregisters the limiter's metric callback. The limiter still works
-// after Close; it just stops reporting. Close is idempotent.
+// Close unregisters the limiter's metric callback at once. The limiter
+// still works after Close; it just stops reporting. Close is idempotent. A
+// limiter dropped without Close is not kept alive by its metric callback:
+// the callback is unregistered when the limiter is collected.
 func (l *Limiter) Close() error {
 	var err error
 	l.once.Do(func() { err = l.tel.close() })
 	return err
 }
 
-func (l *Limiter) count(ok bool) {
-	if ok {
-		l.allowed.Add(1)
-	} else {
-		l.limited.Add(1)
-	}
-}
+func (l *Limiter) count(ok bool) { l.counts.count(ok) }
 
 // Guard is anything with the house Do shape: Limiter, Bulkhead.
 type Guard interface {

@@ -76,7 +76,7 @@ func TestLimiterTakeReportsRemainingAndReset(t *testing.T) {
 		time.Sleep(time.Second)
 		// 1.25 units restored; one taken leaves 0.25, so 750ms to the next unit.
 		assert.Equal(t, ratelimit.Decision{Allowed: true, Remaining: 0, Reset: 750 * time.Millisecond}, l.Take())
-		assert.Equal(t, ratelimit.Policy{Name: "default", Quota: 60, Window: time.Minute, Burst: 2}, l.Policy())
+		assert.Equal(t, ratelimit.Quota{Name: "default", Quota: 60, Window: time.Minute, Burst: 2}, l.Policy())
 	})
 }
 

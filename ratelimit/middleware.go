@@ -17,7 +17,7 @@ type Taker interface {
 	// error means no decision could be made (the middleware answers 503).
 	Take(ctx context.Context, key string) (Decision, error)
 	// Policy describes the limit for the RateLimit-Policy field.
-	Policy() Policy
+	Policy() Quota
 }
 
 // CostTaker is a Taker that can take several units for one call (Keyed,
@@ -33,7 +33,7 @@ type CostTaker interface {
 // advertises all of them in RateLimit-Policy.
 type PolicyLister interface {
 	// Policies describes every window, in a fixed order.
-	Policies() []Policy
+	Policies() []Quota
 }
 
 // MiddlewareConfig configures the HTTP middleware.
@@ -60,7 +60,7 @@ type MiddlewareConfig struct {
 	// Default: WriteProblemJSON.
 	WriteProblem func(w http.ResponseWriter, r *http.Request, p Problem)
 	// Logger receives key-function and limiter errors (never the key
-	// itself). Default: no logs.
+	// itself). Nil means no logs.
 	Logger *slog.Logger
 }
 
@@ -76,7 +76,7 @@ type Middleware struct {
 	write      func(http.ResponseWriter, *http.Request, Problem)
 	key        KeyFunc
 	logger     *slog.Logger
-	policy     Policy
+	policy     Quota
 	policyHdr  string
 	policyName []byte
 	// names holds each policy's serialised name when the limiter has
@@ -91,7 +91,7 @@ func NewMiddleware(cfg MiddlewareConfig) (*Middleware, error) {
 		return nil, errors.New("ratelimit: MiddlewareConfig.Limiter is required")
 	}
 	p := cfg.Limiter.Policy()
-	policies := []Policy{p}
+	policies := []Quota{p}
 	if pl, ok := cfg.Limiter.(PolicyLister); ok {
 		policies = pl.Policies()
 	}
@@ -121,7 +121,7 @@ func NewMiddleware(cfg MiddlewareConfig) (*Middleware, error) {
 		onLimited:  cfg.OnLimited,
 		write:      cfg.WriteProblem,
 		key:        key,
-		logger:     cfg.Logger,
+		logger:     orDiscard(cfg.Logger),
 		policy:     p,
 		policyHdr:  formatPolicies(policies),
 		policyName: appendSFString(nil, p.Name),
@@ -226,9 +226,6 @@ func (m *Middleware) Wrap(next http.Handler) http.Handler {
 }
 
 func (m *Middleware) log(r *http.Request, msg string, err error) {
-	if m.logger == nil {
-		return
-	}
 	m.logger.LogAttrs(r.Context(), slog.LevelWarn, msg,
 		slog.String("keel.ratelimit.name", m.policy.Name),
 		slog.String("http.request.method", r.Method),

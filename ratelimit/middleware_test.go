@@ -176,8 +176,8 @@ type failingTaker struct{}
 func (failingTaker) Take(context.Context, string) (ratelimit.Decision, error) {
 	return ratelimit.Decision{}, errors.New("store unreachable")
 }
-func (failingTaker) Policy() ratelimit.Policy {
-	return ratelimit.Policy{Name: "shared", Quota: 5, Window: time.Second, Burst: 5}
+func (failingTaker) Policy() ratelimit.Quota {
+	return ratelimit.Quota{Name: "shared", Quota: 5, Window: time.Second, Burst: 5}
 }
 
 func TestMiddlewareLimiterErrorIs503(t *testing.T) {
@@ -198,8 +198,8 @@ type namedTaker struct {
 	name string
 }
 
-func (n namedTaker) Policy() ratelimit.Policy {
-	return ratelimit.Policy{Name: n.name, Quota: 1, Window: time.Second}
+func (n namedTaker) Policy() ratelimit.Quota {
+	return ratelimit.Quota{Name: n.name, Quota: 1, Window: time.Second}
 }
 
 func TestNewMiddlewareValidates(t *testing.T) {
@@ -236,4 +236,22 @@ func TestMiddlewarePolicyWindowInWholeSeconds(t *testing.T) {
 		assert.Equal(t, tt.want, rec.Header().Get("RateLimit-Policy"), "%d per %s", tt.limit, tt.period)
 		require.NoError(t, keyed.Close())
 	}
+}
+
+// oldTaker is a user's Taker written before Policy was renamed Quota.
+type oldTaker struct{ failingTaker }
+
+func (oldTaker) Policy() ratelimit.Policy {
+	return ratelimit.Policy{Name: "old", Quota: 2, Window: time.Minute}
+}
+
+// Policy is an alias of Quota, so code written against the old name still
+// builds and still drives the middleware.
+func TestPolicyIsTheOldNameOfQuota(t *testing.T) {
+	var q ratelimit.Quota = oldTaker{}.Policy()
+	assert.Equal(t, ratelimit.Quota{Name: "old", Quota: 2, Window: time.Minute}, q)
+	mw, err := ratelimit.NewMiddleware(ratelimit.MiddlewareConfig{Limiter: oldTaker{}})
+	require.NoError(t, err)
+	rec := serve(mw.Wrap(okHandler()), nil)
+	assert.Equal(t, `"old";q=2;w=60`, rec.Header().Get("RateLimit-Policy"))
 }

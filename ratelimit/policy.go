@@ -2,15 +2,19 @@ package ratelimit
 
 import (
 	"fmt"
+	"log/slog"
 	"math"
 	"time"
 
 	"golang.org/x/time/rate"
 )
 
-// Policy describes a rate limit the way clients see it: Quota units per
-// Window. The HTTP middleware advertises it in the RateLimit-Policy field.
-type Policy struct {
+// Quota describes a rate limit the way clients see it: Quota units per
+// Window. The HTTP middleware advertises it in the RateLimit-Policy field
+// (where the IETF draft calls it a quota policy). It describes a limit; the
+// package's executable policies, with the Do shape, are Limiter and
+// Bulkhead.
+type Quota struct {
 	// Name identifies the policy in the RateLimit and RateLimit-Policy
 	// fields and in metrics ("default" when the limiter's Name is empty).
 	Name string
@@ -22,6 +26,12 @@ type Policy struct {
 	// capacity).
 	Burst int
 }
+
+// Policy is the former name of Quota, renamed because a Policy elsewhere in
+// Keel (retry.Policy, resilience.Policy) is something with a Do method.
+//
+// Deprecated: use Quota.
+type Policy = Quota
 
 // Window is one of several limits a key is held to at once (KeyedConfig.
 // Windows, redislimit.Config.Windows): Limit units restored per Period, at
@@ -154,8 +164,8 @@ func (c rateConfig) fullRefill() time.Duration {
 	return time.Duration(math.Ceil(float64(c.period) * float64(c.burst) / float64(c.limit)))
 }
 
-func (c rateConfig) policy(name string) Policy {
-	return Policy{Name: name, Quota: c.limit, Window: c.period, Burst: c.burst}
+func (c rateConfig) policy(name string) Quota {
+	return Quota{Name: name, Quota: c.limit, Window: c.period, Burst: c.burst}
 }
 
 // DecisionFromTokens turns a token bucket's content after a take into a
@@ -183,6 +193,16 @@ func DecisionFromTokens(allowed bool, tokens float64, burst int, interval time.D
 		d.RetryAfter = d.Reset
 	}
 	return d
+}
+
+// orDiscard returns l, or a logger that discards everything when l is nil:
+// constructors set it once, so no call site tests for nil
+// (docs/CONVENTIONS.md).
+func orDiscard(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return l
 }
 
 // name returns n, or "default" when n is empty.

@@ -2,6 +2,8 @@ package ratelimit
 
 import (
 	"context"
+	"runtime"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -39,6 +41,25 @@ type telemetry struct {
 	limited   metric.ObserveOption
 	waitAttrs map[string]metric.RecordOption
 	reg       metric.Registration
+	// cleanup unregisters reg when the owner is collected without Close.
+	cleanup runtime.Cleanup
+}
+
+// decisionCounts are what a limiter allowed and refused, kept in an
+// allocation of their own so that its metric callback reads them without
+// holding the limiter (docs/CONVENTIONS.md: a metric callback never keeps
+// its owner alive).
+type decisionCounts struct {
+	allowed atomic.Int64
+	limited atomic.Int64
+}
+
+func (c *decisionCounts) count(ok bool) {
+	if ok {
+		c.allowed.Add(1)
+	} else {
+		c.limited.Add(1)
+	}
 }
 
 func newTelemetry(name string, mp metric.MeterProvider, tp trace.TracerProvider) (*telemetry, error) {
@@ -79,20 +100,27 @@ func (t *telemetry) decisionsCounter() (metric.Int64ObservableCounter, error) {
 		metric.WithDescription("Calls a limiter allowed or limited, by limiter name and decision."))
 }
 
-// register registers the limiter's observation callback; close unregisters it.
-func (t *telemetry) register(cb metric.Callback, instruments ...metric.Observable) error {
+// register registers owner's observation callback and unregisters it when
+// owner is garbage-collected, so that an owner dropped without Close stops
+// being reported and is not kept alive by the MeterProvider. cb must not
+// capture owner (only the counters it reads and pre-built options), or
+// owner is never collected. close unregisters at once.
+func register[T any](t *telemetry, owner *T, cb metric.Callback, instruments ...metric.Observable) error {
 	reg, err := t.meter.RegisterCallback(cb, instruments...)
 	if err != nil {
 		return err
 	}
 	t.reg = reg
+	t.cleanup = runtime.AddCleanup(owner, func(r metric.Registration) { _ = r.Unregister() }, reg)
 	return nil
 }
 
+// close unregisters the callback now; the owner's Close calls it once.
 func (t *telemetry) close() error {
 	if t.reg == nil {
 		return nil
 	}
+	t.cleanup.Stop()
 	err := t.reg.Unregister()
 	t.reg = nil
 	return err

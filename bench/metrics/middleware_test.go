@@ -74,10 +74,12 @@ func BenchmarkServerMiddleware(b *testing.B) {
 			// mux re-sets its routing fields on every call.
 			req := httptest.NewRequest(http.MethodGet, "/customers/42", nil)
 			b.ReportAllocs()
+			stop := reportCPU(b)
 			for b.Loop() {
 				clear(w.header)
 				c.handler.ServeHTTP(w, req)
 			}
+			stop()
 		})
 	}
 }

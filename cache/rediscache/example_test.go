@@ -59,7 +59,13 @@ func Example_twoTier() {
 	if err := a.Set(ctx, "LIC-1", lic); err != nil {
 		log.Fatal(err)
 	}
-	time.Sleep(10 * time.Millisecond) // the invalidation reaches b
+	// Pub/sub is asynchronous: wait (bounded) until b has applied the
+	// invalidation, rather than for a guessed time.
+	for deadline := time.Now().Add(2 * time.Second); b.Stats().InvalidationsReceived == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			log.Fatal("the invalidation did not reach b within 2s")
+		}
+	}
 	lic, _ = b.Get(ctx, "LIC-1")
 	fmt.Println("b after renewal:", lic.Expires.Year())
 }

@@ -97,6 +97,11 @@ func New(cfg Config) (*Evaluator, error) {
 	if cfg.Interval == 0 {
 		cfg.Interval = DefaultInterval
 	}
+	if cfg.Logger == nil {
+		// Set once here, so that no failure path tests for nil
+		// (docs/CONVENTIONS.md).
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
 	for i, n := range cfg.Notifiers {
 		if n == nil {
 			return nil, fmt.Errorf("alert: Config.Notifiers[%d] must not be nil", i)
@@ -212,9 +217,7 @@ func (e *Evaluator) evaluate(ctx context.Context) {
 			return
 		}
 		e.evaluations.Add(ctx, 1, metric.WithAttributes(attribute.String("keel.alert.outcome", "failure")))
-		if e.cfg.Logger != nil {
-			e.cfg.Logger.LogAttrs(ctx, slog.LevelError, "alert: collecting metrics failed", slog.String("error", err.Error()))
-		}
+		e.cfg.Logger.LogAttrs(ctx, slog.LevelError, "alert: collecting metrics failed", slog.String("error", err.Error()))
 		return
 	}
 	e.evaluations.Add(ctx, 1, metric.WithAttributes(attribute.String("keel.alert.outcome", "success")))
@@ -274,7 +277,7 @@ func (e *Evaluator) notify(ctx context.Context, a Alert) {
 		outcome := "success"
 		if err != nil {
 			outcome = "failure"
-			if e.cfg.Logger != nil && ctx.Err() == nil {
+			if ctx.Err() == nil {
 				e.cfg.Logger.LogAttrs(ctx, slog.LevelError, "alert: notification failed",
 					slog.String("rule", a.Rule), slog.String("state", string(a.State)), slog.String("error", err.Error()))
 			}

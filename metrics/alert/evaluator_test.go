@@ -383,3 +383,24 @@ func TestIntegerHistogramsCount(t *testing.T) {
 		assert.InDelta(t, 100+900*0.5, got[0].Value, 1e-9, "median inside the (100, 1000] bucket")
 	})
 }
+
+// A nil Logger means no logs: the failure paths, which log, do not panic.
+func TestNilLoggerOnTheFailurePaths(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		syn := newSynthetic(t)
+		newEvaluator(t, alert.Config{Source: failingSource{}, MeterProvider: syn.provider,
+			Rules: []alert.Rule{{Name: "X", Condition: alert.Threshold{Metric: "x", Value: 1}}}})
+		synctest.Wait() // the first evaluation failed to collect, and logged nowhere
+
+		notifier := &failingNotifier{}
+		newEvaluator(t, alert.Config{Source: syn.reader, Interval: 10 * time.Second,
+			Notifiers: []alert.Notifier{notifier},
+			Rules:     []alert.Rule{{Name: "Busy", Condition: alert.Threshold{Metric: "busy", Value: 1}}}})
+		busy, err := syn.provider.Meter("test").Int64Gauge("busy")
+		require.NoError(t, err)
+		busy.Record(context.Background(), 5)
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		assert.Equal(t, int64(1), notifier.calls.Load(), "the firing alert was sent, its failure logged nowhere")
+	})
+}

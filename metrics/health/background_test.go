@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
+	"github.com/keel-go/keel/internal/gctest"
 	"github.com/keel-go/keel/metrics/health"
 )
 
@@ -144,4 +146,53 @@ func TestAbandonedProbeIsNotRecorded(t *testing.T) {
 	assert.Equal(t, health.StatusFail, r.Run(ctx, health.Readiness).Status, "the response still tells the truth")
 	require.Len(t, changes, 1, "but the dependency's status did not change")
 	assert.Equal(t, health.StatusPass, changes[0].To)
+}
+
+// statusPoints counts the keel.health.check.status points a collection
+// reports.
+func statusPoints(t *testing.T, reader *sdkmetric.ManualReader) int {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	require.NoError(t, reader.Collect(context.Background(), &rm))
+	n := 0
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if m.Name == "keel.health.check.status" {
+				n += len(m.Data.(metricdata.Gauge[int64]).DataPoints)
+			}
+		}
+	}
+	return n
+}
+
+// A registry without background checks that its user drops without Close
+// is collected and stops being reported: the status callback holds the
+// checks, never the registry (docs/CONVENTIONS.md).
+func TestRegistryDroppedWithoutCloseIsCollected(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+	build := func() *health.Registry {
+		r, err := health.New(health.Config{MeterProvider: mp})
+		require.NoError(t, err)
+		require.NoError(t, r.Register(health.Check{Name: "db", Func: pass}))
+		r.Run(context.Background(), health.Readiness)
+		return r
+	}
+	func() {
+		r := build()
+		require.Equal(t, 3, statusPoints(t, reader), "one point per status while in use")
+		runtime.KeepAlive(r)
+	}()
+	gone := false
+	for range 100 { // cleanups run after a collection, on another goroutine
+		runtime.GC()
+		runtime.Gosched()
+		if statusPoints(t, reader) == 0 {
+			gone = true
+			break
+		}
+	}
+	assert.True(t, gone, "the dropped registry is still reported")
+	gctest.Collected(t, build)
 }

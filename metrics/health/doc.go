@@ -43,7 +43,10 @@
 //
 //   - Concurrency: a Registry is safe for concurrent use; the checks of one
 //     request run in parallel. Background checks (Interval > 0) run on their
-//     own goroutine each, which Close stops and waits for.
+//     own goroutine each, which Close stops and waits for. Close
+//     unregisters the status callback at once; a registry without
+//     background checks dropped without Close is collected and its callback
+//     unregistered then (the callback holds the checks, never the registry).
 //   - Faults: every run is bounded by its Timeout, even if the check ignores
 //     its context; a panicking check is contained and reported as failed.
 //   - Disclosure: error text is withheld from responses unless

@@ -270,3 +270,14 @@ func TestSingleCheckEndpoint(t *testing.T) {
 	assert.Equal(t, http.StatusNotFound, get(t, mux, "/readyz/loop").Code, "a liveness check is not a readiness check")
 	assert.Equal(t, http.StatusOK, get(t, mux, "/livez/loop").Code)
 }
+
+// A nil Logger means no logs: a check that fails, whose status change is
+// logged before listeners hear of it, does not panic.
+func TestNilLoggerOnAFailingCheck(t *testing.T) {
+	r := newRegistry(t, health.Config{}, health.Check{Name: "db", Func: failing})
+	var changes []health.Change
+	r.OnChange(func(c health.Change) { changes = append(changes, c) })
+	assert.Equal(t, http.StatusServiceUnavailable, get(t, r.Readyz(), "/readyz").Code)
+	require.Len(t, changes, 1, "the change was logged (nowhere) and then delivered")
+	assert.Equal(t, health.StatusFail, changes[0].To)
+}

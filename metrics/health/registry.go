@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"sync"
 	"time"
 
@@ -75,6 +76,18 @@ type Registry struct {
 	duration metric.Float64Histogram
 	status   metric.Int64ObservableGauge
 	reg      metric.Registration
+	// observed is what the status callback reads; cleanup unregisters it
+	// when a registry dropped without Close is collected.
+	observed *observedChecks
+	cleanup  runtime.Cleanup
+}
+
+// observedChecks are the registered checks as the metric callback reads
+// them, in an allocation of their own so that the callback never holds the
+// registry (docs/CONVENTIONS.md).
+type observedChecks struct {
+	mu      sync.Mutex
+	entries []*entry
 }
 
 // entry is a registered check and its latest result.
@@ -90,6 +103,10 @@ func New(cfg Config) (*Registry, error) {
 	mp := cfg.MeterProvider
 	if mp == nil {
 		mp = otel.GetMeterProvider()
+	}
+	if cfg.Logger == nil {
+		// Set once here, so that no path tests for nil (docs/CONVENTIONS.md).
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	meter := mp.Meter(ScopeName)
 	r := &Registry{cfg: cfg, byName: map[string]*entry{}}
@@ -107,20 +124,25 @@ func New(cfg Config) (*Registry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("health: keel.health.check.status: %w", err)
 	}
-	r.reg, err = meter.RegisterCallback(r.observe, r.status)
+	r.observed = &observedChecks{}
+	observed, status := r.observed, r.status
+	r.reg, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		return observed.observe(o, status)
+	}, r.status)
 	if err != nil {
 		return nil, fmt.Errorf("health: keel.health.check.status: %w", err)
 	}
+	r.cleanup = runtime.AddCleanup(r, func(reg metric.Registration) { _ = reg.Unregister() }, r.reg)
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	return r, nil
 }
 
 var allStatuses = [...]Status{StatusPass, StatusWarn, StatusFail}
 
-func (r *Registry) observe(_ context.Context, o metric.Observer) error {
-	r.mu.Lock()
-	entries := append([]*entry(nil), r.checks...)
-	r.mu.Unlock()
+func (c *observedChecks) observe(o metric.Observer, status metric.Int64ObservableGauge) error {
+	c.mu.Lock()
+	entries := append([]*entry(nil), c.entries...)
+	c.mu.Unlock()
 	for _, e := range entries {
 		e.mu.Lock()
 		last, seen := e.last, e.seen
@@ -133,7 +155,7 @@ func (r *Registry) observe(_ context.Context, o metric.Observer) error {
 			if last.Status == s {
 				v = 1
 			}
-			o.ObserveInt64(r.status, v, metric.WithAttributes(
+			o.ObserveInt64(status, v, metric.WithAttributes(
 				attribute.String("keel.health.check", e.check.Name),
 				attribute.String("keel.health.status", string(s))))
 		}
@@ -163,6 +185,9 @@ func (r *Registry) Register(c Check) error {
 	}
 	r.checks = append(r.checks, e)
 	r.byName[c.Name] = e
+	r.observed.mu.Lock()
+	r.observed.entries = append(r.observed.entries, e)
+	r.observed.mu.Unlock()
 	return nil
 }
 
@@ -205,6 +230,7 @@ func (r *Registry) Close() error {
 	r.mu.Unlock()
 	r.cancel()
 	r.wg.Wait()
+	r.cleanup.Stop()
 	return r.reg.Unregister()
 }
 
@@ -251,17 +277,15 @@ func (r *Registry) record(ctx context.Context, e *entry, res Result) {
 		return
 	}
 	ch := Change{Check: res.Check, From: from, To: res.Status, Err: res.Err, Time: res.Time}
-	if r.cfg.Logger != nil {
-		attrs := []slog.Attr{slog.String("check", ch.Check), slog.String("from", string(ch.From)), slog.String("to", string(ch.To))}
-		if ch.Err != nil {
-			attrs = append(attrs, slog.String("error", ch.Err.Error()))
-		}
-		level := slog.LevelInfo
-		if ch.To != StatusPass {
-			level = slog.LevelWarn
-		}
-		r.cfg.Logger.LogAttrs(ctx, level, "health: check status changed", attrs...)
+	attrs := []slog.Attr{slog.String("check", ch.Check), slog.String("from", string(ch.From)), slog.String("to", string(ch.To))}
+	if ch.Err != nil {
+		attrs = append(attrs, slog.String("error", ch.Err.Error()))
 	}
+	level := slog.LevelInfo
+	if ch.To != StatusPass {
+		level = slog.LevelWarn
+	}
+	r.cfg.Logger.LogAttrs(ctx, level, "health: check status changed", attrs...)
 	r.mu.Lock()
 	listeners := append([]func(Change){}, r.onEvent...)
 	r.mu.Unlock()

@@ -68,5 +68,6 @@
 //	mw, err := ratelimit.NewMiddleware(ratelimit.MiddlewareConfig{Limiter: limiter, Key: ratelimit.APIKey("X-API-Key")})
 //
 // Every exported type is safe for concurrent use. No goroutines are started;
-// Close only unregisters the metric callback.
+// Close only unregisters the metric callback; a limiter dropped without
+// Close is still collected, and its callback unregistered then.
 package redislimit

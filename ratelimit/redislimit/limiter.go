@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -107,8 +108,8 @@ type Config struct {
 	HeartbeatEvery time.Duration
 	// MeterProvider supplies the meter. Default: the otel global.
 	MeterProvider metric.MeterProvider
-	// Logger receives Redis failures, at most one line per second. Default:
-	// no logs.
+	// Logger receives Redis failures, at most one line per second. Nil
+	// means no logs.
 	Logger *slog.Logger
 }
 
@@ -119,7 +120,7 @@ type Limiter struct {
 	client   redis.UniversalClient
 	name     string
 	prefix   string
-	policy   ratelimit.Policy
+	policy   ratelimit.Quota
 	args     [2]any // interval µs, burst: fixed for the limiter's life
 	windows  []window
 	local    *degraded // FailLocal only
@@ -127,12 +128,22 @@ type Limiter struct {
 	logger   *slog.Logger
 	clock    func() time.Time // nil: Redis TIME; set only by tests
 
-	allowed, limited, failures atomic.Int64
-	lastLog                    atomic.Int64
-	failuresCounter            metric.Int64Counter
-	failureAttrs               metric.AddOption
-	reg                        metric.Registration
-	once                       sync.Once
+	// counts are read by the metric callback, which must not hold the
+	// limiter (docs/CONVENTIONS.md), so they live apart from it.
+	counts          *counts
+	failures        atomic.Int64
+	lastLog         atomic.Int64
+	failuresCounter metric.Int64Counter
+	failureAttrs    metric.AddOption
+	reg             metric.Registration
+	// cleanup unregisters reg when the limiter is collected without Close.
+	cleanup runtime.Cleanup
+	once    sync.Once
+}
+
+// counts are the decisions a Limiter made.
+type counts struct {
+	allowed, limited atomic.Int64
 }
 
 // New returns a Limiter, or an error naming the first invalid Config field.
@@ -164,10 +175,14 @@ func New(cfg Config) (*Limiter, error) {
 		client:   cfg.Client,
 		name:     name,
 		prefix:   prefix + name + ":",
-		policy:   ratelimit.Policy{Name: name, Quota: w0.limit, Window: w0.period, Burst: w0.burst},
+		policy:   ratelimit.Quota{Name: name, Quota: w0.limit, Window: w0.period, Burst: w0.burst},
 		windows:  windows,
 		failMode: cfg.FailMode,
 		logger:   cfg.Logger,
+		counts:   new(counts),
+	}
+	if l.logger == nil {
+		l.logger = slog.New(slog.DiscardHandler)
 	}
 	if len(windows) > 1 {
 		l.policy.Name = w0.name
@@ -214,15 +229,23 @@ func (l *Limiter) instrument(mp metric.MeterProvider) error {
 		return err
 	}
 	nameOnly := metric.WithAttributeSet(attribute.NewSet(nameKV))
+	// The callback holds the counts and the degraded state (neither refers
+	// to the limiter), never l, so a limiter dropped without Close is
+	// collected and its callback unregistered.
+	c, local := l.counts, l.local
 	l.reg, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
-		o.ObserveInt64(decisions, l.allowed.Load(), allowed)
-		o.ObserveInt64(decisions, l.limited.Load(), limited)
-		if l.local != nil {
-			o.ObserveFloat64(degradedTime, l.local.degradedFor(time.Now()).Seconds(), nameOnly)
+		o.ObserveInt64(decisions, c.allowed.Load(), allowed)
+		o.ObserveInt64(decisions, c.limited.Load(), limited)
+		if local != nil {
+			o.ObserveFloat64(degradedTime, local.degradedFor(time.Now()).Seconds(), nameOnly)
 		}
 		return nil
 	}, decisions, degradedTime)
-	return err
+	if err != nil {
+		return err
+	}
+	l.cleanup = runtime.AddCleanup(l, func(r metric.Registration) { _ = r.Unregister() }, l.reg)
+	return nil
 }
 
 // Take takes one unit from key's bucket in one round trip to Redis (a single
@@ -283,9 +306,9 @@ func (l *Limiter) nowArg() string {
 
 func (l *Limiter) count(allowed bool) {
 	if allowed {
-		l.allowed.Add(1)
+		l.counts.allowed.Add(1)
 	} else {
-		l.limited.Add(1)
+		l.counts.limited.Add(1)
 	}
 }
 
@@ -310,10 +333,10 @@ func (l *Limiter) failed(ctx context.Context, err error, key string, n int) (rat
 		return l.local.take(ctx, l, key, n)
 	}
 	if l.failMode == FailClosed {
-		l.limited.Add(1)
+		l.counts.limited.Add(1)
 		return ratelimit.Decision{}, fmt.Errorf("%w: limiter %q: %w", ErrUnavailable, l.name, err)
 	}
-	l.allowed.Add(1)
+	l.counts.allowed.Add(1)
 	// Fail open: answer as a fresh bucket would, since nothing better is known.
 	return ratelimit.Decision{Allowed: true, Remaining: l.minBurst() - n}, nil
 }
@@ -321,9 +344,6 @@ func (l *Limiter) failed(ctx context.Context, err error, key string, n int) (rat
 // logFailure logs at most one failure per second, so that an outage does
 // not flood the log at the request rate.
 func (l *Limiter) logFailure(ctx context.Context, err error) {
-	if l.logger == nil {
-		return
-	}
 	now := time.Now().UnixNano()
 	last := l.lastLog.Load()
 	if now-last < int64(time.Second) || !l.lastLog.CompareAndSwap(last, now) {
@@ -344,26 +364,29 @@ func (l *Limiter) Allow(ctx context.Context, key string) (bool, error) {
 
 // Policy describes the per-key limit for clients: with several windows, the
 // first (Policies lists them all).
-func (l *Limiter) Policy() ratelimit.Policy { return l.policy }
+func (l *Limiter) Policy() ratelimit.Quota { return l.policy }
 
-// Policies describes every window, in Config.Windows order (one Policy,
+// Policies describes every window, in Config.Windows order (one Quota,
 // named after the limiter, when Windows is not used).
-func (l *Limiter) Policies() []ratelimit.Policy {
+func (l *Limiter) Policies() []ratelimit.Quota {
 	if len(l.windows) == 1 {
-		return []ratelimit.Policy{l.policy}
+		return []ratelimit.Quota{l.policy}
 	}
-	out := make([]ratelimit.Policy, len(l.windows))
+	out := make([]ratelimit.Quota, len(l.windows))
 	for i, w := range l.windows {
-		out[i] = ratelimit.Policy{Name: w.name, Quota: w.limit, Window: w.period, Burst: w.burst}
+		out[i] = ratelimit.Quota{Name: w.name, Quota: w.limit, Window: w.period, Burst: w.burst}
 	}
 	return out
 }
 
-// Close unregisters the limiter's metric callback. It does not close the
-// Redis client. Close is idempotent.
+// Close unregisters the limiter's metric callback at once. It does not
+// close the Redis client. Close is idempotent. A limiter dropped without
+// Close is not kept alive by its metric callback: the callback is
+// unregistered when the limiter is collected.
 func (l *Limiter) Close() error {
 	var err error
 	l.once.Do(func() {
+		l.cleanup.Stop()
 		err = l.reg.Unregister()
 		if l.local != nil {
 			l.local.close()

@@ -111,7 +111,7 @@ func TestWindowsTakeOneRoundTrip(t *testing.T) {
 		require.True(t, d.Allowed)
 	}
 	assert.Equal(t, int64(20), counter.n.Load())
-	assert.Equal(t, []ratelimit.Policy{
+	assert.Equal(t, []ratelimit.Quota{
 		{Name: "per-minute", Quota: 100, Window: time.Minute, Burst: 100},
 		{Name: "per-hour", Quota: 1000, Window: time.Hour, Burst: 1000},
 	}, l.Policies())

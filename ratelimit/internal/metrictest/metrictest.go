@@ -5,6 +5,7 @@ package metrictest
 
 import (
 	"context"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -60,4 +61,19 @@ func attrKey(set attribute.Set) string {
 		parts = append(parts, string(kv.Key)+"="+kv.Value.String())
 	}
 	return strings.Join(parts, ",")
+}
+
+// GoneAfterGC collects garbage until the named metric no longer reports
+// the series key (a dropped owner's callback, unregistered by a cleanup
+// that runs after a collection on another goroutine), and reports whether
+// it went within a bounded number of collections.
+func GoneAfterGC(collect func(name string) map[string]int64, name, key string) bool {
+	for range 100 {
+		runtime.GC()
+		runtime.Gosched()
+		if _, ok := collect(name)[key]; !ok {
+			return true
+		}
+	}
+	return false
 }
