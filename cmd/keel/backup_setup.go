@@ -120,7 +120,11 @@ func (r *backupRun) targetDriver(target string) (driver, error) {
 	if env := os.Getenv(envTarget); env != "" {
 		return driverFor(r.cfg.Driver, env, false, targetRole)
 	}
-	return r.sourceDriver()
+	loc, fromArgv := r.cfg.source(r.fs)
+	if loc == "" {
+		return driverFor(r.cfg.Driver, "", false, targetRole) // says where a target can come from
+	}
+	return driverFor(r.cfg.Driver, loc, fromArgv, sourceRole)
 }
 
 // driver is what the CLI builds from -driver: every driver is both a source

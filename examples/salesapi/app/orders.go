@@ -208,6 +208,14 @@ func (a *App) paymentFailed(w http.ResponseWriter, r *http.Request, err error) {
 		unavailable(w, CodePaymentDegraded, "the payment gateway is failing; orders are refused until it recovers", wait)
 		return
 	}
+	var refused *errGatewayStatus
+	if errors.As(err, &refused) && refused.status >= 400 && refused.status < 500 {
+		// The gateway answered: it refuses this charge, and would refuse
+		// it again. Not a gateway failure (the breaker did not count it).
+		a.cfg.Logger.ErrorContext(r.Context(), "payment refused by the gateway", "err", err)
+		problem(w, http.StatusBadGateway, CodePaymentFailed, "the payment gateway refused the charge; retrying will not help")
+		return
+	}
 	a.cfg.Logger.WarnContext(r.Context(), "payment failed", "err", err)
 	problem(w, http.StatusBadGateway, CodePaymentFailed, "the payment gateway did not accept the charge; retry with the same Idempotency-Key")
 }

@@ -82,13 +82,29 @@ func (a *App) buildPayments(context.Context) error {
 	if err != nil {
 		return err
 	}
-	transport, err := resilience.NewTransport(resilience.TransportConfig{Pipeline: pipeline, Base: measured})
+	transport, err := resilience.NewTransport(resilience.TransportConfig{Pipeline: pipeline, Base: measured, Classify: classifyGateway})
 	if err != nil {
 		return err
 	}
 	a.payClient = &http.Client{Transport: transport, Timeout: 10 * time.Second}
 	a.closers = append(a.closers, func() error { transport.CloseIdleConnections(); return nil })
 	return nil
+}
+
+// classifyGateway says what each gateway answer is to the pipeline. A 4xx
+// other than 429 (400 invalid charge, 402 declined) is the gateway working:
+// it answered this charge, so it is an Answer — the breaker counts it as a
+// success and the retry does not repeat it — while 429, 502, 503, 504 (and
+// 409 to a keyed attempt: an earlier attempt still running) are Retryable
+// and any other 5xx Failed, as resilience.DefaultClassify has them. Stated
+// here because the breaker's threshold is set for gateway failures only:
+// orders the gateway refuses must never open it for everyone else.
+func classifyGateway(req *http.Request, resp *http.Response) resilience.Class {
+	code := resp.StatusCode
+	if code >= 400 && code < 500 && code != http.StatusTooManyRequests && code != http.StatusConflict {
+		return resilience.Answer
+	}
+	return resilience.DefaultClassify(req, resp)
 }
 
 // stopWhenOpen makes a breaker rejection final for this request: the
