@@ -23,8 +23,11 @@ type climber struct {
 	step         float64
 }
 
-func newClimber(capacity int) climber {
-	return climber{sampleSize: 10 * capacity, step: -climbStepFraction * float64(capacity)}
+// newClimber sizes the climber of a shard of capacity (a weight with a
+// Weigher) holding about entries entries: a sample is ten lookups per
+// entry, a step a fraction of the capacity.
+func newClimber(capacity, entries int) climber {
+	return climber{sampleSize: 10 * entries, step: -climbStepFraction * float64(capacity)}
 }
 
 // record counts one lookup and, at the end of a sample, returns the
@@ -55,8 +58,9 @@ func (c *climber) record(hit bool, capacity int) int {
 	return int(amount)
 }
 
-// adapt moves the window/main boundary by delta entries, moving entries
-// between the lists so that every list stays within its share. Called with
+// adapt moves the window/main boundary by delta (entries, or weight with
+// a Weigher), moving entries between the lists so that every list stays
+// within its share; the shares always sum to the capacity. Called with
 // s.mu held.
 func (s *shard[K, V]) adapt(delta int) {
 	switch {
@@ -73,25 +77,27 @@ func (s *shard[K, V]) adapt(delta int) {
 				}
 			}
 			s.window.pushFront(n)
-			moved++
+			moved += int(n.weight)
 		}
-		quota = max(moved, min(quota, s.mainCap-(s.probation.Len()+s.protected.Len())))
+		quota = min(max(moved, min(quota, s.mainCap-s.mainWeight())), s.protCap)
 		s.windowCap += quota
 		s.mainCap -= quota
 		s.protCap -= quota
-		for s.protected.Len() > s.protCap {
+		for s.protected.Weight() > s.protCap {
 			s.probation.pushFront(s.protected.removeOldest())
 		}
 	case delta < 0:
-		// Shrink the window (to at least one entry); its oldest entries
+		// Shrink the window (to at least one unit); its oldest entries
 		// move to probation.
 		quota := min(-delta, s.windowCap-1)
-		for range quota {
+		moved := 0
+		for moved < quota {
 			n := s.window.removeOldest()
 			if n == nil {
 				break
 			}
 			s.probation.pushFront(n)
+			moved += int(n.weight)
 		}
 		s.windowCap -= quota
 		s.mainCap += quota
