@@ -151,7 +151,8 @@ type Config[K comparable, V any] struct {
 	TracerProvider trace.TracerProvider
 
 	// Logger receives failed loads and refreshes at Warn level. Nil means
-	// no logs. Keys are never logged.
+	// no logs (New sets one that discards, so no call site tests for nil).
+	// Keys are never logged.
 	Logger *slog.Logger
 }
 
@@ -221,6 +222,9 @@ func (c Config[K, V]) withDefaults() (Config[K, V], error) {
 	}
 	if c.Name == "" {
 		c.Name = DefaultName
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	return c, nil
 }

@@ -263,7 +263,7 @@ func (c *Cache[K, V]) recordLoad(ctx context.Context, refresh bool, err error, d
 		result = "error"
 	}
 	c.obs.recordLoad(ctx, result, refresh, d)
-	if result == "error" && c.cfg.Logger != nil {
+	if result == "error" {
 		what := "load"
 		if refresh {
 			what = "refresh"
