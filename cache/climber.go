@@ -2,8 +2,10 @@ package cache
 
 import "math"
 
-// The window of W-TinyLFU adapts to the workload by hill climbing, as in
-// Caffeine: every sample of 10 × capacity lookups the shard compares its
+// The window of W-TinyLFU adapts to the workload in two ways: by the
+// returns of the keys its boundary decisions pushed out (ghost.go), which
+// follows a change within about a capacity of requests, and by hill
+// climbing, as in Caffeine, which checks the result on the hit rate: every sample of 10 × capacity lookups the shard compares its
 // hit rate with the previous sample's and moves the window/main boundary a
 // step in the direction that helped (a bigger window favours recency, a
 // smaller one frequency). The step starts at 6.25 % of the capacity,
@@ -65,9 +67,13 @@ func (c *climber) record(hit bool, capacity int) int {
 func (s *shard[K, V]) adapt(delta int) {
 	switch {
 	case delta > 0:
-		// Grow the window at the expense of main's protected share; main's
-		// oldest entries move to the window's recent end.
-		quota := min(delta, s.protCap)
+		// Grow the window at the expense of the main area, protected's
+		// share first, up to the whole cache but one unit of main: a
+		// window of all the cache is plain LRU, which a workload of
+		// shifting or recency-skewed keys needs. Main's oldest entries move
+		// to the window's recent end.
+		limit := s.mainCap - 1
+		quota := min(delta, limit)
 		moved := 0
 		for moved < quota {
 			n := s.probation.removeOldest()
@@ -79,10 +85,10 @@ func (s *shard[K, V]) adapt(delta int) {
 			s.window.pushFront(n)
 			moved += int(n.weight)
 		}
-		quota = min(max(moved, min(quota, s.mainCap-s.mainWeight())), s.protCap)
+		quota = max(0, min(max(moved, min(quota, s.mainCap-s.mainWeight())), limit))
 		s.windowCap += quota
 		s.mainCap -= quota
-		s.protCap -= quota
+		s.protCap = max(0, min(s.protCap-quota, s.mainCap))
 		for s.protected.Weight() > s.protCap {
 			s.probation.pushFront(s.protected.removeOldest())
 		}
@@ -101,6 +107,6 @@ func (s *shard[K, V]) adapt(delta int) {
 		}
 		s.windowCap -= quota
 		s.mainCap += quota
-		s.protCap += quota
+		s.protCap = min(s.protCap+quota, s.mainCap*8/10)
 	}
 }

@@ -37,6 +37,7 @@ type shard[K comparable, V any] struct {
 	protCap   int
 	sketch    *sketch // nil without admission
 	climber   climber
+	ghosts    ghosts
 
 	// weighted: entries have weights (Config.Weigher); scale is then the
 	// number of entries the sketch, the climber's sample and the replay
@@ -63,7 +64,7 @@ type shard[K comparable, V any] struct {
 	// entries); the others are counted in reads.
 	hits, misses               uint64
 	evicted, expired, deletedN uint64
-	rejected                   uint64 // values refused for their weight
+	rejected                   uint64   // values refused for their weight
 	_                          [64]byte // keep shards' hot fields on separate cache lines
 }
 
@@ -87,6 +88,7 @@ func newShard[K comparable, V any](seed maphash.Seed, capacity int, admission, w
 		s.protected = newSegment[K, V]()
 		s.sketch = newSketch(s.scale)
 		s.climber = newClimber(capacity, s.scale)
+		s.ghosts = newGhosts(s.scale)
 	}
 	return s
 }
@@ -340,6 +342,7 @@ func (s *shard[K, V]) put(key K, h uint64, n *node[K, V], now int64, evs *evicti
 		if s.weighted {
 			s.rescale()
 		}
+		s.returning(h)
 	}
 	s.window.pushFront(n)
 	s.enforce(now, evs)
@@ -386,6 +389,7 @@ func (s *shard[K, V]) rescale() {
 	s.scale = min(s.capacity, 2*s.index.live)
 	s.sketch.ensure(s.scale)
 	s.climber.sampleSize = 10 * s.scale
+	s.ghosts = newGhosts(s.scale)
 	s.nearFront = uint64(max(1, s.scale/16))
 }
 
@@ -408,10 +412,12 @@ func (s *shard[K, V]) admit(cn *node[K, V], now int64, evs *evictions[K, V]) {
 			vn = from.oldest()
 		}
 		if vn.liveAt(now) && !s.admits(cn.key, vn.key) {
+			s.ghosts.refuse(hashKey(s.seed, cn.key))
 			evs.add(s.outgoing(cn, now))
 			return
 		}
 		from.remove(vn)
+		s.ghosts.displace(hashKey(s.seed, vn.key))
 		evs.add(s.outgoing(vn, now))
 	}
 	s.probation.pushFront(cn)
