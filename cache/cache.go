@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/maphash"
 	"iter"
 	"sync"
@@ -14,6 +15,12 @@ import (
 
 // ErrClosed is returned by GetOrLoad and GetOrLoadMany after Close.
 var ErrClosed = errors.New("cache: closed")
+
+// ErrTooHeavy is returned by Set and SetWithTTL for an entry that weighs
+// more than MaxWeight (Config.Weigher): it is not stored, since making room
+// for it would evict a whole shard. The returned error wraps it with the
+// weight and the limit.
+var ErrTooHeavy = errors.New("cache: entry weighs more than a shard's capacity")
 
 // Cache is a concurrent, size-bounded, TTL cache with stampede-proof
 // loading. Create it with New; it is safe for concurrent use. Close it to
@@ -61,7 +68,7 @@ func New[K comparable, V any](cfg Config[K, V]) (*Cache[K, V], error) {
 		if i < cfg.Capacity%cfg.Shards {
 			n++
 		}
-		c.shards[i] = newShard[K, V](c.seed, n, cfg.Admission)
+		c.shards[i] = newShard[K, V](c.seed, n, cfg.Admission, cfg.Weigher != nil)
 	}
 	c.closeCtx, c.cancel = context.WithCancel(context.Background())
 	c.obs, err = newObserver(c)
@@ -151,33 +158,109 @@ func (c *Cache[K, V]) dropExpired(s *shard[K, V], key K, h uint64, it *node[K, V
 	return eviction[K, V]{key: key, value: it.value, reason: Expired}, true
 }
 
-// Set stores value under key with the configured TTL (and jitter).
-func (c *Cache[K, V]) Set(key K, value V) {
-	c.SetWithTTL(key, value, c.cfg.TTL)
+// Set stores value under key with the configured TTL (or the lifetime
+// Config.ExpireAfter gives it), shortened by the jitter. It returns nil,
+// or, with a Weigher, an error wrapping ErrTooHeavy for a value heavier
+// than MaxWeight, which is not stored (and the key's older value is
+// removed).
+func (c *Cache[K, V]) Set(key K, value V) error {
+	return c.set(key, value, 0, false)
 }
 
 // SetWithTTL stores value under key for ttl (ttl <= 0: never expires),
-// shortened by the configured jitter. A load in flight for key is not
-// allowed to overwrite this value when it finishes.
-func (c *Cache[K, V]) SetWithTTL(key K, value V, ttl time.Duration) {
-	t := c.now()
-	it := c.newNode(key, value, nil, ttl, t)
+// shortened by the configured jitter; Config.ExpireAfter is not asked. A
+// load in flight for key is not allowed to overwrite this value when it
+// finishes. The error is Set's.
+func (c *Cache[K, V]) SetWithTTL(key K, value V, ttl time.Duration) error {
+	return c.set(key, value, ttl, true)
+}
+
+func (c *Cache[K, V]) set(key K, value V, ttl time.Duration, explicit bool) error {
 	s, h := c.shardFor(key)
+	t := c.now()
+	switch {
+	case !explicit:
+		ttl = c.lifetime(s, key, h, value, t)
+	case ttl < 0:
+		ttl = 0 // SetWithTTL: never expires
+	}
+	w := c.weigh(key, value)
+	var evs evictions[K, V]
 	s.mu.Lock()
 	s.drainBeforeWrite()
 	s.supersedeFlight(key)
-	ev, report := s.put(key, h, it, t)
-	s.mu.Unlock()
-	if report {
-		c.notify(ev)
+	if int64(w) > int64(s.capacity) {
+		s.reject(key, h)
+		s.mu.Unlock()
+		return fmt.Errorf("%w: weight %d, limit %d (Config.Capacity / Config.Shards)", ErrTooHeavy, w, s.capacity)
 	}
+	s.put(key, h, c.newNode(key, value, nil, ttl, w, t), t, &evs)
+	s.mu.Unlock()
+	c.notifyAll(&evs)
+	return nil
 }
 
-// newNode builds an entry written at t living ttl (jittered).
-func (c *Cache[K, V]) newNode(key K, value V, err error, ttl time.Duration, t int64) *node[K, V] {
-	it := &node[K, V]{key: key, value: value}
+// lifetime is the TTL of value written under key at t: Config.TTL, or
+// Config.ExpireAfter's answer, which is told about the live entry the
+// write replaces. Called without the lock (ExpireAfter is user code); the
+// entry it sees may be replaced before the write takes the lock, which
+// only means the answer was computed for the write before.
+func (c *Cache[K, V]) lifetime(s *shard[K, V], key K, h uint64, value V, t int64) time.Duration {
+	if c.cfg.ExpireAfter == nil {
+		return c.cfg.TTL
+	}
+	var w Write
+	if n := s.index.get(key, h); n != nil && n.missing == nil {
+		switch e := n.expires.Load(); {
+		case e == 0:
+			w.Update = true
+		case t < e:
+			w.Update, w.Remaining = true, time.Duration(e-t)
+		}
+	}
+	d := c.cfg.ExpireAfter(key, value, w)
+	if d < 0 {
+		return expiredAtWrite
+	}
+	return d
+}
+
+// weigh is the weight of an entry: 1 without a Weigher, and never below 1.
+func (c *Cache[K, V]) weigh(key K, value V) uint32 {
+	if c.cfg.Weigher == nil {
+		return 1
+	}
+	return max(c.cfg.Weigher(key, value), 1)
+}
+
+// MaxWeight is the heaviest entry the cache stores: the smallest shard's
+// capacity, Config.Capacity / Config.Shards rounded down. Without a
+// Weigher every entry weighs 1.
+func (c *Cache[K, V]) MaxWeight() int {
+	return c.cfg.Capacity / c.cfg.Shards
+}
+
+// reject removes the older value of a key whose new value was refused for
+// its weight: the older value is out of date. Lock held.
+func (s *shard[K, V]) reject(key K, h uint64) {
+	s.remove(key, h)
+	s.rejected++
+}
+
+// expiredAtWrite is the lifetime of an entry whose ExpireAfter answer was
+// negative: it expires at the instant it is written.
+const expiredAtWrite time.Duration = -1
+
+// newNode builds an entry of weight w written at t living ttl (jittered;
+// 0: for ever; expiredAtWrite: expired already).
+func (c *Cache[K, V]) newNode(key K, value V, err error, ttl time.Duration, w uint32, t int64) *node[K, V] {
+	it := &node[K, V]{key: key, value: value, weight: w}
 	if err != nil {
 		it.missing = &notFound{err}
+	}
+	if ttl == expiredAtWrite {
+		it.expires.Store(t) // t >= 1: the clock starts at 1
+		return it
 	}
 	if ttl > 0 {
 		d := int64(ttl)
@@ -294,6 +377,18 @@ func (c *Cache[K, V]) All() iter.Seq2[K, V] {
 	}
 }
 
+// notifyAll reports a write's evictions to OnEvict; never called with a
+// lock held.
+func (c *Cache[K, V]) notifyAll(evs *evictions[K, V]) {
+	if evs.n == 0 || c.cfg.OnEvict == nil {
+		return
+	}
+	c.notify(evs.first)
+	for _, ev := range evs.more {
+		c.notify(ev)
+	}
+}
+
 // notify reports an eviction to OnEvict; never called with a lock held.
 func (c *Cache[K, V]) notify(ev eviction[K, V]) {
 	if c.cfg.OnEvict != nil {
@@ -390,6 +485,11 @@ func (c *Cache[K, V]) Stats() Stats {
 		st.Evicted += s.evicted
 		st.Expired += s.expired
 		st.Deleted += s.deletedN
+		st.Rejected += s.rejected
+		st.Weight += int64(s.window.Weight())
+		if s.sketch != nil {
+			st.Weight += int64(s.mainWeight())
+		}
 		st.Stored += s.len()
 		s.mu.Unlock()
 	}

@@ -2,8 +2,10 @@ package cache
 
 import "math"
 
-// The window of W-TinyLFU adapts to the workload by hill climbing, as in
-// Caffeine: every sample of 10 × capacity lookups the shard compares its
+// The window of W-TinyLFU adapts to the workload in two ways: by the
+// returns of the keys its boundary decisions pushed out (ghost.go), which
+// follows a change within about a capacity of requests, and by hill
+// climbing, as in Caffeine, which checks the result on the hit rate: every sample of 10 × capacity lookups the shard compares its
 // hit rate with the previous sample's and moves the window/main boundary a
 // step in the direction that helped (a bigger window favours recency, a
 // smaller one frequency). The step starts at 6.25 % of the capacity,
@@ -23,8 +25,11 @@ type climber struct {
 	step         float64
 }
 
-func newClimber(capacity int) climber {
-	return climber{sampleSize: 10 * capacity, step: -climbStepFraction * float64(capacity)}
+// newClimber sizes the climber of a shard of capacity (a weight with a
+// Weigher) holding about entries entries: a sample is ten lookups per
+// entry, a step a fraction of the capacity.
+func newClimber(capacity, entries int) climber {
+	return climber{sampleSize: 10 * entries, step: -climbStepFraction * float64(capacity)}
 }
 
 // record counts one lookup and, at the end of a sample, returns the
@@ -55,15 +60,20 @@ func (c *climber) record(hit bool, capacity int) int {
 	return int(amount)
 }
 
-// adapt moves the window/main boundary by delta entries, moving entries
-// between the lists so that every list stays within its share. Called with
+// adapt moves the window/main boundary by delta (entries, or weight with
+// a Weigher), moving entries between the lists so that every list stays
+// within its share; the shares always sum to the capacity. Called with
 // s.mu held.
 func (s *shard[K, V]) adapt(delta int) {
 	switch {
 	case delta > 0:
-		// Grow the window at the expense of main's protected share; main's
-		// oldest entries move to the window's recent end.
-		quota := min(delta, s.protCap)
+		// Grow the window at the expense of the main area, protected's
+		// share first, up to the whole cache but one unit of main: a
+		// window of all the cache is plain LRU, which a workload of
+		// shifting or recency-skewed keys needs. Main's oldest entries move
+		// to the window's recent end.
+		limit := s.mainCap - 1
+		quota := min(delta, limit)
 		moved := 0
 		for moved < quota {
 			n := s.probation.removeOldest()
@@ -73,28 +83,30 @@ func (s *shard[K, V]) adapt(delta int) {
 				}
 			}
 			s.window.pushFront(n)
-			moved++
+			moved += int(n.weight)
 		}
-		quota = max(moved, min(quota, s.mainCap-(s.probation.Len()+s.protected.Len())))
+		quota = max(0, min(max(moved, min(quota, s.mainCap-s.mainWeight())), limit))
 		s.windowCap += quota
 		s.mainCap -= quota
-		s.protCap -= quota
-		for s.protected.Len() > s.protCap {
+		s.protCap = max(0, min(s.protCap-quota, s.mainCap))
+		for s.protected.Weight() > s.protCap {
 			s.probation.pushFront(s.protected.removeOldest())
 		}
 	case delta < 0:
-		// Shrink the window (to at least one entry); its oldest entries
+		// Shrink the window (to at least one unit); its oldest entries
 		// move to probation.
 		quota := min(-delta, s.windowCap-1)
-		for range quota {
+		moved := 0
+		for moved < quota {
 			n := s.window.removeOldest()
 			if n == nil {
 				break
 			}
 			s.probation.pushFront(n)
+			moved += int(n.weight)
 		}
 		s.windowCap -= quota
 		s.mainCap += quota
-		s.protCap += quota
+		s.protCap = min(s.protCap+quota, s.mainCap*8/10)
 	}
 }

@@ -30,7 +30,7 @@ const (
 // documented default; New validates the rest.
 type Config[K comparable, V any] struct {
 	// Capacity is the most entries the cache holds, expired ones not yet
-	// removed included. It is never exceeded, even under concurrent
+	// removed included; with a Weigher, the most total weight. It is never exceeded, even under concurrent
 	// writes. Each shard holds an exact share of it, so with several shards
 	// the cache starts evicting a little before it holds Capacity entries
 	// (keys do not spread perfectly evenly: at 100 000 entries in 8 shards,
@@ -47,10 +47,36 @@ type Config[K comparable, V any] struct {
 	// of its hit ratio (docs/BENCHMARKS.md). Must not exceed Capacity.
 	Shards int
 
+	// Weigher, if set, makes Capacity a bound on the entries' total weight
+	// instead of their number (bytes, for example): each entry weighs
+	// Weigher(key, value), asked once when the entry is written, so a value
+	// must not change weight while stored. A weight of 0 counts as 1, so
+	// the number of entries stays within Capacity too. An entry heavier
+	// than its shard's share of Capacity (MaxWeight: Capacity / Shards,
+	// rounded down) is refused rather than allowed to empty the cache: Set
+	// returns ErrTooHeavy, a loaded value is returned to its callers but not
+	// stored, and in both cases the key's older value, if any, is removed
+	// (it is out of date) and counted in Stats.Rejected. NotFound entries
+	// weigh 1. Default nil: every entry weighs 1.
+	Weigher func(key K, value V) uint32
+
 	// TTL is how long an entry lives after it is written (expire after
 	// write), unless Set is given its own TTL. Default 0: entries never
 	// expire and are only evicted for capacity.
 	TTL time.Duration
+
+	// ExpireAfter, if set, computes each entry's lifetime when it is
+	// written (expire after create, or after update), in place of TTL: for
+	// Set and for every value a load or refresh stores. It is called
+	// outside every lock with the key, the value and the write (whether it
+	// replaces a live entry, and that entry's remaining life, so that an
+	// update may keep the old expiry). A result of 0 means the entry never
+	// expires; a negative one, that it has expired already (a token past
+	// its own expiry time is stored invisible, and removed). SetWithTTL's explicit TTL wins over it, TTLJitter shortens
+	// its result, ExpireAfterAccess slides each entry by its own lifetime,
+	// and NotFound results live NegativeTTL. Default nil: TTL for every
+	// entry. Setting both TTL and ExpireAfter is an error.
+	ExpireAfter func(key K, value V, w Write) time.Duration
 
 	// ExpireAfterAccess makes the TTL sliding: every hit pushes the entry's
 	// expiry to now + its TTL.
@@ -125,7 +151,8 @@ type Config[K comparable, V any] struct {
 	TracerProvider trace.TracerProvider
 
 	// Logger receives failed loads and refreshes at Warn level. Nil means
-	// no logs. Keys are never logged.
+	// no logs (New sets one that discards, so no call site tests for nil).
+	// Keys are never logged.
 	Logger *slog.Logger
 }
 
@@ -150,8 +177,12 @@ func (c Config[K, V]) withDefaults() (Config[K, V], error) {
 	if c.TTL < 0 {
 		return c, fmt.Errorf("cache: Config.TTL must be >= 0, got %v", c.TTL)
 	}
-	if c.ExpireAfterAccess && c.TTL == 0 {
-		return c, fmt.Errorf("cache: Config.ExpireAfterAccess needs Config.TTL > 0")
+	if c.ExpireAfter != nil && c.TTL > 0 {
+		return c, fmt.Errorf("cache: Config.TTL (%v) and Config.ExpireAfter are exclusive: ExpireAfter computes every entry's TTL", c.TTL)
+	}
+	expiring := c.TTL > 0 || c.ExpireAfter != nil
+	if c.ExpireAfterAccess && !expiring {
+		return c, fmt.Errorf("cache: Config.ExpireAfterAccess needs Config.TTL > 0 or Config.ExpireAfter")
 	}
 	if !(c.TTLJitter >= 0 && c.TTLJitter < 1) {
 		return c, fmt.Errorf("cache: Config.TTLJitter must be in [0,1), got %g", c.TTLJitter)
@@ -159,8 +190,8 @@ func (c Config[K, V]) withDefaults() (Config[K, V], error) {
 	if !(c.RefreshAhead >= 0 && c.RefreshAhead < 1) {
 		return c, fmt.Errorf("cache: Config.RefreshAhead must be in [0,1), got %g", c.RefreshAhead)
 	}
-	if c.RefreshAhead > 0 && c.TTL == 0 {
-		return c, fmt.Errorf("cache: Config.RefreshAhead needs Config.TTL > 0")
+	if c.RefreshAhead > 0 && !expiring {
+		return c, fmt.Errorf("cache: Config.RefreshAhead needs Config.TTL > 0 or Config.ExpireAfter")
 	}
 	if c.RefreshAhead > 0 && c.ExpireAfterAccess {
 		// Sliding expiry keeps a hot entry for ever, so a refresh point
@@ -192,7 +223,19 @@ func (c Config[K, V]) withDefaults() (Config[K, V], error) {
 	if c.Name == "" {
 		c.Name = DefaultName
 	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
 	return c, nil
+}
+
+// Write describes the write an ExpireAfter function is asked about.
+type Write struct {
+	// Update is true when the write replaces a live entry of the key.
+	Update bool
+	// Remaining is the replaced entry's remaining lifetime when Update is
+	// true and that entry expires; 0 otherwise.
+	Remaining time.Duration
 }
 
 // shardCount is the automatic number of shards: 4 per CPU for throughput,

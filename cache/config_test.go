@@ -27,6 +27,7 @@ func TestNewRejectsBadConfigNamingTheField(t *testing.T) {
 		{"negative stale", Config[string, int]{StaleIfError: -1}, "Config.StaleIfError must be >= 0"},
 		{"negative negative ttl", Config[string, int]{NegativeTTL: -1}, "Config.NegativeTTL must be >= 0"},
 		{"negative load timeout", Config[string, int]{LoadTimeout: -1}, "Config.LoadTimeout must be >= 0"},
+		{"ttl and expire after", Config[string, int]{TTL: time.Second, ExpireAfter: func(string, int, Write) time.Duration { return 0 }}, "Config.TTL (1s) and Config.ExpireAfter are exclusive"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -32,9 +32,12 @@
 //
 // # Eviction
 //
-// Capacity bounds the number of stored entries and is never exceeded, even
+// Capacity bounds the number of stored entries, or with Config.Weigher
+// their total weight (bytes, for example), and is never exceeded, even
 // under concurrent writes: the cache is split into Shards (by key hash),
-// each with an exact share of Capacity and its own lock for writes. By
+// each with an exact share of Capacity and its own lock for writes. An
+// entry heavier than a shard's share (MaxWeight) is refused with
+// ErrTooHeavy rather than allowed to evict the whole shard. By
 // default each shard is an LRU. With Config.Admission it is W-TinyLFU: new entries enter
 // an LRU window (1 % of the shard at first), and when the window's oldest
 // entry must move into the full main area (a segmented LRU: probation, and
@@ -42,8 +45,16 @@
 // count-min sketch of recent access frequency (4-bit counters, halved
 // every 10 × capacity hits and insertions) says it is used more often.
 // Scans and one-time keys then cannot flush the hot set. The window's share
-// adapts by hill climbing on the hit rate, so recency-heavy workloads do
-// not lose; see docs/BENCHMARKS.md for the hit ratios on public traces.
+// adapts, from one entry to all of the shard but one: it grows when keys
+// that admission refused come back soon after (a larger window would have
+// kept them) and shrinks when main-area entries that a candidate displaced
+// come back, each kind of return weighed by how rare its decision is (as
+// ARC weighs its ghost lists), and hill climbing on the hit rate checks
+// the result. On recency-skewed and shifting workloads the window grows to
+// the whole cache and the hit ratio is LRU's; on frequency-skewed ones it
+// stays near 1 %. The ghosts cost 16 bytes per entry of capacity. See
+// docs/BENCHMARKS.md for the hit ratios, against LRU and otter, on public
+// and synthetic traces.
 //
 // # Reads
 //
@@ -107,7 +118,16 @@
 // it, and a failed refresh keeps the current value. With
 // Config.StaleIfError, a failed load of a key that expired less than that
 // long ago returns the expired value instead of the error. GetOrLoadMany
-// loads all the missing keys of a list with one batch call.
+// loads all the missing keys of a list with one batch call. Memoize turns a
+// loader into a cached function built on GetOrLoad.
+//
+// # Expiry
+//
+// Config.TTL gives every entry the same lifetime; Config.ExpireAfter
+// computes each entry's own when it is written (expire after create or
+// after update: the function is told whether the write replaces a live
+// entry and how long that one had left), and SetWithTTL sets one for a
+// single write.
 //
 // # Guarantees
 //
@@ -130,7 +150,15 @@
 //     (or a stale value) and is counted; nothing is retried behind the
 //     caller's back.
 //   - Bad input: New rejects an invalid Config with an error naming the
-//     field; nil loaders return ErrNilLoader; nothing panics.
+//     field; nil loaders return ErrNilLoader; nothing panics. A Weigher's
+//     answer of 0 counts as 1, so entries are never more than Capacity
+//     whatever it answers, and an entry heavier than MaxWeight is refused
+//     (Set returns ErrTooHeavy; a loaded one reaches its callers unstored)
+//     without evicting anything; the key's older value is removed, being
+//     out of date.
+//   - Weight: with a Weigher, the entries' total weight never exceeds
+//     Capacity (Stats.Weight), checked after every write by
+//     TestWeigherBoundsTheTotalWeight and under concurrent writes.
 //   - Close stops the cleanup goroutine and every load in flight and waits
 //     for them. Get, Set and Delete keep working on the memory afterwards.
 //   - Cost: a Get hit takes no lock, does not allocate (its replay, which

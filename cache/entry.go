@@ -40,8 +40,12 @@ type node[K comparable, V any] struct {
 	// returned to GetOrLoad callers until the entry expires. A pointer
 	// rather than an error value keeps every positive entry 8 bytes smaller.
 	missing *notFound
-	// life is the entry's own (jittered) lifetime; 0 means never expires.
+	// life is the entry's own (jittered) lifetime; 0 means it never expires
+	// (or, with expires set, that it expired when written: ExpireAfter).
 	life int64
+	// weight is the entry's share of the shard's capacity: 1 without a
+	// Config.Weigher, otherwise the Weigher's answer (at least 1).
+	weight uint32
 	// expires is when the entry stops being live (0: never): the write
 	// time plus life, or with ExpireAfterAccess the last access plus life.
 	expires atomic.Int64
@@ -92,4 +96,27 @@ type eviction[K comparable, V any] struct {
 	key    K
 	value  V
 	reason EvictionReason
+}
+
+// evictions collects the entries one write pushed out, for reporting
+// after unlock. Without a Weigher a write pushes out at most one entry,
+// which is kept inline so that the write allocates nothing for it; a
+// heavy entry may push out several, which go to more.
+type evictions[K comparable, V any] struct {
+	first eviction[K, V]
+	more  []eviction[K, V]
+	n     int
+}
+
+// add records ev if report says it is to be reported.
+func (e *evictions[K, V]) add(ev eviction[K, V], report bool) {
+	if !report {
+		return
+	}
+	if e.n == 0 {
+		e.first = ev
+	} else {
+		e.more = append(e.more, ev)
+	}
+	e.n++
 }

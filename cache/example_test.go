@@ -117,3 +117,85 @@ func ExampleConfig_onEvict() {
 	// a evicted
 	// b deleted
 }
+
+// A cache bounded by the bytes it holds rather than by its number of
+// entries: each entry weighs the length of its value. An entry heavier than
+// a shard's share of the capacity is refused instead of evicting
+// everything else.
+func ExampleConfig_weigher() {
+	pages, err := cache.New(cache.Config[string, []byte]{
+		Capacity: 1 << 20, // 1 MiB of page bodies
+		Shards:   1,
+		Weigher:  func(_ string, body []byte) uint32 { return uint32(len(body)) },
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer pages.Close()
+
+	fmt.Println(pages.Set("/home", make([]byte, 300<<10)))
+	err = pages.Set("/huge", make([]byte, 2<<20))
+	fmt.Println(errors.Is(err, cache.ErrTooHeavy))
+	_, ok := pages.Get("/home")
+	fmt.Println(ok, pages.Stats().Weight)
+	// Output:
+	// <nil>
+	// true
+	// true 307200
+}
+
+// Each entry's lifetime computed from the entry itself: a token lives
+// until its own expiry time, and an update keeps the expiry the entry
+// already had.
+func ExampleConfig_expireAfter() {
+	type token struct {
+		user    string
+		expires time.Time
+	}
+	tokens, err := cache.New(cache.Config[string, token]{
+		Capacity: 10_000,
+		ExpireAfter: func(_ string, t token, w cache.Write) time.Duration {
+			if w.Update {
+				return w.Remaining
+			}
+			return time.Until(t.expires)
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer tokens.Close()
+
+	_ = tokens.Set("t1", token{user: "ada", expires: time.Now().Add(time.Hour)})
+	_ = tokens.Set("t2", token{user: "bob", expires: time.Now().Add(-time.Second)}) // already expired
+	_, ok1 := tokens.Get("t1")
+	_, ok2 := tokens.Get("t2")
+	fmt.Println(ok1, ok2)
+	// Output: true false
+}
+
+// Memoize turns a slow function into a cached one; concurrent calls for a
+// key that is not cached yet run it once.
+func ExampleMemoize() {
+	rates, err := cache.New(cache.Config[string, float64]{Capacity: 100, TTL: time.Minute})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer rates.Close()
+
+	queries := 0
+	rate := cache.Memoize(rates, func(_ context.Context, currency string) (float64, error) {
+		queries++ // a call to the rates API
+		return map[string]float64{"EUR": 1.08, "GBP": 1.27}[currency], nil
+	})
+	for range 3 {
+		r, _ := rate(context.Background(), "EUR")
+		fmt.Println(r)
+	}
+	fmt.Println("queries:", queries)
+	// Output:
+	// 1.08
+	// 1.08
+	// 1.08
+	// queries: 1
+}

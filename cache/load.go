@@ -199,8 +199,15 @@ func (c *Cache[K, V]) isNotFound(err error) bool {
 func (c *Cache[K, V]) finish(key K, f *flight[V], v V, err error) {
 	s, h := c.shardFor(key)
 	t := c.now()
-	var ev eviction[K, V]
-	report := false
+	var ttl time.Duration
+	var w uint32
+	if err == nil {
+		// User code (ExpireAfter, Weigher) runs outside the lock, so
+		// before it is known whether a write superseded the load.
+		ttl = c.lifetime(s, key, h, v, t)
+		w = c.weigh(key, v)
+	}
+	var evs evictions[K, V]
 	s.mu.Lock()
 	if s.flights[key] == f {
 		delete(s.flights, key)
@@ -208,13 +215,17 @@ func (c *Cache[K, V]) finish(key K, f *flight[V], v V, err error) {
 	switch {
 	case err == nil:
 		f.value = v
-		if !f.superseded {
-			ev, report = s.put(key, h, c.newNode(key, v, nil, c.cfg.TTL, t), t)
+		switch {
+		case f.superseded:
+		case int64(w) > int64(s.capacity):
+			s.reject(key, h)
+		default:
+			s.put(key, h, c.newNode(key, v, nil, ttl, w, t), t, &evs)
 		}
 	case c.isNotFound(err):
 		f.err = err
 		if !f.superseded {
-			ev, report = s.put(key, h, c.newNode(key, *new(V), err, c.cfg.NegativeTTL, t), t)
+			s.put(key, h, c.newNode(key, *new(V), err, c.cfg.NegativeTTL, 1, t), t, &evs)
 		}
 	default:
 		f.err = err
@@ -229,9 +240,7 @@ func (c *Cache[K, V]) finish(key K, f *flight[V], v V, err error) {
 	}
 	s.mu.Unlock()
 	close(f.done)
-	if report {
-		c.notify(ev)
-	}
+	c.notifyAll(&evs)
 }
 
 // recordLoad counts a finished load and logs failures (never the key).
@@ -254,11 +263,29 @@ func (c *Cache[K, V]) recordLoad(ctx context.Context, refresh bool, err error, d
 		result = "error"
 	}
 	c.obs.recordLoad(ctx, result, refresh, d)
-	if result == "error" && c.cfg.Logger != nil {
+	if result == "error" {
 		what := "load"
 		if refresh {
 			what = "refresh"
 		}
 		c.cfg.Logger.WarnContext(ctx, "cache: "+what+" failed", "cache", c.cfg.Name, "error", err)
+	}
+}
+
+// Memoize turns loader into a cached function: a call returns key's live
+// value from c, or loads it with loader through GetOrLoad and caches it, so
+// that concurrent calls for a key that is not cached run loader once and
+// share its result. Everything GetOrLoad does applies (Config.NotFound,
+// RefreshAhead, StaleIfError, LoadTimeout; a caller whose context ends stops
+// waiting at once). A nil c or loader makes every call fail with an error
+// rather than panic.
+func Memoize[K comparable, V any](c *Cache[K, V], loader func(ctx context.Context, key K) (V, error)) func(ctx context.Context, key K) (V, error) {
+	if c == nil {
+		return func(context.Context, K) (V, error) {
+			return *new(V), errors.New("cache: Memoize needs a *Cache, got nil")
+		}
+	}
+	return func(ctx context.Context, key K) (V, error) {
+		return c.GetOrLoad(ctx, key, loader)
 	}
 }

@@ -11,6 +11,8 @@ type segment[K comparable, V any] struct {
 	// the oldest. It is never an entry.
 	root node[K, V]
 	n    int
+	// weight is the sum of the nodes' weights (n without a Weigher).
+	weight int
 }
 
 func newSegment[K comparable, V any]() *segment[K, V] {
@@ -22,6 +24,9 @@ func newSegment[K comparable, V any]() *segment[K, V] {
 
 // Len is the number of nodes in the list.
 func (s *segment[K, V]) Len() int { return s.n }
+
+// Weight is the sum of the nodes' weights.
+func (s *segment[K, V]) Weight() int { return s.weight }
 
 // pushFront links n, in no list, as the most recent node.
 func (s *segment[K, V]) pushFront(n *node[K, V]) {
@@ -35,6 +40,7 @@ func (s *segment[K, V]) insertAfter(n, at *node[K, V]) {
 	at.next = n
 	n.seg = s
 	s.n++
+	s.weight += int(n.weight)
 }
 
 // remove unlinks n, which is in this list.
@@ -43,6 +49,7 @@ func (s *segment[K, V]) remove(n *node[K, V]) {
 	n.next.prev = n.prev
 	n.prev, n.next, n.seg = nil, nil, nil
 	s.n--
+	s.weight -= int(n.weight)
 }
 
 // moveToFront makes n, in this list, the most recent node.
@@ -64,6 +71,7 @@ func (s *segment[K, V]) replace(old, n *node[K, V]) {
 	old.prev.next = n
 	old.next.prev = n
 	old.prev, old.next, old.seg = nil, nil, nil
+	s.weight += int(n.weight) - int(old.weight)
 }
 
 // oldest returns the least recent node, or nil if the list is empty.
@@ -91,7 +99,7 @@ func (s *segment[K, V]) purge() {
 		n.prev, n.next, n.seg = nil, nil, nil
 		n = next
 	}
-	s.root.next, s.root.prev, s.n = &s.root, &s.root, 0
+	s.root.next, s.root.prev, s.n, s.weight = &s.root, &s.root, 0, 0
 }
 
 // Keys returns the keys, oldest first (tests).

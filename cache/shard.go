@@ -37,6 +37,14 @@ type shard[K comparable, V any] struct {
 	protCap   int
 	sketch    *sketch // nil without admission
 	climber   climber
+	ghosts    ghosts
+
+	// weighted: entries have weights (Config.Weigher); scale is then the
+	// number of entries the sketch, the climber's sample and the replay
+	// bounds are sized for, grown by rescale (without weights it is the
+	// capacity).
+	weighted bool
+	scale    int
 
 	// ticks counts entries put at the front of a list (insertions and
 	// promotions), so that ticks - node.stamp bounds how far from the
@@ -56,15 +64,20 @@ type shard[K comparable, V any] struct {
 	// entries); the others are counted in reads.
 	hits, misses               uint64
 	evicted, expired, deletedN uint64
+	rejected                   uint64   // values refused for their weight
 	_                          [64]byte // keep shards' hot fields on separate cache lines
 }
 
-func newShard[K comparable, V any](seed maphash.Seed, capacity int, admission bool) *shard[K, V] {
-	s := &shard[K, V]{seed: seed, capacity: capacity, flights: map[K]*flight[V]{}, admission: admission}
+func newShard[K comparable, V any](seed maphash.Seed, capacity int, admission, weighted bool) *shard[K, V] {
+	s := &shard[K, V]{seed: seed, capacity: capacity, flights: map[K]*flight[V]{}, admission: admission, weighted: weighted}
+	s.scale = capacity
+	if weighted {
+		s.scale = min(capacity, initialWeightedScale)
+	}
 	s.index.init(seed)
 	s.reads = newReadBuffer[K, V]()
 	s.missMark = &node[K, V]{}
-	s.nearFront = uint64(max(1, capacity/16))
+	s.nearFront = uint64(max(1, s.scale/16))
 	s.window = newSegment[K, V]()
 	s.windowCap = capacity
 	if admission {
@@ -73,8 +86,9 @@ func newShard[K comparable, V any](seed maphash.Seed, capacity int, admission bo
 		s.protCap = s.mainCap * 8 / 10
 		s.probation = newSegment[K, V]()
 		s.protected = newSegment[K, V]()
-		s.sketch = newSketch(capacity)
-		s.climber = newClimber(capacity)
+		s.sketch = newSketch(s.scale)
+		s.climber = newClimber(capacity, s.scale)
+		s.ghosts = newGhosts(s.scale)
 	}
 	return s
 }
@@ -177,9 +191,9 @@ func (s *shard[K, V]) drainStripes(bits uint64) {
 func (s *shard[K, V]) concurrent(othersSeen bool) bool {
 	if othersSeen {
 		if s.ticks < s.suspectUntil {
-			s.lossyUntil = s.ticks + uint64(s.capacity)
+			s.lossyUntil = s.ticks + uint64(s.scale)
 		}
-		s.suspectUntil = s.ticks + uint64(s.capacity)
+		s.suspectUntil = s.ticks + uint64(s.scale)
 	}
 	return s.ticks < s.lossyUntil
 }
@@ -263,7 +277,7 @@ func (s *shard[K, V]) accessTinyLFU(n *node[K, V]) bool {
 		// protected's oldest to probation if protected is full.
 		s.probation.remove(n)
 		s.protected.pushFront(n)
-		if s.protected.Len() > s.protCap {
+		for s.protected.Weight() > s.protCap {
 			s.probation.pushFront(s.protected.removeOldest())
 		}
 	default:
@@ -301,65 +315,112 @@ func (s *shard[K, V]) segments() []*segment[K, V] {
 // put stores n under key. An existing entry's node is replaced, and the
 // entry becomes the most recent of its list, as an access would make it:
 // always while one goroutine uses the shard; under concurrent use only if
-// it is not already near the front (see drainStripe). A new entry may push
-// one entry out, which is returned for reporting after unlock.
-func (s *shard[K, V]) put(key K, h uint64, n *node[K, V], now int64) (eviction[K, V], bool) {
+// it is not already near the front (see drainStripe) and weighs what the
+// entry it replaces weighed. A new entry, or a heavier one, may push
+// entries out, which go to evs for reporting after unlock. n weighs at
+// most the shard's capacity (the caller refuses heavier entries).
+func (s *shard[K, V]) put(key K, h uint64, n *node[K, V], now int64, evs *evictions[K, V]) {
 	if old := s.index.put(n, h); old != nil {
 		seg := old.seg
 		seg.replace(old, n)
-		if s.ticks < s.lossyUntil && s.ticks-old.stamp < s.nearFront {
+		if n.weight == old.weight && s.ticks < s.lossyUntil && s.ticks-old.stamp < s.nearFront {
 			n.stamp = old.stamp
-			return eviction[K, V]{}, false
+			return
 		}
 		s.ticks++
 		n.stamp = s.ticks
 		seg.moveToFront(n)
-		return eviction[K, V]{}, false
+		if n.weight > old.weight {
+			s.enforce(now, evs)
+		}
+		return
 	}
 	s.ticks++
 	n.stamp = s.ticks
-	if s.sketch == nil {
-		var ev eviction[K, V]
-		evicted := false
-		if s.window.Len() >= s.windowCap {
-			ev, evicted = s.outgoing(s.window.removeOldest(), now)
+	if s.sketch != nil {
+		s.sketch.increment(h)
+		if s.weighted {
+			s.rescale()
 		}
-		s.window.pushFront(n)
-		return ev, evicted
+		s.returning(h)
 	}
-	s.sketch.increment(h)
 	s.window.pushFront(n)
-	if s.window.Len() <= s.windowCap {
-		return eviction[K, V]{}, false
+	s.enforce(now, evs)
+}
+
+// enforce brings every list back within its share of the capacity, the
+// oldest entries leaving first: without admission, the window's oldest
+// entries are evicted; with it, they go through admission into the main
+// area, protected's oldest move down to probation, and main's oldest are
+// evicted. The shares sum to the capacity, so the shard's weight is then
+// within it. Lock held.
+func (s *shard[K, V]) enforce(now int64, evs *evictions[K, V]) {
+	if s.sketch == nil {
+		for s.window.Weight() > s.windowCap {
+			evs.add(s.outgoing(s.window.removeOldest(), now))
+		}
+		return
 	}
-	return s.admit(s.window.removeOldest(), now)
+	for s.window.Weight() > s.windowCap {
+		s.admit(s.window.removeOldest(), now, evs)
+	}
+	for s.protected.Weight() > s.protCap {
+		s.probation.pushFront(s.protected.removeOldest())
+	}
+	for s.mainWeight() > s.mainCap {
+		victim := s.probation.removeOldest()
+		if victim == nil {
+			victim = s.protected.removeOldest()
+		}
+		evs.add(s.outgoing(victim, now))
+	}
+}
+
+// mainWeight is the weight of the main area (probation and protected).
+func (s *shard[K, V]) mainWeight() int { return s.probation.Weight() + s.protected.Weight() }
+
+// rescale grows the sketch, the hill climber's sample and the replay
+// bounds with the number of entries of a weighted shard, whose capacity
+// is a weight and says little about how many entries it holds. Lock held.
+func (s *shard[K, V]) rescale() {
+	if s.index.live <= s.scale {
+		return
+	}
+	s.scale = min(s.capacity, 2*s.index.live)
+	s.sketch.ensure(s.scale)
+	s.climber.sampleSize = 10 * s.scale
+	s.ghosts = newGhosts(s.scale)
+	s.nearFront = uint64(max(1, s.scale/16))
 }
 
 // admit moves a candidate leaving the window (unlinked) into the main
-// area, or rejects it, by the TinyLFU rule: when the main area is full,
-// the candidate replaces main's oldest entry (the victim) only if the
-// sketch estimates that it was accessed more often recently. Expired
-// entries lose at once.
-func (s *shard[K, V]) admit(cn *node[K, V], now int64) (eviction[K, V], bool) {
-	if s.probation.Len()+s.protected.Len() < s.mainCap {
-		s.probation.pushFront(cn)
-		return eviction[K, V]{}, false
+// area, or rejects it, by the TinyLFU rule: while the main area has no
+// room for the candidate, it replaces main's oldest entry (the victim)
+// only if the sketch estimates that it was accessed more often recently;
+// otherwise the candidate leaves. Expired entries, and candidates heavier
+// than the whole main area, lose at once.
+func (s *shard[K, V]) admit(cn *node[K, V], now int64, evs *evictions[K, V]) {
+	if int(cn.weight) > s.mainCap || !cn.liveAt(now) {
+		evs.add(s.outgoing(cn, now))
+		return
 	}
-	if s.mainCap == 0 || !cn.liveAt(now) {
-		return s.outgoing(cn, now)
+	for s.mainWeight()+int(cn.weight) > s.mainCap {
+		from := s.probation
+		vn := from.oldest()
+		if vn == nil {
+			from = s.protected
+			vn = from.oldest()
+		}
+		if vn.liveAt(now) && !s.admits(cn.key, vn.key) {
+			s.ghosts.refuse(hashKey(s.seed, cn.key))
+			evs.add(s.outgoing(cn, now))
+			return
+		}
+		from.remove(vn)
+		s.ghosts.displace(hashKey(s.seed, vn.key))
+		evs.add(s.outgoing(vn, now))
 	}
-	from := s.probation
-	vn := from.oldest()
-	if vn == nil {
-		from = s.protected
-		vn = from.oldest()
-	}
-	if vn.liveAt(now) && !s.admits(cn.key, vn.key) {
-		return s.outgoing(cn, now)
-	}
-	from.remove(vn)
 	s.probation.pushFront(cn)
-	return s.outgoing(vn, now)
 }
 
 // admits reports whether the candidate should replace the victim: only if
@@ -373,6 +434,10 @@ func (s *shard[K, V]) admit(cn *node[K, V], now int64) (eviction[K, V], bool) {
 func (s *shard[K, V]) admits(candidate, victim K) bool {
 	return s.sketch.frequency(hashKey(s.seed, candidate)) > s.sketch.frequency(hashKey(s.seed, victim))
 }
+
+// initialWeightedScale is the number of entries a weighted shard's
+// sketch is first sized for (see rescale).
+const initialWeightedScale = 1024
 
 // outgoing counts an entry pushed out of the lists for room (n, already
 // unlinked), removes it from the index and says whether to report it: an

@@ -31,6 +31,16 @@ func newSketch(capacity int) *sketch {
 	}
 }
 
+// ensure grows the sketch to count entries keys (a weighted shard, whose
+// entry count is not known in advance). The counts start over.
+func (s *sketch) ensure(entries int) {
+	words := 1 << bits.Len(uint(max(entries, 16)-1))
+	if words <= len(s.table) {
+		return
+	}
+	*s = sketch{table: make([]uint64, words), mask: uint64(words - 1), sampleSize: 10 * max(entries, 16)}
+}
+
 // slot returns the word and bit shift of the key's i-th counter.
 func (s *sketch) slot(h uint64, i int) (word uint64, shift uint) {
 	x := (h + sketchSeeds[i]) * sketchSeeds[(i+1)&3]

@@ -28,9 +28,15 @@ type Stats struct {
 	StaleServed uint64
 	// Refreshes and RefreshErrors count finished refresh-ahead loads.
 	Refreshes, RefreshErrors uint64
+	// Rejected counts values refused for weighing more than MaxWeight
+	// (Config.Weigher), by Set or by a load.
+	Rejected uint64
 	// Stored is the number of stored entries, including expired and
 	// NotFound ones not yet removed (Len counts live entries only).
 	Stored int
+	// Weight is the stored entries' total weight (Stored without a
+	// Weigher); it never exceeds Config.Capacity.
+	Weight int64
 }
 
 // HitRatio is Hits / (Hits + Misses), or 0 before any lookup.

@@ -75,7 +75,8 @@ type Config[V any] struct {
 	MeterProvider metric.MeterProvider
 
 	// Logger receives Redis outages and recoveries (Warn / Info). Nil means
-	// no logs. Keys and values are never logged.
+	// no logs (New sets one that discards). Keys and values are never
+	// logged.
 	Logger *slog.Logger
 }
 
@@ -115,6 +116,9 @@ func (c Config[V]) withDefaults() (Config[V], error) {
 	}
 	if c.Local.MeterProvider == nil {
 		c.Local.MeterProvider = c.MeterProvider
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	if c.Local.Logger == nil {
 		c.Local.Logger = c.Logger

@@ -184,7 +184,7 @@ func (c *Cache[V]) fail(ctx context.Context, op string, err error) {
 	c.redisErrors.Add(1)
 	c.obs.redisError(op)
 	c.downUntil.Store(time.Now().Add(c.cfg.RetryAfter).UnixNano())
-	if !c.degraded.Swap(true) && c.cfg.Logger != nil {
+	if !c.degraded.Swap(true) {
 		c.cfg.Logger.Warn("rediscache: redis unavailable, serving from the local tier",
 			"cache", c.cfg.Local.Name, "operation", op, "error", err, "retry_after", c.cfg.RetryAfter)
 	}
@@ -192,7 +192,7 @@ func (c *Cache[V]) fail(ctx context.Context, op string, err error) {
 
 // succeed records that Redis answered.
 func (c *Cache[V]) succeed() {
-	if c.degraded.Swap(false) && c.cfg.Logger != nil {
+	if c.degraded.Swap(false) {
 		c.cfg.Logger.Info("rediscache: redis reachable again", "cache", c.cfg.Local.Name)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -25,23 +26,60 @@ import (
 
 // capacities per trace, after the points the ARC and LIRS papers and the
 // peer libraries' published charts use.
-var traces = []struct {
+var traces = []traceSpec{
+	{file: "arc-OLTP.lis.zst", capacities: []int{250, 500, 1000, 2000}},
+	{file: "arc-P3.lis.zst", capacities: []int{25_000, 50_000, 100_000, 200_000}},
+	{file: "lirs-gli.trace.gz", capacities: []int{250, 500, 1000, 2000}},
+	{file: "lirs-loop.trace.gz", capacities: []int{256, 512, 768, 1024}},
+	{file: "lirs-multi2.trace.gz", capacities: []int{500, 1000, 2000, 3000}},
+}
+
+// traceSpec is a trace file, or a synthetic trace's generator, and the
+// capacities to replay it at.
+type traceSpec struct {
 	file       string
 	capacities []int
-}{
-	{"arc-OLTP.lis.zst", []int{250, 500, 1000, 2000}},
-	{"arc-P3.lis.zst", []int{25_000, 50_000, 100_000, 200_000}},
-	{"lirs-gli.trace.gz", []int{250, 500, 1000, 2000}},
-	{"lirs-loop.trace.gz", []int{256, 512, 768, 1024}},
-	{"lirs-multi2.trace.gz", []int{500, 1000, 2000, 3000}},
+	generate   func(seed uint64, n int) []uint64
 }
+
+// syntheticSeed and syntheticLength parameterise the synthetic traces.
+var (
+	syntheticSeed   uint64 = 1
+	syntheticLength        = 2_000_000
+)
 
 func main() {
 	dir := flag.String("dir", "../../shared/traces", "directory holding the trace files (arc-*.lis.zst, lirs-*.trace.gz)")
-	only := flag.String("trace", "", "replay only traces whose file name contains this")
+	only := flag.String("trace", "", "replay only traces whose file name contains one of these (comma-separated)")
 	caps := flag.String("capacities", "", "comma-separated capacities overriding the defaults")
 	runs := flag.Int("runs", 1, "replays per cell, averaged (hash seeds differ from run to run)")
+	names := flag.String("contenders", "", "comma-separated contender names (default: all)")
+	synthetic := flag.Bool("synthetic", false, "also replay the synthetic traces (bench/cache/replay/synthetic.go)")
+	seed := flag.Uint64("seed", 1, "seed of the synthetic traces")
+	length := flag.Int("length", 2_000_000, "requests per synthetic trace")
 	flag.Parse()
+	if *names != "" {
+		var keep []replay.Contender
+		for _, n := range strings.Split(*names, ",") {
+			found := false
+			for _, c := range replay.Contenders {
+				if c.Name == strings.TrimSpace(n) {
+					keep, found = append(keep, c), true
+				}
+			}
+			if !found {
+				fmt.Fprintf(os.Stderr, "hitratio: -contenders: no contender %q\n", n)
+				os.Exit(2)
+			}
+		}
+		replay.Contenders = keep
+	}
+	if *synthetic {
+		for _, s := range replay.Synthetic {
+			traces = append(traces, traceSpec{file: s.Name, capacities: s.Capacities, generate: s.Generate})
+		}
+	}
+	syntheticSeed, syntheticLength = *seed, *length
 	if err := run(os.Stdout, *dir, *only, *caps, *runs); err != nil {
 		fmt.Fprintln(os.Stderr, "hitratio:", err)
 		os.Exit(1)
@@ -73,12 +111,19 @@ func run(w io.Writer, dir, only, caps string, runs int) error {
 	}
 	fmt.Fprintln(w)
 	for _, tr := range traces {
-		if only != "" && !strings.Contains(tr.file, only) {
+		if only != "" && !slices.ContainsFunc(strings.Split(only, ","), func(part string) bool {
+			return part != "" && strings.Contains(tr.file, part)
+		}) {
 			continue
 		}
-		keys, err := replay.Load(filepath.Join(dir, tr.file))
-		if err != nil {
-			return err
+		var keys []uint64
+		if tr.generate != nil {
+			keys = tr.generate(syntheticSeed, syntheticLength)
+		} else {
+			var err error
+			if keys, err = replay.Load(filepath.Join(dir, tr.file)); err != nil {
+				return err
+			}
 		}
 		capacities := tr.capacities
 		if override != nil {
