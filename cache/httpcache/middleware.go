@@ -154,6 +154,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e := m.lookup(key, false)
+	if e != nil && !e.shared && (info.sharedOnly || e.principal != info.principal) {
+		e = nil // cannot happen by the keys' construction; checked anyway, as every stored value is
+	}
 	if e == nil {
 		m.fetchShared(w, r, &info, key, nil, h.next, "fwd=vary-miss")
 		return
