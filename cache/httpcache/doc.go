@@ -86,13 +86,15 @@
 //
 // # Guarantees
 //
-//   - Isolation: a response stored for one principal is never served to
-//     another (TestPrivateResponseIsNeverServedToAnotherPrincipal), a
-//     response to a request with credentials is never served to a request
-//     without them or with others unless it is public or has s-maxage, and
-//     a response with Set-Cookie or no-store is never stored. Waiting
-//     requests are given another's answer only when it would be served to
-//     them from the cache.
+//   - Isolation: unless a response is public or has s-maxage, it is served
+//     only to requests of the principal it was made for
+//     (TestPrivateResponseIsNeverServedToAnotherPrincipal); without a
+//     Principal hook, a response to a request with Authorization or Cookie
+//     is not stored unless so shared
+//     (TestCredentialedRequestsWithoutAHookAreIsolated); a response with
+//     Set-Cookie or no-store is never stored. Waiting requests are given
+//     another's answer only when it would be served to them from the cache
+//     (TestWaitersWithAnotherVariantMakeTheirOwnCall).
 //   - Concurrency: requests for one key that miss together cause one
 //     handler call (TestConcurrentMissesCallTheHandlerOnce); a URL whose
 //     responses are not stored is marked for 30 s so that its requests stop

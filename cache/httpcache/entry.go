@@ -39,6 +39,8 @@ type entry struct {
 	seq        uint64        // invalidation sequence before the origin call
 	slots      []slotPair    // invalidation slots: path prefixes and tags
 	size       int64
+	// contentLength is the Content-Length field value, built once (len == cap).
+	contentLength []string
 
 	refreshing atomic.Bool  // one background revalidation at a time
 	charged    atomic.Int64 // bytes counted in the cache's total, released once
@@ -83,7 +85,7 @@ func (m *Middleware) write(w http.ResponseWriter, r *http.Request, e *entry, now
 		for name, v := range e.header {
 			h[name] = v
 		}
-		h["Content-Length"] = []string{strconv.Itoa(len(e.body))}
+		h["Content-Length"] = e.contentLength
 	}
 	if m.cfg.CacheStatus != "" {
 		h["Cache-Status"] = []string{m.cfg.CacheStatus + "; " + status}

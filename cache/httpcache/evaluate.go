@@ -2,6 +2,7 @@ package httpcache
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -36,6 +37,7 @@ func (m *Middleware) evaluate(rec *recorder, r *http.Request, info *requestInfo,
 	if !rec.tooLarge {
 		e.body = append([]byte(nil), rec.body.Bytes()...) // exact size: the buffer may have grown past it
 	}
+	e.contentLength = []string{strconv.Itoa(len(e.body))}
 	e.decision = m.decide(rec, r, info, e, now)
 	if e.decision == decisionStored {
 		if e.etag = rec.header.Get("Etag"); e.etag == "" && status == http.StatusOK {

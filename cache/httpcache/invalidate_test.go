@@ -5,6 +5,7 @@ import (
 	"sync"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 )
@@ -86,5 +87,33 @@ func TestConfigInvalidatesRunsOnSuccessfulMutations(t *testing.T) {
 		f.do("POST", "/orders")
 		f.do("GET", "/reports/sales")
 		assert.EqualValues(t, 3, f.o.calls.Load())
+	})
+}
+
+// A stale copy kept for stale-if-error is not served once invalidated,
+// even by a request that found it before the invalidation.
+func TestInvalidatedCopyIsNotServedOnError(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		status := 200
+		entered, release := make(chan struct{}), make(chan struct{})
+		f := newFixture(t, Config{}, func(w http.ResponseWriter, r *http.Request) {
+			if status != 200 {
+				close(entered)
+				<-release
+			}
+			w.Header().Set("Surrogate-Key", "sales")
+			reply(status, "max-age=10, stale-if-error=600", "x")(w, r)
+		})
+		f.do("GET", "/report")
+		time.Sleep(20 * time.Second)
+		status = 503
+		var code int
+		var wg sync.WaitGroup
+		wg.Go(func() { code = f.do("GET", "/report").Code })
+		<-entered
+		f.m.InvalidateTags("sales")
+		close(release)
+		wg.Wait()
+		assert.Equal(t, 503, code, "the error, not the invalidated copy")
 	})
 }

@@ -53,15 +53,16 @@ type requestInfo struct {
 // describe reads r. The method is GET for HEAD too: a HEAD is answered from
 // the GET response, without its body.
 func (m *Middleware) describe(r *http.Request) requestInfo {
-	var k keyBuilder
+	host, path := r.Host, r.URL.EscapedPath()
+	k := keyBuilder{b: make([]byte, 0, 48+len(host)+len(path)+len(r.URL.RawQuery))}
 	k.part(http.MethodGet)
 	if r.TLS != nil {
 		k.part("https")
 	} else {
 		k.part("http")
 	}
-	k.part(strings.ToLower(r.Host))
-	k.part(r.URL.EscapedPath())
+	k.part(lowerASCII(host))
+	k.part(path)
 	k.part(r.URL.RawQuery)
 	info := requestInfo{base: k.b, tooLarge: k.tooLarge}
 	if m.cfg.Principal != nil {
@@ -200,4 +201,15 @@ func isToken(s string) bool {
 		}
 	}
 	return true
+}
+
+// lowerASCII is strings.ToLower without an allocation for a host that is
+// already lower case, as nearly all are.
+func lowerASCII(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' || c >= 0x80 {
+			return strings.ToLower(s)
+		}
+	}
+	return s
 }

@@ -154,6 +154,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e := m.lookup(key, false)
+	if e != nil && !e.shared && (info.sharedOnly || e.principal != info.principal) {
+		e = nil // cannot happen by the keys' construction; checked anyway, as every stored value is
+	}
 	if e == nil {
 		m.fetchShared(w, r, &info, key, nil, h.next, "fwd=vary-miss")
 		return
@@ -238,7 +241,7 @@ func (m *Middleware) fetchShared(w http.ResponseWriter, r *http.Request, info *r
 	}
 	now := time.Now()
 	if err != nil || isServerError(res.status) {
-		if stale != nil && now.Sub(stale.storedAt)+stale.initialAge < stale.fresh+stale.sie {
+		if stale != nil && stale.age(now) < stale.fresh+stale.sie && m.inval.valid(stale.seq, stale.slots) {
 			m.metrics.results[resultStale].Add(1)
 			m.write(w, r, stale, now, "hit; ttl="+seconds(stale.fresh-stale.age(now))+"; detail=stale-if-error")
 			return

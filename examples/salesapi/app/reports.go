@@ -12,7 +12,8 @@ import (
 // last 30 days, up to the next whole minute). Reports are cached per window;
 // after 60 % of their TTL a read triggers one background refresh, so once a
 // window's report is warm no caller waits for the aggregate query. Orders
-// therefore show up within ReportCacheTTL, not at once, by design: an
+// therefore show up within ReportCacheTTL here (1.5 × ReportCacheTTL through
+// the HTTP response cache in front, reportcache.go), not at once, by design: an
 // aggregate that every order invalidated would never be cached.
 func (a *App) salesReport(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()

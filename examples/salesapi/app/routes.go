@@ -69,7 +69,7 @@ func (a *App) api(orders http.Handler) *http.ServeMux {
 	handle("GET /v1/customers/{id}/licenses", RoleSales, a.listLicenses)
 	handle("GET /v1/licenses/{id}", RoleSales, a.getLicense)
 	handle("GET /v1/orders/{id}", RoleSales, a.getOrder)
-	handle("GET /v1/reports/sales", RoleSales, a.salesReport)
+	handle("GET /v1/reports/sales", RoleSales, a.cachedSalesReport())
 	handle("GET /v1/audit", RoleAdmin, a.auditQuery)
 	handle("GET /v1/audit/verify", RoleAdmin, a.auditVerify)
 	handle("POST /v1/admin/backups", RoleAdmin, a.createBackup)
