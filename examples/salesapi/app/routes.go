@@ -45,6 +45,7 @@ func (a *App) routes() http.Handler {
 	handle("POST /v1/admin/chaos", RoleAdmin, a.chaos)
 	handle("GET /v1/admin/gateway", RoleAdmin, a.gatewayStats)
 	a.handleProfiling(handle)
+	a.mountDashboard(handle)
 	// Anything else is a problem+json 404 (the mux's own answer is text).
 	api.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		problem(w, http.StatusNotFound, CodeNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
