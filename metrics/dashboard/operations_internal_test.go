@@ -49,7 +49,7 @@ func TestSlowQueriesFromSQLMetrics(t *testing.T) {
 	}
 	now := time.Now()
 	d.sample(ctx, now) // the window starts after the schema was made
-	for range 3 { // 5 000 rows counted through a join: over a millisecond each
+	for range 3 {      // 5 000 rows counted through a join: over a millisecond each
 		var n int
 		if err := db.QueryRowContext(ctx, "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < 5000) SELECT count(*) FROM c, dash20_orders WHERE 1 OR id = 0").Scan(&n); err != nil {
 			t.Fatal(err)
