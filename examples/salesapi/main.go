@@ -37,6 +37,7 @@ import (
 	"github.com/keel-go/keel/metrics"
 	"github.com/keel-go/keel/metrics/otlp"
 	"github.com/keel-go/keel/metrics/requestctx"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 )
 
 func main() {
@@ -188,8 +189,13 @@ func serve(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	dash, err := app.NewDashboard() // its reader joins the MeterProvider below
+	if err != nil {
+		return err
+	}
+	defer dash.Close()
 	tel, err := metrics.Setup(ctx, metrics.Config{ServiceName: "salesapi", ServiceVersion: "example", Logger: logger,
-		Exporters: []metrics.Exporter{push}})
+		Exporters: []metrics.Exporter{push}, Readers: []sdkmetric.Reader{dash.Reader()}})
 	if err != nil {
 		return err
 	}
@@ -217,7 +223,7 @@ func serve(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		APIKeys: keys, GatewayURL: gw.URL(), RateLimit: o.rateLimit, RateLimitHour: o.rateLimitHour, RateLimitRedisDown: o.redisDown,
 		Instances: o.instances, IPRateLimit: o.ipRateLimit, BackupEvery: o.backupEvery, SlowQueryThreshold: slowQueryThreshold(o.slowQuery),
 		InstanceName: o.instanceName, AuditSigningKeyFile: o.auditKey, AuditWitnessFile: o.auditWitness, AuditAcceptRollback: accept,
-		Logger: logger, MetricsHandler: tel.Handler(), Profiling: o.pprof,
+		Logger: logger, MetricsHandler: tel.Handler(), Profiling: o.pprof, Dashboard: dash,
 	}, gatewayControl{gw})
 	if err != nil {
 		return err
@@ -231,6 +237,7 @@ func serve(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	fmt.Fprintf(stdout, "salesapi: listening on http://%s (data in %s, payment gateway at %s)\n", ln.Addr(), o.dataDir, gw.URL())
+	fmt.Fprintf(stdout, "salesapi: dashboard at http://%s%s (admin API key as a Bearer token)\n", ln.Addr(), app.DashboardPath)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/keel-go/keel/audit"
 	"github.com/keel-go/keel/ratelimit/redislimit"
+	"github.com/keel-go/keel/metrics/dashboard"
 )
 
 // redisDownModes are the values of Config.RateLimitRedisDown.
@@ -121,6 +122,9 @@ type Config struct {
 	// MetricsHandler serves GET /metrics (from metrics.Setup); nil means no
 	// /metrics route.
 	MetricsHandler http.Handler
+	// Dashboard, from NewDashboard, is served at /admin/dashboard/ to the
+	// admin role; nil means no dashboard.
+	Dashboard *dashboard.Dashboard
 	// Profiling serves Go's profiler (heap, goroutines, CPU, trace) under
 	// GET /v1/admin/pprof/ to the admin role. Off by default.
 	Profiling bool

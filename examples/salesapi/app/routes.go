@@ -78,6 +78,7 @@ func (a *App) api(orders http.Handler) *http.ServeMux {
 	handle("GET /v1/admin/gateway", RoleAdmin, a.gatewayStats)
 	a.handleProfiling(handle)
 	api.Handle("POST /v1/orders", orders)
+	a.mountDashboard(handle)
 	// Anything else is a problem+json 404 (the mux's own answer is text).
 	api.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		problem(w, http.StatusNotFound, CodeNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
