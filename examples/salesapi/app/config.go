@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/keel-go/keel/audit"
-	"github.com/keel-go/keel/ratelimit/redislimit"
 	"github.com/keel-go/keel/metrics/dashboard"
+	"github.com/keel-go/keel/ratelimit/redislimit"
 )
 
 // redisDownModes are the values of Config.RateLimitRedisDown.

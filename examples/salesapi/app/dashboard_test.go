@@ -22,7 +22,7 @@ func TestDashboardMountedForAdmins(t *testing.T) {
 	defer mp.Shutdown(context.Background())
 	keys, err := ParseAPIKeys(testAdminKey + "=admin," + testSalesKey + "=sales")
 	require.NoError(t, err)
-	a, err := New(context.Background(), Config{DataDir: t.TempDir(), APIKeys: keys, GatewayURL: "http://127.0.0.1:1", Bare: true,
+	a, err := New(context.Background(), Config{DataDir: t.TempDir(), APIKeys: keys, GatewayURL: "http://127.0.0.1:1",
 		Dashboard: dash}, nil)
 	require.NoError(t, err)
 	defer a.Close()

@@ -22,7 +22,7 @@ const testOtherSalesKey = "test-sales-key-second-0123456789"
 func TestSalesReportCacheNeverServesOneCallerToAnother(t *testing.T) {
 	keys, err := ParseAPIKeys(testAdminKey + "=admin," + testSalesKey + "=sales," + testOtherSalesKey + "=sales")
 	require.NoError(t, err)
-	a, err := New(context.Background(), Config{DataDir: t.TempDir(), APIKeys: keys, GatewayURL: "http://127.0.0.1:1", Bare: true,
+	a, err := New(context.Background(), Config{DataDir: t.TempDir(), APIKeys: keys, GatewayURL: "http://127.0.0.1:1",
 		Logger: slog.New(slog.DiscardHandler)}, nil)
 	require.NoError(t, err)
 	h := a.Handler()
