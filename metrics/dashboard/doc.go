@@ -83,5 +83,15 @@
 // gives the slope, its standard error, and the time until the line reaches
 // the threshold ([Trend.TimeToThreshold]). A least-squares fit follows
 // outliers more than a robust (Theil–Sen) fit would; the standard error says
-// how far to trust the slope.
+// how far to trust the slope. The times to threshold are also exported as
+// the gauge keel.dashboard.forecast.seconds_to_threshold (through
+// Config.MeterProvider), so that alert rules can use them; the gauge's
+// callback holds the dashboard weakly and Close unregisters it.
+//
+// # Bottlenecks
+//
+// [Snapshot.Bottlenecks] ranks, over the rate window, routes by time spent
+// (rate × mean latency, from the histogram's sum) and by p99, HTTP
+// dependencies by p99, and SQL statements (metrics/sqlmetrics) by time
+// spent; see [Bottlenecks].
 package dashboard
