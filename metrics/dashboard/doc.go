@@ -3,7 +3,8 @@
 // retries, rate limits and bulkheads, HTTP routes, caches, health checks,
 // firing alerts and Go runtime, with an in-memory history and linear
 // forecasts. Nothing else is installed: no Prometheus, no scrape, no
-// JavaScript, no external request.
+// JavaScript, no external request. For teams that run Prometheus and
+// Grafana, package metrics/dashboard/grafana writes the same view.
 //
 // # Wiring
 //
