@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"go.opentelemetry.io/otel/metric"
 )
 
 // Defaults used for the zero fields of [Config].
@@ -41,8 +43,11 @@ type Config struct {
 	MaxSeries int
 
 	// Forecasts asks for a linear trend and a time to threshold of every
-	// series of the named gauges (or up-down counters).
+	// series of the named gauges (or up-down counters). The times are also
+	// exported as the gauge keel.dashboard.forecast.seconds_to_threshold.
 	Forecasts []Forecast
+	// MeterProvider exports the forecasts. Nil means the otel global.
+	MeterProvider metric.MeterProvider
 
 	// Authorize decides whether a request may see the dashboard; false
 	// answers 403. Either Authorize or Public is required.

@@ -3,9 +3,11 @@ package dashboard
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 )
@@ -34,6 +36,8 @@ type Dashboard struct {
 	stop chan struct{}
 	done chan struct{}
 	once sync.Once
+
+	exported metric.Registration // the forecast gauge's callback; nil without forecasts
 }
 
 // New validates cfg and starts sampling every cfg.Interval. The reader it
@@ -50,6 +54,9 @@ func New(cfg Config) (*Dashboard, error) {
 		hist:   newHistory(s),
 		stop:   make(chan struct{}),
 		done:   make(chan struct{}),
+	}
+	if d.exported, err = d.exportForecasts(cfg.MeterProvider); err != nil {
+		return nil, fmt.Errorf("dashboard: creating the forecast gauge: %w", err)
 	}
 	go d.run()
 	return d, nil
@@ -68,7 +75,12 @@ func (d *Dashboard) Option() sdkmetric.Option { return sdkmetric.WithReader(d.re
 // far. It does not shut the reader down (the MeterProvider owns it). Close
 // is safe to call more than once.
 func (d *Dashboard) Close() error {
-	d.once.Do(func() { close(d.stop) })
+	d.once.Do(func() {
+		close(d.stop)
+		if d.exported != nil {
+			_ = d.exported.Unregister()
+		}
+	})
 	<-d.done
 	return nil
 }

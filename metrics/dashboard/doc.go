@@ -3,7 +3,8 @@
 // retries, rate limits and bulkheads, HTTP routes, caches, health checks,
 // firing alerts and Go runtime, with an in-memory history and linear
 // forecasts. Nothing else is installed: no Prometheus, no scrape, no
-// JavaScript, no external request.
+// JavaScript, no external request. For teams that run Prometheus and
+// Grafana, package metrics/dashboard/grafana writes the same view.
 //
 // # Wiring
 //
@@ -83,5 +84,15 @@
 // gives the slope, its standard error, and the time until the line reaches
 // the threshold ([Trend.TimeToThreshold]). A least-squares fit follows
 // outliers more than a robust (Theil–Sen) fit would; the standard error says
-// how far to trust the slope.
+// how far to trust the slope. The times to threshold are also exported as
+// the gauge keel.dashboard.forecast.seconds_to_threshold (through
+// Config.MeterProvider), so that alert rules can use them; the gauge's
+// callback holds the dashboard weakly and Close unregisters it.
+//
+// # Bottlenecks
+//
+// [Snapshot.Bottlenecks] ranks, over the rate window, routes by time spent
+// (rate × mean latency, from the histogram's sum) and by p99, HTTP
+// dependencies by p99, and SQL statements (metrics/sqlmetrics) by time
+// spent; see [Bottlenecks].
 package dashboard

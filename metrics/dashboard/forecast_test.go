@@ -9,6 +9,8 @@ import (
 
 	"github.com/keel-go/keel/metrics/dashboard"
 	"go.opentelemetry.io/otel/metric"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 )
 
 // A series growing 2 units/s with a known ±3 zig-zag: the fit recovers the
@@ -66,7 +68,13 @@ func TestFitSyntheticGrowth(t *testing.T) {
 // Forecasts configured on the dashboard fit the ring's samples of a gauge.
 func TestForecastOverRing(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		d, mp := newDashboard(t, dashboard.Config{Forecasts: []dashboard.Forecast{{Metric: "keel.ratelimit.in_flight", Threshold: 100}}})
+		// The forecasts are exported to another provider, as a service
+		// would export them to its own.
+		exportReader := sdkmetric.NewManualReader()
+		export := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exportReader))
+		defer export.Shutdown(context.Background())
+		d, mp := newDashboard(t, dashboard.Config{MeterProvider: export,
+			Forecasts: []dashboard.Forecast{{Metric: "keel.ratelimit.in_flight", Threshold: 100}}})
 		start := time.Now()
 		_, err := mp.Meter("test").Int64ObservableGauge("keel.ratelimit.in_flight",
 			metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {
@@ -89,6 +97,25 @@ func TestForecastOverRing(t *testing.T) {
 		// At 600 s the line stands near 60; 100 is ~400 s away.
 		if s := float64(f.SecondsToThreshold); math.Abs(s-400) > 10 {
 			t.Errorf("seconds to threshold %v, want about 400", f.SecondsToThreshold)
+		}
+
+		var rm metricdata.ResourceMetrics
+		if err := exportReader.Collect(context.Background(), &rm); err != nil {
+			t.Fatal(err)
+		}
+		var exported []metricdata.DataPoint[float64]
+		for _, sm := range rm.ScopeMetrics {
+			for _, m := range sm.Metrics {
+				if g, ok := m.Data.(metricdata.Gauge[float64]); ok && m.Name == "keel.dashboard.forecast.seconds_to_threshold" {
+					exported = g.DataPoints
+				}
+			}
+		}
+		if len(exported) != 1 || exported[0].Value != float64(f.SecondsToThreshold) {
+			t.Fatalf("exported %+v, want one point of %v", exported, f.SecondsToThreshold)
+		}
+		if v, _ := exported[0].Attributes.Value("keel.dashboard.metric"); v.AsString() != "keel.ratelimit.in_flight" {
+			t.Errorf("exported point names %q", v.AsString())
 		}
 	})
 }
