@@ -88,9 +88,12 @@ func call[T any, A attempt[T]](ctx context.Context, ls []layer, once bool, fn A)
 			return err
 		}
 		var err error
-		if l.limiter != nil {
+		switch {
+		case l.limiter != nil:
 			err = l.limiter.Do(ctx, inner)
-		} else {
+		case l.adaptive != nil:
+			err = l.adaptive.Do(ctx, inner)
+		default:
 			err = l.bulkhead.Do(ctx, inner)
 		}
 		return out, err

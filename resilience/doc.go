@@ -42,7 +42,8 @@
 //     other way round, each hedge would be a whole retry loop. Give the hedge
 //     the breaker inside it (hedge.Config.Breaker), so that it sends no hedge
 //     while the breaker is not closed; With insists.
-//   - A rate limit or bulkhead on the dependency goes inside the retry and the
+//   - A rate limit or bulkhead on the dependency (ratelimit's Limiter and
+//     Bulkhead, or ratelimit/adaptive's Limiter) goes inside the retry and the
 //     hedge (each attempt takes a token or a slot) and outside the breaker
 //     (its refusals are not the dependency's failures). A limit on logical
 //     calls may go further out.

@@ -10,13 +10,15 @@ import (
 	"github.com/keel-go/keel/fallback"
 	"github.com/keel-go/keel/hedge"
 	"github.com/keel-go/keel/ratelimit"
+	"github.com/keel-go/keel/ratelimit/adaptive"
 	"github.com/keel-go/keel/retry"
 	"github.com/keel-go/keel/timeout"
 )
 
 // Policy is anything with Keel's execution shape. Every Keel policy has it:
 // *retry.Policy, *breaker.Breaker, *timeout.Policy, *hedge.Policy,
-// *fallback.Policy[T], *ratelimit.Limiter and *ratelimit.Bulkhead. A policy
+// *fallback.Policy[T], *ratelimit.Limiter, *ratelimit.Bulkhead and
+// *adaptive.Limiter (ratelimit/adaptive). A policy
 // of your own may join a pipeline too, provided it calls fn at most once at a
 // time (the pipeline passes values through it in a variable).
 type Policy interface {
@@ -32,7 +34,7 @@ const (
 	kindTimeout
 	kindRetry
 	kindHedge
-	kindLimit // *ratelimit.Limiter or *ratelimit.Bulkhead
+	kindLimit // *ratelimit.Limiter, *ratelimit.Bulkhead or *adaptive.Limiter
 	kindBreaker
 )
 
@@ -47,6 +49,7 @@ type layer struct {
 	hedge    *hedge.Policy
 	limiter  *ratelimit.Limiter
 	bulkhead *ratelimit.Bulkhead
+	adaptive *adaptive.Limiter
 }
 
 // Pipeline runs calls through a list of policies, the first outermost. It is
@@ -117,6 +120,8 @@ func resolve(pol Policy) (layer, error) {
 		l.kind, l.limiter = kindLimit, v
 	case *ratelimit.Bulkhead:
 		l.kind, l.bulkhead = kindLimit, v
+	case *adaptive.Limiter:
+		l.kind, l.adaptive = kindLimit, v
 	default:
 		if isFallback(pol) {
 			l.kind = kindFallback
@@ -158,8 +163,11 @@ func (l layer) String() string {
 	case kindHedge:
 		return "hedge(" + l.hedge.Name() + ")"
 	case kindLimit:
-		if l.limiter != nil {
+		switch {
+		case l.limiter != nil:
 			return "ratelimit(" + l.limiter.Policy().Name + ")"
+		case l.adaptive != nil:
+			return "adaptive"
 		}
 		return "bulkhead"
 	case kindFallback:

@@ -15,6 +15,7 @@ import (
 	"github.com/keel-go/keel/fallback"
 	"github.com/keel-go/keel/hedge"
 	"github.com/keel-go/keel/ratelimit"
+	"github.com/keel-go/keel/ratelimit/adaptive"
 	"github.com/keel-go/keel/resilience"
 	"github.com/keel-go/keel/retry"
 	"github.com/keel-go/keel/timeout"
@@ -232,4 +233,31 @@ func TestLimiterInAPipeline(t *testing.T) {
 	err = p.Do(context.Background(), func(context.Context) error { return nil })
 	assert.ErrorIs(t, err, ratelimit.ErrLimited)
 	assert.True(t, errors.Is(err, retry.ErrMaxAttempts))
+}
+
+// An adaptive limiter (ratelimit/adaptive) is a limit to the pipeline: it
+// runs calls through its own Do, is named in String, and the rule that keeps
+// a limit outside the breaker applies to it (it was once taken for a custom
+// policy, so its refusals could open the breaker unnoticed).
+func TestAdaptiveLimiterIsALimit(t *testing.T) {
+	rt := newRetry(t, retry.Config{Name: "rt"})
+	br := newBreaker(t, breaker.Config{Name: "br"})
+	al, err := adaptive.New(adaptive.Config{Name: "backend"})
+	require.NoError(t, err)
+
+	p, err := resilience.With(rt, al, br)
+	require.NoError(t, err)
+	assert.Equal(t, "retry(rt) → adaptive → breaker(br)", p.String())
+	got, err := resilience.Do(context.Background(), p, func(context.Context) (int, error) {
+		assert.Equal(t, 1, al.InFlight(), "the call holds a permit of the adaptive limiter")
+		return 7, nil
+	})
+	require.NoError(t, err)
+	assert.Equal(t, 7, got)
+	assert.Equal(t, 0, al.InFlight())
+
+	_, err = resilience.With(rt, br, al)
+	var oe *resilience.OrderError
+	require.ErrorAs(t, err, &oe)
+	assert.Contains(t, err.Error(), "a rate limit or bulkhead inside a breaker")
 }
