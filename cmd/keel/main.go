@@ -1,11 +1,12 @@
 // Command keel is the operator's tool for a service built on Keel: backups,
-// audit-log verification and key management.
+// audit-log verification, key management, and the Grafana dashboard and
+// Prometheus rules of Keel's metrics.
 //
 //	keel <group> <command> [flags]
 //
 // Every command is listed in the table below, in the order `keel help`
 // prints them; each group's commands live in their own file (backup.go,
-// backup_repo.go, audit.go, keys.go). Secrets are never taken from
+// backup_repo.go, audit.go, keys.go, metrics.go). Secrets are never taken from
 // arguments: commands read them from files or the environment.
 package main
 
@@ -48,6 +49,8 @@ var commands = []command{
 	{"keys", "promote", "make an existing key of a key ring primary", keysPromote},
 	{"keys", "retire", "remove a non-primary key from a key ring", keysRetire},
 	{"keys", "rotate", "add a new primary key, keeping old keys for decryption", keysRotate},
+	{"metrics", "grafana", "write a Grafana dashboard of Keel's metrics (JSON) to stdout", metricsGrafana},
+	{"metrics", "rules", "write Prometheus recording and predict_linear alert rules to stdout", metricsRules},
 }
 
 func main() {

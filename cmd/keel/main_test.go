@@ -60,7 +60,8 @@ func TestCommandTable(t *testing.T) {
 	}
 	assert.IsNonDecreasing(t, names, "help lists the commands sorted")
 	for _, want := range []string{"audit query", "audit verify", "backup create", "backup forget", "backup init", "backup keygen",
-		"backup list", "backup prune", "backup restore", "backup verify", "keys generate", "keys list", "keys promote", "keys retire", "keys rotate"} {
+		"backup list", "backup prune", "backup restore", "backup verify", "keys generate", "keys list", "keys promote", "keys retire", "keys rotate",
+		"metrics grafana", "metrics rules"} {
 		assert.True(t, seen[want], "%q is missing from the table", want)
 	}
 
