@@ -69,7 +69,7 @@ func New(cfg Config) (*Breaker, error) {
 		probesToClose:  cfg.HalfOpenSuccesses,
 		classify:       cfg.Classifier,
 		listeners:      slices.Clone(cfg.OnStateChange),
-		logger:         cfg.Logger,
+		logger:         orDiscard(cfg.Logger),
 		windowed:       cfg.windowed(),
 		windowSize:     cfg.WindowSize,
 		windowDuration: cfg.WindowDuration,
@@ -350,3 +350,12 @@ func (b *Breaker) Close() { b.Reset() }
 
 // Disable lets every call through and counts nothing until Reset or Open.
 func (b *Breaker) Disable() { b.force(Disabled) }
+
+// orDiscard is the Logger a nil Config.Logger stands for: one that discards,
+// set once here so that no call site tests for nil (docs/CONVENTIONS.md).
+func orDiscard(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return l
+}

@@ -55,15 +55,13 @@ func (b *Breaker) announceOrStepDown(c StateChange) {
 
 func (b *Breaker) announce(c StateChange) {
 	b.metrics.transition(c.From, c.To)
-	if b.logger != nil {
-		level := slog.LevelInfo
-		if c.To == Open || c.To == ForcedOpen {
-			level = slog.LevelWarn
-		}
-		b.logger.LogAttrs(context.Background(), level, "breaker: state changed",
-			slog.String("breaker", c.Name), slog.String("from", c.From.String()),
-			slog.String("to", c.To.String()), slog.Int("open_count", c.OpenCount))
+	level := slog.LevelInfo
+	if c.To == Open || c.To == ForcedOpen {
+		level = slog.LevelWarn
 	}
+	b.logger.LogAttrs(context.Background(), level, "breaker: state changed",
+		slog.String("breaker", c.Name), slog.String("from", c.From.String()),
+		slog.String("to", c.To.String()), slog.Int("open_count", c.OpenCount))
 	for _, l := range b.listeners {
 		l(c)
 	}

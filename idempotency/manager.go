@@ -86,7 +86,7 @@ func New(cfg Config) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Manager{store: cfg.Store, lease: cfg.Lease, ttl: cfg.TTL, logger: cfg.Logger, tel: tel}, nil
+	return &Manager{store: cfg.Store, lease: cfg.Lease, ttl: cfg.TTL, logger: orDiscard(cfg.Logger), tel: tel}, nil
 }
 
 // Begun is the result of a successful Begin: either the caller holds the
@@ -190,7 +190,7 @@ func (m *Manager) ended(ctx context.Context, op string, ok endKind, err error) e
 }
 
 func (m *Manager) log(ctx context.Context, msg string, err error) {
-	if m.logger != nil {
+	if m.logger.Enabled(ctx, slog.LevelWarn) { // the attribute costs an error string
 		m.logger.LogAttrs(ctx, slog.LevelWarn, msg, slog.String("error", err.Error()))
 	}
 }
@@ -215,4 +215,13 @@ func validate(scope, key string, fingerprint []byte) error {
 		}
 	}
 	return nil
+}
+
+// orDiscard is the Logger a nil Config.Logger stands for: one that discards,
+// set once here so that no call site tests for nil (docs/CONVENTIONS.md).
+func orDiscard(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return l
 }

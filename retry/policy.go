@@ -94,7 +94,7 @@ func New(cfg Config) (*Policy, error) {
 		maxRetryAfter:  cfg.MaxRetryAfter,
 		budget:         cfg.Budget,
 		onRetry:        cfg.OnRetry,
-		logger:         cfg.Logger,
+		logger:         orDiscard(cfg.Logger),
 	}
 	if p.name == "" {
 		p.name = "default"
@@ -260,7 +260,7 @@ func (p *Policy) noteRetry(ctx context.Context, attempt int, err error, delay ti
 			attribute.Int("keel.retry.attempt", attempt),
 			attribute.Float64("keel.retry.delay", delay.Seconds())))
 	}
-	if p.logger != nil {
+	if p.logger.Enabled(ctx, slog.LevelDebug) { // the attributes cost an error string
 		p.logger.LogAttrs(ctx, slog.LevelDebug, "retry: attempt failed, retrying",
 			slog.String("policy", p.name), slog.Int("attempt", attempt),
 			slog.Duration("delay", delay), slog.String("error", err.Error()))
@@ -273,7 +273,7 @@ func (p *Policy) noteRetry(ctx context.Context, attempt int, err error, delay ti
 func (p *Policy) giveUp(ctx context.Context, attempts int, errs []error, reason error, outcome int) error {
 	p.metrics.call(outcome)
 	e := &Error{Attempts: attempts, Reason: reason, Errs: errs}
-	if p.logger != nil && attempts > 1 {
+	if attempts > 1 && p.logger.Enabled(ctx, slog.LevelWarn) {
 		p.logger.LogAttrs(ctx, slog.LevelWarn, "retry: giving up",
 			slog.String("policy", p.name), slog.Int("attempts", attempts),
 			slog.String("reason", outcomeNames[outcome]), slog.String("error", e.Error()))
@@ -283,4 +283,13 @@ func (p *Policy) giveUp(ctx context.Context, attempts int, errs []error, reason 
 			attribute.Int("keel.retry.attempts", attempts), attribute.String("keel.retry.outcome", outcomeNames[outcome])))
 	}
 	return e
+}
+
+// orDiscard is the Logger a nil Config.Logger stands for: one that discards,
+// set once here so that no call site tests for nil (docs/CONVENTIONS.md).
+func orDiscard(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return l
 }
