@@ -71,9 +71,11 @@
 //     latency state is a fixed eight-slot ring.
 //   - Do never runs fn when refused or when ctx has already ended (it
 //     returns ctx.Err()); it releases the permit when fn returns or panics.
-//   - A Permit released twice is logged at Error and ignored where it can
-//     be told (no call in flight, or its tenant has none); release each
-//     Permit exactly once.
+//   - A Permit released twice (or Released and Dropped) is logged at Error
+//     and ignored, whatever else is in flight: each admitted call holds a
+//     slot with a generation, and only the first release frees it (no
+//     allocation per call; the slots grow with the most calls ever in
+//     flight at once).
 //   - On a simulated backend offered 1.5 times its capacity the limit
 //     settles within 30 % of the capacity, admitted calls' p99 stays
 //     under twice the unloaded latency, and throughput above 85 % of

@@ -31,6 +31,7 @@ type Limiter struct {
 	ctl      *controller
 	inFlight int
 	tenants  tenants
+	slots    permitSlots
 }
 
 // New returns a Limiter, or an error naming the first invalid Config
@@ -69,6 +70,8 @@ type Permit struct {
 	l      *Limiter
 	start  time.Time
 	tenant string
+	slot   int32  // which of the limiter's slots the call holds
+	gen    uint32 // the slot's generation when it was taken
 }
 
 // Release frees the slot and feeds the call's latency (from Acquire to
@@ -112,12 +115,13 @@ func (l *Limiter) acquire(p Priority, tenant string) (Permit, error) {
 		l.stats.limited[idx].Add(1)
 		return Permit{}, l.refused
 	}
+	slot, gen := l.slots.take()
 	l.inFlight++
 	l.ctl.noteInFlight(l.inFlight)
 	l.stats.inFlight.Store(int64(l.inFlight))
 	l.mu.Unlock()
 	l.stats.allowed[idx].Add(1)
-	return Permit{l: l, start: now, tenant: tenant}, nil
+	return Permit{l: l, start: now, tenant: tenant, slot: slot, gen: gen}, nil
 }
 
 // classCap is how many calls may be in flight when a call of priority p
@@ -138,7 +142,7 @@ func (l *Limiter) release(p Permit, record bool) {
 		now = time.Now()
 	}
 	l.mu.Lock()
-	if l.inFlight == 0 || !l.tenants.release(p.tenant) {
+	if !l.slots.give(p.slot, p.gen) || !l.tenants.release(p.tenant) {
 		l.mu.Unlock()
 		l.logger.Error("adaptive: a Permit was released twice; the second release was ignored",
 			slog.String("keel.ratelimit.name", l.name))
