@@ -190,8 +190,9 @@ func (c *Cache[K, V]) set(key K, value V, ttl time.Duration, explicit bool) erro
 	s.drainBeforeWrite()
 	s.supersedeFlight(key)
 	if int64(w) > int64(s.capacity) {
-		s.reject(key, h)
+		s.reject(key, h, t, &evs)
 		s.mu.Unlock()
+		c.notifyAll(&evs)
 		return fmt.Errorf("%w: weight %d, limit %d (Config.Capacity / Config.Shards)", ErrTooHeavy, w, s.capacity)
 	}
 	s.put(key, h, c.newNode(key, value, nil, ttl, w, t), t, &evs)
@@ -242,8 +243,17 @@ func (c *Cache[K, V]) MaxWeight() int {
 
 // reject removes the older value of a key whose new value was refused for
 // its weight: the older value is out of date. Lock held.
-func (s *shard[K, V]) reject(key K, h uint64) {
-	s.remove(key, h)
+func (s *shard[K, V]) reject(key K, h uint64, now int64, evs *evictions[K, V]) {
+	// The key's older value leaves with it (it is out of date), and like
+	// every entry that leaves it is reported to OnEvict: a user who keeps
+	// accounts there would drift otherwise.
+	if n := s.remove(key, h); n != nil && n.missing == nil {
+		reason := Evicted
+		if !n.liveAt(now) {
+			reason = Expired
+		}
+		evs.add(eviction[K, V]{key: n.key, value: n.value, reason: reason}, true)
+	}
 	s.rejected++
 }
 

@@ -154,8 +154,8 @@
 //     answer of 0 counts as 1, so entries are never more than Capacity
 //     whatever it answers, and an entry heavier than MaxWeight is refused
 //     (Set returns ErrTooHeavy; a loaded one reaches its callers unstored)
-//     without evicting anything; the key's older value is removed, being
-//     out of date.
+//     without evicting anything else; the key's older value is removed,
+//     being out of date, and reported to OnEvict as Evicted.
 //   - Weight: with a Weigher, the entries' total weight never exceeds
 //     Capacity (Stats.Weight), checked after every write by
 //     TestWeigherBoundsTheTotalWeight and under concurrent writes.

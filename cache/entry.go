@@ -8,7 +8,9 @@ type EvictionReason int
 const (
 	// Expired: the entry's TTL passed (and its StaleIfError grace, if any).
 	Expired EvictionReason = iota + 1
-	// Evicted: the entry made room for another (capacity or admission).
+	// Evicted: the entry made room for another (capacity or admission), or
+	// its key was written with a value too heavy to store (ErrTooHeavy),
+	// which replaces no entry and removes the out-of-date one.
 	Evicted
 	// Deleted: removed by Delete or Purge.
 	Deleted

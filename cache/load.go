@@ -218,7 +218,7 @@ func (c *Cache[K, V]) finish(key K, f *flight[V], v V, err error) {
 		switch {
 		case f.superseded:
 		case int64(w) > int64(s.capacity):
-			s.reject(key, h)
+			s.reject(key, h, t, &evs)
 		default:
 			s.put(key, h, c.newNode(key, v, nil, ttl, w, t), t, &evs)
 		}
