@@ -70,11 +70,19 @@ type Config struct {
 	TagHeader string
 
 	// Invalidates, if set, returns the tags to invalidate when an unsafe
-	// request (POST, PUT, PATCH, DELETE, ...) through the middleware
-	// succeeds (status below 400); the request's path is always
-	// invalidated as a prefix (RFC 9111 §4.4). It runs before the answer
-	// reaches the client.
+	// request (POST, PUT, PATCH, DELETE, or one of UnsafeMethods) through
+	// the middleware succeeds (status below 400). The request's URI, and
+	// the same-origin URIs in its Location and Content-Location, are
+	// always invalidated (RFC 9111 §4.4), but not the paths under them:
+	// to invalidate a subtree, list a tag its responses carry, or call
+	// InvalidatePrefix. It runs before the answer reaches the client.
 	Invalidates func(r *http.Request) []string
+
+	// UnsafeMethods names further request methods (case-sensitive, as
+	// methods are) that change state and so invalidate like POST. A method
+	// neither RFC 9110 nor this list names is passed to the handler and
+	// invalidates nothing: no client can empty the cache by inventing one.
+	UnsafeMethods []string
 
 	// LoadTimeout bounds one handler call made for the cache (the call
 	// that several requests share, or a background revalidation). Default

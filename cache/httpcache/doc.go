@@ -9,8 +9,23 @@
 // for the same key wait for one handler call (cache.Cache's GetOrLoad), not
 // one each. Responses get a strong ETag when the handler gave none, and a
 // request whose If-None-Match matches is answered 304. A change made through
-// an unsafe method, or by the application calling InvalidatePrefix or
-// InvalidateTags, makes the affected responses unusable at once.
+// an unsafe method (POST, PUT, PATCH, DELETE, Config.UnsafeMethods)
+// invalidates the request's URI and its same-origin Location and
+// Content-Location; the application invalidates wider with InvalidatePrefix,
+// InvalidateTags or Config.Invalidates. Invalidated responses are unusable at
+// once. Other methods (OPTIONS, TRACE, unknown ones) pass through and
+// invalidate nothing.
+//
+// Response fields are read case-insensitively: a handler that writes the
+// header map directly (w.Header()["set-cookie"]) is judged as if it had
+// used Set.
+//
+// Conditional requests: a handler call made for one request alone sees its
+// If-None-Match and If-Modified-Since, so a handler doing conditional GET
+// itself (http.ServeContent) answers 304; a handler's 304 is passed on and
+// not stored. A call shared by several requests, whose response may be
+// stored, is made without them, and the cache answers If-None-Match itself
+// from the response's ETag.
 //
 // # Use
 //
@@ -68,7 +83,7 @@
 //	RFC 9111 §4.1                Vary: * is never stored
 //	RFC 9111 §3 (Keel)           5xx, 206 and other statuses outside RFC 9110 §15.1's list and 302/307 are not stored
 //	RFC 9111 §3.3, §3.4          a Range request bypasses the cache
-//	RFC 9111 §4.4                a successful unsafe request invalidates its path (and Location); a failed one does not
+//	RFC 9111 §4.4                a successful unsafe request invalidates its URI and same-origin Location, not paths under them; a failed one, or an unknown method, does not
 //	RFC 9111 §5.2.1 (Keel)       request Cache-Control (no-cache, max-age=0) is ignored: clients cannot force handler calls
 //	RFC 5861 §3                  stale-while-revalidate: the stale response is served and one background call replaces it
 //	RFC 5861 §4                  stale-if-error: a 5xx from the handler is answered with the stale response
@@ -103,14 +118,17 @@
 //     request whose client leaves stops waiting without ending it.
 //   - Invalidation: after InvalidatePrefix or InvalidateTags returns, no
 //     response they cover is served, including one whose handler call was
-//     running when they were called. An unsafe request that succeeds
-//     invalidates its path before its answer reaches the client.
+//     running when they were called, nor handed to a request that joins a
+//     shared call afterwards. An unsafe request that succeeds (a handler
+//     that writes nothing succeeds with net/http's implicit 200)
+//     invalidates its URI before its answer reaches the client.
 //   - Bad input: every request and response field is bounded and parsed
 //     without panics (keys over 8 KiB, Cache-Control over 4 KiB or 32
 //     directives, more than 16 Vary names, 32 tags or 64 If-None-Match tags
 //     are not cached or not matched). Config errors name the field.
 //   - Memory: at most Config.Capacity records and Config.MaxBytes bytes of
-//     responses; one response at most Config.MaxResponseSize (a larger one
+//     records (body, fields, key, principal, Vary names and values,
+//     invalidation slots, plus a fixed overhead each); one response at most Config.MaxResponseSize (a larger one
 //     streams to its client, or, when a call was shared, each waiting
 //     request calls the handler itself).
 //   - Faults: the cache fails open. A handler that panics or times out in a

@@ -23,22 +23,25 @@ type entry struct {
 	pass bool
 
 	// responses
-	decision   decision // decisionStored, or why it was not stored
-	tooLarge   bool     // over MaxResponseSize: the body was dropped
-	varyValues []string // the request's values of the vary fields
-	id         uint64
-	status     int
-	header     http.Header // every value slice has len == cap: an append copies
-	body       []byte
-	etag       string
-	principal  string
-	storedAt   time.Time
-	initialAge time.Duration
-	fresh      time.Duration // freshness lifetime
-	swr, sie   time.Duration // stale-while-revalidate, stale-if-error windows
-	seq        uint64        // invalidation sequence before the origin call
-	slots      []slotPair    // invalidation slots: path prefixes and tags
-	size       int64
+	decision decision // decisionStored, or why it was not stored
+	tooLarge bool     // over MaxResponseSize: the body was dropped
+	// sawConditionals: the handler was asked with the request's
+	// conditional fields (a call for one request), so its status stands.
+	sawConditionals bool
+	varyValues      []string // the request's values of the vary fields
+	id              uint64
+	status          int
+	header          http.Header // every value slice has len == cap: an append copies
+	body            []byte
+	etag            string
+	principal       string
+	storedAt        time.Time
+	initialAge      time.Duration
+	fresh           time.Duration // freshness lifetime
+	swr, sie        time.Duration // stale-while-revalidate, stale-if-error windows
+	seq             uint64        // invalidation sequence before the origin call
+	slots           []slotPair    // invalidation slots: path prefixes and tags
+	size            int64
 	// contentLength is the Content-Length field value, built once (len == cap).
 	contentLength []string
 

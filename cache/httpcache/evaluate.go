@@ -33,6 +33,10 @@ func (m *Middleware) evaluate(rec *recorder, r *http.Request, info *requestInfo,
 		status = http.StatusOK
 	}
 	e := &entry{status: status, principal: info.principal, seq: seq, storedAt: now, tooLarge: rec.tooLarge}
+	// Every decision is made on the canonical form: a handler may write
+	// the map directly (w.Header()["set-cookie"]), and net/http sends such
+	// a key as it is, so a check for "Set-Cookie" alone would miss it.
+	rec.header = canonicalHeader(rec.header)
 	e.header = storedHeader(rec.header, m.cfg.TagHeader)
 	if !rec.tooLarge {
 		e.body = append([]byte(nil), rec.body.Bytes()...) // exact size: the buffer may have grown past it
@@ -64,7 +68,7 @@ func (m *Middleware) decide(rec *recorder, r *http.Request, info *requestInfo, e
 		return decisionNoStore
 	case d.noCache:
 		return decisionNoCache // would need validating with the handler on every use
-	case h["Set-Cookie"] != nil:
+	case hasFold(h, "Set-Cookie"): // h is canonical; any spelling is checked all the same
 		return decisionSetCookie
 	case h["Trailer"] != nil || hasTrailers(h):
 		return decisionMalformed
@@ -105,13 +109,17 @@ func (m *Middleware) decide(rec *recorder, r *http.Request, info *requestInfo, e
 		e.swr = max(d.staleWhileRevalidate, 0)
 		e.sie = max(d.staleIfError, 0)
 	}
-	e.size = int64(len(e.body)) + headerSize(e.header) + int64(len(info.principal)) + 256
-	if e.size > m.cfg.MaxResponseSize {
-		return decisionTooLarge
-	}
 	e.slots = m.inval.pathSlots(r.URL.Path, make([]slotPair, 0, 8+len(tags)))
 	for _, tag := range tags {
 		e.slots = append(e.slots, m.inval.tagSlot(tag))
+	}
+	// Everything the record holds counts toward MaxBytes: Vary names and
+	// the request's values (16 bytes each for the string headers), and the
+	// slots (4 bytes each).
+	e.size = int64(len(e.body)) + headerSize(e.header) + int64(len(info.principal)) + 256 +
+		varySize(e.vary) + varySize(e.varyValues) + int64(4*cap(e.slots))
+	if e.size > m.cfg.MaxResponseSize {
+		return decisionTooLarge
 	}
 	return decisionStored
 }
@@ -175,6 +183,54 @@ func storedHeader(h http.Header, tagField string) http.Header {
 		out[name] = append(make([]string, 0, len(v)), v...)
 	}
 	return out
+}
+
+// canonicalHeader returns h with every key in canonical form, the values
+// of keys that differ only in case merged; h itself if it is canonical.
+func canonicalHeader(h http.Header) http.Header {
+	canonical := true
+	for name := range h {
+		if http.CanonicalHeaderKey(name) != name {
+			canonical = false
+			break
+		}
+	}
+	if canonical {
+		return h
+	}
+	out := make(http.Header, len(h))
+	for name, v := range h {
+		c := http.CanonicalHeaderKey(name)
+		out[c] = append(out[c], v...)
+	}
+	return out
+}
+
+// hasFold reports whether h has name in any case spelling.
+func hasFold(h http.Header, name string) bool {
+	for k := range h {
+		if strings.EqualFold(k, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// delFold deletes name from h in every case spelling.
+func delFold(h http.Header, name string) {
+	for k := range h {
+		if strings.EqualFold(k, name) {
+			delete(h, k)
+		}
+	}
+}
+
+func varySize(list []string) int64 {
+	n := int64(24) // the slice header
+	for _, s := range list {
+		n += int64(len(s) + 16)
+	}
+	return n
 }
 
 func headerSize(h http.Header) int64 {

@@ -81,11 +81,12 @@ func (v *invalidator) valid(seq uint64, slots []slotPair) bool {
 	return true
 }
 
-// pathSlots returns the slots of every prefix of path that ends at a
-// segment boundary: "/a/b" has "", "/a" and "/a/b". Paths deeper than
+// pathSlots returns the slot of path itself (uriSlot) and the slots of
+// every prefix of path that ends at a segment boundary: "/a/b" has "",
+// "/a" and "/a/b". Paths deeper than
 // maxPathSegments share the slot of their first maxPathSegments segments.
 func (v *invalidator) pathSlots(path string, into []slotPair) []slotPair {
-	into = append(into, v.slot('p', ""))
+	into = append(into, v.uriSlot(path), v.slot('p', ""))
 	n := 0
 	for i := 1; i <= len(path); i++ {
 		if i == len(path) || path[i] == '/' {
@@ -118,6 +119,10 @@ func (v *invalidator) prefixSlot(prefix string) slotPair {
 	}
 	return v.slot('p', prefix)
 }
+
+// uriSlot is the slot of path alone (RFC 9111 §4.4's invalidation of a
+// request URI), which covers no path under it.
+func (v *invalidator) uriSlot(path string) slotPair { return v.slot('u', path) }
 
 func (v *invalidator) tagSlot(tag string) slotPair { return v.slot('t', tag) }
 

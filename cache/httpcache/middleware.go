@@ -118,13 +118,16 @@ type handler struct {
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	m := h.m
-	switch r.Method {
-	case http.MethodGet, http.MethodHead:
-	case http.MethodOptions, http.MethodTrace:
-		h.next.ServeHTTP(w, r)
+	switch {
+	case r.Method == http.MethodGet || r.Method == http.MethodHead:
+	case m.unsafe(r.Method):
+		m.serveUnsafe(w, r, h.next)
 		return
 	default:
-		m.serveUnsafe(w, r, h.next)
+		// OPTIONS, TRACE, CONNECT and methods neither RFC 9110 nor the
+		// Config names: passed on, invalidating nothing (an unknown
+		// method must not let any client empty the cache).
+		h.next.ServeHTTP(w, r)
 		return
 	}
 	if r.Header["Range"] != nil || m.closed.Load() {
@@ -288,10 +291,27 @@ func (m *Middleware) answer(w http.ResponseWriter, r *http.Request, res *entry, 
 	if m.cfg.CacheStatus != "" {
 		h["Cache-Status"] = []string{m.cfg.CacheStatus + "; " + fwd + "; detail=" + decisionNames[res.decision]}
 	}
+	if res.status == http.StatusOK && !res.sawConditionals {
+		// The handler answered without this request's conditionals (a
+		// shared call): answer If-None-Match against its ETag here, as
+		// for a stored response, so the client still gets its 304.
+		if etag := res.header.Get("Etag"); etag != "" && ifNoneMatch(r.Header.Values("If-None-Match"), etag) {
+			for _, name := range notModifiedFields {
+				if v := res.header[name]; v != nil {
+					h[name] = v
+				}
+			}
+			m.metrics.notModified.Add(1)
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+	}
 	for name, v := range res.header {
 		h[name] = v
 	}
-	h["Content-Length"] = []string{strconv.Itoa(len(res.body))}
+	if bodyAllowed(res.status) {
+		h["Content-Length"] = []string{strconv.Itoa(len(res.body))}
+	}
 	w.WriteHeader(res.status)
 	if r.Method != http.MethodHead && bodyAllowed(res.status) {
 		_, _ = w.Write(res.body)
@@ -302,7 +322,10 @@ func (m *Middleware) answer(w http.ResponseWriter, r *http.Request, res *entry, 
 // answer r: stored, shared or made for the same principal, and made for the
 // same values of the fields it varies on.
 func (m *Middleware) reusable(res *entry, r *http.Request, info *requestInfo) bool {
-	if res.decision != decisionStored {
+	if res.decision != decisionStored || !m.inval.valid(res.seq, res.slots) {
+		// Invalidated after the call stored it: a request that joined the
+		// call after InvalidatePrefix or InvalidateTags returned must not
+		// get the answer the invalidation was about.
 		return false
 	}
 	if !res.shared && (info.sharedOnly || res.principal != info.principal) {
@@ -348,7 +371,16 @@ func (m *Middleware) revalidateInBackground(r *http.Request, info requestInfo, k
 // too large to store streams to it, and call returns nil.
 func (m *Middleware) call(r *http.Request, info *requestInfo, next http.Handler, client http.ResponseWriter) *entry {
 	seq := m.inval.current()
-	req := originRequest(r)
+	// Conditionals: a call whose answer is shared (client == nil: the
+	// coalesced load, a background revalidation) must get the full
+	// response, since other requests and the store use it; it is asked
+	// without the conditionals, and answer evaluates If-None-Match itself.
+	// A call made for one request alone (client != nil) passes them on, so
+	// that a handler doing conditional GET itself (http.ServeContent)
+	// answers 304 without producing the body; a 304 is not stored and does
+	// not mark the URL uncacheable.
+	conditional := client != nil && hasConditionals(r)
+	req := originRequest(r, conditional)
 	rec := newRecorder(m.cfg.MaxResponseSize, client, []string{m.cfg.TagHeader})
 	next.ServeHTTP(rec, req)
 	if rec.streamed {
@@ -357,26 +389,43 @@ func (m *Middleware) call(r *http.Request, info *requestInfo, next http.Handler,
 		return nil
 	}
 	res := m.evaluate(rec, req, info, seq)
+	res.sawConditionals = conditional
 	if res.decision == decisionStored {
 		m.put(info, req, res)
 	}
 	m.metrics.decisions[res.decision].Add(1)
-	if res.decision != decisionStored && res.decision != decisionFull && res.decision != decisionInvalidated {
+	notModified := conditional && (res.status == http.StatusNotModified || res.status == http.StatusPreconditionFailed)
+	if res.decision != decisionStored && res.decision != decisionFull && res.decision != decisionInvalidated && !notModified {
 		m.markUncacheable(info)
 	}
 	return res
 }
 
+var conditionalFields = []string{"If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "If-Range"}
+
+func hasConditionals(r *http.Request) bool {
+	for _, name := range conditionalFields {
+		if r.Header[name] != nil {
+			return true
+		}
+	}
+	return false
+}
+
 // originRequest is the request the handler sees on a cache's behalf: a GET
-// (a HEAD is answered from it), without a body and without the conditional
-// and range fields, which the cache answers itself.
-func originRequest(r *http.Request) *http.Request {
+// (a HEAD is answered from it), without a body, without Range (never sent
+// through the cache), and, unless keepConditionals, without the
+// conditional fields, which the cache then answers itself.
+func originRequest(r *http.Request, keepConditionals bool) *http.Request {
 	req := r.Clone(r.Context())
 	req.Method = http.MethodGet
 	req.Body = http.NoBody
 	req.ContentLength = 0
-	for _, name := range []string{"If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "If-Range", "Range"} {
-		req.Header.Del(name)
+	req.Header.Del("Range")
+	if !keepConditionals {
+		for _, name := range conditionalFields {
+			req.Header.Del(name)
+		}
 	}
 	return req
 }
@@ -413,7 +462,7 @@ func (m *Middleware) put(info *requestInfo, r *http.Request, res *entry) {
 	}
 	vkey := variantsKey(info)
 	m.putRecord(vkey, &entry{key: vkey, variants: true, vary: res.vary, shared: res.shared,
-		size: int64(len(vkey)) + 64}, lifetime)
+		size: int64(len(vkey)) + 64 + varySize(res.vary)}, lifetime)
 }
 
 // putRecord stores e under key for lifetime, keeping the byte count exact:
@@ -457,21 +506,42 @@ func release(c *counters, e *entry) {
 	}
 }
 
+// unsafe reports whether method is one whose success invalidates: the
+// unsafe methods RFC 9110 §9.2.1 defines (POST, PUT, DELETE), PATCH (RFC
+// 5789), and Config.UnsafeMethods.
+func (m *Middleware) unsafe(method string) bool {
+	switch method {
+	case http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch:
+		return true
+	}
+	return containsString(m.cfg.UnsafeMethods, method)
+}
+
+// invalidateURI makes the stored responses for path (with any query)
+// unusable, and nothing under it.
+func (m *Middleware) invalidateURI(path string) {
+	m.inval.raise(m.inval.uriSlot(path))
+	m.metrics.invalidations[invalidationPrefix].Add(1)
+}
+
 // serveUnsafe passes an unsafe request (POST, PUT, DELETE, ...) on and,
-// when it succeeds, invalidates its path, the same-origin paths in its
-// Location and Content-Location (RFC 9111 §4.4), and Config.Invalidates'
-// tags, before the answer reaches the client.
+// when it succeeds, invalidates its URI and the same-origin URIs in its
+// Location and Content-Location (RFC 9111 §4.4: those URIs, not what is
+// under them), and Config.Invalidates' tags, before the answer reaches the
+// client. A handler that writes nothing succeeded with net/http's implicit
+// 200: the invalidation then runs when it returns, still before net/http
+// sends that answer.
 func (m *Middleware) serveUnsafe(w http.ResponseWriter, r *http.Request, next http.Handler) {
 	sw := &statusWriter{ResponseWriter: w}
 	sw.invalidate = func(status int) {
 		if status >= 400 {
 			return
 		}
-		m.InvalidatePrefix(r.URL.Path)
+		m.invalidateURI(r.URL.Path)
 		for _, field := range []string{"Location", "Content-Location"} {
 			if v := w.Header().Get(field); v != "" {
 				if u, err := url.Parse(v); err == nil && (u.Host == "" || u.Host == r.Host) && u.Path != "" {
-					m.InvalidatePrefix(u.Path)
+					m.invalidateURI(u.Path)
 				}
 			}
 		}
@@ -480,6 +550,10 @@ func (m *Middleware) serveUnsafe(w http.ResponseWriter, r *http.Request, next ht
 		}
 	}
 	next.ServeHTTP(sw, r)
+	if !sw.wrote {
+		sw.wrote = true
+		sw.invalidate(http.StatusOK)
+	}
 }
 
 // tagStripper removes the tag field from a response passed through.
@@ -492,7 +566,7 @@ type tagStripper struct {
 func (t *tagStripper) WriteHeader(status int) {
 	if !t.wrote {
 		t.wrote = status >= 200
-		t.ResponseWriter.Header().Del(t.field)
+		delFold(t.ResponseWriter.Header(), t.field)
 	}
 	t.ResponseWriter.WriteHeader(status)
 }

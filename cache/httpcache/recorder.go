@@ -84,7 +84,7 @@ func (rec *recorder) overflow() {
 		h[name] = v
 	}
 	for _, name := range rec.strip {
-		h.Del(name)
+		delFold(h, name)
 	}
 	rec.client.WriteHeader(rec.status)
 	rec.streamed = true

@@ -198,10 +198,10 @@ var rfcRows = []rfcRow{
 		assert.Equal(t, "keel; fwd=bypass", w.Header().Get("Cache-Status"))
 		assert.EqualValues(t, 2, f.o.calls.Load())
 	}},
-	{"RFC 9111 §4.4", "a successful unsafe request invalidates its path (and Location); a failed one does not", func(t *testing.T) {
+	{"RFC 9111 §4.4", "a successful unsafe request invalidates its URI and same-origin Location, not paths under them; a failed one, or an unknown method, does not", func(t *testing.T) {
 		status := 201
 		f := newFixture(t, Config{}, func(w http.ResponseWriter, r *http.Request) {
-			if r.Method == http.MethodPost {
+			if r.Method != http.MethodGet {
 				if r.URL.Path == "/other" {
 					w.Header().Set("Location", "/items/2")
 				}
@@ -210,21 +210,24 @@ var rfcRows = []rfcRow{
 			}
 			reply(200, "max-age=60", "item")(w, r)
 		})
+		f.do("GET", "/items")
 		f.do("GET", "/items/1")
 		f.do("GET", "/items/2")
-		f.do("GET", "/itemsX")
 		status = 400
 		f.do("POST", "/items")
-		f.do("GET", "/items/1")
+		f.do("GET", "/items")
 		assert.EqualValues(t, 4, f.o.calls.Load(), "a failed POST invalidates nothing")
 		status = 201
 		f.do("POST", "/items")
+		f.do("GET", "/items")
 		f.do("GET", "/items/1")
-		f.do("GET", "/itemsX")
-		assert.EqualValues(t, 6, f.o.calls.Load(), "/items/1 reloaded, /itemsX still stored")
+		assert.EqualValues(t, 6, f.o.calls.Load(), "/items reloaded, /items/1 still stored")
 		f.do("POST", "/other")
 		f.do("GET", "/items/2")
 		assert.EqualValues(t, 8, f.o.calls.Load(), "Location /items/2 invalidated")
+		f.do("BREW", "/items")
+		f.do("GET", "/items")
+		assert.EqualValues(t, 9, f.o.calls.Load(), "an unknown method invalidates nothing")
 	}},
 	{"RFC 9111 §5.2.1 (Keel)", "request Cache-Control (no-cache, max-age=0) is ignored: clients cannot force handler calls", func(t *testing.T) {
 		f := newFixture(t, Config{}, reply(200, "max-age=60", "x"))
