@@ -209,7 +209,11 @@ func (a *App) paymentFailed(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	var refused *errGatewayStatus
-	if errors.As(err, &refused) && refused.status >= 400 && refused.status < 500 {
+	if errors.As(err, &refused) && refused.status >= 400 && refused.status < 500 &&
+		refused.status != http.StatusTooManyRequests && refused.status != http.StatusConflict {
+		// 429 and 409 are not refusals: the gateway is busy, or still
+		// working on this key's charge, so they fall through to the
+		// retryable answer below (see classifyGateway).
 		// The gateway answered: it refuses this charge, and would refuse
 		// it again. Not a gateway failure (the breaker did not count it).
 		a.cfg.Logger.ErrorContext(r.Context(), "payment refused by the gateway", "err", err)

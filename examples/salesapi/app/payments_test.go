@@ -3,9 +3,11 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -46,4 +48,22 @@ func TestGatewayRefusalsDoNotOpenTheBreaker(t *testing.T) {
 	ch, err := a.charge(ctx, newID("pay_"), gateway.ChargeRequest{AmountCents: 100, Currency: "EUR", Reference: "valid"})
 	require.NoError(t, err)
 	assert.NotEmpty(t, ch.ID)
+}
+
+// A gateway that is busy (429) or still working on the key's charge (409)
+// when the retries run out has not refused the charge: the client is told
+// to retry with its key, not that retrying will not help; a 400 is a
+// refusal.
+func TestGatewayBusyIsNotAFinalRefusal(t *testing.T) {
+	a := &App{cfg: Config{Logger: slog.New(slog.DiscardHandler)}}
+	for status, want := range map[int]string{
+		http.StatusTooManyRequests: "retry with the same Idempotency-Key",
+		http.StatusConflict:        "retry with the same Idempotency-Key",
+		http.StatusBadRequest:      "retrying will not help",
+	} {
+		w := httptest.NewRecorder()
+		a.paymentFailed(w, httptest.NewRequest("POST", "/v1/orders", nil), fmt.Errorf("charge: %w", &errGatewayStatus{status: status}))
+		assert.Equal(t, http.StatusBadGateway, w.Code, "gateway %d", status)
+		assert.Contains(t, w.Body.String(), want, "gateway %d", status)
+	}
 }
