@@ -45,8 +45,29 @@
 // MySQL, not in SQLite). PostgreSQL statements, and those of a system the
 // lexer does not know, are also lexed with the other backslash rule: when
 // the two readings disagree on where a literal ends, no text is kept, only
-// the names both agree on. MySQL under sql_mode NO_BACKSLASH_ESCAPES is not
-// supported (docs/METRICS.md). The result is cached per query
+// the names both agree on.
+//
+// The lexer is not trusted alone. A scanner of Keel's own reads each
+// statement in every way its system may (PostgreSQL with
+// standard_conforming_strings on and off, with E'…', $tag$…$tag$ and
+// nested comments; MySQL with and without backslash escapes, "…" a string,
+// # comments; SQL Server's […] and SQLite's `…` and […] identifiers;
+// Oracle's q'[…]'; a system it does not know, all of these), and the
+// statement text (db.query.text, the slow-query log's statement), the
+// summary and db.collection.name are kept only if every word in them is a
+// word the statement has outside literals and comments in every reading;
+// a word starting with a digit counts as a number, not a word (a bind
+// variable such as :1 excepted). Quoted identifiers ("Odd'", [Name]) are
+// names and are kept. No text is kept either when the statement holds a
+// construct the lexer is known to misread: a /* inside a comment, a
+// number with an underscore (4111_1111), a q-quote (q'…', nq'…'), or a $
+// that is neither a parameter nor a dollar quote. Then only
+// db.operation.name is kept, as the summary too, and only if it is itself
+// such a word; text is dropped, never repaired. So a leak can only repeat
+// words the statement has outside its literals; punctuation alone is not
+// checked. MySQL under sql_mode NO_BACKSLASH_ESCAPES is read both ways: a
+// statement the two readings disagree on keeps no text (docs/METRICS.md).
+// The result, checks included, is cached per query
 // text, so a steady set of statements costs one map lookup per call; the
 // cache holds at most 2 048 texts, and a text over 4 KiB is analysed on each
 // call instead of kept.

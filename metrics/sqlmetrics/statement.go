@@ -56,12 +56,16 @@ type analyzer struct {
 	crossCheck *sqllexer.DBMSType
 	obfuscator *sqllexer.Obfuscator
 	normalizer *sqllexer.Normalizer
+	// readings are the ways the system may read a text, for the safety
+	// net that checks the lexer's output (safety.go).
+	readings []reading
 }
 
 func newAnalyzer(system, namespace string) *analyzer {
 	a := &analyzer{
 		system:    semconv.DBSystemNameKey.String(system),
 		namespace: namespace,
+		readings:  readingsFor(system),
 		// Digits inside identifiers (t1, order_2024) are names, not
 		// literals: replacing them would merge tables in the summary.
 		obfuscator: sqllexer.NewObfuscator(
@@ -144,6 +148,20 @@ func (a *analyzer) analyze(query string) *statement {
 			operation = agreed(operation, op2)
 			collection = agreed(collection, coll2)
 			summary = agreed(summary, sum2)
+		}
+	}
+	if ok {
+		// The safety net (safety.go): a construct the lexer misreads, or a
+		// word in what is kept that the text has only inside a literal or
+		// a comment, and no text is kept: only the operation, when it is
+		// itself a word outside literals, as the summary too.
+		sw := scanSafe(query, a.readings)
+		if sw.refused || !sw.allows(normalized) || !sw.allows(summary) || !sw.allows(collection) {
+			normalized, collection, summary = "", "", ""
+			if !sw.allows(operation) {
+				operation = ""
+			}
+			summary = operation
 		}
 	}
 	if ok {

@@ -131,27 +131,78 @@ func quoteLiteral(system, v string) string {
 	return "'" + strings.ReplaceAll(v, "'", "''") + "'"
 }
 
-var fuzzSystems = []string{"postgresql", "mysql", "mariadb", "sqlite", "some.other"}
+var fuzzSystems = []string{"postgresql", "mysql", "mariadb", "sqlite", "some.other", "oracle", "mssql"}
 
-// FuzzLiteralNeverSurvives writes any value as a correctly quoted string
-// literal (each dialect's own escaping), after another literal that is
-// fuzzed as well (a first literal ending in a backslash is where dialects
-// disagree), into a statement: the normalised text and the names must not
-// contain it.
+// secretLiteral writes secret as a literal of the given shape, the ones
+// go-sqllexer misreads among them, or "" when secret cannot be one. The
+// second result is what must not survive. A shape is used only in the
+// systems where it is a literal (and in a system the lexer does not know).
+func secretLiteral(system, secret string, shape uint8) (lit, mustNotSurvive string) {
+	pg, oracle := system == "postgresql" || system == "some.other", system == "oracle" || system == "some.other"
+	switch shape % 7 {
+	case 1: // after a nested comment (PostgreSQL nests them)
+		return "/* /* */ ' */ " + quoteLiteral(system, secret), secret
+	case 2: // a PostgreSQL 16 number with underscores
+		var digits []byte
+		for i := 0; i < len(secret); i++ {
+			if isDigit(secret[i]) {
+				digits = append(digits, secret[i])
+			}
+		}
+		if len(digits) < 6 {
+			return "", ""
+		}
+		return string(digits[:2]) + "_" + string(digits[2:]), string(digits[2:])
+	case 3: // an Oracle q-quote
+		if !oracle || strings.Contains(secret, "}'") {
+			return "", ""
+		}
+		return "q'{" + secret + "}'", secret
+	case 4: // a PostgreSQL E'' string
+		if !pg {
+			return "", ""
+		}
+		return "E'" + strings.NewReplacer(`\`, `\\`, "'", `\'`).Replace(secret) + "'", secret
+	case 5: // a dollar quote
+		if !pg || strings.Contains(secret, "$q$") {
+			return "", ""
+		}
+		return "$q$" + secret + "$q$", secret
+	case 6: // a Unicode string
+		if !pg {
+			return "", ""
+		}
+		return "U&'" + strings.ReplaceAll(secret, "'", "''") + "'", secret
+	}
+	return quoteLiteral(system, secret), secret
+}
+
+// FuzzLiteralNeverSurvives writes any value as a literal (each dialect's
+// own escaping, or one of the shapes of secretLiteral, whatever the
+// system), after another literal that is fuzzed as well (a first literal
+// ending in a backslash is where dialects disagree), into a statement: the
+// normalised text and the names must not contain it.
 func FuzzLiteralNeverSurvives(f *testing.F) {
-	for _, s := range []string{"jane.doe@example.com", "4111 1111 1111 1111", "it's", `back\slash`, "$$", "*/ x /*", "--x", "\n"} {
+	for _, s := range []string{"jane.doe@example.com", "4111 1111 1111 1111", "it's", `back\slash`, "$$", "*/ x /*", "--x", "\n",
+		"} FROM SECRET_TOKEN_123 {", "' FROM SECRET_TOKEN_123 WHERE x = '"} {
 		for i := range fuzzSystems {
-			f.Add(s, "x", uint8(i))
-			f.Add(s, `x\`, uint8(i))
+			for shape := uint8(0); shape < 7; shape++ {
+				f.Add(s, "x", uint8(i), shape)
+			}
+			f.Add(s, `x\`, uint8(i), uint8(0))
 		}
 	}
-	f.Fuzz(func(t *testing.T, secret, first string, which uint8) {
+	f.Fuzz(func(t *testing.T, secret, first string, which, shape uint8) {
 		if len(secret) < 4 || !utf8.ValidString(secret) || strings.ContainsRune(secret, 0) || !utf8.ValidString(first) {
 			t.Skip("too short to tell from statement text, not UTF-8, or holding NUL: no literal to look for")
 		}
 		system := fuzzSystems[int(which)%len(fuzzSystems)]
-		query := "SELECT a FROM t WHERE x = " + quoteLiteral(system, first) + " AND y = " + quoteLiteral(system, secret) + " AND z = 42"
-		if strings.Contains(strings.ToUpper("SELECT a FROM t WHERE x = ? AND y = ? AND z = ?"+first), strings.ToUpper(strings.TrimSpace(secret))) ||
+		lit, secret := secretLiteral(system, secret, shape)
+		if lit == "" {
+			t.Skip("the secret cannot be written in this shape")
+		}
+		query := "SELECT a FROM t WHERE x = " + quoteLiteral(system, first) + " AND y = " + lit + " AND z = 42"
+		if strings.Contains(strings.ToUpper("SELECT a FROM t WHERE x = ? AND y = ? AND z = ?"+first+"QEU/* */"), strings.ToUpper(strings.TrimSpace(secret))) ||
 			strings.TrimSpace(secret) == "" {
 			t.Skip("the secret is part of the statement's own text")
 		}
