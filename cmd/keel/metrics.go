@@ -49,11 +49,10 @@ func writeMetricsFile(name string, generate func(grafana.Config) ([]byte, error)
 	}
 	for _, f := range forecasts {
 		f.Horizon, f.Lookback = *horizon, *lookback
-		// Checked one at a time, so that the error names the flag's value
-		// rather than the library's Config.Forecasts[i].
-		if _, err := grafana.Rules(grafana.Config{Forecasts: []grafana.Forecast{f}}); err != nil {
-			msg := err.Error()
-			return fmt.Errorf("-forecast %s=%g: %s", f.Metric, f.Threshold, msg[strings.LastIndex(msg, "grafana: ")+len("grafana: "):])
+		// Checked here, one at a time, so that the error names the flag's
+		// value rather than the library's Config.Forecasts[i].
+		if err := grafana.CheckMetric(f.Metric); err != nil {
+			return fmt.Errorf("-forecast %s=%g: %s", f.Metric, f.Threshold, strings.TrimPrefix(err.Error(), "grafana: "))
 		}
 		cfg.Forecasts = append(cfg.Forecasts, f)
 	}

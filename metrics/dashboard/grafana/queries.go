@@ -74,6 +74,14 @@ func (c Config) resolve() (Config, error) {
 	return c, nil
 }
 
+// CheckMetric reports whether metric is in the catalogue a Forecast may
+// name, with an error listing the catalogue when it is not: for a caller
+// (the keel CLI) that takes forecasts one by one and names its own flag.
+func CheckMetric(metric string) error {
+	_, err := promName(metric)
+	return err
+}
+
 // query is one PromQL expression with what it shows.
 type query struct {
 	record string // recording rule name; empty when not recorded
