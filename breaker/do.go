@@ -10,6 +10,9 @@ import (
 // running fn; a context already done returns its error without running fn.
 // If fn panics, the call counts as a failure and the panic continues.
 func (b *Breaker) Do(ctx context.Context, fn func(ctx context.Context) error) error {
+	if b == nil {
+		return errNilBreaker
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -31,6 +34,10 @@ func (b *Breaker) Do(ctx context.Context, fn func(ctx context.Context) error) er
 
 // Do is Breaker.Do for functions that return a value.
 func Do[T any](ctx context.Context, b *Breaker, fn func(ctx context.Context) (T, error)) (T, error) {
+	if b == nil {
+		var zero T
+		return zero, errNilBreaker
+	}
 	var zero T
 	if err := ctx.Err(); err != nil {
 		return zero, err

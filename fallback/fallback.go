@@ -114,6 +114,10 @@ func Do[T any](ctx context.Context, p *Policy[T], fn func(ctx context.Context) (
 
 // run only ever calls fn, never stores it, so that fn does not escape.
 func run[T any](ctx context.Context, p *Policy[T], fn func(context.Context) (T, error)) (T, error) {
+	if p == nil {
+		var zero T
+		return zero, errNilPolicy
+	}
 	if err := ctx.Err(); err != nil {
 		p.metrics.count(outcomeCanceled)
 		var zero T

@@ -87,6 +87,10 @@ func Do[T any](ctx context.Context, p *Policy, fn func(ctx context.Context) (T, 
 }
 
 func run[T any](ctx context.Context, p *Policy, fn func(context.Context) (T, error)) (T, error) {
+	if p == nil {
+		var zero T
+		return zero, errNilPolicy
+	}
 	if err := ctx.Err(); err != nil {
 		p.metrics.call(outcomeCanceled)
 		var zero T

@@ -16,6 +16,9 @@ import (
 // outcome is then returned but not stored).
 func (m *Manager) Do(ctx context.Context, scope, key string, fingerprint []byte,
 	fn func(ctx context.Context) (Outcome, error)) (out Outcome, replayed bool, err error) {
+	if m == nil {
+		return Outcome{}, false, errNilManager
+	}
 	begun, err := m.Begin(ctx, scope, key, fingerprint)
 	if err != nil {
 		return Outcome{}, false, err

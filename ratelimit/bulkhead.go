@@ -178,6 +178,9 @@ func (b *Bulkhead) Release() {
 // Do runs fn holding a slot, releasing it when fn returns (or panics). When
 // no slot can be had it returns Acquire's error without running fn.
 func (b *Bulkhead) Do(ctx context.Context, fn func(context.Context) error) error {
+	if b == nil {
+		return errNilBulkhead
+	}
 	if err := b.Acquire(ctx); err != nil {
 		return err
 	}

@@ -120,6 +120,9 @@ func (l *Limiter) Reserve() *rate.Reservation { return l.bucket.Reserve() }
 // matches ErrLimited) without running fn otherwise. It does not wait: callers
 // that prefer to wait call Wait first. A done ctx is returned as ctx.Err().
 func (l *Limiter) Do(ctx context.Context, fn func(context.Context) error) error {
+	if l == nil {
+		return errNilLimiter
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}

@@ -15,6 +15,9 @@ import (
 // Do runs fn through every policy of the pipeline, the first outermost.
 // errors.Is and errors.As find every policy's error and fn's own.
 func (p *Pipeline) Do(ctx context.Context, fn func(ctx context.Context) error) error {
+	if p == nil {
+		return errNilPipeline
+	}
 	_, err := call[untyped](ctx, p.layers, false, errFunc(fn))
 	return err
 }
@@ -48,6 +51,10 @@ func (f errFunc) call(ctx context.Context) (untyped, error) { return untyped{}, 
 // fn may run several times, and with a hedge in p several times at once: it
 // must be safe for that.
 func Do[T any](ctx context.Context, p *Pipeline, fn func(ctx context.Context) (T, error)) (T, error) {
+	if p == nil {
+		var zero T
+		return zero, errNilPipeline
+	}
 	return call[T](ctx, p.layers, false, valueFunc[T](fn))
 }
 

@@ -153,6 +153,10 @@ func Do[T any](ctx context.Context, p *Policy, fn func(ctx context.Context) (T, 
 // run is the loop. It only ever calls fn, never stores it, so that fn (often
 // a closure over the caller's variables) does not escape to the heap.
 func run[T any](ctx context.Context, p *Policy, fn func(context.Context) (T, error)) (T, error) {
+	if p == nil {
+		var zero T
+		return zero, errNilPolicy
+	}
 	var start time.Time
 	if p.maxElapsed > 0 {
 		start = time.Now()

@@ -90,6 +90,10 @@ func Do[T any](ctx context.Context, p *Policy, fn func(ctx context.Context) (T, 
 // run only ever calls fn, never stores it, so that fn (usually a closure over
 // the caller's variables) does not escape to the heap.
 func run[T any](ctx context.Context, p *Policy, fn func(context.Context) (T, error)) (T, error) {
+	if p == nil {
+		var zero T
+		return zero, errNilPolicy
+	}
 	if err := ctx.Err(); err != nil {
 		p.metrics.count(outcomeCanceled)
 		var zero T

@@ -129,6 +129,10 @@ func (p *Policy) report(ctx context.Context, role string, w *walker) {
 // reported to PolicyConfig.Audit. It fails closed like Struct: on an error
 // naming the field, the zero value.
 func View[T any](ctx context.Context, p *Policy, v T) (T, error) {
+	if p == nil {
+		var zero T
+		return zero, errNilPolicy
+	}
 	role := RoleFrom(ctx)
 	w := p.walker(role, false)
 	src := reflect.ValueOf(&v).Elem()

@@ -99,6 +99,9 @@ func (p Permit) Drop() {
 // limit, or its tenant's, is in use. It never waits. A context already
 // ended returns ctx.Err(). Release the Permit when the call is over.
 func (l *Limiter) Acquire(ctx context.Context) (Permit, error) {
+	if l == nil {
+		return Permit{}, errNilLimiter
+	}
 	if err := ctx.Err(); err != nil {
 		return Permit{}, err
 	}

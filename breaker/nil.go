@@ -1,0 +1,10 @@
+package breaker
+
+import "errors"
+
+// A nil policy is a mistake in the caller's wiring (a field never set, a
+// constructor's error ignored). It gets an error naming the type and the
+// constructor, and the call is not made, instead of a nil-pointer panic deep
+// inside the package (docs/CONVENTIONS.md, "No panic on anything a user
+// passes").
+var errNilBreaker = errors.New("breaker: Do called on a nil *Breaker; build one with breaker.New")

@@ -1,0 +1,10 @@
+package idempotency
+
+import "errors"
+
+// A nil policy is a mistake in the caller's wiring (a field never set, a
+// constructor's error ignored). It gets an error naming the type and the
+// constructor, and the call is not made, instead of a nil-pointer panic deep
+// inside the package (docs/CONVENTIONS.md, "No panic on anything a user
+// passes").
+var errNilManager = errors.New("idempotency: Do called on a nil *Manager; build one with idempotency.New")

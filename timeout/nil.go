@@ -1,0 +1,10 @@
+package timeout
+
+import "errors"
+
+// A nil policy is a mistake in the caller's wiring (a field never set, a
+// constructor's error ignored). It gets an error naming the type and the
+// constructor, and the call is not made, instead of a nil-pointer panic deep
+// inside the package (docs/CONVENTIONS.md, "No panic on anything a user
+// passes").
+var errNilPolicy = errors.New("timeout: Do called with a nil *Policy; build one with timeout.New")
