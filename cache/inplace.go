@@ -18,16 +18,16 @@ import (
 type valueKind uint8
 
 const (
-	boxedValue valueKind = iota // replaced with its node
-	wordValue                   // 8 bytes without pointers: atomic uint64
-	pointerValue                // one pointer (pointer, map, chan, func): atomic pointer
+	boxedValue   valueKind = iota // replaced with its node
+	wordValue                     // 8 bytes without pointers: atomic uint64
+	pointerValue                  // one pointer (pointer, map, chan, func): atomic pointer
 )
 
 // kindOf classifies V once, in New.
 func kindOf[V any]() valueKind {
 	t := reflect.TypeFor[V]()
 	if t.Size() != 8 || t.Align() != 8 {
-		return boxedValue // also every value on a 32-bit platform but float64 and int64/uint64 there (Align 4)
+		return boxedValue // 64-bit atomics need 8-byte alignment
 	}
 	switch t.Kind() {
 	case reflect.Pointer, reflect.UnsafePointer, reflect.Map, reflect.Chan, reflect.Func:
