@@ -11,8 +11,8 @@ import (
 )
 
 func TestValueKinds(t *testing.T) {
-	type pair struct{ a, b int32 }
-	type holder struct{ p *int }
+	type pair struct{ _, _ int32 }
+	type holder struct{ _ *int }
 	assert.Equal(t, wordValue, kindOf[uint64]())
 	assert.Equal(t, wordValue, kindOf[int]())
 	assert.Equal(t, wordValue, kindOf[float64]())
