@@ -43,6 +43,8 @@ type Cache[K comparable, V any] struct {
 	closeOnce sync.Once
 
 	clock *clock
+	// valueKind says whether values are replaced in place (inplace.go).
+	valueKind valueKind
 
 	loadCounters
 	obs *observer
@@ -60,6 +62,7 @@ func New[K comparable, V any](cfg Config[K, V]) (*Cache[K, V], error) {
 		nShards:   uint64(cfg.Shards),
 		staleNano: int64(cfg.StaleIfError),
 		clock:     newClock(),
+		valueKind: kindOf[V](),
 	}
 	c.shards = make([]*shard[K, V], cfg.Shards)
 	for i := range c.shards {
@@ -117,7 +120,7 @@ func (c *Cache[K, V]) Get(key K) (V, bool) {
 				n.slide(t)
 			}
 			s.hit(n)
-			return n.value, true
+			return loadValue(c.valueKind, n), true
 		}
 	}
 	s.miss()
@@ -195,7 +198,9 @@ func (c *Cache[K, V]) set(key K, value V, ttl time.Duration, explicit bool) erro
 		c.notifyAll(&evs)
 		return fmt.Errorf("%w: weight %d, limit %d (Config.Capacity / Config.Shards)", ErrTooHeavy, w, s.capacity)
 	}
-	s.put(key, h, c.newNode(key, value, nil, ttl, w, t), t, &evs)
+	if old := s.index.get(key, h); old == nil || !c.updateInPlace(s, old, value, ttl, w, t) {
+		s.put(key, h, c.newNode(key, value, nil, ttl, w, t), t, &evs)
+	}
 	s.mu.Unlock()
 	c.notifyAll(&evs)
 	return nil
@@ -268,20 +273,27 @@ func (c *Cache[K, V]) newNode(key K, value V, err error, ttl time.Duration, w ui
 	if err != nil {
 		it.missing = &notFound{err}
 	}
-	if ttl == expiredAtWrite {
-		it.expires.Store(t) // t >= 1: the clock starts at 1
-		return it
-	}
-	if ttl > 0 {
-		d := int64(ttl)
-		if c.cfg.TTLJitter > 0 {
-			d -= int64(float64(d) * c.cfg.TTLJitter * randomFraction())
-			d = max(d, 1)
-		}
-		it.life = d
-		it.expires.Store(t + d)
-	}
+	life, expires := c.lifeFrom(ttl, t)
+	it.life = life
+	it.expires.Store(expires)
 	return it
+}
+
+// lifeFrom is the (jittered) lifetime and the expiry of an entry written
+// at t living ttl (0: for ever; expiredAtWrite: expired already).
+func (c *Cache[K, V]) lifeFrom(ttl time.Duration, t int64) (life, expires int64) {
+	switch {
+	case ttl == expiredAtWrite:
+		return 0, t // t >= 1: the clock starts at 1
+	case ttl <= 0:
+		return 0, 0
+	}
+	d := int64(ttl)
+	if c.cfg.TTLJitter > 0 {
+		d -= int64(float64(d) * c.cfg.TTLJitter * randomFraction())
+		d = max(d, 1)
+	}
+	return d, t + d
 }
 
 // randomFraction returns a uniform float64 in [0, 1) from crypto/rand.

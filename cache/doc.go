@@ -164,7 +164,16 @@
 //   - Cost: a Get hit takes no lock, does not allocate (its replay, which
 //     moves the entry between lists, neither: the lists are linked through
 //     the entries), and reads the monotonic clock once if the entry has a
-//     TTL. A Set allocates the entry's node. Metrics are asynchronous
+//     TTL. A Set of a new key allocates the entry's node. A Set of a
+//     stored key whose value is one word (a number of 8 bytes, or a
+//     pointer, map, chan or func) replaces the value in the node with one
+//     atomic store and allocates nothing, unless the entry has a weight
+//     other than its old one, expires sooner than the old value would
+//     have, is a cached NotFound, or the cache uses ExpireAfterAccess or
+//     RefreshAhead (whose lock-free lookups read the entry's lifetime);
+//     other values, and those cases, get a new node. A lookup may see
+//     the old expiry with the new value, never a value past its own
+//     expiry. Metrics are asynchronous
 //     instruments read from the counters at collection time, so lookups pay
 //     nothing for them.
 package cache

@@ -31,9 +31,10 @@ func (r EvictionReason) String() string {
 }
 
 // node is one stored entry. A lookup that finds it reads it without a
-// lock, so its key, value and missing never change once published, nor
-// does its expiry except under ExpireAfterAccess (atomic); a Set stores a
-// new node. Its list links change under the shard's lock only. Times are the
+// lock, so its key and missing never change once published; its value
+// and expiry change only by atomic stores (a word-sized value written in
+// place, see inplace.go; ExpireAfterAccess), and a Set of any other value
+// stores a new node. Its list links change under the shard's lock only. Times are the
 // cache's clock (see clock).
 type node[K comparable, V any] struct {
 	key   K

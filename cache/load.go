@@ -76,7 +76,7 @@ func (c *Cache[K, V]) GetOrLoad(ctx context.Context, key K, loader func(ctx cont
 			if n.missing != nil {
 				return zero, n.missing.err
 			}
-			return n.value, nil
+			return loadValue(c.valueKind, n), nil
 		}
 	}
 	t := c.now()
@@ -95,10 +95,11 @@ func (c *Cache[K, V]) GetOrLoad(ctx context.Context, key K, loader func(ctx cont
 			s.flights[key] = f
 			s.mu.Unlock()
 			c.startLoad(ctx, key, f, loader)
-			return n.value, nil
+			return loadValue(c.valueKind, n), nil
 		}
+		v := n.value
 		s.mu.Unlock()
-		return n.value, nil
+		return v, nil
 	}
 	f := s.flights[key]
 	if f == nil {

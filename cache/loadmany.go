@@ -88,7 +88,7 @@ func (c *Cache[K, V]) lookupOrJoin(key K) (v V, f *flight[V], own, hit bool) {
 		if n.missing != nil {
 			return v, nil, false, false
 		}
-		return n.value, nil, false, true
+		return loadValue(c.valueKind, n), nil, false, true
 	}
 	f = s.flights[key]
 	if f == nil {

@@ -321,15 +321,13 @@ func (s *shard[K, V]) segments() []*segment[K, V] {
 // most the shard's capacity (the caller refuses heavier entries).
 func (s *shard[K, V]) put(key K, h uint64, n *node[K, V], now int64, evs *evictions[K, V]) {
 	if old := s.index.put(n, h); old != nil {
-		seg := old.seg
-		seg.replace(old, n)
-		if n.weight == old.weight && s.ticks < s.lossyUntil && s.ticks-old.stamp < s.nearFront {
-			n.stamp = old.stamp
-			return
+		old.seg.replace(old, n)
+		n.stamp = old.stamp
+		if n.weight != old.weight {
+			s.front(n)
+		} else {
+			s.touch(n)
 		}
-		s.ticks++
-		n.stamp = s.ticks
-		seg.moveToFront(n)
 		if n.weight > old.weight {
 			s.enforce(now, evs)
 		}
@@ -346,6 +344,24 @@ func (s *shard[K, V]) put(key K, h uint64, n *node[K, V], now int64, evs *evicti
 	}
 	s.window.pushFront(n)
 	s.enforce(now, evs)
+}
+
+// touch makes n, a stored entry just written, the most recent of its list,
+// as an access would: always while one goroutine uses the shard; under
+// concurrent use only if it is not already near the front (see
+// drainStripe). Lock held.
+func (s *shard[K, V]) touch(n *node[K, V]) {
+	if s.ticks < s.lossyUntil && s.ticks-n.stamp < s.nearFront {
+		return
+	}
+	s.front(n)
+}
+
+// front moves n, stored, to the front of its list. Lock held.
+func (s *shard[K, V]) front(n *node[K, V]) {
+	s.ticks++
+	n.stamp = s.ticks
+	n.seg.moveToFront(n)
 }
 
 // enforce brings every list back within its share of the capacity, the

@@ -24,13 +24,20 @@ type index[K comparable, V any] struct {
 // table is one array of the index. Beside each slot's node pointer it
 // keeps a tag, 32 bits of the key's hash, so that a probe passes over
 // other keys' slots without loading their nodes (a cache miss each): a
-// lookup of an absent key probes several slots. The tag is written before
-// the pointer, so a reader that loads a pointer sees its tag; a stale tag
-// can only send a reader to compare a key that does not match.
+// lookup of an absent key probes several slots. Tag and pointer share
+// the slot, so a probe reads one cache line per slot, not one in each of
+// two arrays. The tag is written before the pointer, so a reader that
+// loads a pointer sees its tag; a stale tag can only send a reader to
+// compare a key that does not match.
 type table[K comparable, V any] struct {
-	slots []atomic.Pointer[node[K, V]]
-	tags  []atomic.Uint32
+	slots []slot[K, V]
 	mask  uint64
+}
+
+// slot is one entry of a table: 16 bytes, four to a cache line.
+type slot[K comparable, V any] struct {
+	node atomic.Pointer[node[K, V]]
+	tag  atomic.Uint32
 }
 
 // tagOf is the part of the hash kept as a slot's tag: the high half (the
@@ -45,7 +52,7 @@ func newTable[K comparable, V any](size int) *table[K, V] {
 	for n < size {
 		n <<= 1
 	}
-	return &table[K, V]{slots: make([]atomic.Pointer[node[K, V]], n), tags: make([]atomic.Uint32, n), mask: uint64(n - 1)}
+	return &table[K, V]{slots: make([]slot[K, V], n), mask: uint64(n - 1)}
 }
 
 // init prepares a new index; it runs before any reader can see it.
@@ -74,11 +81,11 @@ func (x *index[K, V]) get(key K, h uint64) *node[K, V] {
 func (x *index[K, V]) find(t *table[K, V], key K, h uint64) (uint64, *node[K, V]) {
 	tag := tagOf(h)
 	for i := h & t.mask; ; i = (i + 1) & t.mask {
-		n := t.slots[i].Load()
+		n := t.slots[i].node.Load()
 		if n == nil {
 			return i, nil
 		}
-		if t.tags[i].Load() == tag && n != x.tomb && n.key == key {
+		if t.slots[i].tag.Load() == tag && n != x.tomb && n.key == key {
 			return i, n
 		}
 	}
@@ -91,15 +98,15 @@ func (x *index[K, V]) put(n *node[K, V], h uint64) *node[K, V] {
 	tag := tagOf(h)
 	free := -1
 	for i := h & t.mask; ; i = (i + 1) & t.mask {
-		old := t.slots[i].Load()
+		old := t.slots[i].node.Load()
 		switch {
 		case old == nil:
 			if free < 0 {
 				free = int(i)
 				x.used++
 			}
-			t.tags[free].Store(tag)
-			t.slots[free].Store(n)
+			t.slots[free].tag.Store(tag)
+			t.slots[free].node.Store(n)
 			x.live++
 			// At most 3/4 of the slots in use keeps probes short and
 			// one slot always empty.
@@ -111,8 +118,8 @@ func (x *index[K, V]) put(n *node[K, V], h uint64) *node[K, V] {
 			if free < 0 {
 				free = int(i) // reuse the first tombstone on the path
 			}
-		case t.tags[i].Load() == tag && old.key == n.key:
-			t.slots[i].Store(n)
+		case t.slots[i].tag.Load() == tag && old.key == n.key:
+			t.slots[i].node.Store(n)
 			return old
 		}
 	}
@@ -126,7 +133,7 @@ func (x *index[K, V]) remove(key K, h uint64) *node[K, V] {
 	if old == nil {
 		return nil
 	}
-	t.slots[i].Store(x.tomb)
+	t.slots[i].node.Store(x.tomb)
 	x.live--
 	if len(t.slots) > minTableSize && x.live*8 < len(t.slots) {
 		x.rebuild(t) // shrink after mass removal
@@ -139,17 +146,17 @@ func (x *index[K, V]) remove(key K, h uint64) *node[K, V] {
 func (x *index[K, V]) rebuild(old *table[K, V]) {
 	t := newTable[K, V](2 * x.live)
 	for i := range old.slots {
-		n := old.slots[i].Load()
+		n := old.slots[i].node.Load()
 		if n == nil || n == x.tomb {
 			continue
 		}
 		h := hashKey(x.seed, n.key)
 		j := h & t.mask
-		for t.slots[j].Load() != nil {
+		for t.slots[j].node.Load() != nil {
 			j = (j + 1) & t.mask
 		}
-		t.tags[j].Store(tagOf(h))
-		t.slots[j].Store(n)
+		t.slots[j].tag.Store(tagOf(h))
+		t.slots[j].node.Store(n)
 	}
 	x.used = x.live
 	x.cur.Store(t)
@@ -160,7 +167,7 @@ func (x *index[K, V]) nodes() []*node[K, V] {
 	t := x.cur.Load()
 	out := make([]*node[K, V], 0, x.live)
 	for i := range t.slots {
-		if n := t.slots[i].Load(); n != nil && n != x.tomb {
+		if n := t.slots[i].node.Load(); n != nil && n != x.tomb {
 			out = append(out, n)
 		}
 	}

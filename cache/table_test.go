@@ -18,7 +18,7 @@ import (
 func indexCounts[K comparable, V any](x *index[K, V]) (keys, used int) {
 	tab := x.cur.Load()
 	for i := range tab.slots {
-		switch n := tab.slots[i].Load(); {
+		switch n := tab.slots[i].node.Load(); {
 		case n == nil:
 		case n == x.tomb:
 			used++
