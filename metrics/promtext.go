@@ -135,7 +135,8 @@ func (r *promRenderer) families(rm *metricdata.ResourceMetrics) ([]*promFamily, 
 			continue
 		}
 		scope := append([]promLabel{
-			{scopeNameLabel, sm.Scope.Name}, {scopeVerLabel, sm.Scope.Version}, {scopeURLLabel, sm.Scope.SchemaURL},
+			{scopeNameLabel, validUTF8(sm.Scope.Name)}, {scopeVerLabel, validUTF8(sm.Scope.Version)},
+			{scopeURLLabel, validUTF8(sm.Scope.SchemaURL)},
 		}, scopeAttrs...)
 		for _, m := range sm.Metrics {
 			kind, naming, ok := kindOf(m.Data)
@@ -424,7 +425,7 @@ func (r *promRenderer) attributeLabels(attrs []attribute.KeyValue, prefix string
 			slices.Sort(values)
 			l.value = strings.Join(values, ";")
 		}
-		l.value = strings.ToValidUTF8(l.value, string(utf8.RuneError))
+		l.value = validUTF8(l.value)
 		out = append(out, l)
 		i = j
 	}
@@ -433,6 +434,10 @@ func (r *promRenderer) attributeLabels(attrs []attribute.KeyValue, prefix string
 	}
 	return out, nil
 }
+
+// validUTF8 replaces what is not UTF-8 in a label value or help text, which
+// the text format requires (client_golang refused the scrape instead).
+func validUTF8(s string) string { return strings.ToValidUTF8(s, string(utf8.RuneError)) }
 
 // validMetricName reports whether name matches [a-zA-Z_:][a-zA-Z0-9_:]*,
 // the names the text format writes without quotes.
@@ -461,7 +466,7 @@ func writePromText(b []byte, families []*promFamily) []byte {
 		b = append(b, "# HELP "...)
 		b = append(b, f.name...)
 		b = append(b, ' ')
-		b = appendEscaped(b, f.help, false)
+		b = appendEscaped(b, validUTF8(f.help), false)
 		b = append(b, "\n# TYPE "...)
 		b = append(b, f.name...)
 		b = append(b, ' ')

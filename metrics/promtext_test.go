@@ -132,7 +132,7 @@ func keys[V any](m map[string]V) []string {
 // metrics after traffic, runtime and process metrics) and adds one
 // instrument for every row of docs/METRICS.md, under its scope, unit and
 // attributes.
-func keelScopes(t *testing.T) (*resource.Resource, []metricdata.ScopeMetrics) {
+func keelScopes(t testing.TB) (*resource.Resource, []metricdata.ScopeMetrics) {
 	t.Helper()
 	capture := sdkmetric.NewManualReader()
 	tel, err := Setup(context.Background(), Config{
@@ -206,7 +206,7 @@ var (
 )
 
 // documentedInstruments reads every metric of docs/METRICS.md.
-func documentedInstruments(t *testing.T) []documentedInstrument {
+func documentedInstruments(t testing.TB) []documentedInstrument {
 	t.Helper()
 	f, err := os.Open("../docs/METRICS.md")
 	require.NoError(t, err)
@@ -247,7 +247,7 @@ func documentedInstruments(t *testing.T) []documentedInstrument {
 	return out
 }
 
-func (d documentedInstrument) record(t *testing.T, mp otelmetric.MeterProvider) {
+func (d documentedInstrument) record(t testing.TB, mp otelmetric.MeterProvider) {
 	t.Helper()
 	var attrs []attribute.KeyValue
 	for i, k := range d.attrs {

@@ -24,7 +24,7 @@ import (
 )
 
 // Config configures [Setup]. The zero value is usable: a Prometheus
-// exporter, runtime metrics and globally installed providers. Push export
+// /metrics handler, runtime metrics and globally installed providers. Push export
 // (OTLP) is added through Exporters, from metrics/otlp, so that a service
 // that does not push links no gRPC or protobuf.
 type Config struct {
@@ -41,7 +41,7 @@ type Config struct {
 	// OTEL_RESOURCE_ATTRIBUTES is honoured as well; these win over it.
 	Attributes []attribute.KeyValue
 
-	// DisablePrometheus turns off the Prometheus exporter; then
+	// DisablePrometheus turns off the Prometheus exposition; then
 	// [Telemetry.Handler] answers 404.
 	DisablePrometheus bool
 	// DisableRuntimeMetrics turns off the Go runtime metrics (go.memory.*,
