@@ -24,8 +24,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel/attribute"
-	otelmetric "go.opentelemetry.io/otel/metric"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
+	otelmetric "go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/sdk/instrumentation"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -195,8 +195,8 @@ func keelScopes(t testing.TB) (*resource.Resource, []metricdata.ScopeMetrics) {
 
 type documentedInstrument struct {
 	scope, name, kind, unit, help string
-	float                   bool
-	attrs                   []string
+	float                         bool
+	attrs                         []string
 }
 
 var (
