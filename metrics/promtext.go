@@ -323,27 +323,47 @@ func histogramSeries[N int64 | float64](r *promRenderer, points []metricdata.His
 			errs = append(errs, err)
 			continue
 		}
-		h := &promHistogram{count: dp.Count, sum: float64(dp.Sum)}
-		// client_golang kept the buckets in a map keyed by bound and wrote
-		// them sorted; the SDK's bounds are sorted and distinct already,
-		// which this keeps true for any input.
-		var cumulative uint64
-		for i, bound := range dp.Bounds {
-			cumulative += dp.BucketCounts[i]
-			if n := len(h.bounds); n > 0 && h.bounds[n-1] == bound {
-				h.cumulative[n-1] = cumulative
-				continue
-			}
-			h.bounds = append(h.bounds, bound)
-			h.cumulative = append(h.cumulative, cumulative)
-		}
-		if !slices.IsSorted(h.bounds) {
-			errs = append(errs, errors.New("a point with unsorted bounds is left out"))
+		h, err := classicHistogram(dp.Bounds, dp.BucketCounts)
+		if err != nil {
+			errs = append(errs, err)
 			continue
 		}
+		h.count, h.sum = dp.Count, float64(dp.Sum)
 		out = append(out, promSeries{labels: labels, hist: h})
 	}
 	return out, errors.Join(errs...)
+}
+
+// classicHistogram accumulates the counts in the order of the bounds, then
+// sorts the buckets by bound, a repeated bound keeping its last count: what
+// client_golang's NewConstHistogram made of the map the old exporter gave
+// it. The SDK's bounds are sorted and distinct, so this matters only for
+// data from elsewhere (a Producer). A NaN bound has no place in the order:
+// the point is left out.
+func classicHistogram(bounds []float64, counts []uint64) (*promHistogram, error) {
+	type bucket struct {
+		bound      float64
+		cumulative uint64
+	}
+	buckets := make([]bucket, 0, len(bounds))
+	var cumulative uint64
+	for i, bound := range bounds {
+		if math.IsNaN(bound) {
+			return nil, errors.New("a point with a NaN bucket bound is left out")
+		}
+		cumulative += counts[i]
+		buckets = append(buckets, bucket{bound, cumulative})
+	}
+	slices.SortStableFunc(buckets, func(a, b bucket) int { return cmp.Compare(a.bound, b.bound) })
+	h := &promHistogram{bounds: make([]float64, 0, len(buckets)), cumulative: make([]uint64, 0, len(buckets))}
+	for i, b := range buckets {
+		if i+1 < len(buckets) && buckets[i+1].bound == b.bound {
+			continue // the last of equal bounds wins, as in a map
+		}
+		h.bounds = append(h.bounds, b.bound)
+		h.cumulative = append(h.cumulative, b.cumulative)
+	}
+	return h, nil
 }
 
 // exponentialSeries shows an exponential histogram as the text format shows
