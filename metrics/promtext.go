@@ -296,42 +296,43 @@ func (r *promRenderer) series(data metricdata.Aggregation, scope []promLabel) ([
 	return nil, nil
 }
 
-func valueSeries[N int64 | float64](r *promRenderer, points []metricdata.DataPoint[N], scope []promLabel) ([]promSeries, error) {
+// eachPoint makes one series of every point, its labels from attrs and the
+// scope; a point that cannot be shown is left out and named in the error.
+func eachPoint[P any](r *promRenderer, points []P, scope []promLabel, attrs func(P) attribute.Set, sample func(P) (promSeries, error)) ([]promSeries, error) {
 	out := make([]promSeries, 0, len(points))
 	var errs []error
-	for _, dp := range points {
-		labels, err := r.pointLabels(dp.Attributes, scope)
+	for _, p := range points {
+		s, err := sample(p)
+		if err == nil {
+			s.labels, err = r.pointLabels(attrs(p), scope)
+		}
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		out = append(out, promSeries{labels: labels, value: float64(dp.Value)})
+		out = append(out, s)
 	}
 	return out, errors.Join(errs...)
 }
 
+func valueSeries[N int64 | float64](r *promRenderer, points []metricdata.DataPoint[N], scope []promLabel) ([]promSeries, error) {
+	return eachPoint(r, points, scope, func(dp metricdata.DataPoint[N]) attribute.Set { return dp.Attributes },
+		func(dp metricdata.DataPoint[N]) (promSeries, error) { return promSeries{value: float64(dp.Value)}, nil })
+}
+
 func histogramSeries[N int64 | float64](r *promRenderer, points []metricdata.HistogramDataPoint[N], scope []promLabel) ([]promSeries, error) {
-	out := make([]promSeries, 0, len(points))
-	var errs []error
-	for _, dp := range points {
-		if len(dp.BucketCounts) < len(dp.Bounds) {
-			errs = append(errs, fmt.Errorf("a point with %d bounds and %d bucket counts is left out", len(dp.Bounds), len(dp.BucketCounts)))
-			continue
-		}
-		labels, err := r.pointLabels(dp.Attributes, scope)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		h, err := classicHistogram(dp.Bounds, dp.BucketCounts)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		h.count, h.sum = dp.Count, float64(dp.Sum)
-		out = append(out, promSeries{labels: labels, hist: h})
-	}
-	return out, errors.Join(errs...)
+	return eachPoint(r, points, scope, func(dp metricdata.HistogramDataPoint[N]) attribute.Set { return dp.Attributes },
+		func(dp metricdata.HistogramDataPoint[N]) (promSeries, error) {
+			if len(dp.BucketCounts) < len(dp.Bounds) {
+				return promSeries{}, fmt.Errorf("a point with %d bounds and %d bucket counts is left out", len(dp.Bounds), len(dp.BucketCounts))
+			}
+			h, err := classicHistogram(dp.Bounds, dp.BucketCounts)
+			if err != nil {
+				return promSeries{}, err
+			}
+			h.count, h.sum = dp.Count, float64(dp.Sum)
+			return promSeries{hist: h}, nil
+		})
 }
 
 // classicHistogram accumulates the counts in the order of the bounds, then
@@ -369,17 +370,10 @@ func classicHistogram(bounds []float64, counts []uint64) (*promHistogram, error)
 // exponentialSeries shows an exponential histogram as the text format shows
 // a native one: no buckets but +Inf, the sum and the count.
 func exponentialSeries[N int64 | float64](r *promRenderer, points []metricdata.ExponentialHistogramDataPoint[N], scope []promLabel) ([]promSeries, error) {
-	out := make([]promSeries, 0, len(points))
-	var errs []error
-	for _, dp := range points {
-		labels, err := r.pointLabels(dp.Attributes, scope)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		out = append(out, promSeries{labels: labels, hist: &promHistogram{count: dp.Count, sum: float64(dp.Sum)}})
-	}
-	return out, errors.Join(errs...)
+	return eachPoint(r, points, scope, func(dp metricdata.ExponentialHistogramDataPoint[N]) attribute.Set { return dp.Attributes },
+		func(dp metricdata.ExponentialHistogramDataPoint[N]) (promSeries, error) {
+			return promSeries{hist: &promHistogram{count: dp.Count, sum: float64(dp.Sum)}}, nil
+		})
 }
 
 // pointLabels is a point's attributes as labels, then the scope's, sorted.
