@@ -20,7 +20,7 @@ import (
 // two answers are the same bytes.
 func FuzzPromText(f *testing.F) {
 	f.Add("http.server.request.duration", "s", "http.route", "/customers/{id}", "scope", "desc", 1.5)
-	f.Add("a\"b\\c\nd", "By/s", "k\"\\\n", "v\"\\\n", "", "help\n\\", -0.0)
+	f.Add("a\"b\\c\nd", "By/s", "k\"\\\n", "v\"\\\n", "", "help\n\\", math.Copysign(0, -1))
 	f.Add("go.goroutine.count", "{goroutine}", "__reserved", "\xff", "edge/one", "", 1e308)
 	f.Add("0", "1", "0", "", "x", "", 0.0)
 	f.Add("_", "%", "_", "x", "otel_scope_name", "h", -1.0)
