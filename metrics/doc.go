@@ -1,5 +1,6 @@
 // Package metrics is where a service turns OpenTelemetry on and exposes it:
-// one call installs the SDK, a Prometheus /metrics handler, push exporters
+// one call installs the SDK, a Prometheus /metrics handler (Keel's own
+// text exposition, no client_golang or protobuf), push exporters
 // (OTLP, from metrics/otlp) and Go runtime metrics, and a net/http middleware records request
 // durations exactly as the stable HTTP semantic conventions define them.
 //
@@ -69,7 +70,22 @@
 //   - Bad input: Setup returns an error naming the Config field; it starts
 //     nothing when it fails.
 //   - Secrets: OTLP headers (API keys) are never logged or put in errors.
-//   - Exposition: the /metrics output passes `promtool check metrics`. The
-//     runtime gauge go.goroutine.count is exposed as go_goroutines there,
-//     because a "_count" suffix on a gauge is invalid Prometheus naming.
+//   - Exposition: /metrics serves the Prometheus text format 0.0.4
+//     (gzip-compressed when the scraper accepts it), written by Keel from a
+//     cumulative ManualReader with the names, labels, HELP/TYPE lines and
+//     order the OpenTelemetry Prometheus exporter produced (dots to
+//     underscores, unit and _total suffixes, otel_scope_* labels,
+//     target_info): the tests require the same bytes as that exporter for
+//     every documented metric. It links neither client_golang nor
+//     protobuf. The output passes `promtool check metrics`. The runtime
+//     gauge go.goroutine.count is exposed as go_goroutines there, because a
+//     "_count" suffix on a gauge is invalid Prometheus naming. Where the old
+//     exporter failed the whole scrape with HTTP 500 (two instruments of one
+//     name and different types, duplicate series, a label value that is
+//     not UTF-8, a gauge named like a histogram's _count), the offending
+//     family, series or bytes are left out or replaced, the rest is
+//     served, and the error goes to the otel error handler. Protobuf and
+//     OpenMetrics are not offered (a scraper asking for them gets text,
+//     which Prometheus reads by its Content-Type); so exemplars, which only
+//     those formats carry, are not exposed, as they were not in text before.
 package metrics

@@ -1,8 +1,16 @@
 package metrics
 
 import (
-	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
+	"compress/gzip"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+
+	"go.opentelemetry.io/otel"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 )
 
 // prometheusRenames maps exported family names that break Prometheus naming
@@ -22,15 +30,81 @@ var prometheusRenames = map[string]string{
 	"db_client_connection_count": "db_client_connections",
 }
 
-// renamingGatherer applies prometheusRenames to what it gathers.
-type renamingGatherer struct{ prometheus.Gatherer }
+// textContentType is what promhttp answered every text scrape with
+// (expfmt's text format 0.0.4 with the underscore escaping its names use).
+const textContentType = "text/plain; version=0.0.4; charset=utf-8; escaping=underscores"
 
-func (g renamingGatherer) Gather() ([]*dto.MetricFamily, error) {
-	fams, err := g.Gatherer.Gather()
-	for _, f := range fams {
-		if to, ok := prometheusRenames[f.GetName()]; ok && f.GetType() != dto.MetricType_HISTOGRAM && f.GetType() != dto.MetricType_SUMMARY {
-			f.Name = &to
+// expositionHandler serves what its reader collects in the Prometheus text
+// format. It replaces the OpenTelemetry Prometheus exporter, client_golang's
+// registry and promhttp, which linked protobuf into every service.
+type expositionHandler struct {
+	reader   *sdkmetric.ManualReader
+	renderer *promRenderer
+	buffers  sync.Pool // *[]byte
+	gzips    sync.Pool // *gzip.Writer
+}
+
+func newExpositionHandler(reader *sdkmetric.ManualReader) *expositionHandler {
+	return &expositionHandler{reader: reader, renderer: newPromRenderer()}
+}
+
+func (h *expositionHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var rm metricdata.ResourceMetrics
+	if err := h.reader.Collect(r.Context(), &rm); err != nil {
+		// Shut down or never registered: nothing to show, as promhttp
+		// showed nothing. Anything else (a callback that failed) still
+		// leaves the rest of the data to show.
+		if errors.Is(err, sdkmetric.ErrReaderShutdown) || errors.Is(err, sdkmetric.ErrReaderNotRegistered) {
+			w.Header().Set("Content-Type", textContentType)
+			return
 		}
+		otel.Handle(err)
 	}
-	return fams, err
+	families, err := h.renderer.families(&rm)
+	if err != nil {
+		otel.Handle(err)
+	}
+	buf, _ := h.buffers.Get().(*[]byte)
+	if buf == nil {
+		buf = new([]byte)
+	}
+	*buf = writePromText((*buf)[:0], families)
+	defer h.buffers.Put(buf)
+
+	w.Header().Set("Content-Type", textContentType)
+	if !acceptsGzip(r.Header.Get("Accept-Encoding")) {
+		w.Header().Set("Content-Length", strconv.Itoa(len(*buf)))
+		_, _ = w.Write(*buf)
+		return
+	}
+	w.Header().Set("Content-Encoding", "gzip")
+	gz, _ := h.gzips.Get().(*gzip.Writer)
+	if gz == nil {
+		gz = gzip.NewWriter(w)
+	} else {
+		gz.Reset(w)
+	}
+	_, _ = gz.Write(*buf)
+	_ = gz.Close()
+	h.gzips.Put(gz)
+}
+
+// acceptsGzip reports whether an Accept-Encoding header lists gzip (or *)
+// without q=0.
+func acceptsGzip(header string) bool {
+	for part := range strings.SplitSeq(header, ",") {
+		coding, params, _ := strings.Cut(part, ";")
+		coding = strings.ToLower(strings.TrimSpace(coding))
+		if coding != "gzip" && coding != "*" {
+			continue
+		}
+		q := strings.ReplaceAll(strings.ToLower(params), " ", "")
+		if v, ok := strings.CutPrefix(q, "q="); ok {
+			if f, err := strconv.ParseFloat(v, 64); err == nil && f == 0 {
+				continue
+			}
+		}
+		return true
+	}
+	return false
 }

@@ -17,8 +17,8 @@ const userHZ = 100
 
 // startProcessMetrics registers the process's CPU time, resident memory and
 // open file descriptors, read from /proc/self at each collection by
-// prometheus/procfs (already linked by the Prometheus exporter, and the
-// reader client_golang's own process collector uses). The instruments and
+// prometheus/procfs (the reader client_golang's own process collector
+// uses; it links no protobuf). The instruments and
 // attributes are the semantic conventions' process.* metrics.
 func startProcessMetrics(mp metric.MeterProvider) (metric.Registration, error) {
 	proc, err := procfs.Self()

@@ -1,6 +1,7 @@
 package metrics_test
 
 import (
+	"compress/gzip"
 	"context"
 	"io"
 	"net/http"
@@ -209,4 +210,53 @@ func TestPromtoolAcceptsExposition(t *testing.T) {
 	cmd.Stdin = strings.NewReader(scrapeText(t, srv.URL))
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "promtool check metrics:\n%s", out)
+}
+
+// TestHandlerNegotiation: the handler answers every scraper with the text
+// format 0.0.4 (a scraper asking for protobuf first falls back to it, as
+// Prometheus does when the Content-Type says text), gzip-compressed when
+// asked, and an empty 200 once the telemetry is shut down.
+func TestHandlerNegotiation(t *testing.T) {
+	tel, err := metrics.Setup(context.Background(), metrics.Config{ServiceName: "salesapi", InstanceID: "n-1", DisableGlobal: true})
+	require.NoError(t, err)
+	const textType = "text/plain; version=0.0.4; charset=utf-8; escaping=underscores"
+	for _, tc := range []struct {
+		name, accept, encoding string
+		gzipped                bool
+	}{
+		{"prometheus-3", "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,text/plain;version=0.0.4;q=0.3,*/*;q=0.2", "gzip", true},
+		{"protobuf-first", "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.7,text/plain;version=0.0.4;q=0.3", "gzip, deflate", true},
+		{"curl", "*/*", "", false},
+		{"gzip-refused", "", "gzip;q=0, identity", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+			req.Header.Set("Accept", tc.accept)
+			req.Header.Set("Accept-Encoding", tc.encoding)
+			tel.Handler().ServeHTTP(rec, req)
+			require.Equal(t, http.StatusOK, rec.Code)
+			assert.Equal(t, textType, rec.Header().Get("Content-Type"))
+			body := io.Reader(rec.Body)
+			if tc.gzipped {
+				require.Equal(t, "gzip", rec.Header().Get("Content-Encoding"))
+				zr, err := gzip.NewReader(rec.Body)
+				require.NoError(t, err)
+				body = zr
+			} else {
+				assert.Empty(t, rec.Header().Get("Content-Encoding"))
+			}
+			text, err := io.ReadAll(body)
+			require.NoError(t, err)
+			fams := parse(t, string(text))
+			assert.Contains(t, fams, "target_info")
+			assert.Contains(t, fams, "go_goroutines")
+		})
+	}
+
+	require.NoError(t, tel.Shutdown(context.Background()))
+	rec := httptest.NewRecorder()
+	tel.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	assert.Equal(t, http.StatusOK, rec.Code)
+	assert.Empty(t, rec.Body.String(), "nothing to show after Shutdown")
 }

@@ -11,12 +11,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	runtimemetrics "go.opentelemetry.io/contrib/instrumentation/runtime"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
-	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -27,7 +24,7 @@ import (
 )
 
 // Config configures [Setup]. The zero value is usable: a Prometheus
-// exporter, runtime metrics and globally installed providers. Push export
+// /metrics handler, runtime metrics and globally installed providers. Push export
 // (OTLP) is added through Exporters, from metrics/otlp, so that a service
 // that does not push links no gRPC or protobuf.
 type Config struct {
@@ -44,7 +41,7 @@ type Config struct {
 	// OTEL_RESOURCE_ATTRIBUTES is honoured as well; these win over it.
 	Attributes []attribute.KeyValue
 
-	// DisablePrometheus turns off the Prometheus exporter; then
+	// DisablePrometheus turns off the Prometheus exposition; then
 	// [Telemetry.Handler] answers 404.
 	DisablePrometheus bool
 	// DisableRuntimeMetrics turns off the Go runtime metrics (go.memory.*,
@@ -108,8 +105,8 @@ func (t *Telemetry) TracerProvider() trace.TracerProvider { return t.tracerProvi
 // Resource returns the resource every metric and span carries.
 func (t *Telemetry) Resource() *resource.Resource { return t.resource }
 
-// Handler serves the Prometheus exposition (mount it at /metrics). It
-// negotiates the text or protobuf format with the scraper.
+// Handler serves the Prometheus exposition (mount it at /metrics) in the
+// text format 0.0.4, gzip-compressed when the scraper accepts it.
 func (t *Telemetry) Handler() http.Handler { return t.handler }
 
 // Shutdown pushes what is buffered to the OTLP exporters, then stops the
@@ -161,13 +158,11 @@ func Setup(ctx context.Context, cfg Config) (*Telemetry, error) {
 
 	handler := http.Handler(http.NotFoundHandler())
 	if !cfg.DisablePrometheus {
-		registry := prometheus.NewRegistry()
-		exporter, err := otelprom.New(otelprom.WithRegisterer(registry))
-		if err != nil {
-			return nil, fmt.Errorf("metrics: prometheus exporter: %w", err)
-		}
-		mopts = append(mopts, sdkmetric.WithReader(exporter))
-		handler = promhttp.HandlerFor(renamingGatherer{registry}, promhttp.HandlerOpts{})
+		// Keel's own exposition (exposition.go) over a cumulative manual
+		// reader, as the OpenTelemetry Prometheus exporter was.
+		reader := sdkmetric.NewManualReader()
+		mopts = append(mopts, sdkmetric.WithReader(reader))
+		handler = newExpositionHandler(reader)
 	}
 
 	topts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res)}
