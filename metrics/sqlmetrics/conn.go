@@ -25,6 +25,11 @@ type conn struct {
 	lastQuery     string
 	lastStatement *statement
 
+	// spareRows and spareScanners are the connection's closed result-set
+	// wrappers, reused by its next queries (see spare).
+	spareRows     spare[rows]
+	spareScanners scannerSpare
+
 	execer    driver.ExecerContext
 	queryer   driver.QueryerContext
 	preparer  driver.ConnPrepareContext
@@ -89,7 +94,7 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 		c.rec.done(ctx, st, start, rowsUnknown, nil, err)
 		return nil, err
 	}
-	return newRows(ctx, rows, c.rec, st, start), nil
+	return c.newRows(ctx, rows, st, start), nil
 }
 
 func (c *conn) Prepare(query string) (driver.Stmt, error) {
@@ -181,7 +186,11 @@ func (c *conn) Ping(ctx context.Context) error {
 	return c.pinger.Ping(ctx)
 }
 
+// ResetSession is called by database/sql when it hands the connection to a
+// new user; from then on the result-set wrappers closed before can be reused.
 func (c *conn) ResetSession(ctx context.Context) error {
+	c.spareRows.reset()
+	c.spareScanners.reset()
 	if c.resetter == nil {
 		return nil
 	}

@@ -99,8 +99,19 @@
 //     RowsColumnScanner (Go 1.27) and ColumnConverter are kept. [Unwrap]
 //     gives the driver's own connection in sql.Conn.Raw.
 //   - Cost: with metrics on and a cached statement, an Exec allocates
-//     nothing more than the bare driver and a Query one wrapper
+//     nothing more than the bare driver, and so does a Query on a
+//     connection database/sql has taken from its pool before: each
+//     connection reuses the wrapper of its last closed result set. A
+//     connection's first Query, and a Query after another in the same
+//     transaction or sql.Conn (no session reset in between), allocates one
+//     wrapper
 //     (docs/BENCHMARKS.md, sqlmetrics).
+//   - Closed rows: database/sql never calls rows after Close; a caller of
+//     the driver's own API (sql.Conn.Raw) may, and then a second Close
+//     answers nil and Next an error, without reaching the driver or
+//     recording again. A closed wrapper is reused only after database/sql
+//     resets the connection's session, which it does only once Raw's
+//     callback, the one place driver values may be used, has returned.
 //   - Concurrency: safe for concurrent use as database/sql requires of a
 //     driver; a connection's wrapper is used by one goroutine at a time.
 //   - Bad input: any statement text is accepted (fuzzed): text the lexer

@@ -2,7 +2,11 @@
 
 package sqlmetrics
 
-import "database/sql/driver"
+import (
+	"context"
+	"database/sql/driver"
+	"time"
+)
 
 // rowsColumnScanner is rows over a driver's driver.RowsColumnScanner (Go
 // 1.27): database/sql then calls NextRow and ScanColumn instead of Next, so
@@ -14,20 +18,53 @@ type rowsColumnScanner struct {
 
 var _ driver.RowsColumnScanner = (*rowsColumnScanner)(nil)
 
+// scannerSpare keeps a connection's closed rowsColumnScanner, as spareRows
+// keeps its rows.
+type scannerSpare = spare[rowsColumnScanner]
+
 func (r *rowsColumnScanner) NextRow() error {
+	if r.closed {
+		return errRowsClosed
+	}
 	err := r.scanner.NextRow()
 	r.advanced(err)
 	return err
 }
 
 func (r *rowsColumnScanner) ScanColumn(scanCtx driver.ScanContext, index int, dest any) error {
+	if r.closed {
+		return errRowsClosed
+	}
 	return r.scanner.ScanColumn(scanCtx, index, dest)
 }
 
-// wrapRows allocates the one wrapper a result set needs.
-func wrapRows(r rows) driver.Rows {
-	if s, ok := r.base.(driver.RowsColumnScanner); ok {
-		return &rowsColumnScanner{rows: r, scanner: s}
+// Close is rows.Close, returning the wrapper to its own kind of spare.
+func (r *rowsColumnScanner) Close() error {
+	if r.closed {
+		return nil
 	}
-	return &r
+	err := r.close()
+	r.scanner = nil
+	r.conn.spareScanners.put(r)
+	return err
+}
+
+// newRows wraps a result set of c, in its spare wrapper of the right kind
+// when it has one.
+func (c *conn) newRows(ctx context.Context, base driver.Rows, st *statement, start time.Duration) driver.Rows {
+	if s, ok := base.(driver.RowsColumnScanner); ok {
+		r := c.spareScanners.take()
+		if r == nil {
+			r = new(rowsColumnScanner)
+		}
+		r.open(ctx, base, c, st, start)
+		r.scanner = s
+		return r
+	}
+	r := c.spareRows.take()
+	if r == nil {
+		r = new(rows)
+	}
+	r.open(ctx, base, c, st, start)
+	return r
 }

@@ -111,7 +111,7 @@ func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driv
 		s.conn.rec.done(ctx, s.st, start, rowsUnknown, nil, err)
 		return nil, err
 	}
-	return newRows(ctx, rows, s.conn.rec, s.st, start), nil
+	return s.conn.newRows(ctx, rows, s.st, start), nil
 }
 
 // CheckNamedValue asks the statement's checker, then the connection's, as
