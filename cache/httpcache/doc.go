@@ -89,6 +89,8 @@
 //	RFC 5861 §4                  stale-if-error: a 5xx from the handler is answered with the stale response
 //	RFC 9111 §5.2.2.2            must-revalidate: no stale response is served
 //	RFC 9110 §8.8.3, §13.1.2     a strong ETag is generated; If-None-Match (weak comparison, lists, *) gets 304
+//	RFC 9111 §4.3.1, §4.3.4      a stale response with the handler's ETag or Last-Modified is revalidated conditionally; a 304 refreshes it, body and tags kept
+//	RFC 9111 §4.3.1 (Keel)       an ETag the cache generated is never sent to the handler; a 200 to a revalidation replaces the stored response
 //	RFC 9111 §4.2.1              a duplicated or malformed max-age makes the response uncacheable
 //	RFC 9211                     Cache-Status says hit, miss (fwd=…) and stored
 //
