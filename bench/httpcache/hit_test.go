@@ -2,11 +2,13 @@ package httpcachebench
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
 
+	gjhttpcache "github.com/gregjones/httpcache"
 	"go.opentelemetry.io/otel/metric/noop"
 
 	"github.com/keel-go/keel/cache/httpcache"
@@ -78,11 +80,48 @@ func keel(b *testing.B) http.Handler {
 	return m.Wrap(reportHandler())
 }
 
+// handlerTransport answers a client-side cache's requests by calling the
+// handler in the process, so that gregjones/httpcache (an RFC 7234 cache
+// built as an http.RoundTripper) can stand in front of the same handler.
+type handlerTransport struct{ h http.Handler }
+
+func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	t.h.ServeHTTP(rec, r)
+	return rec.Result(), nil
+}
+
+// gregjones fronts the handler with gregjones/httpcache's memory cache:
+// each request goes through its Transport and the answer is copied to the
+// ResponseWriter. It is a private (client) cache keyed by URL alone, so it
+// would serve one principal's private report to another: measured for
+// its cost only, not usable server-side for per-principal responses.
+func gregjones(*testing.B) http.Handler {
+	t := gjhttpcache.NewMemoryCacheTransport()
+	t.Transport = handlerTransport{reportHandler()}
+	t.MarkCachedResponses = false
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		resp, err := t.RoundTrip(r)
+		if err != nil {
+			w.WriteHeader(http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		h := w.Header()
+		for name, v := range resp.Header {
+			h[name] = v
+		}
+		w.WriteHeader(resp.StatusCode)
+		_, _ = io.Copy(w, resp.Body)
+	})
+}
+
 var contenders = []struct {
 	name string
 	make func(b *testing.B) http.Handler
 }{
 	{"keel-httpcache", keel},
+	{"gregjones-httpcache", gregjones},
 	{"handler", func(*testing.B) http.Handler { return reportHandler() }},
 	{"prebuilt-bytes", func(*testing.B) http.Handler { return prebuilt() }},
 }
