@@ -27,6 +27,17 @@
 // stored, is made without them, and the cache answers If-None-Match itself
 // from the response's ETag.
 //
+// Revalidation (RFC 9111 §4.3): a stored response that is stale and carries
+// a validator of the handler's own (its ETag or Last-Modified; never an
+// ETag the cache generated) is not simply fetched again: the one shared
+// handler call (or the background call of stale-while-revalidate) is made
+// with If-None-Match and If-Modified-Since, and a 304 refreshes the stored
+// response: the 304's fields replace the stored ones, freshness and
+// cacheability are decided anew from the result, the body and tags are
+// kept (Stats.Revalidated counts these). To allow it, such a response is
+// kept past its freshness for as long again (at most an hour) but is never
+// served in that time without the handler's 304.
+//
 // # Use
 //
 //	hc, err := httpcache.New(httpcache.Config{
