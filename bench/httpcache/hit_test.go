@@ -88,7 +88,14 @@ type handlerTransport struct{ h http.Handler }
 func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	rec := httptest.NewRecorder()
 	t.h.ServeHTTP(rec, r)
-	return rec.Result(), nil
+	res := rec.Result()
+	if res.Header.Get("Date") == "" {
+		// net/http's server adds Date on the wire; the recorder does not,
+		// and without it gregjones/httpcache counts every stored response
+		// stale and calls the handler again.
+		res.Header.Set("Date", time.Now().UTC().Format(http.TimeFormat))
+	}
+	return res, nil
 }
 
 // gregjones fronts the handler with gregjones/httpcache's memory cache:
@@ -96,9 +103,11 @@ func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // ResponseWriter. It is a private (client) cache keyed by URL alone, so it
 // would serve one principal's private report to another: measured for
 // its cost only, not usable server-side for per-principal responses.
-func gregjones(*testing.B) http.Handler {
+func gregjones(*testing.B) http.Handler { return gregjonesOver(reportHandler()) }
+
+func gregjonesOver(origin http.Handler) http.Handler {
 	t := gjhttpcache.NewMemoryCacheTransport()
-	t.Transport = handlerTransport{reportHandler()}
+	t.Transport = handlerTransport{origin}
 	t.MarkCachedResponses = false
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		resp, err := t.RoundTrip(r)
@@ -204,4 +213,25 @@ func BenchmarkNotModified(b *testing.B) {
 			r.Header.Set("If-None-Match", etag)
 		}
 	})
+}
+
+// The peer is measured on hits: after the first request, gregjones/httpcache
+// answers from its store without calling the handler.
+func TestGregjonesAnswersFromItsCache(t *testing.T) {
+	calls := 0
+	report := reportHandler()
+	h := gregjonesOver(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		report.ServeHTTP(w, r)
+	}))
+	for range 3 {
+		w := &discard{h: make(http.Header)}
+		h.ServeHTTP(w, request())
+		if w.code != http.StatusOK || w.n == 0 {
+			t.Fatalf("answered %d with %d bytes", w.code, w.n)
+		}
+	}
+	if calls != 1 {
+		t.Fatalf("the handler was called %d times for 3 requests, want 1", calls)
+	}
 }
