@@ -172,8 +172,7 @@ func (m *Middleware) Stats() Stats {
 	s := Stats{
 		Hits: c.results[resultHit].Load(), Stale: c.results[resultStale].Load(),
 		Misses: c.results[resultMiss].Load(), Coalesced: c.results[resultCoalesced].Load(),
-		Bypassed: c.results[resultBypass].Load(), NotModified: c.notModified.Load(),
-		Revalidated: c.revalidated.Load(),
+		Bypassed: c.results[resultBypass].Load(), NotModified: c.notModified.Load(), Revalidated: c.revalidated.Load(),
 		Stored: c.decisions[decisionStored].Load(), Entries: c.entries.Load(), Bytes: c.bytes.Load(),
 	}
 	for d := decisionStored + 1; d < decisionCount; d++ {
