@@ -7,7 +7,10 @@ require (
 	github.com/stretchr/testify v1.12.1
 )
 
-require github.com/influxdata/tdigest v0.0.1 // indirect
+require (
+	github.com/gregjones/httpcache v0.0.0-20190611155906-901d90724c79 // indirect
+	github.com/influxdata/tdigest v0.0.1 // indirect
+)
 
 require (
 	github.com/DataDog/go-sqllexer v0.2.6 // indirect

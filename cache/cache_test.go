@@ -297,6 +297,7 @@ func TestShardsSplitCapacityExactly(t *testing.T) {
 
 func TestSketchEstimatesAndAges(t *testing.T) {
 	s := newSketch(64)
+	s.counting = true
 	for range 5 {
 		s.increment(42)
 	}

@@ -20,7 +20,16 @@ import "math/bits"
 //
 // A return counts only within reach insertions of the decision: a key
 // that comes back much later would not have been kept by a slightly
-// different boundary either. Each ghost is a direct-mapped table of a
+// different boundary either. A refused candidate's return counts only
+// within twice the window's size as well (at least 16): the window keeps
+// about its size in insertions, so only such a return says that a window
+// at most twice as big would have kept the key. Without that bound a loop
+// slightly larger than the main area, whose keys all tie in the sketch and
+// are refused, returns each key within reach and grows the window to the
+// whole cache: plain LRU, a point and a half below W-TinyLFU with a small
+// window there (syn-loop at 8 000, docs/BENCHMARKS.md). The window so grows
+// by doubling at most, fast enough on shifting and recency-skewed
+// workloads, where keys come back soon after they were refused. Each ghost is a direct-mapped table of a
 // 32-bit fingerprint and the insertion count, one slot per entry of the
 // shard (16 bytes per entry for the two): remembering a key overwrites
 // whatever shared its slot. A false match (same slot and fingerprint, 1
@@ -60,14 +69,14 @@ func (g *ghosts) remember(table []uint64, h uint64) {
 
 // recall reports whether h is remembered in table from within reach
 // insertions, and forgets it.
-func (g *ghosts) recall(table []uint64, h uint64) bool {
+func (g *ghosts) recall(table []uint64, h uint64, reach uint32) bool {
 	i := h & g.mask
 	e := table[i]
 	if uint32(e>>32) != uint32(h>>32)|1 {
 		return false
 	}
 	table[i] = 0
-	return g.inserts-uint32(e) <= g.reach
+	return g.inserts-uint32(e) <= reach
 }
 
 const (
@@ -89,7 +98,8 @@ const (
 // candidate's return counts nDisplaced/nRefused of a step (at most one), a
 // displaced victim's nRefused/nDisplaced (at most one). Both counts halve
 // every shard-size of insertions, so they describe the recent workload.
-// Lock held, admission on.
+// It also starts the sketch's counting once half the shard's entries were
+// inserted (see sketch.counting). Lock held, admission on.
 func (s *shard[K, V]) returning(h uint64) {
 	g := &s.ghosts
 	g.inserts++
@@ -97,10 +107,13 @@ func (s *shard[K, V]) returning(h uint64) {
 		g.nRefused, g.nDisplaced = g.nRefused/2, g.nDisplaced/2
 	}
 	step := float64(max(1, s.capacity/ghostStepDivisor))
+	if !s.sketch.counting && int(g.inserts) >= s.scale/2 {
+		s.sketch.counting = true
+	}
 	switch {
-	case g.recall(g.refused, h):
+	case g.recall(g.refused, h, min(g.reach, uint32(max(16, 2*s.windowCap)))):
 		g.pending += step * min(1, (g.nDisplaced+1)/(g.nRefused+1))
-	case g.recall(g.displaced, h):
+	case g.recall(g.displaced, h, g.reach):
 		g.pending -= step * min(1, (g.nRefused+1)/(g.nDisplaced+1))
 	}
 	if d := int(g.pending); d != 0 {

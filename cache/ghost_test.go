@@ -69,10 +69,53 @@ func TestWindowStaysSmallOnAFrequencySkewedWorkload(t *testing.T) {
 func TestGhostReturnsCountOnlyWithinReach(t *testing.T) {
 	g := newGhosts(1024)
 	g.refuse(0xabcdef0012345678)
-	assert.True(t, g.recall(g.refused, 0xabcdef0012345678), "a return right after the refusal counts")
-	assert.False(t, g.recall(g.refused, 0xabcdef0012345678), "and only once")
+	assert.True(t, g.recall(g.refused, 0xabcdef0012345678, g.reach), "a return right after the refusal counts")
+	assert.False(t, g.recall(g.refused, 0xabcdef0012345678, g.reach), "and only once")
 	g.refuse(0x1111111100000001)
 	g.inserts += g.reach + 1
-	assert.False(t, g.recall(g.refused, 0x1111111100000001), "a return out of reach does not count")
-	assert.False(t, g.recall(g.displaced, 0x2222222200000002), "nothing remembered")
+	assert.False(t, g.recall(g.refused, 0x1111111100000001, g.reach), "a return out of reach does not count")
+	assert.False(t, g.recall(g.displaced, 0x2222222200000002, g.reach), "nothing remembered")
+}
+
+// A refused candidate's return counts only within twice the window's size
+// (at least 16 insertions), even when the reach is longer.
+func TestRefusedReturnCountsWithinTwiceTheWindow(t *testing.T) {
+	c := newTestCache(t, Config[uint64, struct{}]{Capacity: 8000, Shards: 1, Admission: true, CleanupInterval: -1})
+	s := c.shards[0]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := &s.ghosts
+	require.Greater(t, g.reach, uint32(2*s.windowCap+1), "the test needs a reach beyond twice the window")
+	window := s.windowCap
+	g.refuse(0x3333333300000003)
+	g.inserts += uint32(2*window) + 1
+	s.returning(0x3333333300000003)
+	assert.Equal(t, window, s.windowCap, "a return after more than twice the window's insertions leaves the window alone")
+	g.refuse(0x4444444400000004)
+	for range 128 { // enough counted returns to move the boundary by a step
+		g.refuse(0x4444444400000004)
+		s.returning(0x4444444400000004)
+	}
+	assert.Greater(t, s.windowCap, window, "returns within twice the window grow it")
+}
+
+// The sketch counts nothing until half the shard's entries were inserted,
+// then counts every access.
+func TestSketchCountsFromHalfFull(t *testing.T) {
+	c := newTestCache(t, Config[uint64, struct{}]{Capacity: 100, Shards: 1, Admission: true, CleanupInterval: -1})
+	s := c.shards[0]
+	for k := range uint64(49) {
+		require.NoError(t, c.Set(k, struct{}{}))
+	}
+	s.mu.Lock()
+	assert.False(t, s.sketch.counting, "49 of 100 inserted: not counting yet")
+	assert.Zero(t, s.sketch.frequency(hashKey(s.seed, uint64(3))))
+	s.mu.Unlock()
+	for k := uint64(49); k < 60; k++ {
+		require.NoError(t, c.Set(k, struct{}{}))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	assert.True(t, s.sketch.counting, "counting from half full")
+	assert.NotZero(t, s.sketch.frequency(hashKey(s.seed, uint64(59))), "an insertion after half full is counted")
 }

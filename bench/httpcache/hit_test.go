@@ -2,11 +2,13 @@ package httpcachebench
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
 
+	gjhttpcache "github.com/gregjones/httpcache"
 	"go.opentelemetry.io/otel/metric/noop"
 
 	"github.com/keel-go/keel/cache/httpcache"
@@ -78,11 +80,57 @@ func keel(b *testing.B) http.Handler {
 	return m.Wrap(reportHandler())
 }
 
+// handlerTransport answers a client-side cache's requests by calling the
+// handler in the process, so that gregjones/httpcache (an RFC 7234 cache
+// built as an http.RoundTripper) can stand in front of the same handler.
+type handlerTransport struct{ h http.Handler }
+
+func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	t.h.ServeHTTP(rec, r)
+	res := rec.Result()
+	if res.Header.Get("Date") == "" {
+		// net/http's server adds Date on the wire; the recorder does not,
+		// and without it gregjones/httpcache counts every stored response
+		// stale and calls the handler again.
+		res.Header.Set("Date", time.Now().UTC().Format(http.TimeFormat))
+	}
+	return res, nil
+}
+
+// gregjones fronts the handler with gregjones/httpcache's memory cache:
+// each request goes through its Transport and the answer is copied to the
+// ResponseWriter. It is a private (client) cache keyed by URL alone, so it
+// would serve one principal's private report to another: measured for
+// its cost only, not usable server-side for per-principal responses.
+func gregjones(*testing.B) http.Handler { return gregjonesOver(reportHandler()) }
+
+func gregjonesOver(origin http.Handler) http.Handler {
+	t := gjhttpcache.NewMemoryCacheTransport()
+	t.Transport = handlerTransport{origin}
+	t.MarkCachedResponses = false
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		resp, err := t.RoundTrip(r)
+		if err != nil {
+			w.WriteHeader(http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		h := w.Header()
+		for name, v := range resp.Header {
+			h[name] = v
+		}
+		w.WriteHeader(resp.StatusCode)
+		_, _ = io.Copy(w, resp.Body)
+	})
+}
+
 var contenders = []struct {
 	name string
 	make func(b *testing.B) http.Handler
 }{
 	{"keel-httpcache", keel},
+	{"gregjones-httpcache", gregjones},
 	{"handler", func(*testing.B) http.Handler { return reportHandler() }},
 	{"prebuilt-bytes", func(*testing.B) http.Handler { return prebuilt() }},
 }
@@ -165,4 +213,25 @@ func BenchmarkNotModified(b *testing.B) {
 			r.Header.Set("If-None-Match", etag)
 		}
 	})
+}
+
+// The peer is measured on hits: after the first request, gregjones/httpcache
+// answers from its store without calling the handler.
+func TestGregjonesAnswersFromItsCache(t *testing.T) {
+	calls := 0
+	report := reportHandler()
+	h := gregjonesOver(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		report.ServeHTTP(w, r)
+	}))
+	for range 3 {
+		w := &discard{h: make(http.Header)}
+		h.ServeHTTP(w, request())
+		if w.code != http.StatusOK || w.n == 0 {
+			t.Fatalf("answered %d with %d bytes", w.code, w.n)
+		}
+	}
+	if calls != 1 {
+		t.Fatalf("the handler was called %d times for 3 requests, want 1", calls)
+	}
 }

@@ -27,6 +27,17 @@
 // stored, is made without them, and the cache answers If-None-Match itself
 // from the response's ETag.
 //
+// Revalidation (RFC 9111 §4.3): a stored response that is stale and carries
+// a validator of the handler's own (its ETag or Last-Modified; never an
+// ETag the cache generated) is not simply fetched again: the one shared
+// handler call (or the background call of stale-while-revalidate) is made
+// with If-None-Match and If-Modified-Since, and a 304 refreshes the stored
+// response: the 304's fields replace the stored ones, freshness and
+// cacheability are decided anew from the result, the body and tags are
+// kept (Stats.Revalidated counts these). To allow it, such a response is
+// kept past its freshness for as long again (at most an hour) but is never
+// served in that time without the handler's 304.
+//
 // # Use
 //
 //	hc, err := httpcache.New(httpcache.Config{
@@ -89,6 +100,8 @@
 //	RFC 5861 §4                  stale-if-error: a 5xx from the handler is answered with the stale response
 //	RFC 9111 §5.2.2.2            must-revalidate: no stale response is served
 //	RFC 9110 §8.8.3, §13.1.2     a strong ETag is generated; If-None-Match (weak comparison, lists, *) gets 304
+//	RFC 9111 §4.3.1, §4.3.4      a stale response with the handler's ETag or Last-Modified is revalidated conditionally; a 304 refreshes it, body and tags kept
+//	RFC 9111 §4.3.1 (Keel)       an ETag the cache generated is never sent to the handler; a 200 to a revalidation replaces the stored response
 //	RFC 9111 §4.2.1              a duplicated or malformed max-age makes the response uncacheable
 //	RFC 9211                     Cache-Status says hit, miss (fwd=…) and stored
 //

@@ -34,6 +34,7 @@ type entry struct {
 	header          http.Header // every value slice has len == cap: an append copies
 	body            []byte
 	etag            string
+	originETag      bool // etag is the handler's, not one the cache generated
 	principal       string
 	storedAt        time.Time
 	initialAge      time.Duration
@@ -54,9 +55,27 @@ func (e *entry) age(now time.Time) time.Duration {
 	return e.initialAge + now.Sub(e.storedAt)
 }
 
-// lifetime is how long the entry is kept: fresh, then usable stale.
+// lifetime is how long the entry is kept: fresh, then usable stale, and,
+// with a validator of the handler's, long enough after that to be
+// revalidated (see keepForRevalidation).
 func (e *entry) lifetime() time.Duration {
-	return e.fresh + max(e.swr, e.sie, 0) - e.initialAge
+	keep := time.Duration(0)
+	if e.validatable() {
+		keep = min(e.fresh, keepForRevalidation)
+	}
+	return e.fresh + max(e.swr, e.sie, keep) - e.initialAge
+}
+
+// keepForRevalidation bounds how long past its freshness lifetime a
+// response with a validator is kept (as long again as that lifetime, at
+// most this): only to send its validators to the handler on the next
+// request (revalidate.go), never to be served without the handler's 304.
+const keepForRevalidation = time.Hour
+
+// validatable reports whether the handler can be asked whether the
+// response is still current: a 200 with its own ETag or Last-Modified.
+func (e *entry) validatable() bool {
+	return e.status == http.StatusOK && (e.originETag || len(e.header["Last-Modified"]) > 0)
 }
 
 // strongETag is a strong validator computed from the body: 128 bits of

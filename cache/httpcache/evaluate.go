@@ -44,7 +44,9 @@ func (m *Middleware) evaluate(rec *recorder, r *http.Request, info *requestInfo,
 	e.contentLength = []string{strconv.Itoa(len(e.body))}
 	e.decision = m.decide(rec, r, info, e, now)
 	if e.decision == decisionStored {
-		if e.etag = rec.header.Get("Etag"); e.etag == "" && status == http.StatusOK {
+		e.etag = rec.header.Get("Etag")
+		e.originETag = e.etag != ""
+		if e.etag == "" && status == http.StatusOK {
 			e.etag = strongETag(e.body)
 			e.header["Etag"] = []string{e.etag}
 		}

@@ -65,6 +65,7 @@ type counters struct {
 	decisions     [decisionCount]atomic.Int64
 	invalidations [invalidationCount]atomic.Int64
 	notModified   atomic.Int64
+	revalidated   atomic.Int64
 	entries       atomic.Int64
 	bytes         atomic.Int64
 }
@@ -86,6 +87,11 @@ func registerMetrics(mp metric.MeterProvider, name string, c *counters) (metric.
 	}
 	notModified, err := m.Int64ObservableCounter("keel.httpcache.not_modified", metric.WithUnit("{response}"),
 		metric.WithDescription("Requests answered 304 Not Modified from a stored response's ETag."))
+	if err != nil {
+		return nil, err
+	}
+	revalidated, err := m.Int64ObservableCounter("keel.httpcache.revalidated", metric.WithUnit("{response}"),
+		metric.WithDescription("Stale stored responses the handler confirmed with 304 Not Modified to a conditional request, refreshed without a new body."))
 	if err != nil {
 		return nil, err
 	}
@@ -133,10 +139,11 @@ func registerMetrics(mp metric.MeterProvider, name string, c *counters) (metric.
 			}
 		}
 		o.ObserveInt64(notModified, c.notModified.Load(), nameOpt)
+		o.ObserveInt64(revalidated, c.revalidated.Load(), nameOpt)
 		o.ObserveInt64(entries, c.entries.Load(), nameOpt)
 		o.ObserveInt64(size, c.bytes.Load(), nameOpt)
 		return nil
-	}, requests, responses, notModified, invalidations, entries, size)
+	}, requests, responses, notModified, revalidated, invalidations, entries, size)
 }
 
 // unregisterWhenCollected removes the callback once owner is garbage.
@@ -150,6 +157,9 @@ type Stats struct {
 	Hits, Stale, Misses, Coalesced, Bypassed int64
 	// NotModified counts 304 answers.
 	NotModified int64
+	// Revalidated counts stale responses the handler confirmed with a
+	// 304 to a conditional request, refreshed without a new body.
+	Revalidated int64
 	// Stored counts responses stored; NotStored those seen and not stored.
 	Stored, NotStored int64
 	// Entries and Bytes are what is held now.
@@ -162,7 +172,7 @@ func (m *Middleware) Stats() Stats {
 	s := Stats{
 		Hits: c.results[resultHit].Load(), Stale: c.results[resultStale].Load(),
 		Misses: c.results[resultMiss].Load(), Coalesced: c.results[resultCoalesced].Load(),
-		Bypassed: c.results[resultBypass].Load(), NotModified: c.notModified.Load(),
+		Bypassed: c.results[resultBypass].Load(), NotModified: c.notModified.Load(), Revalidated: c.revalidated.Load(),
 		Stored: c.decisions[decisionStored].Load(), Entries: c.entries.Load(), Bytes: c.bytes.Load(),
 	}
 	for d := decisionStored + 1; d < decisionCount; d++ {

@@ -56,6 +56,9 @@ func TestMetricsAreReported(t *testing.T) {
 	assert.EqualValues(t, 1, got["keel.httpcache.requests{bypass}"])
 	assert.EqualValues(t, 1, got["keel.httpcache.responses{stored}"])
 	assert.EqualValues(t, 1, got["keel.httpcache.not_modified"])
+	revalidated, reported := got["keel.httpcache.revalidated"]
+	assert.True(t, reported, "revalidated is reported, 0 included")
+	assert.Zero(t, revalidated, "nothing was stale")
 	assert.EqualValues(t, 2, got["keel.httpcache.invalidations{tag}"])
 	assert.EqualValues(t, 1, got["keel.httpcache.invalidations{prefix}"])
 	assert.EqualValues(t, 2, got["keel.httpcache.entries"], "the response and the URL's variants record")

@@ -229,7 +229,7 @@ func (m *Middleware) fetchShared(w http.ResponseWriter, r *http.Request, info *r
 	res, err := m.store.GetOrLoad(r.Context(), flightKey(info, key, after), func(ctx context.Context, fk string) (*entry, error) {
 		led = true
 		defer m.store.Delete(fk) // the load's own result is never stored under the flight key
-		res := m.call(r.WithContext(ctx), info, next, nil)
+		res := m.revalidate(r.WithContext(ctx), info, next, stale)
 		if stale != nil && res.decision != decisionStored && !isServerError(res.status) {
 			// The URL's answer is no longer storable: later requests must
 			// not keep finding the expired copy and waiting on each other.
@@ -358,7 +358,7 @@ func (m *Middleware) revalidateInBackground(r *http.Request, info requestInfo, k
 		defer m.pending.Done()
 		res, err := m.store.GetOrLoad(req.Context(), flightKey(&info, key, e.id), func(ctx context.Context, fk string) (*entry, error) {
 			defer m.store.Delete(fk)
-			return m.call(req.WithContext(ctx), &info, next, nil), nil
+			return m.revalidate(req.WithContext(ctx), &info, next, e), nil
 		})
 		if err != nil || res.decision != decisionStored {
 			e.refreshing.Store(false) // a later request may try again
@@ -388,7 +388,13 @@ func (m *Middleware) call(r *http.Request, info *requestInfo, next http.Handler,
 		m.markUncacheable(info)
 		return nil
 	}
-	res := m.evaluate(rec, req, info, seq)
+	return m.settle(m.evaluate(rec, req, info, seq), req, info, conditional)
+}
+
+// settle stores a handler's evaluated response when it may be, counts the
+// decision, and marks the URL uncacheable when the response says so.
+// conditional: the handler was asked with the request's own conditionals.
+func (m *Middleware) settle(res *entry, req *http.Request, info *requestInfo, conditional bool) *entry {
 	res.sawConditionals = conditional
 	if res.decision == decisionStored {
 		m.put(info, req, res)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -304,6 +305,70 @@ var rfcRows = []rfcRow{
 			reply(200, "max-age=60", "body")(w, r)
 		})
 		assert.Equal(t, 304, g.do("GET", "/r", "If-None-Match", `"v7"`).Code, "the handler's own ETag is kept, on a miss too")
+	}},
+	{"RFC 9111 §4.3.1, §4.3.4", "a stale response with the handler's ETag or Last-Modified is revalidated conditionally; a 304 refreshes it, body and tags kept", func(t *testing.T) {
+		var asked []string
+		f := newFixture(t, Config{}, func(w http.ResponseWriter, r *http.Request) {
+			asked = append(asked, r.Header.Get("If-None-Match")+"|"+r.Header.Get("If-Modified-Since"))
+			w.Header().Set("ETag", `"v1"`)
+			w.Header().Set("Last-Modified", "Mon, 30 Nov 2026 10:00:00 GMT")
+			if r.Header.Get("If-None-Match") == `"v1"` {
+				w.Header().Set("Cache-Control", "max-age=20")
+				w.Header().Set("X-Refreshed", "yes")
+				w.WriteHeader(http.StatusNotModified)
+				return
+			}
+			w.Header().Set("Cache-Control", "max-age=10, stale-while-revalidate=30")
+			w.Header().Set("Surrogate-Key", "sales")
+			w.Header().Set("X-Refreshed", "no")
+			_, _ = w.Write([]byte("the report"))
+		})
+		f.do("GET", "/r")
+		time.Sleep(15 * time.Second)
+		assert.Equal(t, "the report", f.do("GET", "/r").Body.String(), "stale, while one background call revalidates")
+		synctest.Wait()
+		require.Equal(t, []string{"|", `"v1"|Mon, 30 Nov 2026 10:00:00 GMT`}, asked, "the background call sends the stored validators")
+		time.Sleep(15 * time.Second) // fresh for 20 s from the 304, not 10 s from the first answer
+		w := f.do("GET", "/r")
+		assert.Equal(t, 200, w.Code)
+		assert.Equal(t, "the report", w.Body.String(), "the stored body is kept")
+		assert.Equal(t, "yes", w.Header().Get("X-Refreshed"), "the 304's fields replace the stored ones")
+		assert.Equal(t, "max-age=20", w.Header().Get("Cache-Control"))
+		assert.Equal(t, "keel; hit; ttl=5", w.Header().Get("Cache-Status"))
+		assert.EqualValues(t, 2, f.o.calls.Load())
+		time.Sleep(10 * time.Second) // stale, no stale-while-revalidate now: the request waits for the conditional call
+		w = f.do("GET", "/r", "If-None-Match", `"v1"`)
+		assert.Equal(t, 304, w.Code, "the client's own If-None-Match is answered against the refreshed response")
+		assert.Equal(t, `"v1"|Mon, 30 Nov 2026 10:00:00 GMT`, asked[len(asked)-1])
+		assert.EqualValues(t, 2, f.m.Stats().Revalidated)
+		f.m.InvalidateTags("sales")
+		f.do("GET", "/r")
+		assert.Equal(t, "|", asked[len(asked)-1], "the refreshed response kept its tag: invalidated, fetched in full")
+	}},
+	{"RFC 9111 §4.3.1 (Keel)", "an ETag the cache generated is never sent to the handler; a 200 to a revalidation replaces the stored response", func(t *testing.T) {
+		var asked []string
+		version := 0
+		f := newFixture(t, Config{}, func(w http.ResponseWriter, r *http.Request) {
+			asked = append(asked, r.Header.Get("If-None-Match"))
+			version++
+			if r.URL.Path == "/own" {
+				w.Header().Set("ETag", `"own`+strconv.Itoa(version)+`"`)
+			}
+			reply(200, "max-age=10", "v"+strconv.Itoa(version))(w, r)
+		})
+		generated := f.do("GET", "/plain").Header().Get("ETag")
+		require.NotEmpty(t, generated)
+		time.Sleep(15 * time.Second)
+		assert.Equal(t, "v2", f.do("GET", "/plain").Body.String())
+		assert.Equal(t, []string{"", ""}, asked, "no If-None-Match with the generated ETag")
+		f.do("GET", "/own")
+		time.Sleep(15 * time.Second)
+		w := f.do("GET", "/own")
+		assert.Equal(t, "v4", w.Body.String(), "the handler's 200 replaces the stored response")
+		assert.Equal(t, `"own3"`, asked[3], "asked with its own ETag")
+		assert.Equal(t, "v4", f.do("GET", "/own").Body.String(), "and is stored")
+		assert.EqualValues(t, 4, f.o.calls.Load())
+		assert.Zero(t, f.m.Stats().Revalidated)
 	}},
 	{"RFC 9111 §4.2.1", "a duplicated or malformed max-age makes the response uncacheable", func(t *testing.T) {
 		for _, cc := range []string{"max-age=10, max-age=20", "max-age=abc", "max-age", "max-age=-1"} {
