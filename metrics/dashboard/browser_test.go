@@ -177,10 +177,12 @@ func checkScript(t *testing.T, ctx context.Context, mp metric.MeterProvider) {
 	if cls := evalIn[string](t, ctx, `document.querySelector("#charts figure.chart figcaption b").className`); cls != "bad" {
 		t.Errorf("open is shown with class %q, want bad (red)", cls)
 	}
-	axes := evalIn[string](t, ctx, `Array.from(document.querySelectorAll("#charts .u-label")).map(e => e.textContent).join("|")`)
-	for _, unit := range []string{"time (UTC)", "breaker state", "goroutines", "MiB", "cores"} {
-		if !strings.Contains(axes, unit) {
-			t.Errorf("axis labels %q lack %q", axes, unit)
+	// uPlot draws the axes' labels on the canvas, where the DOM cannot read
+	// them; each chart's caption names the same unit.
+	captions := evalIn[string](t, ctx, `Array.from(document.querySelectorAll("#charts figcaption strong")).map(e => e.textContent).join("|")`)
+	for _, unit := range []string{"Breaker state (state)", "Goroutines (goroutines)", "Go memory used (MiB)", "CPU (cores)"} {
+		if !strings.Contains(captions, unit) {
+			t.Errorf("chart captions %q lack %q", captions, unit)
 		}
 	}
 	evalIn[bool](t, ctx, `window.keelLoadedOnce = true`)

@@ -104,17 +104,19 @@ func TestDashboardInBrowser(t *testing.T) {
 	require.NoError(t, err)
 
 	// Order traffic for the whole test, so the route is measured and the
-	// breaker sees the gateway's failures.
+	// breaker sees the gateway's failures. The gateway, down, answers 503
+	// with Retry-After: 1, so an order spends about 4 s in its 5 attempts:
+	// 12 clients give the breaker its 40 failures in a row within about 3 s.
 	stop := make(chan struct{})
 	var traffic sync.WaitGroup
 	var seq atomic.Int64
-	for w := range 3 {
+	for w := range 12 {
 		traffic.Go(func() {
 			for {
 				select {
 				case <-stop:
 					return
-				case <-time.After(50 * time.Millisecond):
+				case <-time.After(250 * time.Millisecond):
 				}
 				_, _ = tryCall(in, "POST", "/v1/orders", orderBody(cust, 1), fmt.Sprintf("dash-%d-%d", w, seq.Add(1)))
 			}

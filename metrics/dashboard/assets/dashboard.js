@@ -163,16 +163,25 @@
     return Math.max(240, fig.clientWidth - 16);
   }
 
+  // timeLabels writes the x axis in UTC, as the tables do: hours and
+  // minutes, and seconds when the charts cover less than ten minutes.
+  function timeLabels(u, splits) {
+    var span = splits.length > 1 ? splits[splits.length - 1] - splits[0] : 0;
+    return splits.map(function (ts) {
+      return new Date(ts * 1000).toISOString().slice(11, span > 600 ? 16 : 19);
+    });
+  }
+
   function makeOptions(g, width) {
     var kind = g.kind;
-    var series = [{ label: "time (UTC)", value: "{YYYY}-{MM}-{DD} {HH}:{mm}:{ss}" }];
+    var series = [{ label: "time (UTC)", value: function (u, ts) { return ts === null || ts === undefined ? "–" : new Date(ts * 1000).toISOString().slice(11, 19); } }];
     g.labels.forEach(function (label, i) {
       var s = {
         label: label,
         stroke: PALETTE[i % PALETTE.length],
         width: 2,
         spanGaps: false,
-        value: function (u, v) { return valueText(kind, v); }
+        value: function (u, v) { return v === null || v === undefined ? "–" : valueText(kind, v); }
       };
       if (kind.state) {
         s.paths = uPlot.paths.stepped({ align: 1 });
@@ -194,7 +203,7 @@
       tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC"); },
       scales: scales,
       series: series,
-      axes: [{ label: "time (UTC)", labelSize: 20 }, y],
+      axes: [{ label: "time (UTC)", labelSize: 20, values: timeLabels }, y],
       legend: { live: true },
       cursor: { drag: { x: false, y: false } }
     };
@@ -243,6 +252,7 @@
       }
       item.appendChild(b);
       cap.appendChild(item);
+      cap.appendChild(document.createTextNode(" ")); // lets the line wrap between items
     });
   }
 
