@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -20,24 +18,9 @@ import (
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/keel-go/keel/breaker"
+	"github.com/keel-go/keel/internal/testenv"
 	"github.com/keel-go/keel/metrics/dashboard"
 )
-
-// findChromium returns the browser to drive, or skips (fails under CI=true)
-// when none is installed.
-func findChromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium is not installed (Debian package chromium), and CI=true requires the browser test")
-	}
-	t.Skip("chromium is not installed (Debian package chromium): skipping the browser test")
-	return ""
-}
 
 // A real headless Chromium loads the page: it shows the open breaker, runs
 // the page's script (charts drawn, tables updated in place, keyboard
@@ -47,7 +30,7 @@ func TestPageInHeadlessChromium(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test in -short mode")
 	}
-	exe := findChromium(t)
+	exe := testenv.Chromium(t)
 	d, mp := newDashboard(t, dashboard.Config{Interval: 100 * time.Millisecond, RateWindow: time.Second})
 	b, err := breaker.New(breaker.Config{Name: "payments", ConsecutiveFailures: 1, OpenDuration: time.Hour, MeterProvider: mp})
 	if err != nil {

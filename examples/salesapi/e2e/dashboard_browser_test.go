@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -18,28 +17,14 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
+
+	"github.com/keel-go/keel/internal/testenv"
 )
 
 // screenshotsEnv names a directory where TestDashboardInBrowser also writes
 // its screenshots under the names the READMEs show (docs/img/): set it to
 // regenerate them (see examples/salesapi/README.md).
 const screenshotsEnv = "KEEL_DASHBOARD_SCREENSHOTS"
-
-// chromiumPath returns the browser to drive, or skips (fails under CI=true)
-// when it is not installed.
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium is not installed (Debian package chromium); CI=true requires the dashboard's browser test")
-	}
-	t.Skip("chromium is not installed (Debian package chromium): skipping the dashboard's browser test")
-	return ""
-}
 
 // browserWatch records what a page did that a test must see: errors it
 // reported and every URL it requested.
@@ -77,7 +62,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test in -short mode")
 	}
-	exe := chromiumPath(t)
+	exe := testenv.Chromium(t)
 	in := start(t, t.TempDir(), sqliteBackend)
 	cust := in.createCustomer("dashboard@example.com", "+15550100")
 
