@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -16,35 +14,23 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/keel-go/keel/breaker"
+	"github.com/keel-go/keel/internal/testenv"
 	"github.com/keel-go/keel/metrics/dashboard"
 )
 
-// findChromium returns the browser to drive, or skips (fails under CI=true)
-// when none is installed.
-func findChromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium is not installed (Debian package chromium), and CI=true requires the browser test")
-	}
-	t.Skip("chromium is not installed (Debian package chromium): skipping the browser test")
-	return ""
-}
-
-// A real headless Chromium loads the page: it shows the open breaker, logs
-// no error (a CSP violation would be one), throws no exception and
-// requests nothing but the page itself.
+// A real headless Chromium loads the page: it shows the open breaker, runs
+// the page's script (charts drawn, tables updated in place, keyboard
+// reachable), logs no error (a CSP violation would be one), throws no
+// exception and requests nothing outside the service.
 func TestPageInHeadlessChromium(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test in -short mode")
 	}
-	exe := findChromium(t)
+	exe := testenv.Chromium(t)
 	d, mp := newDashboard(t, dashboard.Config{Interval: 100 * time.Millisecond, RateWindow: time.Second})
 	b, err := breaker.New(breaker.Config{Name: "payments", ConsecutiveFailures: 1, OpenDuration: time.Hour, MeterProvider: mp})
 	if err != nil {
@@ -115,11 +101,12 @@ func TestPageInHeadlessChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := chromedp.Do(ctx, chromedp.Sleep(300*time.Millisecond)); err != nil { // let late console or CSP reports arrive
-		t.Fatal(err)
-	}
 	if title != "Keel dashboard" || strings.TrimSpace(state) != "open" {
 		t.Errorf("title %q, payments state %q; want Keel dashboard, open", title, state)
+	}
+	checkScript(t, ctx, mp)
+	if err := chromedp.Do(ctx, chromedp.Sleep(300*time.Millisecond)); err != nil { // let late console or CSP reports arrive
+		t.Fatal(err)
 	}
 	mu.Lock()
 	defer mu.Unlock()
@@ -133,5 +120,77 @@ func TestPageInHeadlessChromium(t *testing.T) {
 		if !strings.HasPrefix(u, srv.URL+"/") {
 			t.Errorf("the page requested %s, outside the service", u)
 		}
+	}
+}
+
+// evalIn evaluates a JavaScript expression in the page.
+func evalIn[T any](t *testing.T, ctx context.Context, js string) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js))
+	if err != nil {
+		t.Fatalf("evaluating %s: %v", js, err)
+	}
+	return v
+}
+
+// eventually polls cond in the page for up to 10 s.
+func eventually(t *testing.T, ctx context.Context, what, cond string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !evalIn[bool](t, ctx, cond); {
+		if time.Now().After(deadline) {
+			t.Fatalf("the page did not show %s within 10 s (%s)", what, cond)
+		}
+		if err := chromedp.Do(ctx, chromedp.Sleep(50*time.Millisecond)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// checkScript proves what the page's script adds: a chart per history
+// series with units and the breaker's state in words and colour, a row for
+// a breaker that appeared after the page loaded (without reloading it), and
+// charts that the keyboard reaches and reads.
+func checkScript(t *testing.T, ctx context.Context, mp metric.MeterProvider) {
+	t.Helper()
+	eventually(t, ctx, "the breaker chart", `!!document.querySelector("#charts figure.chart canvas")`)
+	caption := evalIn[string](t, ctx, `document.querySelector("#charts figure.chart figcaption").textContent`)
+	if !strings.Contains(caption, "Breaker state (state)") || !strings.Contains(caption, "payments: open") {
+		t.Errorf("first chart's caption %q, want the breaker state with payments: open", caption)
+	}
+	if cls := evalIn[string](t, ctx, `document.querySelector("#charts figure.chart figcaption b").className`); cls != "bad" {
+		t.Errorf("open is shown with class %q, want bad (red)", cls)
+	}
+	// uPlot draws the axes' labels on the canvas, where the DOM cannot read
+	// them; each chart's caption names the same unit.
+	captions := evalIn[string](t, ctx, `Array.from(document.querySelectorAll("#charts figcaption strong")).map(e => e.textContent).join("|")`)
+	for _, unit := range []string{"Breaker state (state)", "Goroutines (goroutines)", "Go memory used (MiB)", "CPU (cores)"} {
+		if !strings.Contains(captions, unit) {
+			t.Errorf("chart captions %q lack %q", captions, unit)
+		}
+	}
+	evalIn[bool](t, ctx, `window.keelLoadedOnce = true`)
+	b, err := breaker.New(breaker.Config{Name: "inventory", MeterProvider: mp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = b.Do(context.Background(), func(context.Context) error { return nil })
+	eventually(t, ctx, "the new breaker's row and chart series",
+		`Array.from(document.querySelectorAll("table td")).some(td => td.textContent === "inventory") &&
+		 document.querySelector("#charts figure.chart figcaption").textContent.includes("inventory: closed")`)
+	if !evalIn[bool](t, ctx, `window.keelLoadedOnce === true`) {
+		t.Error("the page reloaded instead of updating in place")
+	}
+	if err := chromedp.Do(ctx, chromedp.KeyEvent("\t")); err != nil {
+		t.Fatal(err)
+	}
+	if got := evalIn[string](t, ctx, `document.activeElement.className + ":" + document.activeElement.getAttribute("aria-label")`); !strings.HasPrefix(got, "chart:Breaker state") {
+		t.Errorf("Tab focused %q, want the first chart", got)
+	}
+	if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.End)); err != nil {
+		t.Fatal(err)
+	}
+	legend := evalIn[string](t, ctx, `document.activeElement.querySelector(".u-legend").textContent`)
+	if !strings.Contains(legend, "open") || !strings.Contains(legend, "closed") {
+		t.Errorf("after End the legend reads %q, want payments open and inventory closed", legend)
 	}
 }

@@ -2,9 +2,9 @@
 // http.Handler, mounted by the service itself, that shows its breakers,
 // retries, rate limits and bulkheads, HTTP routes, caches, health checks,
 // firing alerts and Go runtime, with an in-memory history and linear
-// forecasts. Nothing else is installed: no Prometheus, no scrape, no
-// JavaScript, no external request. For teams that run Prometheus and
-// Grafana, package metrics/dashboard/grafana writes the same view.
+// forecasts. Nothing else is installed: no Prometheus, no scrape, no CDN,
+// no external request. For teams that run Prometheus and Grafana, package
+// metrics/dashboard/grafana writes the same view.
 //
 // # Wiring
 //
@@ -21,8 +21,9 @@
 // The reader reads cumulative data and is collected by nothing else, so it
 // does not disturb exporters.
 //
-// The handler serves the page for any path, and the JSON [Snapshot] when the
-// path ends in "/api". Rows come from the metric names of docs/METRICS.md:
+// The handler serves the page for any path, the JSON [Snapshot] when the
+// path ends in "/api", and the page's script and style sheets under
+// ".../assets/". Rows come from the metric names of docs/METRICS.md:
 // keel.breaker.*, keel.retry.*, keel.ratelimit.*, http.server.request.duration
 // (per method and http.route: rate, error ratio, p50/p95/p99 estimated from
 // the histogram's buckets as Prometheus' histogram_quantile does),
@@ -67,10 +68,38 @@
 //     X-Content-Type-Options: nosniff, Referrer-Policy: no-referrer and
 //     X-Frame-Options: DENY; the page is rendered server-side by
 //     html/template (attribute values are escaped: a label holding markup is
-//     shown as text), contains no script, and is served with a
-//     Content-Security-Policy that allows nothing but its own embedded style
-//     sheet (by hash). The page refreshes itself with a meta refresh every
-//     Interval. Only GET and HEAD are served.
+//     shown as text) and served with a Content-Security-Policy that allows
+//     scripts, style sheets and fetches from the service itself only
+//     (script-src 'self', connect-src 'self'; no inline script, no eval),
+//     its one inline style element by hash, and nothing else. The page's
+//     script and style tags carry Subresource Integrity hashes. The API's
+//     answers are never cached (no-store); the embedded assets are
+//     revalidated by ETag (no-cache). Only GET and HEAD are served.
+//
+// # The page
+//
+// The page is complete without script: server-rendered tables with SVG
+// sparklines, refreshed every Interval by a meta refresh inside <noscript>.
+// With script, assets/dashboard.js takes over: it polls the JSON API once
+// per sample (just after the next sample is due), draws every *_history
+// array it finds in the document as a time series with uPlot (one chart per
+// field, one line per row, so a section added to the API is drawn without
+// a change to the script), and swaps in the server's fresh tables without
+// reloading, so focus, scroll and charts stay. Every axis has its unit
+// (time in UTC); breaker state is drawn as a step chart whose axis reads
+// closed, half-open and open, and each chart's caption gives the latest
+// values in words, coloured (green, amber, red) by state. Charts are
+// focusable (Tab); the arrow keys, Home and End move the cursor through the
+// samples and the legend reads the values. The grid of charts reflows with
+// the window. A failed poll is shown on the page ("not updating" and the
+// reason), never written to the console.
+//
+// The page with all it loads weighs about 71 KB (under the 200 KB budget,
+// held by a test); uPlot (MIT, license in assets/uPlot.LICENSE) is
+// vendored: web/package.json pins it, web/package-lock.json locks its
+// integrity hash, and web/build.sh (npm ci, then a copy) rebuilds
+// assets/uPlot.* byte for byte; `git diff --exit-code assets` after running
+// it shows they match.
 //   - Counters. Rates and ratios are computed over Config.RateWindow from
 //     cumulative values; a counter that went down (a restart of the
 //     instrument) counts from zero, and a series the SDK had not reported

@@ -3,12 +3,15 @@ package dashboard
 import (
 	"bytes"
 	"crypto/sha256"
-	_ "embed"
+	"crypto/sha512"
+	"embed"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"html/template"
 	"math"
 	"net/http"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -16,6 +19,12 @@ import (
 
 //go:embed style.css
 var styleCSS string
+
+// assets are the files the page loads: its script, and uPlot, the charting
+// library, vendored by web/build.sh from web/package-lock.json.
+//
+//go:embed assets
+var assets embed.FS
 
 //go:embed page.html.tmpl
 var pageSource string
@@ -32,19 +41,83 @@ var (
 		"clock":   func(t time.Time) string { return t.UTC().Format("15:04:05 UTC") },
 		"css":     func() template.CSS { return template.CSS(styleCSS) },
 		"refresh": func(s Snapshot) int { return max(1, int(s.IntervalSeconds)) },
+		"sri":     func(name string) string { return pageAssets[name].integrity },
 	}).Parse(pageSource))
 
-	// The page has no script at all and only the embedded style sheet,
-	// allowed by its hash.
+	// The page's only inline content is its style element, allowed by its
+	// hash; scripts, uPlot's style sheet and the API's answers come from
+	// the service itself ('self'), never inline, never from elsewhere.
 	contentSecurityPolicy = func() string {
 		sum := sha256.Sum256([]byte(styleCSS))
-		return "default-src 'none'; style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) +
+		return "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self' 'sha256-" +
+			base64.StdEncoding.EncodeToString(sum[:]) +
 			"'; img-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 	}()
+
+	pageAssets = loadAssets()
 )
 
-// ServeHTTP serves the page, or the [Snapshot] as JSON when the path ends
-// in "/api". It answers 403 when Config.Authorize refuses the request, and
+// asset is one embedded file the handler serves under <mount>/assets/.
+type asset struct {
+	body        []byte
+	contentType string
+	etag        string
+	integrity   string // Subresource Integrity value for the page's tags
+}
+
+// loadAssets indexes the embedded assets by file name; a file whose type
+// the handler does not know is not served.
+func loadAssets() map[string]asset {
+	types := map[string]string{
+		".js":      "text/javascript; charset=utf-8",
+		".css":     "text/css; charset=utf-8",
+		".LICENSE": "text/plain; charset=utf-8",
+		".VERSION": "text/plain; charset=utf-8",
+	}
+	entries, err := assets.ReadDir("assets")
+	if err != nil {
+		panic(err) // the embedded directory is part of the binary
+	}
+	out := make(map[string]asset, len(entries))
+	for _, e := range entries {
+		ct, ok := types[path.Ext(e.Name())]
+		if !ok {
+			continue
+		}
+		body, err := assets.ReadFile("assets/" + e.Name())
+		if err != nil {
+			panic(err)
+		}
+		sum256, sum384 := sha256.Sum256(body), sha512.Sum384(body)
+		out[e.Name()] = asset{
+			body:        body,
+			contentType: ct,
+			etag:        `"` + hex.EncodeToString(sum256[:16]) + `"`,
+			integrity:   "sha384-" + base64.StdEncoding.EncodeToString(sum384[:]),
+		}
+	}
+	return out
+}
+
+// serveAsset answers <mount>/assets/NAME: the embedded file, revalidated by
+// its ETag rather than stored (Cache-Control: no-cache), so a new binary's
+// assets are picked up at once.
+func serveAsset(w http.ResponseWriter, r *http.Request, name string) {
+	a, ok := pageAssets[name]
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	h := w.Header()
+	h.Set("Cache-Control", "no-cache")
+	h.Set("Content-Type", a.contentType)
+	h.Set("ETag", a.etag)
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(a.body))
+}
+
+// ServeHTTP serves the page, the [Snapshot] as JSON when the path ends in
+// "/api", and the page's embedded script and style sheets under
+// ".../assets/". It answers 403 when Config.Authorize refuses the request, and
 // 405 to methods other than GET and HEAD.
 func (d *Dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
@@ -59,6 +132,10 @@ func (d *Dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		h.Set("Allow", "GET, HEAD")
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	if dir, name := path.Split(r.URL.Path); strings.HasSuffix(dir, "/assets/") {
+		serveAsset(w, r, name)
 		return
 	}
 	if strings.HasSuffix(r.URL.Path, "/api") {

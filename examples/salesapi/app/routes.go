@@ -38,7 +38,7 @@ func (a *App) routes() (http.Handler, error) {
 
 	// The request id is the outer middleware's; this one records the API
 	// mux's request, so that logs and slow queries name the API route.
-	protected, err := a.rateLimited(requestctx.Middleware(api))
+	protected, err := a.rateLimited(requestctx.Middleware(reportRoute(api)))
 	if err != nil {
 		return nil, err
 	}
@@ -50,8 +50,8 @@ func (a *App) routes() (http.Handler, error) {
 		return nil, fmt.Errorf("salesapi: HTTP metrics middleware: %w", err)
 	}
 	// Outside the metrics middleware, which passes the request on as it is:
-	// both read the pattern root sets on it.
-	return requestctx.Middleware(mm.Wrap(a.root(protected))), nil
+	// both read the pattern root sets on it, or the API mux's (carryRoute).
+	return requestctx.Middleware(mm.Wrap(carryRoute(a.root(protected)))), nil
 }
 
 // api routes the API to its handlers; orders serves POST /v1/orders.

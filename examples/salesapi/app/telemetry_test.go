@@ -70,4 +70,6 @@ func TestSlowQueryInTheLogAndOnMetrics(t *testing.T) {
 	body, _ := io.ReadAll(m.Body)
 	assert.Regexp(t, `keel_sqlmetrics_slow_queries_total\{[^}]*db_query_summary="SELECT customers"[^}]*\} [1-9]`, string(body))
 	assert.Contains(t, string(body), `db_client_operation_duration_seconds_count{`)
+	// The API mux's route, not the root mux's catch-all "/" (carryRoute).
+	assert.Regexp(t, `http_server_request_duration_seconds_count\{[^}]*http_route="/v1/customers/\{id\}"`, string(body))
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/keel-go/keel/examples/salesapi/app"
 	"github.com/keel-go/keel/examples/salesapi/gateway"
 	"github.com/keel-go/keel/metrics"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 )
 
 // Fixed keys for the in-process run; they never leave this process.
@@ -80,19 +81,27 @@ func start(ctx context.Context, w io.Writer) (*env, func(), error) {
 	}
 	logs := &syncBuffer{}
 	logger := slog.New(mask.Default().Handler(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	tel, err := metrics.Setup(ctx, metrics.Config{ServiceName: "salesapi-demo", DisableRuntimeMetrics: true})
+	dash, err := app.NewDashboard() // its reader joins the MeterProvider below, as in main
 	if err != nil {
+		return nil, nil, err
+	}
+	tel, err := metrics.Setup(ctx, metrics.Config{ServiceName: "salesapi-demo", DisableRuntimeMetrics: true,
+		Readers: []sdkmetric.Reader{dash.Reader()}})
+	if err != nil {
+		_ = dash.Close()
 		return nil, nil, err
 	}
 	gw, err := gateway.Start("127.0.0.1:0", gateway.Chaos{})
 	if err != nil {
+		_ = dash.Close()
 		return nil, nil, err
 	}
 	keys, _ := app.ParseAPIKeys(adminKey + "=admin," + salesKey + "=sales")
 	a, err := app.New(ctx, app.Config{DataDir: dir, APIKeys: keys, GatewayURL: gw.URL(), Logger: logger,
-		MetricsHandler: tel.Handler()}, nil)
+		MetricsHandler: tel.Handler(), Dashboard: dash}, nil)
 	if err != nil {
 		_ = gw.Close()
+		_ = dash.Close()
 		return nil, nil, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -107,6 +116,7 @@ func start(ctx context.Context, w io.Writer) (*env, func(), error) {
 		_ = srv.Shutdown(context.WithoutCancel(ctx))
 		_ = a.Close()
 		_ = gw.Close()
+		_ = dash.Close()
 		_ = tel.Shutdown(context.WithoutCancel(ctx))
 		_ = os.RemoveAll(dir)
 	}, nil

@@ -34,6 +34,7 @@ var steps = []step{
 	{"The audit log verifies; one edited byte is caught and the record named", auditTamper},
 	{"Backup -> restore gives identical data; a corrupted backup is refused", backupRestore},
 	{"/metrics is valid Prometheus exposition; /readyz passes", observability},
+	{"The operator's dashboard renders, with the orders route in its table", dashboardRenders},
 }
 
 // The demo's customer; its email and phone must never be found in clear.
