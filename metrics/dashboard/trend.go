@@ -31,8 +31,7 @@ const confidenceZ = 1.959964
 // half-width divided by 1.96, what a normal slope with that band would
 // have. The band does not include the uncertainty of the intercept.
 func FitRobust(times []time.Time, values []float64) (Trend, error) {
-	var f fitter
-	return f.fit(times, values)
+	return fitSeries(new(fitter), times, values)
 }
 
 // fitter is FitRobust with scratch buffers reused from fit to fit, so that
@@ -42,13 +41,14 @@ type fitter struct {
 	idx                       []int
 }
 
-func (f *fitter) fit(times []time.Time, values []float64) (Trend, error) {
+// fitSeries is FitRobust over f's buffers, for float64 or Number values.
+func fitSeries[F ~float64](f *fitter, times []time.Time, values []F) (Trend, error) {
 	if len(times) != len(values) {
 		return Trend{}, errors.New("dashboard: FitRobust needs as many times as values")
 	}
 	f.idx = f.idx[:0]
 	for i, v := range values {
-		if !math.IsNaN(v) && !math.IsInf(v, 0) {
+		if x := float64(v); !math.IsNaN(x) && !math.IsInf(x, 0) {
 			f.idx = append(f.idx, i)
 		}
 	}
@@ -65,7 +65,7 @@ func (f *fitter) fit(times []time.Time, values []float64) (Trend, error) {
 			i = f.idx[k*(len(f.idx)-1)/(n-1)]
 		}
 		f.xs = append(f.xs, times[i].Sub(t0).Seconds())
-		f.ys = append(f.ys, values[i])
+		f.ys = append(f.ys, float64(values[i]))
 	}
 	f.slopes = f.slopes[:0]
 	for i := range n {
