@@ -68,6 +68,12 @@ func TestSlowCallsAndRetryBudgetRows(t *testing.T) {
 		if rm["window_budget_exhausted"].(float64) < 1 {
 			t.Errorf("calls refused by the budget in the window: %v, want at least one", rm["window_budget_exhausted"])
 		}
+		page := getPage(t, d).Body.String()
+		for _, want := range []string{"<th>slow-call ratio</th>", `<td class="bad">exhausted</td>`, "<th>retries left in budget</th>"} {
+			if !contains(page, want) {
+				t.Errorf("the page lacks %s", want)
+			}
+		}
 	})
 }
 

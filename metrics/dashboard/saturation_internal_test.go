@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"log/slog"
 	"math"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -115,6 +117,12 @@ func TestSaturationOfBulkheadAndLimiter(t *testing.T) {
 				t.Errorf("limiter row %+v, want a rate of 1000/s and no max in flight", r)
 			}
 		}
+	}
+
+	rec := httptest.NewRecorder()
+	d.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/dash/", nil))
+	if page := rec.Body.String(); !strings.Contains(page, "<h2>Saturation") || !strings.Contains(page, "<td>bulkhead</td><td>pool</td>") {
+		t.Errorf("the page lacks the saturation table:\n%s", page)
 	}
 
 	// The exported gauges carry the same numbers.
