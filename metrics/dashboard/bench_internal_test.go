@@ -158,3 +158,22 @@ func BenchmarkAPI1000SeriesFullRing(b *testing.B) {
 		b.ReportMetric(float64(cpus[p99]), "cpu-p99-ns")
 	})
 }
+
+// BenchmarkFitRobust720 fits a full default ring (720 samples, thinned to
+// MaxTrendPoints) with reused buffers, as a snapshot does for every growth
+// and saturation row.
+func BenchmarkFitRobust720(b *testing.B) {
+	t0 := time.Unix(1_800_000_000, 0)
+	times, values := make([]time.Time, 720), make([]float64, 720)
+	for i := range times {
+		times[i] = t0.Add(time.Duration(i) * DefaultInterval)
+		values[i] = float64(i) + float64(i%7)
+	}
+	f := new(fitter)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := fitSeries(f, times, values); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
