@@ -125,8 +125,9 @@
 //     above the threshold: the failed attempts the budget still pays for)
 //     and budget_exhausted (true while tokens <= threshold; false without a
 //     budget).
-//   - rate_limits[].max_in_flight (bulkheads) and rate_limit_per_second
-//     (limiters).
+//   - rate_limits[].max_in_flight (bulkheads; for an adaptive limiter, the
+//     limit it settled on) and rate_limit_per_second (limiters). Adaptive
+//     limiters (keel.ratelimit.adaptive.*) now have rows too.
 //   - routes[].rate_growth (requests/s per s) and latency_growth (mean
 //     seconds per s).
 //   - forecasts[].slope_low_per_second, slope_high_per_second,

@@ -17,6 +17,7 @@ import (
 
 	"github.com/keel-go/keel/metrics/sqlmetrics"
 	"github.com/keel-go/keel/ratelimit"
+	"github.com/keel-go/keel/ratelimit/adaptive"
 )
 
 // saturationOf finds a resource's row.
@@ -243,4 +244,34 @@ func recordAt(d *Dashboard, now time.Time) {
 	d.hist.begin(now)
 	recordDisks(d.hist, d.disks)
 	d.hist.end()
+}
+
+// A real adaptive limiter (ratelimit/adaptive) shows in the rate-limit rows
+// from its own instruments: its decisions, calls in flight and the limit it
+// settled on.
+func TestAdaptiveLimiterRow(t *testing.T) {
+	d, mp := newSampled(t)
+	ctx := context.Background()
+	l, err := adaptive.New(adaptive.Config{Name: "checkout", InitialLimit: 8, MeterProvider: mp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Unix(1_800_000_000, 0)
+	d.sample(ctx, t0)
+	p, err := l.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Release()
+	d.sample(ctx, t0.Add(10*time.Second))
+	for _, r := range d.Snapshot().RateLimits {
+		if r.Name != "checkout" {
+			continue
+		}
+		if r.InFlight != 1 || r.MaxInFlight != Number(l.Limit()) || !near(r.AllowedPerSecond, 0.1, 1e-9) {
+			t.Errorf("adaptive row %+v, want 1 in flight of %d, 1 allowed in 10 s", r, l.Limit())
+		}
+		return
+	}
+	t.Fatalf("no row for the adaptive limiter in %+v", d.Snapshot().RateLimits)
 }

@@ -109,9 +109,10 @@ type RateLimit struct {
 	InFlight         Number  `json:"in_flight"`
 	Queued           Number  `json:"queued"`
 	LimitedHistory   History `json:"limited_history"`
-	// MaxInFlight is a bulkhead's limit (keel.ratelimit.max_in_flight) and
-	// RateLimitPerSecond a limiter's (keel.ratelimit.rate); null for the
-	// other kinds.
+	// MaxInFlight is a bulkhead's limit (keel.ratelimit.max_in_flight), or
+	// the limit an adaptive limiter has settled on
+	// (keel.ratelimit.adaptive.limit); RateLimitPerSecond a limiter's
+	// (keel.ratelimit.rate); null for the other kinds.
 	MaxInFlight        Number `json:"max_in_flight"`
 	RateLimitPerSecond Number `json:"rate_limit_per_second"`
 	// RedisFailuresPerSecond counts redislimit decisions made without Redis
@@ -256,6 +257,11 @@ type viewer struct {
 }
 
 func (v viewer) named(name string) []*series { return v.byName[name] }
+
+// both is the series of two metrics, a's first.
+func (v viewer) both(a, b string) []*series {
+	return append(slices.Clip(v.byName[a]), v.byName[b]...)
+}
 
 func (v viewer) latest(sr *series) float64 {
 	if len(v.slots) == 0 {
@@ -527,12 +533,15 @@ func (v viewer) retries() []Retry {
 
 func (v viewer) rateLimits() []RateLimit {
 	const key = "keel.ratelimit.name"
-	names, decisions := groupBy(v.named("keel.ratelimit.decisions"), key)
-	_, inFlight := groupBy(v.named("keel.ratelimit.in_flight"), key)
+	// An adaptive limiter (ratelimit/adaptive) reports under its own
+	// instrument names; a limiter name belongs to one kind, so the two
+	// families are shown in the same rows.
+	names, decisions := groupBy(v.both("keel.ratelimit.decisions", "keel.ratelimit.adaptive.decisions"), key)
+	_, inFlight := groupBy(v.both("keel.ratelimit.in_flight", "keel.ratelimit.adaptive.in_flight"), key)
 	_, queued := groupBy(v.named("keel.ratelimit.queued"), key)
 	_, redisFailures := groupBy(v.named("keel.ratelimit.redis.failures"), key)
 	_, redisDegraded := groupBy(v.named("keel.ratelimit.redis.degraded.duration"), key)
-	_, maxInFlight := groupBy(v.named("keel.ratelimit.max_in_flight"), key)
+	_, maxInFlight := groupBy(v.both("keel.ratelimit.max_in_flight", "keel.ratelimit.adaptive.limit"), key)
 	_, limitRate := groupBy(v.named("keel.ratelimit.rate"), key)
 	for n := range inFlight {
 		if _, ok := decisions[n]; !ok {
