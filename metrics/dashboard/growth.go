@@ -20,6 +20,15 @@ type Growth struct {
 	Points int `json:"points"`
 }
 
+// scratch is a history buffer for one row that is fitted and not kept; the
+// next call reuses it.
+func (v viewer) scratch() History {
+	if cap(v.fit.history) < len(v.slots) {
+		v.fit.history = make(History, len(v.slots))
+	}
+	return v.fit.history[:len(v.slots)]
+}
+
 // growth fits a row's history.
 func (v viewer) growth(h History) Growth {
 	g := Growth{PerSecond: Number(nan), Low: Number(nan), High: Number(nan), Current: Number(nan)}
@@ -34,8 +43,8 @@ func (v viewer) growth(h History) Growth {
 // meanLatencyHistory is, per sample, the mean of the observations made
 // since the previous sample across the histogram series (sum delta over
 // count delta); null where nothing was observed.
-func (v viewer) meanLatencyHistory(ss []*series) History {
-	out := make(History, len(v.slots))
+// It is written into out (len(v.slots) long).
+func (v viewer) meanLatencyHistory(out History, ss []*series) History {
 	for i := range v.slots {
 		out[i] = Number(nan)
 		if i == 0 {

@@ -95,10 +95,10 @@ type Retry struct {
 	// failed attempts the budget still pays for (0 when exhausted).
 	// BudgetExhausted is true while tokens <= threshold. All null/false for
 	// a policy without a budget.
-	BudgetTokens    Number `json:"budget_tokens"`
-	BudgetThreshold Number `json:"budget_threshold"`
-	BudgetRemaining Number `json:"budget_remaining"`
-	BudgetIsExhausted bool `json:"budget_exhausted"`
+	BudgetTokens      Number `json:"budget_tokens"`
+	BudgetThreshold   Number `json:"budget_threshold"`
+	BudgetRemaining   Number `json:"budget_remaining"`
+	BudgetIsExhausted bool   `json:"budget_exhausted"`
 }
 
 // RateLimit is one limiter or bulkhead (keel.ratelimit.name).
@@ -335,7 +335,12 @@ func ratio(num, den float64) Number {
 // rateHistory is, per sample, the summed increase per second since the
 // previous sample of the series.
 func (v viewer) rateHistory(ss []*series) History {
-	out := make(History, len(v.slots))
+	return v.rateHistoryInto(make(History, len(v.slots)), ss)
+}
+
+// rateHistoryInto is rateHistory written into out (len(v.slots) long), for
+// a history that is only fitted, not kept.
+func (v viewer) rateHistoryInto(out History, ss []*series) History {
 	for i := range v.slots {
 		out[i] = Number(nan)
 		if i == 0 {
@@ -487,7 +492,7 @@ func (v viewer) breakers() []Breaker {
 		if slowCalls, _, ok := v.sumDelta(slow[name], nil); ok {
 			b.SlowCallRatio = ratio(slowCalls, fail+succ)
 		}
-		b.CallRateGrowth = v.growth(v.rateHistory(calls[name]))
+		b.CallRateGrowth = v.growth(v.rateHistoryInto(v.scratch(), calls[name]))
 		out = append(out, b)
 	}
 	return out
@@ -598,7 +603,7 @@ func (v viewer) routes() []Route {
 		inc, secs, ok := v.sumDelta(ss, nil)
 		errs, _, _ := v.sumDelta(ss, isError)
 		r := Route{Method: k.method, Route: k.route, RequestsPerSecond: rate(inc, secs, ok), RateHistory: v.rateHistory(ss)}
-		r.RateGrowth, r.LatencyGrowth = v.growth(r.RateHistory), v.growth(v.meanLatencyHistory(ss))
+		r.RateGrowth, r.LatencyGrowth = v.growth(r.RateHistory), v.growth(v.meanLatencyHistory(v.scratch(), ss))
 		r.ErrorRatio = Number(nan)
 		if ok {
 			r.ErrorRatio = ratio(errs, inc)

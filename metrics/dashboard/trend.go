@@ -39,6 +39,7 @@ func FitRobust(times []time.Time, values []float64) (Trend, error) {
 type fitter struct {
 	xs, ys, slopes, residuals []float64
 	idx                       []int
+	history                   History // viewer.scratch
 }
 
 // fitSeries is FitRobust over f's buffers, for float64 or Number values.
