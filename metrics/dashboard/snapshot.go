@@ -417,6 +417,19 @@ func groupBy(ss []*series, key string) ([]string, map[string][]*series) {
 	return names, groups
 }
 
+// union is names (the keys of one groupBy) with the keys of other that
+// are not among them, sorted: the rows of a primitive that reported only
+// some of its instruments so far.
+func union(names []string, other map[string][]*series) []string {
+	for n := range other {
+		if !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
 func attrIs(key, value string) func(*series) bool {
 	return func(sr *series) bool { return sr.attrs[key] == value }
 }
@@ -453,12 +466,7 @@ func (v viewer) breakers() []Breaker {
 	_, rejections := groupBy(v.named("keel.breaker.rejections"), key)
 	_, transitions := groupBy(v.named("keel.breaker.transitions"), key)
 	_, slow := groupBy(v.named("keel.breaker.slow_calls"), key)
-	for n := range calls {
-		if _, ok := states[n]; !ok {
-			names = append(names, n)
-		}
-	}
-	slices.Sort(names)
+	names = union(names, calls)
 	out := []Breaker{}
 	for _, name := range names {
 		b := Breaker{Name: name, State: "unknown", OpenHistory: make(History, len(v.slots))}
@@ -504,12 +512,7 @@ func (v viewer) retries() []Retry {
 	_, retries := groupBy(v.named("keel.retry.retries"), key)
 	_, tokens := groupBy(v.named("keel.retry.budget.tokens"), key)
 	_, thresholds := groupBy(v.named("keel.retry.budget.threshold"), key)
-	for n := range tokens {
-		if _, ok := calls[n]; !ok {
-			names = append(names, n)
-		}
-	}
-	slices.Sort(names)
+	names = union(names, tokens)
 	out := []Retry{}
 	for _, name := range names {
 		r := Retry{Name: name}
@@ -548,12 +551,7 @@ func (v viewer) rateLimits() []RateLimit {
 	_, redisDegraded := groupBy(v.named("keel.ratelimit.redis.degraded.duration"), key)
 	_, maxInFlight := groupBy(v.both("keel.ratelimit.max_in_flight", "keel.ratelimit.adaptive.limit"), key)
 	_, limitRate := groupBy(v.named("keel.ratelimit.rate"), key)
-	for n := range inFlight {
-		if _, ok := decisions[n]; !ok {
-			names = append(names, n)
-		}
-	}
-	slices.Sort(names)
+	names = union(names, inFlight)
 	out := []RateLimit{}
 	for _, name := range names {
 		limited := filter(decisions[name], attrIs("keel.ratelimit.decision", "limited"))
