@@ -60,8 +60,8 @@
 //     the same bytes. While the API is polled (a request within the last
 //     max(3·Interval, RateWindow)), the sampler builds the document right
 //     after each sample, so a poll costs a copy of the bytes: a median of
-//     0.3 ms of CPU in the benchmark, and a p99 of 5 ms, or of 10 ms in
-//     the runs with the trends under heavier load (docs/BENCHMARKS.md).
+//     0.2–0.3 ms of CPU in the benchmark, and a p99 of 5–10 ms of CPU
+//     depending on the machine's load (docs/BENCHMARKS.md).
 //     The trends add 600 robust fits of ~30 µs each to a build in that
 //     benchmark (200 routes, 200 breakers). Nobody polling, nothing is built.
 //   - Security. [New] refuses a Config without Config.Authorize or an
