@@ -180,6 +180,9 @@ func (b *Breaker) done(p permit, err error) {
 	if b.timed {
 		now = time.Now()
 		slow = b.slowRate > 0 && now.Sub(p.start) > b.slowThreshold
+		if slow {
+			b.metrics.slowCall()
+		}
 	}
 	if p.state == Closed {
 		if outcome == Ignored {

@@ -63,6 +63,8 @@
 // # Telemetry
 //
 // Instruments (scope github.com/keel-go/keel/breaker): keel.breaker.calls,
-// keel.breaker.rejections, keel.breaker.transitions and the gauge
-// keel.breaker.state; see docs/METRICS.md.
+// keel.breaker.rejections, keel.breaker.slow_calls (calls slower than
+// SlowCallDuration, counted only when SlowCallRate is set),
+// keel.breaker.transitions and the gauge keel.breaker.state; see
+// docs/METRICS.md.
 package breaker

@@ -30,6 +30,9 @@ type paddedCount struct {
 type counts struct {
 	outcomes   [3]paddedCount               // by Outcome
 	rejections [len(stateNames)]paddedCount // by State
+	// slow counts calls slower than SlowCallDuration (only while
+	// SlowCallRate is set: otherwise no call is timed).
+	slow paddedCount
 }
 
 // instruments holds the breaker's instruments and every attribute set it
@@ -64,6 +67,11 @@ func newInstruments(mp metric.MeterProvider, name string) (*instruments, error) 
 	if err != nil {
 		return nil, wrap(err)
 	}
+	slowCalls, err := m.Int64ObservableCounter("keel.breaker.slow_calls", metric.WithUnit("{call}"),
+		metric.WithDescription("Calls a breaker let through that took longer than its SlowCallDuration."))
+	if err != nil {
+		return nil, wrap(err)
+	}
 	if in.transitions, err = m.Int64Counter("keel.breaker.transitions", metric.WithUnit("{transition}"),
 		metric.WithDescription("State changes of a breaker.")); err != nil {
 		return nil, wrap(err)
@@ -83,6 +91,7 @@ func newInstruments(mp metric.MeterProvider, name string) (*instruments, error) 
 		rejectOpts[s] = []metric.ObserveOption{metric.WithAttributeSet(set)}
 		in.stateOpts[s] = []metric.RecordOption{metric.WithAttributeSet(set)}
 	}
+	slowOpts := []metric.ObserveOption{metric.WithAttributeSet(attribute.NewSet(in.name))}
 	c := in.counts // the callback holds the counts, never the breaker, so the breaker can be collected
 	in.registration, err = m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		for i := range c.outcomes {
@@ -95,8 +104,11 @@ func newInstruments(mp metric.MeterProvider, name string) (*instruments, error) 
 				o.ObserveInt64(rejections, v, rejectOpts[s]...)
 			}
 		}
+		if v := c.slow.Load(); v > 0 {
+			o.ObserveInt64(slowCalls, v, slowOpts...)
+		}
 		return nil
-	}, calls, rejections)
+	}, calls, rejections, slowCalls)
 	if err != nil {
 		return nil, wrap(err)
 	}
@@ -118,6 +130,14 @@ func (in *instruments) outcome(o Outcome) {
 		return
 	}
 	in.counts.outcomes[o].Add(1)
+}
+
+// slowCall counts a call slower than SlowCallDuration.
+func (in *instruments) slowCall() {
+	if in == nil {
+		return
+	}
+	in.counts.slow.Add(1)
 }
 
 func (in *instruments) rejected(s State) {

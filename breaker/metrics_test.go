@@ -2,8 +2,11 @@ package breaker_test
 
 import (
 	"context"
+	"errors"
 	"runtime"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -110,4 +113,24 @@ func TestMetricsCallbackGoesWithTheBreaker(t *testing.T) {
 		}
 	}
 	assert.True(t, gone, "the dropped breaker is still reported")
+}
+
+// TestSlowCallsMetric: a call longer than SlowCallDuration is counted in
+// keel.breaker.slow_calls, a quicker one is not, whatever their outcome.
+func TestSlowCallsMetric(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		reader := sdkmetric.NewManualReader()
+		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+		b := mustNew(t, breaker.Config{Name: "slowpay", FailureRate: 1, MinimumCalls: 100,
+			SlowCallRate: 1, SlowCallDuration: time.Second, MeterProvider: mp})
+		ctx := context.Background()
+		sleepy := func(d time.Duration, err error) func(context.Context) error {
+			return func(context.Context) error { time.Sleep(d); return err }
+		}
+		require.NoError(t, b.Do(ctx, sleepy(2*time.Second, nil)))
+		require.NoError(t, b.Do(ctx, sleepy(500*time.Millisecond, nil)))
+		_ = b.Do(ctx, sleepy(3*time.Second, errors.New("boom")))
+		got := points(t, reader)
+		assert.Equal(t, int64(2), got["keel.breaker.slow_calls|keel.breaker.name=slowpay"])
+	})
 }

@@ -98,6 +98,12 @@ func NewBulkhead(cfg BulkheadConfig) (*Bulkhead, error) {
 	if err != nil {
 		return nil, err
 	}
+	maxInFlight, err := b.tel.meter.Int64ObservableGauge("keel.ratelimit.max_in_flight",
+		metric.WithUnit("{call}"),
+		metric.WithDescription("Calls a bulkhead runs at most at once (its MaxInFlight): the limit keel.ratelimit.in_flight saturates at."))
+	if err != nil {
+		return nil, err
+	}
 	nameOnly := metric.WithAttributes(attrName.String(b.name))
 	counts, slots, allowed, limited := b.counts, b.slots, b.tel.allowed, b.tel.limited
 	err = register(b.tel, b, func(_ context.Context, o metric.Observer) error {
@@ -105,8 +111,9 @@ func NewBulkhead(cfg BulkheadConfig) (*Bulkhead, error) {
 		o.ObserveInt64(decisions, counts.limited.Load(), limited)
 		o.ObserveInt64(inFlight, int64(len(slots)), nameOnly)
 		o.ObserveInt64(queued, counts.queued.Load(), nameOnly)
+		o.ObserveInt64(maxInFlight, int64(cap(slots)), nameOnly)
 		return nil
-	}, decisions, inFlight, queued)
+	}, decisions, inFlight, queued, maxInFlight)
 	if err != nil {
 		return nil, err
 	}

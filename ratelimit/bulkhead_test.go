@@ -99,6 +99,7 @@ func TestBulkheadQueue(t *testing.T) {
 			"keel.ratelimit.decision=limited,keel.ratelimit.name=db": 2,
 		}, collect("keel.ratelimit.decisions"))
 		assert.Equal(t, map[string]int64{"keel.ratelimit.name=db": 0}, collect("keel.ratelimit.in_flight"))
+		assert.Equal(t, map[string]int64{"keel.ratelimit.name=db": 1}, collect("keel.ratelimit.max_in_flight"))
 	})
 }
 

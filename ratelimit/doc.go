@@ -116,7 +116,8 @@
 //
 // Metrics (OpenTelemetry API, scope github.com/keel-go/keel/ratelimit):
 // keel.ratelimit.decisions, keel.ratelimit.keys, keel.ratelimit.keys.evicted,
-// keel.ratelimit.in_flight, keel.ratelimit.queued and
-// keel.ratelimit.wait.duration, attributed by limiter name; see
+// keel.ratelimit.in_flight, keel.ratelimit.queued, keel.ratelimit.max_in_flight
+// (a Bulkhead's limit), keel.ratelimit.rate (a Limiter's Limit/Period per
+// second) and keel.ratelimit.wait.duration, attributed by limiter name; see
 // docs/METRICS.md.
 package ratelimit

@@ -63,12 +63,21 @@ func New(cfg Config) (*Limiter, error) {
 	if err != nil {
 		return nil, err
 	}
+	limitRate, err := l.tel.meter.Float64ObservableGauge("keel.ratelimit.rate",
+		metric.WithUnit("{decision}/s"),
+		metric.WithDescription("Units a limiter restores per second (Limit/Period): the allowed rate it saturates at."))
+	if err != nil {
+		return nil, err
+	}
+	perSecond := float64(rc.limit) / rc.period.Seconds()
+	nameOnly := metric.WithAttributes(attrName.String(l.name))
 	counts, allowed, limited := l.counts, l.tel.allowed, l.tel.limited
 	err = register(l.tel, l, func(_ context.Context, o metric.Observer) error {
 		o.ObserveInt64(decisions, counts.allowed.Load(), allowed)
 		o.ObserveInt64(decisions, counts.limited.Load(), limited)
+		o.ObserveFloat64(limitRate, perSecond, nameOnly)
 		return nil
-	}, decisions)
+	}, decisions, limitRate)
 	if err != nil {
 		return nil, err
 	}

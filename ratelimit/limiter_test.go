@@ -9,6 +9,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/attribute"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/keel-go/keel/ratelimit"
 	"github.com/keel-go/keel/ratelimit/internal/metrictest"
@@ -173,4 +176,27 @@ func TestLimiterMetrics(t *testing.T) {
 	require.NoError(t, l.Close())
 	require.NoError(t, l.Close(), "Close is idempotent")
 	assert.Empty(t, collect("keel.ratelimit.decisions"), "a closed limiter stops reporting")
+}
+
+// TestLimiterRateMetric: keel.ratelimit.rate is Limit/Period per second,
+// the allowed rate a dashboard forecasts the limiter saturating at.
+func TestLimiterRateMetric(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	l, err := ratelimit.New(ratelimit.Config{Name: "orders", Limit: 30, Period: time.Minute, MeterProvider: mp})
+	require.NoError(t, err)
+	defer l.Close()
+	var rm metricdata.ResourceMetrics
+	require.NoError(t, reader.Collect(context.Background(), &rm))
+	got := map[string]float64{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if g, ok := m.Data.(metricdata.Gauge[float64]); ok {
+				for _, dp := range g.DataPoints {
+					got[m.Name+"|"+dp.Attributes.Encoded(attribute.DefaultEncoder())] = dp.Value
+				}
+			}
+		}
+	}
+	assert.Equal(t, map[string]float64{"keel.ratelimit.rate|keel.ratelimit.name=orders": 0.5}, got)
 }

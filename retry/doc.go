@@ -59,7 +59,9 @@
 // # Telemetry
 //
 // Instruments (scope github.com/keel-go/keel/retry): keel.retry.calls,
-// keel.retry.retries, keel.retry.delay; see docs/METRICS.md. Each retry and a
+// keel.retry.retries, keel.retry.delay, and for a policy with a Budget the
+// gauges keel.retry.budget.tokens and keel.retry.budget.threshold (the
+// budget is exhausted while tokens <= threshold); see docs/METRICS.md. Each retry and a
 // give-up add an event to the caller's span, when it is recording; the package
 // starts no span of its own.
 package retry

@@ -49,7 +49,10 @@ type instruments struct {
 	registration metric.Registration
 }
 
-func newInstruments(mp metric.MeterProvider, name string) (*instruments, error) {
+// newInstruments creates the policy's instruments; with a budget, also the
+// budget's gauges, observed under the policy's name (a budget shared by
+// several policies is reported once per policy, with the same values).
+func newInstruments(mp metric.MeterProvider, name string, budget *Budget) (*instruments, error) {
 	if _, off := mp.(noop.MeterProvider); off {
 		return nil, nil // measurements are skipped entirely: a nil *instruments records nothing
 	}
@@ -73,6 +76,19 @@ func newInstruments(mp metric.MeterProvider, name string) (*instruments, error) 
 		metric.WithExplicitBucketBoundaries(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)); err != nil {
 		return nil, err
 	}
+	observed := []metric.Observable{calls}
+	var tokens, threshold metric.Float64ObservableGauge
+	if budget != nil {
+		if tokens, err = m.Float64ObservableGauge("keel.retry.budget.tokens", metric.WithUnit("{token}"),
+			metric.WithDescription("Tokens left in a retry policy's budget.")); err != nil {
+			return nil, err
+		}
+		if threshold, err = m.Float64ObservableGauge("keel.retry.budget.threshold", metric.WithUnit("{token}"),
+			metric.WithDescription("Tokens a retry budget must hold above for a retry to run (MaxTokens/2).")); err != nil {
+			return nil, err
+		}
+		observed = append(observed, tokens, threshold)
+	}
 	policy := attribute.String("keel.retry.name", name)
 	var callOpts [outcomeCount][]metric.ObserveOption
 	for o, n := range outcomeNames {
@@ -80,15 +96,22 @@ func newInstruments(mp metric.MeterProvider, name string) (*instruments, error) 
 	}
 	in.nameOpts = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(policy))}
 	in.delayOpts = []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(policy))}
-	counts := in.calls // the callback holds the counts, never the policy, so the policy can be collected
+	nameOnly := metric.WithAttributeSet(attribute.NewSet(policy))
+	// The callback holds the counts and the budget, never the policy, so
+	// the policy can be collected.
+	counts := in.calls
 	in.registration, err = m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		for i := range counts {
 			if v := counts[i].Load(); v > 0 {
 				o.ObserveInt64(calls, v, callOpts[i]...)
 			}
 		}
+		if budget != nil {
+			o.ObserveFloat64(tokens, budget.Tokens(), nameOnly)
+			o.ObserveFloat64(threshold, float64(budget.threshold)/1000, nameOnly)
+		}
 		return nil
-	}, calls)
+	}, observed...)
 	if err != nil {
 		return nil, err
 	}

@@ -117,3 +117,43 @@ func TestPolicyIsCollected(t *testing.T) {
 		return p
 	})
 }
+
+// gauges collects every Float64 gauge as "metric|attr=value,..." -> value.
+func gauges(t *testing.T, reader *sdkmetric.ManualReader) map[string]float64 {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	require.NoError(t, reader.Collect(context.Background(), &rm))
+	out := map[string]float64{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if data, ok := m.Data.(metricdata.Gauge[float64]); ok {
+				for _, dp := range data.DataPoints {
+					out[m.Name+"|"+dp.Attributes.Encoded(attribute.DefaultEncoder())] = dp.Value
+				}
+			}
+		}
+	}
+	return out
+}
+
+// TestBudgetMetrics: a policy with a budget reports the tokens left and the
+// threshold under its name; failed attempts drain the tokens until the
+// budget refuses, and a policy without a budget reports neither.
+func TestBudgetMetrics(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	budget, err := retry.NewBudget(retry.BudgetConfig{MaxTokens: 4, TokenRatio: 0.5})
+	require.NoError(t, err)
+	p := mustNew(t, retry.Config{Name: "ledger", MaxAttempts: 5, Backoff: retry.Constant{}, Budget: budget, MeterProvider: mp})
+	mustNew(t, retry.Config{Name: "nobudget", MeterProvider: mp})
+	assert.Equal(t, map[string]float64{
+		"keel.retry.budget.tokens|keel.retry.name=ledger":    4,
+		"keel.retry.budget.threshold|keel.retry.name=ledger": 2,
+	}, gauges(t, reader))
+
+	err = p.Do(context.Background(), func(context.Context) error { return errBoom })
+	require.ErrorIs(t, err, retry.ErrBudgetExhausted)
+	got := gauges(t, reader)
+	assert.LessOrEqual(t, got["keel.retry.budget.tokens|keel.retry.name=ledger"], got["keel.retry.budget.threshold|keel.retry.name=ledger"])
+	assert.Equal(t, budget.Tokens(), got["keel.retry.budget.tokens|keel.retry.name=ledger"])
+}

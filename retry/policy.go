@@ -123,7 +123,7 @@ func New(cfg Config) (*Policy, error) {
 			return nil, err
 		}
 	}
-	in, err := newInstruments(cfg.MeterProvider, p.name)
+	in, err := newInstruments(cfg.MeterProvider, p.name, cfg.Budget)
 	if err != nil {
 		return nil, fmt.Errorf("retry: Config.MeterProvider: %w", err)
 	}

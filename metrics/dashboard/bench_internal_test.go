@@ -18,7 +18,7 @@ import (
 
 // benchDashboard has 800 counter series and 200 histogram series (the HTTP
 // duration buckets) on its reader: 1 000 series.
-func benchDashboard(b *testing.B) (*Dashboard, func()) {
+func benchDashboard(b *testing.B) (*Dashboard, *sdkmetric.MeterProvider, func()) {
 	d, err := New(Config{Public: true, MaxSeries: 1000, Interval: time.Hour, History: 720 * time.Hour, RateWindow: 12 * time.Hour})
 	if err != nil {
 		b.Fatal(err)
@@ -45,7 +45,7 @@ func benchDashboard(b *testing.B) (*Dashboard, func()) {
 	for i := range 200 {
 		h.Record(context.Background(), 0.03, metric.WithAttributes(attribute.String("http.route", fmt.Sprint("/r", i))))
 	}
-	return d, func() { _ = d.Close(); _ = mp.Shutdown(context.Background()) }
+	return d, mp, func() { _ = d.Close(); _ = mp.Shutdown(context.Background()) }
 }
 
 func cpuNanos() int64 {
@@ -58,7 +58,7 @@ func cpuNanos() int64 {
 // ring) with the SDK collection alone, in the same run: the difference is
 // the dashboard's own cost. Run with -count to alternate the two.
 func BenchmarkSample1000Series(b *testing.B) {
-	d, done := benchDashboard(b)
+	d, mp, done := benchDashboard(b)
 	defer done()
 	ctx := context.Background()
 	b.Run("collect-only", func(b *testing.B) {
@@ -72,7 +72,7 @@ func BenchmarkSample1000Series(b *testing.B) {
 		}
 		b.ReportMetric(float64(cpuNanos()-cpu)/float64(b.N), "cpu-ns/op")
 	})
-	b.Run("sample", func(b *testing.B) {
+	sampleLoop := func(b *testing.B) {
 		now := time.Now()
 		b.ReportAllocs()
 		cpu := cpuNanos()
@@ -81,16 +81,30 @@ func BenchmarkSample1000Series(b *testing.B) {
 			d.sample(ctx, now)
 		}
 		b.ReportMetric(float64(cpuNanos()-cpu)/float64(b.N), "cpu-ns/op")
+	}
+	b.Run("sample", func(b *testing.B) {
+		sampleLoop(b)
 		if len(d.hist.series) != 1000 {
 			b.Fatalf("%d series, want 1000", len(d.hist.series))
 		}
+	})
+	// The forecast and saturation gauges registered on the provider the
+	// dashboard reads (as with metrics.Setup, whose provider is the otel
+	// global): their callback runs in every sample's collection.
+	b.Run("sample-with-exported-gauges", func(b *testing.B) {
+		reg, err := d.exportForecasts(mp)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer func() { _ = reg.Unregister() }()
+		sampleLoop(b)
 	})
 }
 
 // fullRing is benchDashboard with the ring filled: 720 samples, an hour
 // apart, of the 1 000 series.
 func fullRing(b *testing.B) (*Dashboard, time.Time, func()) {
-	d, done := benchDashboard(b)
+	d, _, done := benchDashboard(b)
 	now := time.Now()
 	for range 720 {
 		now = now.Add(time.Hour)
@@ -157,4 +171,23 @@ func BenchmarkAPI1000SeriesFullRing(b *testing.B) {
 		b.ReportMetric(float64(cpus[len(cpus)/2]), "cpu-p50-ns")
 		b.ReportMetric(float64(cpus[p99]), "cpu-p99-ns")
 	})
+}
+
+// BenchmarkFitRobust720 fits a full default ring (720 samples, thinned to
+// MaxTrendPoints) with reused buffers, as a snapshot does for every growth
+// and saturation row.
+func BenchmarkFitRobust720(b *testing.B) {
+	t0 := time.Unix(1_800_000_000, 0)
+	times, values := make([]time.Time, 720), make([]float64, 720)
+	for i := range times {
+		times[i] = t0.Add(time.Duration(i) * DefaultInterval)
+		values[i] = float64(i) + float64(i%7)
+	}
+	f := new(fitter)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := fitSeries(f, times, values); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

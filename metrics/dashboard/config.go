@@ -49,6 +49,13 @@ type Config struct {
 	// MeterProvider exports the forecasts. Nil means the otel global.
 	MeterProvider metric.MeterProvider
 
+	// DiskPaths are directories (the audit log's, the backups') whose file
+	// system's fill is forecast (Snapshot.Saturations, resource "disk"):
+	// every Interval the dashboard reads the file system's size and the
+	// bytes used (statfs; Linux and macOS). New refuses a path it cannot
+	// read.
+	DiskPaths []string
+
 	// Authorize decides whether a request may see the dashboard; false
 	// answers 403. Either Authorize or Public is required.
 	Authorize func(r *http.Request) bool

@@ -37,7 +37,8 @@ type Dashboard struct {
 	done chan struct{}
 	once sync.Once
 
-	exported metric.Registration // the forecast gauge's callback; nil without forecasts
+	exported metric.Registration // the forecast gauges' callback
+	disks    []disk              // Config.DiskPaths
 }
 
 // New validates cfg and starts sampling every cfg.Interval. The reader it
@@ -54,6 +55,9 @@ func New(cfg Config) (*Dashboard, error) {
 		hist:   newHistory(s),
 		stop:   make(chan struct{}),
 		done:   make(chan struct{}),
+	}
+	if d.disks, err = newDisks(cfg.DiskPaths); err != nil {
+		return nil, err
 	}
 	if d.exported, err = d.exportForecasts(cfg.MeterProvider); err != nil {
 		return nil, fmt.Errorf("dashboard: creating the forecast gauge: %w", err)
@@ -125,6 +129,7 @@ func (d *Dashboard) sample(ctx context.Context, now time.Time) {
 			record(h, sm.Scope.Name, m)
 		}
 	}
+	recordDisks(h, d.disks)
 	h.end()
 }
 

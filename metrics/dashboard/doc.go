@@ -1,10 +1,10 @@
 // Package dashboard is a live view of a service's own Keel metrics: one
 // http.Handler, mounted by the service itself, that shows its breakers,
 // retries, rate limits and bulkheads, HTTP routes, caches, health checks,
-// firing alerts and Go runtime, with an in-memory history and linear
-// forecasts. Nothing else is installed: no Prometheus, no scrape, no CDN,
-// no external request. For teams that run Prometheus and Grafana, package
-// metrics/dashboard/grafana writes the same view.
+// firing alerts and Go runtime, with an in-memory history, robust trends
+// and saturation forecasts. Nothing else is installed: no Prometheus, no
+// scrape, no CDN, no external request. For teams that run Prometheus and
+// Grafana, package metrics/dashboard/grafana writes the same view.
 //
 // # Wiring
 //
@@ -61,8 +61,10 @@
 //     the same bytes. While the API is polled (a request within the last
 //     max(3·Interval, RateWindow)), the sampler builds the document right
 //     after each sample, so a poll costs a copy of the bytes: a median of
-//     0.36 ms and a p99 of 5 ms of CPU in the benchmark
-//     (docs/BENCHMARKS.md). Nobody polling, nothing is built.
+//     0.2–0.3 ms of CPU in the benchmark, and a p99 of 5–10 ms of CPU
+//     depending on the machine's load (docs/BENCHMARKS.md).
+//     The trends add 600 robust fits of ~30 µs each to a build in that
+//     benchmark (200 routes, 200 breakers). Nobody polling, nothing is built.
 //   - Security. [New] refuses a Config without Config.Authorize or an
 //     explicit Config.Public. Every answer carries Cache-Control: no-store,
 //     X-Content-Type-Options: nosniff, Referrer-Policy: no-referrer and
@@ -108,15 +110,67 @@
 //
 // # Forecasts
 //
-// For each [Forecast], every series of the named gauge is fitted with an
-// ordinary least-squares line over the whole ring ([Fit]); the snapshot
-// gives the slope, its standard error, and the time until the line reaches
-// the threshold ([Trend.TimeToThreshold]). A least-squares fit follows
-// outliers more than a robust (Theil–Sen) fit would; the standard error says
-// how far to trust the slope. The times to threshold are also exported as
-// the gauge keel.dashboard.forecast.seconds_to_threshold (through
-// Config.MeterProvider), so that alert rules can use them; the gauge's
+// For each [Forecast], every series of the named gauge is fitted with a
+// robust straight line over the whole ring ([FitRobust]: Theil–Sen, the
+// median of the pairwise slopes, on at most [MaxTrendPoints] points evenly
+// thinned from the ring, so a fit costs the same ~25 µs of CPU whatever the
+// ring's length), with Sen's 95 % confidence band on the slope. The
+// snapshot gives the slope and its band, and the time until the line
+// reaches the threshold ([Trend.TimeToThreshold]) with the earliest and
+// latest times the band allows ([Trend.TimeToThresholdRange]). A spike or a
+// stuck sample (up to 29 % of the points) barely moves the slope, where it
+// would swing a least-squares line ([Fit], kept for callers that want one).
+// The times are also exported as the gauges
+// keel.dashboard.forecast.seconds_to_threshold and
+// keel.dashboard.forecast.earliest_seconds_to_threshold (through
+// Config.MeterProvider), so that alert rules can use them; the gauges'
 // callback holds the dashboard weakly and Close unregisters it.
+//
+// # Trends and saturation
+//
+// Every route gets the robust growth of its request rate and of its mean
+// latency over the ring ([Route].RateGrowth, LatencyGrowth), every breaker
+// that of its call rate ([Breaker].CallRateGrowth), as a [Growth]: slope
+// per second with its 95 % band. [Snapshot.Saturations] forecasts, with
+// the same fit, when each resource reaches its limit at its current
+// growth: a ratelimit.Bulkhead's calls in flight against its MaxInFlight
+// (keel.ratelimit.max_in_flight), a ratelimit.Limiter's allowed rate
+// against its Limit/Period (keel.ratelimit.rate), a metrics/sqlmetrics
+// pool's connections in use against its maximum, and the file system of
+// each Config.DiskPaths entry (the audit log's and the backups'
+// directories: bytes used against size, read with statfs at every sample).
+// These are exported as keel.dashboard.saturation.seconds and
+// keel.dashboard.saturation.earliest_seconds by keel.dashboard.resource
+// and keel.dashboard.name. A resource already at its limit reports zero.
+//
+// # JSON API
+//
+// The document is [Snapshot]; its JSON names are stable and new fields are
+// only added. Fields added with the trends and saturation (all numbers
+// null when unknown):
+//
+//   - breakers[].slow_call_ratio: keel.breaker.slow_calls over the
+//     window's calls (null unless the breaker has a SlowCallRate);
+//     breakers[].call_rate_growth: a growth object.
+//   - retries[].budget_tokens, budget_threshold, budget_remaining (tokens
+//     above the threshold: the failed attempts the budget still pays for)
+//     and budget_exhausted (true while tokens <= threshold; false without a
+//     budget).
+//   - rate_limits[].max_in_flight (bulkheads; for an adaptive limiter, the
+//     limit it settled on) and rate_limit_per_second (limiters). Adaptive
+//     limiters (keel.ratelimit.adaptive.*) now have rows too.
+//   - routes[].rate_growth (requests/s per s) and latency_growth (mean
+//     seconds per s).
+//   - forecasts[].slope_low_per_second, slope_high_per_second,
+//     earliest_seconds_to_threshold, latest_seconds_to_threshold
+//     (slope_stderr is now the band's half-width / 1.96).
+//   - saturations[]: resource ("bulkhead", "rate_limit", "db_pool",
+//     "disk"), name, used, limit, used_ratio, growth,
+//     seconds_to_saturation, earliest_seconds_to_saturation,
+//     latest_seconds_to_saturation; ordered by resource then name.
+//   - A growth object is {per_second, low_per_second, high_per_second,
+//     current (the fitted value now), points (samples fitted, at most
+//     MaxTrendPoints)}; the band is null below five points.
 //
 // # Bottlenecks
 //

@@ -2,7 +2,6 @@ package dashboard
 
 import (
 	"context"
-	"math"
 	"weak"
 
 	"go.opentelemetry.io/otel"
@@ -12,51 +11,76 @@ import (
 
 const scope = "github.com/keel-go/keel/metrics/dashboard"
 
-// exportForecasts registers keel.dashboard.forecast.seconds_to_threshold:
-// for every forecast series whose trend reaches its threshold, the seconds
-// until it does, so that alert rules (metrics/alert, or Prometheus over
-// /metrics) can use the forecast. The callback holds the dashboard weakly.
+// exportForecasts registers the forecast gauges, so that alert rules
+// (metrics/alert, or Prometheus over /metrics) can use them:
+// keel.dashboard.forecast.seconds_to_threshold and
+// .earliest_seconds_to_threshold for every Config.Forecasts series whose
+// trend (or the fast end of its band) reaches its threshold, and
+// keel.dashboard.saturation.seconds and .earliest_seconds for every
+// [Saturation]. The callback holds the dashboard weakly.
 func (d *Dashboard) exportForecasts(mp metric.MeterProvider) (metric.Registration, error) {
-	if len(d.cfg.Forecasts) == 0 {
-		return nil, nil
-	}
 	if mp == nil {
 		mp = otel.GetMeterProvider()
 	}
-	g, err := mp.Meter(scope).Float64ObservableGauge("keel.dashboard.forecast.seconds_to_threshold",
-		metric.WithUnit("s"),
-		metric.WithDescription("Seconds until a forecast series reaches its threshold at its current linear growth (absent when it does not)"))
+	m := mp.Meter(scope)
+	gauge := func(name, desc string) (metric.Float64ObservableGauge, error) {
+		return m.Float64ObservableGauge(name, metric.WithUnit("s"), metric.WithDescription(desc))
+	}
+	central, err := gauge("keel.dashboard.forecast.seconds_to_threshold",
+		"Seconds until a forecast series reaches its threshold at its current growth (absent when it does not)")
+	if err != nil {
+		return nil, err
+	}
+	earliest, err := gauge("keel.dashboard.forecast.earliest_seconds_to_threshold",
+		"Seconds until a forecast series reaches its threshold at the fast end of its growth's 95% band (absent when it does not)")
+	if err != nil {
+		return nil, err
+	}
+	satCentral, err := gauge("keel.dashboard.saturation.seconds",
+		"Seconds until a bulkhead, rate limiter, database pool or disk reaches its limit at its current growth (absent when it does not)")
+	if err != nil {
+		return nil, err
+	}
+	satEarliest, err := gauge("keel.dashboard.saturation.earliest_seconds",
+		"Seconds until a bulkhead, rate limiter, database pool or disk reaches its limit at the fast end of its growth's 95% band (absent when it does not)")
 	if err != nil {
 		return nil, err
 	}
 	wd := weak.Make(d)
-	return mp.Meter(scope).RegisterCallback(func(_ context.Context, o metric.Observer) error {
+	return m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		d := wd.Value()
 		if d == nil {
 			return nil
 		}
-		for _, p := range d.predictions() {
-			if s := float64(p.SecondsToThreshold); !math.IsNaN(s) {
-				kv := make([]attribute.KeyValue, 0, len(p.Attributes)+1)
-				kv = append(kv, attribute.String("keel.dashboard.metric", p.Metric))
-				for k, v := range p.Attributes {
-					kv = append(kv, attribute.String(k, v))
-				}
-				o.ObserveFloat64(g, s, metric.WithAttributes(kv...))
+		predictions, saturations := d.forecastsNow()
+		observe := func(g metric.Float64ObservableGauge, n Number, kv []attribute.KeyValue) {
+			if n.Valid() {
+				o.ObserveFloat64(g, float64(n), metric.WithAttributes(kv...))
 			}
 		}
+		for _, p := range predictions {
+			kv := make([]attribute.KeyValue, 0, len(p.Attributes)+1)
+			kv = append(kv, attribute.String("keel.dashboard.metric", p.Metric))
+			for k, v := range p.Attributes {
+				kv = append(kv, attribute.String(k, v))
+			}
+			observe(central, p.SecondsToThreshold, kv)
+			observe(earliest, p.EarliestSecondsToThreshold, kv)
+		}
+		for _, s := range saturations {
+			kv := []attribute.KeyValue{attribute.String("keel.dashboard.resource", s.Resource), attribute.String("keel.dashboard.name", s.Name)}
+			observe(satCentral, s.SecondsToSaturation, kv)
+			observe(satEarliest, s.EarliestSecondsToSaturation, kv)
+		}
 		return nil
-	}, g)
+	}, central, earliest, satCentral, satEarliest)
 }
 
-// predictions computes the forecasts alone, under the mutex.
-func (d *Dashboard) predictions() []Prediction {
+// forecastsNow computes the forecasts and saturations alone, under the
+// mutex.
+func (d *Dashboard) forecastsNow() ([]Prediction, []Saturation) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	h := d.hist
-	v := viewer{h: h, slots: h.slots(), window: d.cfg.windowSamples, byName: make(map[string][]*series)}
-	for _, sr := range h.order {
-		v.byName[sr.name] = append(v.byName[sr.name], sr)
-	}
-	return v.forecasts(d.cfg.Forecasts)
+	v := d.newViewer()
+	return v.forecasts(d.cfg.Forecasts), v.saturations()
 }

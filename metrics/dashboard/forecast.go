@@ -6,11 +6,17 @@ import (
 	"time"
 )
 
-// Trend is a least-squares straight line fitted over a series' history.
+// Trend is a straight line fitted over a series' history: by least squares
+// ([Fit]) or robustly ([FitRobust]).
 type Trend struct {
 	// Slope is the growth in units per second; SlopeStdErr its standard
-	// error (NaN with fewer than three points).
+	// error (NaN with fewer than three points; for FitRobust, derived from
+	// the band).
 	Slope, SlopeStdErr float64
+	// SlopeLow and SlopeHigh bound the slope with 95 % confidence: for Fit,
+	// Slope ∓ 1.96·SlopeStdErr; for FitRobust, Sen's band. NaN when too few
+	// points give none.
+	SlopeLow, SlopeHigh float64
 	// Current is the fitted value at the last point.
 	Current float64
 	// Points is how many samples the fit used.
@@ -60,7 +66,7 @@ func Fit(times []time.Time, values []float64) (Trend, error) {
 	}
 	b := sxy / sxx
 	a := my - b*mx
-	tr := Trend{Slope: b, Current: a + b*last, Points: int(n), SlopeStdErr: math.NaN()}
+	tr := Trend{Slope: b, Current: a + b*last, Points: int(n), SlopeStdErr: math.NaN(), SlopeLow: math.NaN(), SlopeHigh: math.NaN()}
 	if n > 2 {
 		var sse float64
 		for i, v := range values {
@@ -71,6 +77,7 @@ func Fit(times []time.Time, values []float64) (Trend, error) {
 			sse += r * r
 		}
 		tr.SlopeStdErr = math.Sqrt(sse / (n - 2) / sxx)
+		tr.SlopeLow, tr.SlopeHigh = b-confidenceZ*tr.SlopeStdErr, b+confidenceZ*tr.SlopeStdErr
 	}
 	return tr, nil
 }

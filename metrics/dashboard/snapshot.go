@@ -37,6 +37,9 @@ type Snapshot struct {
 	Backups     []Backup    `json:"backups"`
 	DBPools     []DBPool    `json:"db_pools"`
 	Bottlenecks Bottlenecks `json:"bottlenecks"`
+	// Saturations forecast when each bulkhead, rate limiter, database pool
+	// and disk of Config.DiskPaths reaches its limit; see [Saturation].
+	Saturations []Saturation `json:"saturations"`
 }
 
 // HealthCheck is a metrics/health check's status (keel.health.check.status).
@@ -64,6 +67,12 @@ type Breaker struct {
 	CallsPerSecond      Number `json:"calls_per_second"`
 	FailureRatio        Number `json:"failure_ratio"`
 	RejectionsPerSecond Number `json:"rejections_per_second"`
+	// SlowCallRatio is the share of the window's calls slower than the
+	// breaker's SlowCallDuration (keel.breaker.slow_calls / calls); null
+	// when the breaker does not time calls (no SlowCallRate) or had none.
+	SlowCallRatio Number `json:"slow_call_ratio"`
+	// CallRateGrowth is the trend of the call rate over the ring.
+	CallRateGrowth Growth `json:"call_rate_growth"`
 	// OpenHistory is, per sample, 0 closed, 0.5 half-open, 1 open or
 	// forced-open, null unknown or disabled.
 	OpenHistory History `json:"open_history"`
@@ -80,6 +89,16 @@ type Retry struct {
 	GaveUp          Number  `json:"window_gave_up"`
 	BudgetExhausted Number  `json:"window_budget_exhausted"`
 	RetriesHistory  History `json:"retries_history"`
+	// BudgetTokens is what the policy's retry budget holds now
+	// (keel.retry.budget.tokens) and BudgetThreshold the level it must stay
+	// above for a retry to run; BudgetRemaining is their difference, the
+	// failed attempts the budget still pays for (0 when exhausted).
+	// BudgetExhausted is true while tokens <= threshold. All null/false for
+	// a policy without a budget.
+	BudgetTokens      Number `json:"budget_tokens"`
+	BudgetThreshold   Number `json:"budget_threshold"`
+	BudgetRemaining   Number `json:"budget_remaining"`
+	BudgetIsExhausted bool   `json:"budget_exhausted"`
 }
 
 // RateLimit is one limiter or bulkhead (keel.ratelimit.name).
@@ -90,6 +109,12 @@ type RateLimit struct {
 	InFlight         Number  `json:"in_flight"`
 	Queued           Number  `json:"queued"`
 	LimitedHistory   History `json:"limited_history"`
+	// MaxInFlight is a bulkhead's limit (keel.ratelimit.max_in_flight), or
+	// the limit an adaptive limiter has settled on
+	// (keel.ratelimit.adaptive.limit); RateLimitPerSecond a limiter's
+	// (keel.ratelimit.rate); null for the other kinds.
+	MaxInFlight        Number `json:"max_in_flight"`
+	RateLimitPerSecond Number `json:"rate_limit_per_second"`
 	// RedisFailuresPerSecond counts redislimit decisions made without Redis
 	// (keel.ratelimit.redis.failures); RedisDegradedRatio is the share of
 	// the window a FailLocal redislimit spent deciding in process
@@ -110,6 +135,11 @@ type Route struct {
 	P95               Number  `json:"p95"`
 	P99               Number  `json:"p99"`
 	RateHistory       History `json:"rate_history"`
+	// RateGrowth is the trend of the request rate over the ring (requests
+	// per second, per second); LatencyGrowth of the mean latency (seconds
+	// per second), per sample from the histogram's sum and count.
+	RateGrowth    Growth `json:"rate_growth"`
+	LatencyGrowth Growth `json:"latency_growth"`
 }
 
 // Cache is one cache (keel.cache.name).
@@ -153,6 +183,14 @@ type Prediction struct {
 	SlopeStdErr Number            `json:"slope_stderr"`
 	// SecondsToThreshold is null when the trend does not reach it.
 	SecondsToThreshold Number `json:"seconds_to_threshold"`
+	// SlopeLow and SlopeHigh are the 95 % band on the slope; the earliest
+	// and latest times to threshold follow from them (null: not reached at
+	// that end of the band, or no band). The fit is robust (Theil–Sen, see
+	// [FitRobust]); SlopeStdErr is derived from the band.
+	SlopeLow                   Number `json:"slope_low_per_second"`
+	SlopeHigh                  Number `json:"slope_high_per_second"`
+	EarliestSecondsToThreshold Number `json:"earliest_seconds_to_threshold"`
+	LatestSecondsToThreshold   Number `json:"latest_seconds_to_threshold"`
 }
 
 // Snapshot returns the current view.
@@ -167,10 +205,7 @@ func (d *Dashboard) snapshot() (Snapshot, uint64) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	h := d.hist
-	v := viewer{h: h, slots: h.slots(), window: d.cfg.windowSamples, byName: make(map[string][]*series)}
-	for _, sr := range h.order {
-		v.byName[sr.name] = append(v.byName[sr.name], sr)
-	}
+	v := d.newViewer()
 	s := Snapshot{
 		IntervalSeconds: d.cfg.Interval.Seconds(),
 		WindowSeconds:   d.cfg.RateWindow.Seconds(),
@@ -193,7 +228,22 @@ func (d *Dashboard) snapshot() (Snapshot, uint64) {
 	s.Forecasts = v.forecasts(d.cfg.Forecasts)
 	s.Idempotency, s.Audit, s.Backups, s.DBPools = v.idempotency(), v.audit(), v.backups(), v.dbPools()
 	s.Bottlenecks = v.bottlenecks()
+	s.Saturations = v.saturations()
 	return s, d.version
+}
+
+// newViewer indexes the history for the views; d.mu is held.
+func (d *Dashboard) newViewer() viewer {
+	h := d.hist
+	v := viewer{h: h, slots: h.slots(), window: d.cfg.windowSamples, byName: make(map[string][]*series), fit: new(fitter)}
+	for _, sr := range h.order {
+		v.byName[sr.name] = append(v.byName[sr.name], sr)
+	}
+	v.ts = make([]time.Time, len(v.slots))
+	for i, sl := range v.slots {
+		v.ts[i] = h.times[sl]
+	}
+	return v
 }
 
 // viewer derives the views from the history; it runs under Dashboard.mu.
@@ -202,9 +252,16 @@ type viewer struct {
 	slots  []int // oldest first
 	window int
 	byName map[string][]*series // in first-seen order
+	fit    *fitter              // scratch for the trends
+	ts     []time.Time          // the held samples' times, oldest first
 }
 
 func (v viewer) named(name string) []*series { return v.byName[name] }
+
+// both is the series of two metrics, a's first.
+func (v viewer) both(a, b string) []*series {
+	return append(slices.Clip(v.byName[a]), v.byName[b]...)
+}
 
 func (v viewer) latest(sr *series) float64 {
 	if len(v.slots) == 0 {
@@ -278,7 +335,12 @@ func ratio(num, den float64) Number {
 // rateHistory is, per sample, the summed increase per second since the
 // previous sample of the series.
 func (v viewer) rateHistory(ss []*series) History {
-	out := make(History, len(v.slots))
+	return v.rateHistoryInto(make(History, len(v.slots)), ss)
+}
+
+// rateHistoryInto is rateHistory written into out (len(v.slots) long), for
+// a history that is only fitted, not kept.
+func (v viewer) rateHistoryInto(out History, ss []*series) History {
 	for i := range v.slots {
 		out[i] = Number(nan)
 		if i == 0 {
@@ -355,6 +417,19 @@ func groupBy(ss []*series, key string) ([]string, map[string][]*series) {
 	return names, groups
 }
 
+// union is names (the keys of one groupBy) with the keys of other that
+// are not among them, sorted: the rows of a primitive that reported only
+// some of its instruments so far.
+func union(names []string, other map[string][]*series) []string {
+	for n := range other {
+		if !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
 func attrIs(key, value string) func(*series) bool {
 	return func(sr *series) bool { return sr.attrs[key] == value }
 }
@@ -390,12 +465,8 @@ func (v viewer) breakers() []Breaker {
 	_, calls := groupBy(v.named("keel.breaker.calls"), key)
 	_, rejections := groupBy(v.named("keel.breaker.rejections"), key)
 	_, transitions := groupBy(v.named("keel.breaker.transitions"), key)
-	for n := range calls {
-		if _, ok := states[n]; !ok {
-			names = append(names, n)
-		}
-	}
-	slices.Sort(names)
+	_, slow := groupBy(v.named("keel.breaker.slow_calls"), key)
+	names = union(names, calls)
 	out := []Breaker{}
 	for _, name := range names {
 		b := Breaker{Name: name, State: "unknown", OpenHistory: make(History, len(v.slots))}
@@ -425,6 +496,11 @@ func (v viewer) breakers() []Breaker {
 		succ, _, _ := v.sumDelta(calls[name], attrIs("keel.breaker.outcome", "success"))
 		b.FailureRatio = ratio(fail, fail+succ)
 		b.RejectionsPerSecond = rate(v.sumDelta(rejections[name], nil))
+		b.SlowCallRatio = Number(nan)
+		if slowCalls, _, ok := v.sumDelta(slow[name], nil); ok {
+			b.SlowCallRatio = ratio(slowCalls, fail+succ)
+		}
+		b.CallRateGrowth = v.growth(v.rateHistoryInto(v.scratch(), calls[name]))
 		out = append(out, b)
 	}
 	return out
@@ -434,6 +510,9 @@ func (v viewer) retries() []Retry {
 	const key = "keel.retry.name"
 	names, calls := groupBy(v.named("keel.retry.calls"), key)
 	_, retries := groupBy(v.named("keel.retry.retries"), key)
+	_, tokens := groupBy(v.named("keel.retry.budget.tokens"), key)
+	_, thresholds := groupBy(v.named("keel.retry.budget.threshold"), key)
+	names = union(names, tokens)
 	out := []Retry{}
 	for _, name := range names {
 		r := Retry{Name: name}
@@ -450,6 +529,11 @@ func (v viewer) retries() []Retry {
 			r.GaveUp, r.BudgetExhausted = Number(gave), Number(be)
 		}
 		r.RetriesHistory = v.rateHistory(retries[name])
+		r.BudgetTokens, r.BudgetThreshold, r.BudgetRemaining = v.sumLatest(tokens[name]), v.sumLatest(thresholds[name]), Number(nan)
+		if r.BudgetTokens.Valid() && r.BudgetThreshold.Valid() {
+			r.BudgetRemaining = Number(max(0, float64(r.BudgetTokens-r.BudgetThreshold)))
+			r.BudgetIsExhausted = r.BudgetTokens <= r.BudgetThreshold
+		}
 		out = append(out, r)
 	}
 	return out
@@ -457,17 +541,17 @@ func (v viewer) retries() []Retry {
 
 func (v viewer) rateLimits() []RateLimit {
 	const key = "keel.ratelimit.name"
-	names, decisions := groupBy(v.named("keel.ratelimit.decisions"), key)
-	_, inFlight := groupBy(v.named("keel.ratelimit.in_flight"), key)
+	// An adaptive limiter (ratelimit/adaptive) reports under its own
+	// instrument names; a limiter name belongs to one kind, so the two
+	// families are shown in the same rows.
+	names, decisions := groupBy(v.both("keel.ratelimit.decisions", "keel.ratelimit.adaptive.decisions"), key)
+	_, inFlight := groupBy(v.both("keel.ratelimit.in_flight", "keel.ratelimit.adaptive.in_flight"), key)
 	_, queued := groupBy(v.named("keel.ratelimit.queued"), key)
 	_, redisFailures := groupBy(v.named("keel.ratelimit.redis.failures"), key)
 	_, redisDegraded := groupBy(v.named("keel.ratelimit.redis.degraded.duration"), key)
-	for n := range inFlight {
-		if _, ok := decisions[n]; !ok {
-			names = append(names, n)
-		}
-	}
-	slices.Sort(names)
+	_, maxInFlight := groupBy(v.both("keel.ratelimit.max_in_flight", "keel.ratelimit.adaptive.limit"), key)
+	_, limitRate := groupBy(v.named("keel.ratelimit.rate"), key)
+	names = union(names, inFlight)
 	out := []RateLimit{}
 	for _, name := range names {
 		limited := filter(decisions[name], attrIs("keel.ratelimit.decision", "limited"))
@@ -478,6 +562,9 @@ func (v viewer) rateLimits() []RateLimit {
 			InFlight:         v.sumLatest(inFlight[name]),
 			Queued:           v.sumLatest(queued[name]),
 			LimitedHistory:   v.rateHistory(limited),
+
+			MaxInFlight:        v.sumLatest(maxInFlight[name]),
+			RateLimitPerSecond: v.sumLatest(limitRate[name]),
 
 			RedisFailuresPerSecond: rate(v.sumDelta(redisFailures[name], nil)),
 			RedisDegradedRatio:     rate(v.sumDelta(redisDegraded[name], nil)),
@@ -514,6 +601,7 @@ func (v viewer) routes() []Route {
 		inc, secs, ok := v.sumDelta(ss, nil)
 		errs, _, _ := v.sumDelta(ss, isError)
 		r := Route{Method: k.method, Route: k.route, RequestsPerSecond: rate(inc, secs, ok), RateHistory: v.rateHistory(ss)}
+		r.RateGrowth, r.LatencyGrowth = v.growth(r.RateHistory), v.growth(v.meanLatencyHistory(v.scratch(), ss))
 		r.ErrorRatio = Number(nan)
 		if ok {
 			r.ErrorRatio = ratio(errs, inc)
@@ -590,10 +678,6 @@ func (v viewer) runtime() Runtime {
 
 func (v viewer) forecasts(fs []Forecast) []Prediction {
 	out := []Prediction{}
-	times := make([]time.Time, len(v.slots))
-	for i, sl := range v.slots {
-		times[i] = v.h.times[sl]
-	}
 	values := make([]float64, len(v.slots))
 	for _, f := range fs {
 		for _, sr := range v.named(f.Metric) {
@@ -603,16 +687,33 @@ func (v viewer) forecasts(fs []Forecast) []Prediction {
 			for i, sl := range v.slots {
 				values[i] = sr.values[sl]
 			}
-			p := Prediction{Metric: f.Metric, Attributes: sr.attrs, Threshold: f.Threshold,
-				Current: Number(nan), Slope: Number(nan), SlopeStdErr: Number(nan), SecondsToThreshold: Number(nan)}
-			if tr, err := Fit(times, values); err == nil {
+			p := Prediction{Metric: f.Metric, Attributes: sr.attrs, Threshold: f.Threshold}
+			p.Current, p.Slope, p.SlopeStdErr, p.SlopeLow, p.SlopeHigh = Number(nan), Number(nan), Number(nan), Number(nan), Number(nan)
+			p.SecondsToThreshold, p.EarliestSecondsToThreshold, p.LatestSecondsToThreshold = Number(nan), Number(nan), Number(nan)
+			if tr, err := fitSeries(v.fit, v.ts, values); err == nil {
 				p.Current, p.Slope, p.SlopeStdErr = Number(tr.Current), Number(tr.Slope), Number(tr.SlopeStdErr)
-				if eta, ok := tr.TimeToThreshold(f.Threshold); ok {
-					p.SecondsToThreshold = Number(eta.Seconds())
-				}
+				p.SlopeLow, p.SlopeHigh = Number(tr.SlopeLow), Number(tr.SlopeHigh)
+				p.SecondsToThreshold, p.EarliestSecondsToThreshold, p.LatestSecondsToThreshold = etas(tr, f.Threshold)
 			}
 			out = append(out, p)
 		}
 	}
 	return out
+}
+
+// etas are the seconds until tr reaches threshold: at its slope, and at the
+// two ends of its band (NaN where it does not).
+func etas(tr Trend, threshold float64) (central, earliest, latest Number) {
+	central, earliest, latest = Number(nan), Number(nan), Number(nan)
+	if eta, ok := tr.TimeToThreshold(threshold); ok {
+		central = Number(eta.Seconds())
+	}
+	soonest, last, sok, lok := tr.TimeToThresholdRange(threshold)
+	if sok {
+		earliest = Number(soonest.Seconds())
+	}
+	if lok {
+		latest = Number(last.Seconds())
+	}
+	return central, earliest, latest
 }

@@ -10,6 +10,8 @@ import (
 
 // A rule file with one forecast: the bulkhead's in-flight calls, alerted on
 // when the line fitted over the last hour reaches 64 within the next hour.
+// The saturation alerts (bulkheads, limiters, database pools reaching
+// their own limits) come with every rule file.
 func ExampleRules() {
 	rules, err := grafana.Rules(grafana.Config{Forecasts: []grafana.Forecast{
 		{Metric: "keel.ratelimit.in_flight", Threshold: 64},
@@ -26,6 +28,9 @@ func ExampleRules() {
 	// Output:
 	// - alert: KeelForecast_ratelimit_in_flight
 	// expr: "predict_linear(keel_ratelimit_in_flight[1h], 3600) > 64"
+	// - alert: KeelSaturation_bulkhead
+	// - alert: KeelSaturation_rate_limit
+	// - alert: KeelSaturation_db_pool
 }
 
 // The Grafana dashboard is JSON whose data source is a variable, so one file

@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,9 +20,11 @@ import (
 	"github.com/keel-go/keel/breaker"
 	"github.com/keel-go/keel/metrics"
 	"github.com/keel-go/keel/metrics/internal/promtool"
+	"github.com/keel-go/keel/metrics/sqlmetrics"
 	"github.com/keel-go/keel/ratelimit"
 	"github.com/keel-go/keel/retry"
 	"github.com/prometheus/otlptranslator"
+	_ "modernc.org/sqlite"
 )
 
 var testConfig = Config{Forecasts: []Forecast{
@@ -49,7 +53,10 @@ func TestPromtoolAcceptsRulesAndDashboardExpressions(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"predict_linear(keel_ratelimit_in_flight[1h], 3600) > 64", "alert: KeelForecast_ratelimit_in_flight",
-		"predict_linear(go_memory_used_bytes[1h], 14400)", "record: keel:http_route_p99:rate5m"} {
+		"predict_linear(go_memory_used_bytes[1h], 14400)", "record: keel:http_route_p99:rate5m",
+		"predict_linear(keel_ratelimit_in_flight[1h], 3600) / on (job, instance, keel_ratelimit_name) keel_ratelimit_max_in_flight",
+		`predict_linear(db_client_connections{db_client_connection_state=\"used\"}[1h], 3600) / on (job, instance, db_client_connection_pool_name) db_client_connection_max`,
+		"alert: KeelSaturation_rate_limit", "keel:bulkhead_saturation:predict_linear_1h >= 1"} {
 		if !strings.Contains(string(rules), want) {
 			t.Errorf("rules lack %q:\n%s", want, rules)
 		}
@@ -119,6 +126,34 @@ func TestCatalogueMatchesRealScrape(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = bh.Do(ctx, func(context.Context) error { return nil })
+	lim, err := ratelimit.New(ratelimit.Config{Name: "api", Limit: 10, MeterProvider: mp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lim.Close()
+	slow, err := breaker.New(breaker.Config{Name: "slow", FailureRate: 1, SlowCallRate: 1, SlowCallDuration: time.Nanosecond, MeterProvider: mp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = slow.Do(ctx, func(context.Context) error { time.Sleep(time.Millisecond); return nil })
+	budget, err := retry.NewBudget(retry.BudgetConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	budgeted, err := retry.New(retry.Config{Name: "budgeted", Budget: budget, MeterProvider: mp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sqlmetrics.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "scrape.db"), sqlmetrics.Config{
+		System: "sqlite", PoolName: "orders", MeterProvider: mp, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(4)
+	if err := db.PingContext(ctx); err != nil {
+		t.Fatal(err)
+	}
 	mw, err := metrics.NewMiddleware(metrics.MiddlewareConfig{MeterProvider: mp})
 	if err != nil {
 		t.Fatal(err)
@@ -133,7 +168,8 @@ func TestCatalogueMatchesRealScrape(t *testing.T) {
 	scrape := string(body)
 	for _, name := range []string{"keel.breaker.state", "keel.breaker.calls", "keel.breaker.rejections", "keel.retry.calls",
 		"keel.retry.retries", "keel.ratelimit.in_flight", "keel.ratelimit.queued", "http.server.request.duration",
-		"go.memory.used", "process.cpu.time"} {
+		"go.memory.used", "process.cpu.time", "keel.ratelimit.max_in_flight", "keel.ratelimit.rate", "keel.breaker.slow_calls",
+		"keel.retry.budget.tokens", "keel.retry.budget.threshold", "db.client.connection.count", "db.client.connection.max"} {
 		prom := must(name)
 		if catalogue[name].typ == otlptranslator.MetricTypeHistogram {
 			prom += "_bucket"
@@ -142,7 +178,9 @@ func TestCatalogueMatchesRealScrape(t *testing.T) {
 			t.Errorf("%s is %s in the catalogue, but the scrape has no such series", name, prom)
 		}
 	}
-	for _, label := range []string{`keel_breaker_name="payments"`, `http_route="/v1/orders"`, `keel_ratelimit_name="db"`} {
+	runtime.KeepAlive(budgeted)
+	for _, label := range []string{`keel_breaker_name="payments"`, `http_route="/v1/orders"`, `keel_ratelimit_name="db"`,
+		`db_client_connection_pool_name="orders"`, `db_client_connection_state="used"`} {
 		if !strings.Contains(scrape, label) {
 			t.Errorf("the scrape lacks the label %s the queries group by", label)
 		}

@@ -26,6 +26,11 @@ type Config struct {
 	// Forecasts are alerted on with predict_linear, and shown on the
 	// dashboard.
 	Forecasts []Forecast
+	// SaturationHorizon is how far ahead the saturation alerts look (a
+	// bulkhead, a limiter or a database pool reaching its limit at the
+	// growth predict_linear fits over SaturationLookback). Defaults one
+	// hour each.
+	SaturationHorizon, SaturationLookback time.Duration
 }
 
 // Forecast asks when a gauge reaches a threshold at its current growth.
@@ -51,6 +56,15 @@ func (c Config) resolve() (Config, error) {
 	}
 	if c.RateWindow < time.Second {
 		return c, fmt.Errorf("grafana: Config.RateWindow %v is below one second", c.RateWindow)
+	}
+	if c.SaturationHorizon == 0 {
+		c.SaturationHorizon = DefaultHorizon
+	}
+	if c.SaturationLookback == 0 {
+		c.SaturationLookback = DefaultLookback
+	}
+	if c.SaturationHorizon < time.Second || c.SaturationLookback < time.Second {
+		return c, fmt.Errorf("grafana: Config.SaturationHorizon and Config.SaturationLookback must be at least one second")
 	}
 	c.Forecasts = append([]Forecast(nil), c.Forecasts...)
 	for i := range c.Forecasts {
@@ -166,4 +180,43 @@ func forecastQueries(c Config) []query {
 // alertName is a forecast's alert: KeelForecast_<prometheus name>.
 func alertName(f Forecast) string {
 	return "KeelForecast_" + strings.TrimPrefix(must(f.Metric), "keel_")
+}
+
+// saturation is a resource whose use predict_linear forecasts against its
+// limit: expr is the forecast use as a share of the limit.
+type saturation struct {
+	alert string
+	query query
+}
+
+// saturationQueries forecast, per bulkhead, limiter and database pool, the
+// use SaturationHorizon ahead as a share of the limit (1 = saturated), as
+// metrics/dashboard's Snapshot.Saturations does in process.
+func saturationQueries(c Config) []saturation {
+	look, ahead := rangeOf(c.SaturationLookback), strconv.FormatFloat(c.SaturationHorizon.Seconds(), 'f', -1, 64)
+	horizon := rangeOf(c.SaturationHorizon)
+	rl := "job, instance, keel_ratelimit_name"
+	pool := "job, instance, db_client_connection_pool_name"
+	allowed := fmt.Sprintf(`sum by (%s) (rate(%s{keel_ratelimit_decision="allowed"}[%s]))`, rl, must("keel.ratelimit.decisions"), rangeOf(c.RateWindow))
+	return []saturation{
+		{"KeelSaturation_bulkhead", query{
+			record: "keel:bulkhead_saturation:predict_linear_" + horizon,
+			title:  "Saturation forecast: bulkhead in flight in " + horizon + " / MaxInFlight", unit: "percentunit",
+			expr:   fmt.Sprintf("predict_linear(%s[%s], %s) / on (%s) %s", must("keel.ratelimit.in_flight"), look, ahead, rl, must("keel.ratelimit.max_in_flight")),
+			legend: "{{keel_ratelimit_name}}",
+		}},
+		{"KeelSaturation_rate_limit", query{
+			record: "keel:ratelimit_saturation:predict_linear_" + horizon,
+			title:  "Saturation forecast: allowed rate in " + horizon + " / limit", unit: "percentunit",
+			expr:   fmt.Sprintf("predict_linear(%s[%s:1m], %s) / on (%s) %s", allowed, look, ahead, rl, must("keel.ratelimit.rate")),
+			legend: "{{keel_ratelimit_name}}",
+		}},
+		{"KeelSaturation_db_pool", query{
+			record: "keel:db_pool_saturation:predict_linear_" + horizon,
+			title:  "Saturation forecast: database connections in use in " + horizon + " / max open", unit: "percentunit",
+			expr: fmt.Sprintf(`predict_linear(%s{db_client_connection_state="used"}[%s], %s) / on (%s) %s`,
+				must("db.client.connection.count"), look, ahead, pool, must("db.client.connection.max")),
+			legend: "{{db_client_connection_pool_name}}",
+		}},
+	}
 }

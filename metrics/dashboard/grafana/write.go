@@ -11,7 +11,10 @@ import (
 // spent; breaker failure ratios; retry amplification), and a group
 // "keel-forecasts" recording each forecast's predict_linear and alerting
 // when it crosses its threshold within its horizon (after 10 m, so that a
-// burst does not page).
+// burst does not page), and a group "keel-saturation" recording, per
+// bulkhead, limiter and database pool, the use predicted
+// Config.SaturationHorizon ahead as a share of its limit, and alerting when
+// it reaches 1 (for 10 m).
 func Rules(cfg Config) ([]byte, error) {
 	c, err := cfg.resolve()
 	if err != nil {
@@ -36,6 +39,15 @@ func Rules(cfg Config) ([]byte, error) {
 			b.WriteString("        for: 10m\n        labels:\n          severity: warning\n")
 			b.WriteString("        annotations:\n          summary: " + strconv.Quote(q.title+": reached at the current growth") + "\n")
 		}
+	}
+	b.WriteString("  - name: keel-saturation\n    rules:\n")
+	for _, sat := range saturationQueries(c) {
+		q := sat.query
+		b.WriteString("      - record: " + q.record + "\n        expr: " + strconv.Quote(q.expr) + "\n")
+		b.WriteString("      - alert: " + sat.alert + "\n")
+		b.WriteString("        expr: " + strconv.Quote(q.record+" >= 1") + "\n")
+		b.WriteString("        for: 10m\n        labels:\n          severity: warning\n")
+		b.WriteString("        annotations:\n          summary: " + strconv.Quote(q.title+": the limit is reached at the current growth") + "\n")
 	}
 	return []byte(b.String()), nil
 }
@@ -79,7 +91,11 @@ func Dashboard(cfg Config) ([]byte, error) {
 	}
 	ds := datasource{Type: "prometheus", UID: "${datasource}"}
 	var panels []panel
-	for i, q := range append(views(c), forecastQueries(c)...) {
+	queries := append(views(c), forecastQueries(c)...)
+	for _, sat := range saturationQueries(c) {
+		queries = append(queries, sat.query)
+	}
+	for i, q := range queries {
 		panels = append(panels, panel{
 			ID: i + 1, Type: "timeseries", Title: q.title,
 			GridPos:     gridPos{H: 8, W: 12, X: 12 * (i % 2), Y: 8 * (i / 2)},
