@@ -139,12 +139,17 @@ func (d *Dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if strings.HasSuffix(r.URL.Path, "/api") {
-		body, err := d.api.document(d, time.Now())
+		gzipped := acceptsGzip(r)
+		body, err := d.api.document(d, time.Now(), gzipped)
 		if err != nil {
 			http.Error(w, "dashboard: encoding the snapshot failed", http.StatusInternalServerError)
 			return
 		}
 		h.Set("Content-Type", "application/json")
+		h.Set("Vary", "Accept-Encoding")
+		if gzipped {
+			h.Set("Content-Encoding", "gzip")
+		}
 		h.Set("Content-Length", strconv.Itoa(len(body)))
 		_, _ = w.Write(body)
 		return
@@ -238,4 +243,33 @@ func sparkline(values History) string {
 		fmt.Fprintf(&b, "%.1f,%.1f ", x, y)
 	}
 	return strings.TrimSpace(b.String())
+}
+
+// acceptsGzip reports whether the request's Accept-Encoding admits gzip
+// (RFC 9110 section 12.5.3): listed, or by "*", and not with q=0.
+func acceptsGzip(r *http.Request) bool {
+	gzipQ, starQ := -1.0, -1.0
+	for _, field := range r.Header.Values("Accept-Encoding") {
+		for part := range strings.SplitSeq(field, ",") {
+			coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+			q := 1.0
+			if v, ok := strings.CutPrefix(strings.ReplaceAll(strings.TrimSpace(params), " ", ""), "q="); ok {
+				if f, err := strconv.ParseFloat(v, 64); err == nil && f >= 0 && f <= 1 {
+					q = f
+				} else {
+					q = 0 // a malformed weight admits nothing
+				}
+			}
+			switch strings.ToLower(strings.TrimSpace(coding)) {
+			case "gzip", "x-gzip":
+				gzipQ = q
+			case "*":
+				starQ = q
+			}
+		}
+	}
+	if gzipQ >= 0 {
+		return gzipQ > 0
+	}
+	return starQ > 0
 }
