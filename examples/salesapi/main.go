@@ -189,7 +189,7 @@ func serve(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	dash, err := app.NewDashboard() // its reader joins the MeterProvider below
+	dash, err := app.NewDashboard(o.dataDir) // its reader joins the MeterProvider below
 	if err != nil {
 		return err
 	}

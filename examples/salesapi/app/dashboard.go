@@ -16,10 +16,12 @@ const DashboardPath = "/admin/dashboard/"
 // (metrics.Config.Readers = dash.Reader()) and hands it to New in
 // Config.Dashboard. The caller closes it.
 //
-// It forecasts when the audit queue would fill and when the Go heap would
-// pass 1 GiB at the current growth.
-func NewDashboard() (*dashboard.Dashboard, error) {
+// It forecasts when the audit queue would fill, when the Go heap would pass
+// 1 GiB and when the file system holding dataDir (the database, the audit
+// log and the backups) would fill, at the current growth; dataDir must exist.
+func NewDashboard(dataDir string) (*dashboard.Dashboard, error) {
 	return dashboard.New(dashboard.Config{
+		DiskPaths: []string{dataDir},
 		// The route is behind authentication and the admin role already;
 		// this checks it again, so that mounting it elsewhere by mistake
 		// does not make it public.

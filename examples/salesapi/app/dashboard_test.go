@@ -15,7 +15,7 @@ import (
 // The dashboard is served at /admin/dashboard/ to the admin role only: the
 // page and its JSON; a sales key gets 403, no key 401.
 func TestDashboardMountedForAdmins(t *testing.T) {
-	dash, err := NewDashboard()
+	dash, err := NewDashboard(t.TempDir())
 	require.NoError(t, err)
 	defer dash.Close()
 	mp := sdkmetric.NewMeterProvider(dash.Option())

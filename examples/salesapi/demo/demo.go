@@ -81,7 +81,7 @@ func start(ctx context.Context, w io.Writer) (*env, func(), error) {
 	}
 	logs := &syncBuffer{}
 	logger := slog.New(mask.Default().Handler(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	dash, err := app.NewDashboard() // its reader joins the MeterProvider below, as in main
+	dash, err := app.NewDashboard(dir) // its reader joins the MeterProvider below, as in main
 	if err != nil {
 		return nil, nil, err
 	}
