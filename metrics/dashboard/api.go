@@ -77,7 +77,7 @@ func (c *apiCache) rebuild(d *Dashboard) (body, gzipped []byte, err error) {
 	body = buf.Bytes()
 	zbuf := bytes.NewBuffer(make([]byte, 0, zsize+zsize/8))
 	zw, _ := gzip.NewWriterLevel(zbuf, gzip.BestSpeed) // a valid level: no error
-	_, _ = zw.Write(body)                               // writes to a bytes.Buffer do not fail
+	_, _ = zw.Write(body)                              // writes to a bytes.Buffer do not fail
 	if err := zw.Close(); err != nil {
 		return nil, nil, err
 	}

@@ -27,7 +27,7 @@ func TestAcceptsGzip(t *testing.T) {
 		{[]string{"gzip; q=0.5"}, true},
 		{[]string{"*"}, true},
 		{[]string{"*;q=0"}, false},
-		{[]string{"gzip;q=0, *"}, false},   // gzip named and refused: the star does not apply
+		{[]string{"gzip;q=0, *"}, false},    // gzip named and refused: the star does not apply
 		{[]string{"*;q=0, gzip;q=1"}, true}, // gzip named and admitted
 		{[]string{"gzip;q=bogus"}, false},
 		{[]string{"gzip;q=2"}, false},
