@@ -65,6 +65,9 @@ func Do[T any](ctx context.Context, b *Breaker, fn func(ctx context.Context) (T,
 // done is safe to call from a deferred cleanup as well as on the normal path.
 // Unlike Do, Allow allocates the done function.
 func (b *Breaker) Allow() (done func(err error), err error) {
+	if b == nil {
+		return nil, errNilBreaker
+	}
 	p, err := b.allow()
 	if err != nil {
 		return nil, err

@@ -7,4 +7,4 @@ import "errors"
 // constructor, and the call is not made, instead of a nil-pointer panic deep
 // inside the package (docs/CONVENTIONS.md, "No panic on anything a user
 // passes").
-var errNilBreaker = errors.New("breaker: Do called on a nil *Breaker; build one with breaker.New")
+var errNilBreaker = errors.New("breaker: a nil *Breaker was used; build one with breaker.New")

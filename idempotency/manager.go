@@ -106,6 +106,9 @@ type Begun struct {
 // allows) or a scope that is not UTF-8 or holds a NUL; ErrStore when the
 // store failed.
 func (m *Manager) Begin(ctx context.Context, scope, key string, fingerprint []byte) (Begun, error) {
+	if m == nil {
+		return Begun{}, errNilManager
+	}
 	if err := validate(scope, key, fingerprint); err != nil {
 		m.tel.begin(ctx, resultInvalid)
 		return Begun{}, err
@@ -153,6 +156,9 @@ func (m *Manager) Begin(ctx context.Context, scope, key string, fingerprint []by
 // possibly duplicated — or, better, complete inside its own transaction
 // (see the sqlstore package's CompleteTx) so that it is rolled back.
 func (m *Manager) Complete(ctx context.Context, lease Lease, outcome Outcome) error {
+	if m == nil {
+		return errNilManager
+	}
 	ctx, span := m.tel.start(ctx, "idempotency.Complete")
 	start := time.Now()
 	err := m.store.Complete(ctx, lease, outcome)
@@ -165,6 +171,9 @@ func (m *Manager) Complete(ctx context.Context, lease Lease, outcome Outcome) er
 // operation again. Use it when the outcome must not be stored (the
 // operation failed in a way worth retrying and had no side effect).
 func (m *Manager) Release(ctx context.Context, lease Lease) error {
+	if m == nil {
+		return errNilManager
+	}
 	ctx, span := m.tel.start(ctx, "idempotency.Release")
 	start := time.Now()
 	err := m.store.Release(ctx, lease)

@@ -7,4 +7,4 @@ import "errors"
 // constructor, and the call is not made, instead of a nil-pointer panic deep
 // inside the package (docs/CONVENTIONS.md, "No panic on anything a user
 // passes").
-var errNilManager = errors.New("idempotency: Do called on a nil *Manager; build one with idempotency.New")
+var errNilManager = errors.New("idempotency: a nil *Manager was used; build one with idempotency.New")

@@ -125,6 +125,9 @@ func NewBulkhead(cfg BulkheadConfig) (*Bulkhead, error) {
 // it), a *LimitedError when the queue is full or the wait exceeded MaxWait,
 // or ctx.Err() when ctx ended first. No slot is held when it returns an error.
 func (b *Bulkhead) Acquire(ctx context.Context) error {
+	if b == nil {
+		return errNilBulkhead
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}

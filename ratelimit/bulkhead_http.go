@@ -16,6 +16,9 @@ import (
 // client, and advertising it would tell anyone how much load saturates the
 // service.
 func (b *Bulkhead) Wrap(next http.Handler) http.Handler {
+	if b == nil {
+		return misconfigured(errNilBulkhead)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := b.Acquire(r.Context()); err != nil {
 			w.Header().Set(HeaderRetryAfter, "1")

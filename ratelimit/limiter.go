@@ -87,6 +87,9 @@ func New(cfg Config) (*Limiter, error) {
 // Allow takes one unit if one is available now and reports whether it did.
 // It never blocks.
 func (l *Limiter) Allow() bool {
+	if l == nil {
+		return false // fail closed: a nil limiter admits nothing
+	}
 	ok := l.bucket.Allow()
 	l.count(ok)
 	return ok
@@ -95,6 +98,9 @@ func (l *Limiter) Allow() bool {
 // Take is Allow with the detail a response header needs: what remains and
 // when the next unit is restored.
 func (l *Limiter) Take() Decision {
+	if l == nil {
+		return Decision{} // fail closed: not allowed
+	}
 	now := time.Now()
 	ok := l.bucket.AllowN(now, 1)
 	l.count(ok)
@@ -105,6 +111,9 @@ func (l *Limiter) Take() Decision {
 // if ctx ends first, and a *LimitedError (at once, without sleeping) when
 // ctx's deadline comes before the unit would.
 func (l *Limiter) Wait(ctx context.Context) error {
+	if l == nil {
+		return errNilLimiter
+	}
 	now := time.Now()
 	r := l.bucket.ReserveN(now, 1)
 	if !r.OK() {
@@ -165,6 +174,10 @@ type Guard interface {
 // Do runs fn under g and returns its result; when g refuses the call, the
 // zero T and g's error.
 func Do[T any](ctx context.Context, g Guard, fn func(context.Context) (T, error)) (T, error) {
+	if g == nil {
+		var zero T
+		return zero, errNilGuard
+	}
 	var out T
 	err := g.Do(ctx, func(ctx context.Context) error {
 		var err error

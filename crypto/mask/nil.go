@@ -7,4 +7,4 @@ import "errors"
 // constructor, and the call is not made, instead of a nil-pointer panic deep
 // inside the package (docs/CONVENTIONS.md, "No panic on anything a user
 // passes").
-var errNilPolicy = errors.New("mask: View called with a nil *Policy; build one with mask.NewPolicy")
+var errNilPolicy = errors.New("mask: a nil *Policy was used; build one with mask.NewPolicy")

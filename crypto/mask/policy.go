@@ -149,6 +149,9 @@ func View[T any](ctx context.Context, p *Policy, v T) (T, error) {
 // ctx, as Masker.Map does but showing in clear the keys whose class the
 // role may see.
 func (p *Policy) Map(ctx context.Context, in map[string]any) map[string]any {
+	if p == nil {
+		return map[string]any{"map": Redacted} // fail closed, as on an error
+	}
 	if in == nil {
 		return nil
 	}

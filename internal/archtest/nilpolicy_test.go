@@ -2,6 +2,10 @@ package archtest_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -53,6 +57,28 @@ func TestNilPolicyIsAnErrorNotAPanic(t *testing.T) {
 			return err
 		}},
 		{"mask.View", "mask.NewPolicy", func() error { _, err := mask.View(ctx, nil, struct{}{}); return err }},
+		{"ratelimit.Do(nil Guard)", "ratelimit.New", func() error { _, err := ratelimit.Do(ctx, nil, fnT); return err }},
+		{"ratelimit.Do(typed nil Guard)", "ratelimit.NewBulkhead", func() error {
+			_, err := ratelimit.Do(ctx, (*ratelimit.Bulkhead)(nil), fnT)
+			return err
+		}},
+		{"ratelimit.Limiter.Wait", "ratelimit.New", func() error { return (*ratelimit.Limiter)(nil).Wait(ctx) }},
+		{"ratelimit.Bulkhead.Acquire", "ratelimit.NewBulkhead", func() error { return (*ratelimit.Bulkhead)(nil).Acquire(ctx) }},
+		{"breaker.Breaker.Allow", "breaker.New", func() error { _, err := (*breaker.Breaker)(nil).Allow(); return err }},
+		{"idempotency.Manager.Begin", "idempotency.New", func() error {
+			_, err := (*idempotency.Manager)(nil).Begin(ctx, "scope", "key", nil)
+			return err
+		}},
+		{"idempotency.Manager.Complete", "idempotency.New", func() error {
+			return (*idempotency.Manager)(nil).Complete(ctx, idempotency.Lease{}, idempotency.Outcome{})
+		}},
+		{"idempotency.Manager.Release", "idempotency.New", func() error {
+			return (*idempotency.Manager)(nil).Release(ctx, idempotency.Lease{})
+		}},
+		{"ratelimit.Bulkhead.Wrap", "ratelimit.NewBulkhead", func() error {
+			return serveOnce((*ratelimit.Bulkhead)(nil).Wrap(handler(&calls)))
+		}},
+		{"adaptive.Limiter.Wrap", "adaptive.New", func() error { return serveOnce((*adaptive.Limiter)(nil).Wrap(handler(&calls))) }},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -76,4 +102,41 @@ func TestNilPolicyIsAnErrorNotAPanic(t *testing.T) {
 	if calls != 0 {
 		t.Fatalf("the wrapped function ran %d times behind a nil policy", calls)
 	}
+}
+
+// The entry points with no error to return fail closed: a nil limiter
+// admits nothing, a nil masking policy shows nothing.
+func TestNilPolicyWithoutAnErrorFailsClosed(t *testing.T) {
+	var l *ratelimit.Limiter
+	if l.Allow() {
+		t.Error("a nil *ratelimit.Limiter allowed a call")
+	}
+	if d := l.Take(); d.Allowed {
+		t.Error("a nil *ratelimit.Limiter's Take allowed a call")
+	}
+	var p *mask.Policy
+	out := p.Map(context.Background(), map[string]any{"email": "someone@example.com"})
+	if _, shown := out["email"]; shown || out["map"] != mask.Redacted {
+		t.Errorf("a nil *mask.Policy showed %v", out)
+	}
+}
+
+// handler counts the requests that reach it.
+func handler(calls *int) http.Handler {
+	return http.HandlerFunc(func(http.ResponseWriter, *http.Request) { *calls++ })
+}
+
+// serveOnce serves one request through h and returns its answer as an error
+// when it is not a success, so that a misconfigured handler's 500 and its
+// text are checked like the other entry points' errors.
+func serveOnce(h http.Handler) error {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	if rec.Code == http.StatusInternalServerError {
+		return errors.New(rec.Body.String())
+	}
+	if rec.Code >= 300 {
+		return fmt.Errorf("status %d, not the 500 of a misconfigured handler: %s", rec.Code, rec.Body.String())
+	}
+	return nil
 }

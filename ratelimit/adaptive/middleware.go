@@ -18,6 +18,11 @@ import (
 // capacity is shared by every client, and advertising it would tell anyone
 // how much load saturates the service.
 func (l *Limiter) Wrap(next http.Handler) http.Handler {
+	if l == nil {
+		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			http.Error(w, errNilLimiter.Error(), http.StatusInternalServerError)
+		})
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		prio := PriorityFrom(ctx)
