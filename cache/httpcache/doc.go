@@ -32,9 +32,16 @@
 // ETag the cache generated) is not simply fetched again: the one shared
 // handler call (or the background call of stale-while-revalidate) is made
 // with If-None-Match and If-Modified-Since, and a 304 refreshes the stored
-// response: the 304's fields replace the stored ones, freshness and
+// response: the 304's fields replace the stored ones (not Content-Type,
+// Content-Encoding, Content-Range or Content-Length, which describe the
+// stored body; a 304 without Date is dated when it came), freshness and
 // cacheability are decided anew from the result, the body and tags are
-// kept (Stats.Revalidated counts these). To allow it, such a response is
+// kept (Stats.Revalidated counts these). A 304 never widens who may see the
+// response: one stored per principal (or not shared) that the 304 would
+// make shared (public, s-maxage) is fetched again in full instead, as is
+// one whose 304 names another ETag or Last-Modified (RFC 9111 §4.3.4: it
+// selects no stored response). An ETag the cache generated stays the
+// cache's after a refresh and is never sent. To allow it, such a response is
 // kept past its freshness for as long again (at most an hour) but is never
 // served in that time without the handler's 304.
 //
@@ -102,6 +109,11 @@
 //	RFC 9110 §8.8.3, §13.1.2     a strong ETag is generated; If-None-Match (weak comparison, lists, *) gets 304
 //	RFC 9111 §4.3.1, §4.3.4      a stale response with the handler's ETag or Last-Modified is revalidated conditionally; a 304 refreshes it, body and tags kept
 //	RFC 9111 §4.3.1 (Keel)       an ETag the cache generated is never sent to the handler; a 200 to a revalidation replaces the stored response
+//	RFC 9111 §4.3.4 (Keel)       a 304 never widens who may see a stored response: a private one the 304 calls public is fetched in full
+//	RFC 9111 §4.3.1 (Keel)       a generated ETag stays the cache's after a 304 refresh: a Last-Modified-only response is still revalidated by date
+//	RFC 9111 §4.3.4              a 304 whose ETag or Last-Modified is not the stored response's refreshes nothing: the handler is asked in full
+//	RFC 9111 §4.3.4              a 304 without Date is dated now: a stored Expires that has passed is not made fresh again
+//	RFC 9111 §3.2                a 304's Content-Type, Content-Encoding, Content-Range and Content-Length never replace the stored ones
 //	RFC 9111 §4.2.1              a duplicated or malformed max-age makes the response uncacheable
 //	RFC 9211                     Cache-Status says hit, miss (fwd=…) and stored
 //

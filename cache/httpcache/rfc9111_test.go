@@ -3,6 +3,7 @@ package httpcache
 import (
 	"bufio"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strconv"
 	"strings"
@@ -369,6 +370,133 @@ var rfcRows = []rfcRow{
 		assert.Equal(t, "v4", f.do("GET", "/own").Body.String(), "and is stored")
 		assert.EqualValues(t, 4, f.o.calls.Load())
 		assert.Zero(t, f.m.Stats().Revalidated)
+	}},
+	{"RFC 9111 §4.3.4 (Keel)", "a 304 never widens who may see a stored response: a private one the 304 calls public is fetched in full", func(t *testing.T) {
+		f := newFixture(t, Config{Principal: byHeader}, func(w http.ResponseWriter, r *http.Request) {
+			user := byHeader(r)
+			w.Header().Set("ETag", `"`+user+`-1"`)
+			if r.Header.Get("If-None-Match") == `"`+user+`-1"` {
+				w.Header().Set("Cache-Control", "public, max-age=60") // one 304 helper for the whole site
+				w.WriteHeader(http.StatusNotModified)
+				return
+			}
+			w.Header().Set("Cache-Control", "private, max-age=10")
+			_, _ = w.Write([]byte("account of " + user))
+		})
+		f.as("alice", "/me")
+		time.Sleep(15 * time.Second)
+		assert.Equal(t, "account of alice", f.as("alice", "/me").Body.String())
+		assert.EqualValues(t, 3, f.o.calls.Load(), "the widening 304 is followed by a full call")
+		assert.Zero(t, f.m.Stats().Revalidated, "nothing was refreshed")
+		assert.Equal(t, "account of bob", f.as("bob", "/me").Body.String(), "Bob never gets Alice's body")
+		assert.Equal(t, "account of alice", f.as("alice", "/me").Body.String(), "still stored for Alice alone")
+		assert.EqualValues(t, 4, f.o.calls.Load())
+	}},
+	{"RFC 9111 §4.3.1 (Keel)", "a generated ETag stays the cache's after a 304 refresh: a Last-Modified-only response is still revalidated by date", func(t *testing.T) {
+		lastModified := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
+		var asked []string
+		f := newFixture(t, Config{}, func(w http.ResponseWriter, r *http.Request) {
+			asked = append(asked, r.Header.Get("If-None-Match")+"|"+r.Header.Get("If-Modified-Since"))
+			w.Header().Set("Cache-Control", "max-age=10")
+			http.ServeContent(w, r, "r.txt", lastModified, strings.NewReader("the report"))
+		})
+		generated := f.do("GET", "/r").Header().Get("ETag")
+		require.NotEmpty(t, generated)
+		for range 2 {
+			time.Sleep(15 * time.Second)
+			w := f.do("GET", "/r")
+			assert.Equal(t, "the report", w.Body.String())
+			assert.Equal(t, generated, w.Header().Get("ETag"), "the generated ETag is still served")
+		}
+		since := lastModified.Format(http.TimeFormat)
+		assert.Equal(t, []string{"|", "|" + since, "|" + since}, asked, "never If-None-Match with the generated ETag")
+		assert.EqualValues(t, 2, f.m.Stats().Revalidated, "both revalidations got the handler's 304")
+	}},
+	{"RFC 9111 §4.3.4", "a 304 whose ETag or Last-Modified is not the stored response's refreshes nothing: the handler is asked in full", func(t *testing.T) {
+		var asked []string
+		f := newFixture(t, Config{}, func(w http.ResponseWriter, r *http.Request) {
+			asked = append(asked, r.Header.Get("If-None-Match")+"|"+r.Header.Get("If-Modified-Since"))
+			w.Header().Set("Cache-Control", "max-age=10")
+			if r.Header.Get("If-None-Match") != "" || r.Header.Get("If-Modified-Since") != "" {
+				if r.URL.Path == "/etag" {
+					w.Header().Set("ETag", `"v2"`)
+				} else {
+					w.Header().Set("Last-Modified", "Tue, 01 Dec 2026 10:00:00 GMT")
+				}
+				w.WriteHeader(http.StatusNotModified)
+				return
+			}
+			if r.URL.Path == "/etag" {
+				w.Header().Set("ETag", `"v`+strconv.Itoa(len(asked))+`"`)
+			} else {
+				w.Header().Set("Last-Modified", "Mon, 30 Nov 2026 10:00:00 GMT")
+			}
+			_, _ = w.Write([]byte("body " + strconv.Itoa(len(asked))))
+		})
+		f.do("GET", "/etag")
+		time.Sleep(15 * time.Second)
+		w := f.do("GET", "/etag")
+		assert.Equal(t, "body 3", w.Body.String(), "the full answer, not body 1 under ETag v2")
+		assert.Equal(t, `"v3"`, w.Header().Get("ETag"))
+		assert.Equal(t, []string{"|", `"v1"|`, "|"}, asked)
+		f.do("GET", "/date")
+		time.Sleep(15 * time.Second)
+		w = f.do("GET", "/date")
+		assert.Equal(t, "body 6", w.Body.String(), "a 304 with another Last-Modified selects nothing either")
+		assert.Equal(t, "Mon, 30 Nov 2026 10:00:00 GMT", w.Header().Get("Last-Modified"))
+		assert.Zero(t, f.m.Stats().Revalidated)
+	}},
+	{"RFC 9111 §4.3.4", "a 304 without Date is dated now: a stored Expires that has passed is not made fresh again", func(t *testing.T) {
+		var expires time.Time
+		f := newFixture(t, Config{}, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("ETag", `"v1"`)
+			if r.Header.Get("If-None-Match") == `"v1"` {
+				w.WriteHeader(http.StatusNotModified) // no Date, no Expires
+				return
+			}
+			now := time.Now()
+			expires = now.Add(10 * time.Second)
+			w.Header().Set("Date", now.UTC().Format(http.TimeFormat))
+			w.Header().Set("Expires", expires.UTC().Format(http.TimeFormat))
+			_, _ = w.Write([]byte("x"))
+		})
+		f.do("GET", "/r")
+		time.Sleep(15 * time.Second)
+		w := f.do("GET", "/r")
+		assert.Equal(t, "x", w.Body.String(), "the 304 answers this request")
+		assert.Equal(t, time.Now().UTC().Format(http.TimeFormat), w.Header().Get("Date"), "dated when the 304 came")
+		time.Sleep(5 * time.Second)
+		w = f.do("GET", "/r")
+		assert.NotContains(t, w.Header().Get("Cache-Status"), "hit", "%v past its Expires", time.Since(expires))
+		assert.EqualValues(t, 3, f.o.calls.Load())
+	}},
+	{"RFC 9111 §3.2", "a 304's Content-Type, Content-Encoding, Content-Range and Content-Length never replace the stored ones", func(t *testing.T) {
+		f := newFixture(t, Config{}, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("ETag", `"v1"`)
+			w.Header().Set("Cache-Control", "max-age=10")
+			if r.Header.Get("If-None-Match") == `"v1"` {
+				w.Header().Set("Content-Type", "text/html; charset=utf-8") // the page's type, set before the check
+				w.Header().Set("Content-Encoding", "gzip")
+				w.Header().Set("Content-Range", "bytes 0-1/2")
+				w.Header().Set("Content-Length", "2")
+				w.Header().Set("X-Refreshed", "yes")
+				w.WriteHeader(http.StatusNotModified)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{"name":"<script>alert(1)</script>"}`))
+		})
+		f.do("GET", "/api/item")
+		time.Sleep(15 * time.Second)
+		for _, w := range []*httptest.ResponseRecorder{f.do("GET", "/api/item"), f.do("GET", "/api/item")} {
+			assert.Equal(t, "yes", w.Header().Get("X-Refreshed"), "other fields are refreshed")
+			assert.Equal(t, "application/json", w.Header().Get("Content-Type"))
+			assert.Empty(t, w.Header().Get("Content-Encoding"))
+			assert.Empty(t, w.Header().Get("Content-Range"))
+			assert.Equal(t, strconv.Itoa(len(w.Body.String())), w.Header().Get("Content-Length"))
+			assert.Equal(t, `{"name":"<script>alert(1)</script>"}`, w.Body.String())
+		}
+		assert.EqualValues(t, 1, f.m.Stats().Revalidated)
 	}},
 	{"RFC 9111 §4.2.1", "a duplicated or malformed max-age makes the response uncacheable", func(t *testing.T) {
 		for _, cc := range []string{"max-age=10, max-age=20", "max-age=abc", "max-age", "max-age=-1"} {
