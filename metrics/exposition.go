@@ -75,7 +75,7 @@ func (h *expositionHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer h.buffers.Put(buf)
 
 	w.Header().Set("Content-Type", textContentType)
-	if !acceptsGzip(r.Header.Get("Accept-Encoding")) {
+	if !acceptsGzip(strings.Join(r.Header.Values("Accept-Encoding"), ",")) {
 		w.Header().Set("Content-Length", strconv.Itoa(len(*buf)))
 		_, _ = w.Write(*buf)
 		return
@@ -93,13 +93,14 @@ func (h *expositionHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // acceptsGzip applies an Accept-Encoding header as RFC 9110 §12.5.3 reads
-// it: a coding named with q=0 is refused, q may be any of its parameters,
-// and "*" stands for every coding the header does not name. gzip (or
-// x-gzip) named with a weight above 0 gets gzip. A bare "*" does not: identity
-// stays acceptable unless refused, and it is what promhttp answered there;
-// gzip is sent for "*" only where identity is refused (identity;q=0, or
-// *;q=0 without identity). Where nothing is acceptable the answer is
-// identity, as §12.5.3 says a server should send.
+// it (its lines joined into one list): a coding named with q=0 (or a
+// malformed weight) is refused, even if named again; q may be any of its
+// parameters; "*" stands for every coding the header does not name. gzip
+// (or x-gzip) named with a weight above 0 gets gzip. A bare "*" does not:
+// identity stays acceptable unless refused, and it is what promhttp
+// answered there; gzip is sent for "*" only where identity is refused
+// (identity;q=0, or *;q=0 without identity). Where nothing is acceptable
+// the answer is identity, as §12.5.3 says a server should send.
 func acceptsGzip(header string) bool {
 	const unnamed = -1.0
 	gzipQ, identityQ, anyQ := unnamed, unnamed, unnamed
@@ -107,15 +108,15 @@ func acceptsGzip(header string) bool {
 		coding, params, _ := strings.Cut(element, ";")
 		q, ok := weight(params)
 		if !ok {
-			continue // a malformed weight names nothing acceptable
+			q = 0 // a malformed weight refuses: never guess a client's wish
 		}
 		switch strings.ToLower(strings.TrimSpace(coding)) {
 		case "gzip", "x-gzip":
-			gzipQ = max(gzipQ, q)
+			gzipQ = lowest(gzipQ, q)
 		case "identity":
-			identityQ = max(identityQ, q)
+			identityQ = lowest(identityQ, q)
 		case "*":
-			anyQ = max(anyQ, q)
+			anyQ = lowest(anyQ, q)
 		}
 	}
 	if gzipQ != unnamed {
@@ -123,6 +124,15 @@ func acceptsGzip(header string) bool {
 	}
 	identityRefused := identityQ == 0 || identityQ == unnamed && anyQ == 0
 	return anyQ > 0 && identityRefused
+}
+
+// lowest keeps the lower of two weights given one coding: a coding named
+// twice, once with q=0, stays refused.
+func lowest(prev, q float64) float64 {
+	if prev < 0 {
+		return q
+	}
+	return min(prev, q)
 }
 
 // weight is the q parameter among an Accept-Encoding element's parameters

@@ -15,7 +15,7 @@ import (
 
 // TestAcceptsGzip: the Accept-Encoding rules of RFC 9110 §12.5.3 as the
 // handler applies them. q is read from whichever parameter carries it; gzip
-// named with q=0 is refused; "*" stands for codings the header does not
+// named with q=0 or a malformed weight is refused, even if named again; "*" stands for codings the header does not
 // name, and gets gzip only where identity is refused (otherwise identity,
 // as promhttp answered, since identity is acceptable unless refused).
 func TestAcceptsGzip(t *testing.T) {
@@ -49,6 +49,8 @@ func TestAcceptsGzip(t *testing.T) {
 		{"br", false},
 		{"gzipx, xgzip", false},
 		{",,gzip,", true},
+		{"gzip, gzip;q=0", false}, // named twice: the refusal stands
+		{"gzip;q=0.5, gzip", true},
 	} {
 		assert.Equal(t, tc.want, acceptsGzip(tc.header), "Accept-Encoding: %q", tc.header)
 	}
@@ -87,6 +89,21 @@ func TestHandlerVariesOnAcceptEncoding(t *testing.T) {
 		text, err := io.ReadAll(body)
 		require.NoError(t, err)
 		assert.Contains(t, parseText(t, string(text)), "target_info")
+	}
+
+	// A header repeated on several lines is one list (RFC 9110 §5.3).
+	for _, tc := range []struct {
+		lines []string
+		gzip  bool
+	}{
+		{[]string{"deflate", "gzip"}, true},
+		{[]string{"gzip", "gzip;q=0"}, false},
+	} {
+		req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+		req.Header["Accept-Encoding"] = tc.lines
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		assert.Equal(t, tc.gzip, rec.Header().Get("Content-Encoding") == "gzip", "Accept-Encoding lines %q", tc.lines)
 	}
 
 	require.NoError(t, mp.Shutdown(context.Background()))
