@@ -71,21 +71,24 @@
 //     nothing when it fails.
 //   - Secrets: OTLP headers (API keys) are never logged or put in errors.
 //   - Exposition: /metrics serves the Prometheus text format 0.0.4
-//     (gzip-compressed when the scraper accepts it), written by Keel from a
-//     cumulative ManualReader with the names, labels, HELP/TYPE lines and
-//     order the OpenTelemetry Prometheus exporter produced (dots to
-//     underscores, unit and _total suffixes, otel_scope_* labels,
-//     target_info): the tests require the same bytes as that exporter for
-//     every documented metric. It links neither client_golang nor
-//     protobuf. The output passes `promtool check metrics`. The runtime
+//     (gzip-compressed when the scraper's Accept-Encoding accepts gzip by name,
+//     or by "*" with identity refused; every answer says Vary:
+//     Accept-Encoding), written by Keel from a cumulative ManualReader with the
+//     names, labels, HELP/TYPE lines and order the OpenTelemetry Prometheus
+//     exporter produced (dots to underscores, unit and _total suffixes,
+//     otel_scope_* labels, target_info): the tests require the same bytes as
+//     that exporter for every documented metric. It links neither client_golang
+//     nor protobuf. The output passes `promtool check metrics`. The runtime
 //     gauge go.goroutine.count is exposed as go_goroutines there, because a
 //     "_count" suffix on a gauge is invalid Prometheus naming. Where the old
 //     exporter failed the whole scrape with HTTP 500 (two instruments of one
-//     name and different types, duplicate series, a label value that is
-//     not UTF-8, a gauge named like a histogram's _count), the offending
-//     family, series or bytes are left out or replaced, the rest is
-//     served, and the error goes to the otel error handler. Protobuf and
-//     OpenMetrics are not offered (a scraper asking for them gets text,
-//     which Prometheus reads by its Content-Type); so exemplars, which only
-//     those formats carry, are not exposed, as they were not in text before.
+//     name and different types, duplicate series, a label value that is not
+//     UTF-8, a gauge named like a histogram's _count) or served text Prometheus
+//     cannot parse (a histogram point with an attribute named le, which the
+//     writer adds to buckets), the offending family, series or bytes are left
+//     out or replaced, the rest is served, and the error goes to the otel error
+//     handler. Protobuf and OpenMetrics are not offered (a scraper asking for
+//     them gets text, which Prometheus reads by its Content-Type); so
+//     exemplars, which only those formats carry, are not exposed, as they were
+//     not in text before.
 package metrics

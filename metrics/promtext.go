@@ -296,15 +296,25 @@ func (r *promRenderer) series(data metricdata.Aggregation, scope []promLabel) ([
 	return nil, nil
 }
 
+// bucketLabel is the label the writer adds to a histogram's _bucket lines.
+const bucketLabel = "le"
+
 // eachPoint makes one series of every point, its labels from attrs and the
 // scope; a point that cannot be shown is left out and named in the error.
-func eachPoint[P any](r *promRenderer, points []P, scope []promLabel, attrs func(P) attribute.Set, sample func(P) (promSeries, error)) ([]promSeries, error) {
+// reserved is a label name the writer adds to the family's lines itself
+// ("" for none): a point whose attributes carry it is left out, since a
+// line with that label twice does not parse and Prometheus would drop the
+// whole scrape.
+func eachPoint[P any](r *promRenderer, points []P, scope []promLabel, reserved string, attrs func(P) attribute.Set, sample func(P) (promSeries, error)) ([]promSeries, error) {
 	out := make([]promSeries, 0, len(points))
 	var errs []error
 	for _, p := range points {
 		s, err := sample(p)
 		if err == nil {
 			s.labels, err = r.pointLabels(attrs(p), scope)
+		}
+		if err == nil && reserved != "" {
+			err = r.refuseLabel(attrs(p), reserved)
 		}
 		if err != nil {
 			errs = append(errs, err)
@@ -316,12 +326,12 @@ func eachPoint[P any](r *promRenderer, points []P, scope []promLabel, attrs func
 }
 
 func valueSeries[N int64 | float64](r *promRenderer, points []metricdata.DataPoint[N], scope []promLabel) ([]promSeries, error) {
-	return eachPoint(r, points, scope, func(dp metricdata.DataPoint[N]) attribute.Set { return dp.Attributes },
+	return eachPoint(r, points, scope, "", func(dp metricdata.DataPoint[N]) attribute.Set { return dp.Attributes },
 		func(dp metricdata.DataPoint[N]) (promSeries, error) { return promSeries{value: float64(dp.Value)}, nil })
 }
 
 func histogramSeries[N int64 | float64](r *promRenderer, points []metricdata.HistogramDataPoint[N], scope []promLabel) ([]promSeries, error) {
-	return eachPoint(r, points, scope, func(dp metricdata.HistogramDataPoint[N]) attribute.Set { return dp.Attributes },
+	return eachPoint(r, points, scope, bucketLabel, func(dp metricdata.HistogramDataPoint[N]) attribute.Set { return dp.Attributes },
 		func(dp metricdata.HistogramDataPoint[N]) (promSeries, error) {
 			if len(dp.BucketCounts) < len(dp.Bounds) {
 				return promSeries{}, fmt.Errorf("a point with %d bounds and %d bucket counts is left out", len(dp.Bounds), len(dp.BucketCounts))
@@ -370,10 +380,21 @@ func classicHistogram(bounds []float64, counts []uint64) (*promHistogram, error)
 // exponentialSeries shows an exponential histogram as the text format shows
 // a native one: no buckets but +Inf, the sum and the count.
 func exponentialSeries[N int64 | float64](r *promRenderer, points []metricdata.ExponentialHistogramDataPoint[N], scope []promLabel) ([]promSeries, error) {
-	return eachPoint(r, points, scope, func(dp metricdata.ExponentialHistogramDataPoint[N]) attribute.Set { return dp.Attributes },
+	return eachPoint(r, points, scope, bucketLabel, func(dp metricdata.ExponentialHistogramDataPoint[N]) attribute.Set { return dp.Attributes },
 		func(dp metricdata.ExponentialHistogramDataPoint[N]) (promSeries, error) {
 			return promSeries{hist: &promHistogram{count: dp.Count, sum: float64(dp.Sum)}}, nil
 		})
+}
+
+// refuseLabel returns an error naming the attribute of attrs whose label
+// name is reserved, or nil.
+func (r *promRenderer) refuseLabel(attrs attribute.Set, reserved string) error {
+	for _, kv := range attrs.ToSlice() {
+		if name, err := r.labelNamer.Build(string(kv.Key)); err == nil && name == reserved {
+			return fmt.Errorf("a histogram point labelled %q (from attribute %q) is left out: the writer adds %s to its buckets", reserved, kv.Key, reserved)
+		}
+	}
+	return nil
 }
 
 // pointLabels is a point's attributes as labels, then the scope's, sorted.

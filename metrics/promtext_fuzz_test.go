@@ -16,7 +16,7 @@ import (
 )
 
 // FuzzPromText renders arbitrary names, units, label keys and values: the
-// output always parses, and wherever the old exporter answered at all, the
+// output always parses, nothing is left out without an error, and wherever the old exporter answered at all, the
 // two answers are the same bytes.
 func FuzzPromText(f *testing.F) {
 	f.Add("http.server.request.duration", "s", "http.route", "/customers/{id}", "scope", "desc", 1.5)
@@ -25,6 +25,8 @@ func FuzzPromText(f *testing.F) {
 	f.Add("0", "1", "0", "", "x", "", 0.0)
 	f.Add("_", "%", "_", "x", "otel_scope_name", "h", -1.0)
 	f.Add("n", "s", "k", "v", "s", "h", math.NaN())
+	// A histogram point labelled le: the old exporter wrote two le labels.
+	f.Add("n", "s", "le", "x", "s", "h", 1.0)
 	f.Fuzz(func(t *testing.T, name, unit, key, value, scope, help string, v float64) {
 		now := time.Unix(1_800_000_000, 0)
 		attrs := attribute.NewSet(attribute.String(key, value), attribute.String(key+".2", value+"2"))
@@ -42,11 +44,27 @@ func FuzzPromText(f *testing.F) {
 		}}
 		res := resource.NewSchemaless(attribute.String(key, value))
 
-		families, _ := newPromRenderer().families(&metricdata.ResourceMetrics{Resource: res, ScopeMetrics: scopes})
+		families, renderErr := newPromRenderer().families(&metricdata.ResourceMetrics{Resource: res, ScopeMetrics: scopes})
 		text := string(writePromText(nil, families))
 		p := expfmt.NewTextParser(model.LegacyValidation)
-		if _, err := p.TextToMetricFamilies(strings.NewReader(text)); err != nil {
+		parsed, err := p.TextToMetricFamilies(strings.NewReader(text))
+		if err != nil {
 			t.Fatalf("exposition does not parse: %v\n%s", err, text)
+		}
+		// Nothing is left out silently: without an error, each of the
+		// three instruments shows its one point and target_info its one
+		// (the Prometheus bridge's scope is skipped on purpose).
+		if want := 4; renderErr == nil {
+			if scope == bridgeScopeName {
+				want = 1
+			}
+			series := 0
+			for _, fam := range parsed {
+				series += len(fam.GetMetric())
+			}
+			if series != want {
+				t.Fatalf("no error, yet %d series instead of %d:\n%s", series, want, text)
+			}
 		}
 
 		if math.IsNaN(v) {
@@ -58,6 +76,10 @@ func FuzzPromText(f *testing.F) {
 		old := scrape(r.old, nil)
 		if old.Code != http.StatusOK {
 			return // the old stack refused the whole scrape; Keel's parses
+		}
+		oldParser := expfmt.NewTextParser(model.LegacyValidation)
+		if _, err := oldParser.TextToMetricFamilies(strings.NewReader(old.Body.String())); err != nil {
+			return // the old stack served what Prometheus cannot parse (two le labels)
 		}
 		// The old stack copied help text that is not UTF-8 as it was;
 		// Keel replaces the bad bytes, as the text format is UTF-8.
