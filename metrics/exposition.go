@@ -3,6 +3,7 @@ package metrics
 import (
 	"compress/gzip"
 	"errors"
+	"github.com/keel-go/keel/metrics/internal/acceptenc"
 	"net/http"
 	"strconv"
 	"strings"
@@ -92,62 +93,6 @@ func (h *expositionHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.gzips.Put(gz)
 }
 
-// acceptsGzip applies an Accept-Encoding header as RFC 9110 §12.5.3 reads
-// it (its lines joined into one list): a coding named with q=0 (or a
-// malformed weight) is refused, even if named again; q may be any of its
-// parameters; "*" stands for every coding the header does not name. gzip
-// (or x-gzip) named with a weight above 0 gets gzip. A bare "*" does not:
-// identity stays acceptable unless refused, and it is what promhttp
-// answered there; gzip is sent for "*" only where identity is refused
-// (identity;q=0, or *;q=0 without identity). Where nothing is acceptable
-// the answer is identity, as §12.5.3 says a server should send.
-func acceptsGzip(header string) bool {
-	const unnamed = -1.0
-	gzipQ, identityQ, anyQ := unnamed, unnamed, unnamed
-	for element := range strings.SplitSeq(header, ",") {
-		coding, params, _ := strings.Cut(element, ";")
-		q, ok := weight(params)
-		if !ok {
-			q = 0 // a malformed weight refuses: never guess a client's wish
-		}
-		switch strings.ToLower(strings.TrimSpace(coding)) {
-		case "gzip", "x-gzip":
-			gzipQ = lowest(gzipQ, q)
-		case "identity":
-			identityQ = lowest(identityQ, q)
-		case "*":
-			anyQ = lowest(anyQ, q)
-		}
-	}
-	if gzipQ != unnamed {
-		return gzipQ > 0
-	}
-	identityRefused := identityQ == 0 || identityQ == unnamed && anyQ == 0
-	return anyQ > 0 && identityRefused
-}
-
-// lowest keeps the lower of two weights given one coding: a coding named
-// twice, once with q=0, stays refused.
-func lowest(prev, q float64) float64 {
-	if prev < 0 {
-		return q
-	}
-	return min(prev, q)
-}
-
-// weight is the q parameter among an Accept-Encoding element's parameters
-// (1 when there is none); ok is false when it is not a number from 0 to 1.
-func weight(params string) (q float64, ok bool) {
-	for param := range strings.SplitSeq(params, ";") {
-		name, value, _ := strings.Cut(param, "=")
-		if !strings.EqualFold(strings.TrimSpace(name), "q") {
-			continue
-		}
-		q, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
-		if err != nil || !(q >= 0 && q <= 1) {
-			return 0, false
-		}
-		return q, true
-	}
-	return 1, true
-}
+// acceptsGzip applies an Accept-Encoding header (its lines joined into one
+// list) as RFC 9110 §12.5.3 reads it; see acceptenc.Gzip.
+func acceptsGzip(header string) bool { return acceptenc.Gzip(header) }

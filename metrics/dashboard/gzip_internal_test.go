@@ -25,10 +25,13 @@ func TestAcceptsGzip(t *testing.T) {
 		{[]string{"identity"}, false},
 		{[]string{"gzip;q=0"}, false},
 		{[]string{"gzip; q=0.5"}, true},
-		{[]string{"*"}, true},
+		{[]string{"*"}, false}, // identity stays acceptable, as /metrics answers
+		{[]string{"*, identity;q=0"}, true},
 		{[]string{"*;q=0"}, false},
 		{[]string{"gzip;q=0, *"}, false},    // gzip named and refused: the star does not apply
 		{[]string{"*;q=0, gzip;q=1"}, true}, // gzip named and admitted
+		{[]string{"gzip;level=1;q=0"}, false},
+		{[]string{"deflate", "gzip"}, true}, // the lines are one list
 		{[]string{"gzip;q=bogus"}, false},
 		{[]string{"gzip;q=2"}, false},
 		{[]string{"gzipx"}, false},

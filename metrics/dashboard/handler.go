@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"github.com/keel-go/keel/metrics/internal/acceptenc"
 	"html/template"
 	"math"
 	"net/http"
@@ -245,31 +246,8 @@ func sparkline(values History) string {
 	return strings.TrimSpace(b.String())
 }
 
-// acceptsGzip reports whether the request's Accept-Encoding admits gzip
-// (RFC 9110 section 12.5.3): listed, or by "*", and not with q=0.
+// acceptsGzip reports whether the request's Accept-Encoding admits gzip,
+// read as package metrics' /metrics handler reads it (acceptenc.Gzip).
 func acceptsGzip(r *http.Request) bool {
-	gzipQ, starQ := -1.0, -1.0
-	for _, field := range r.Header.Values("Accept-Encoding") {
-		for part := range strings.SplitSeq(field, ",") {
-			coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-			q := 1.0
-			if v, ok := strings.CutPrefix(strings.ReplaceAll(strings.TrimSpace(params), " ", ""), "q="); ok {
-				if f, err := strconv.ParseFloat(v, 64); err == nil && f >= 0 && f <= 1 {
-					q = f
-				} else {
-					q = 0 // a malformed weight admits nothing
-				}
-			}
-			switch strings.ToLower(strings.TrimSpace(coding)) {
-			case "gzip", "x-gzip":
-				gzipQ = q
-			case "*":
-				starQ = q
-			}
-		}
-	}
-	if gzipQ >= 0 {
-		return gzipQ > 0
-	}
-	return starQ > 0
+	return acceptenc.Gzip(strings.Join(r.Header.Values("Accept-Encoding"), ","))
 }
