@@ -47,7 +47,10 @@
 // the shard's entries were inserted, as otter's and Caffeine's) says it is
 // used more often.
 // Scans and one-time keys then cannot flush the hot set. The window's share
-// adapts, from one entry to all of the shard but one: it grows when keys
+// adapts, from 1 % of the shard (where it starts: a smaller window sends
+// keys requested twice in quick succession to admission, which refuses
+// them, and their returns dragged the window to the whole cache on
+// lirs-multi2 for some hash seeds) to all of the shard but one entry: it grows when keys
 // that admission refused come back within twice the window's size of
 // insertions (a window at most twice as large would have kept them) and
 // shrinks when main-area entries that a candidate displaced
@@ -56,8 +59,8 @@
 // the result. On recency-skewed and shifting workloads the window grows to
 // the whole cache and the hit ratio is LRU's; on frequency-skewed ones it
 // stays near 1 %. One known shortfall: on the arc-P3 trace at 100 000 and
-// 200 000 entries W-TinyLFU is 5 to 6 points below the better of LRU and
-// otter. The ghosts cost 16 bytes per entry of capacity. See
+// 200 000 entries W-TinyLFU is about 3.5 points below the better of LRU
+// and otter (mean of 3 hash seeds). The ghosts cost 16 bytes per entry of capacity. See
 // docs/BENCHMARKS.md for the hit ratios, against LRU and otter, on public
 // and synthetic traces.
 //

@@ -27,9 +27,13 @@ import "math/bits"
 // slightly larger than the main area, whose keys all tie in the sketch and
 // are refused, returns each key within reach and grows the window to the
 // whole cache: plain LRU, a point and a half below W-TinyLFU with a small
-// window there (syn-loop at 8 000, docs/BENCHMARKS.md). The window so grows
-// by doubling at most, fast enough on shifting and recency-skewed
-// workloads, where keys come back soon after they were refused. Each ghost is a direct-mapped table of a
+// window there (syn-loop at 8 000, docs/BENCHMARKS.md). On shifting and
+// recency-skewed workloads keys come back soon after they were refused, so
+// the window still grows fast there. The bound does not stop a burst of
+// returns from growing the window many times over within its own size of
+// insertions: what keeps a burst of keys requested twice in quick
+// succession from being refused at all is the window's floor of 1 % of
+// the shard (minWindow, climber.go). Each ghost is a direct-mapped table of a
 // 32-bit fingerprint and the insertion count, one slot per entry of the
 // shard (16 bytes per entry for the two): remembering a key overwrites
 // whatever shared its slot. A false match (same slot and fingerprint, 1

@@ -119,3 +119,23 @@ func TestSketchCountsFromHalfFull(t *testing.T) {
 	assert.True(t, s.sketch.counting, "counting from half full")
 	assert.NotZero(t, s.sketch.frequency(hashKey(s.seed, uint64(59))), "an insertion after half full is counted")
 }
+
+// The window shrinks to 1 % of the shard's capacity at the smallest, however
+// far the ghosts or the hill climber push it.
+func TestWindowNeverShrinksBelowOnePercent(t *testing.T) {
+	c := newTestCache(t, Config[uint64, struct{}]{Capacity: 2000, Shards: 1, Admission: true, CleanupInterval: -1})
+	for k := range uint64(3000) {
+		require.NoError(t, c.Set(k, struct{}{}))
+	}
+	s := c.shards[0]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.adapt(500)
+	require.Equal(t, 520, s.windowCap, "grown by 500 from the initial 1 %")
+	s.adapt(-10_000)
+	assert.Equal(t, 20, s.windowCap, "1 % of 2 000")
+	assert.Equal(t, 2000, s.windowCap+s.mainCap, "the shares still sum to the capacity")
+	assert.LessOrEqual(t, s.window.Weight(), s.windowCap)
+	s.adapt(-1)
+	assert.Equal(t, 20, s.windowCap, "a further shrink is a no-op")
+}
