@@ -180,6 +180,11 @@ func serve(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// The data directory first: the dashboard forecasts its file system's
+	// fill, and every later step keeps its files there.
+	if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
+		return fmt.Errorf("-data: %w", err)
+	}
 	keys, err := apiKeys(o.dataDir, stdout)
 	if err != nil {
 		return err
@@ -201,9 +206,6 @@ func serve(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	}
 	defer tel.Shutdown(context.WithoutCancel(ctx))
 
-	if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
-		return fmt.Errorf("-data: %w", err)
-	}
 	// The simulated gateway keeps its charges beside the service's data, so
 	// that a restart (or a crash) forgets no charge: a retried order is
 	// answered with the charge it already made, as a real gateway would.
