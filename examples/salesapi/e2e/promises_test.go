@@ -116,7 +116,11 @@ func TestPromise2BreakerAndRetriesAroundTheGateway(t *testing.T) {
 		}
 	}
 	charges, calls := in.gatewayStats()
-	assert.LessOrEqual(t, failures, 1, "with 30%% gateway failures clients see (almost) none")
+	// An order fails only when all 5 attempts do: p = 0.3^5 = 0.243 %. Of
+	// 30 orders, 2 or more fail in 0.25 % of runs (CI saw it), 4 or more in
+	// under one run in a million; 600 orders against the race build gave
+	// 2 failures (0.33 %). So the bound is 3, not 1.
+	assert.LessOrEqual(t, failures, 3, "with 30%% gateway failures clients see (almost) none")
 	assert.Equal(t, 30-failures, charges)
 	assert.Greater(t, calls, charges, "retries absorbed gateway failures")
 
