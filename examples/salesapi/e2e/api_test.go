@@ -14,6 +14,7 @@ import (
 
 // TestAPIEdges covers answers a client relies on beyond the seven promises.
 func TestAPIEdges(t *testing.T) {
+	t.Parallel()
 	in := start(t, t.TempDir(), sqliteBackend)
 	cust := in.createCustomer("edges@example.com", "+1 555 0100 08")
 

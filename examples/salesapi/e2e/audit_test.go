@@ -99,6 +99,7 @@ func TestAuditRollbackIsReportedAndItsAcceptanceAudited(t *testing.T) {
 // longer write their size into the audit log, and a flood of them is cut
 // before it is audited.
 func TestUnauthenticatedFloodsAreCappedAndLimited(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	in := start(t, dir, sqliteBackend)
 	auditSize := func() int64 {

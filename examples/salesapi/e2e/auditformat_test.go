@@ -19,6 +19,7 @@ import (
 // docs/FORMATS.md, with lowercase members, no empty ones, no base64 copy —
 // the API as a JSON array with one record per line.
 func TestAuditQueryHTTPAndCLIPrintOneFormat(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	in := start(t, dir, sqliteBackend)
 	cust := in.createCustomer("format@example.com", "+1 555 0100 41")

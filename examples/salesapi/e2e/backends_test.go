@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -91,9 +92,10 @@ func (in *instance) chaos(body string) {
 	require.Equal(in.t, http.StatusNoContent, r.Status, "%s", r.Body)
 }
 
-var keySeq int
+// keySeq numbers the Idempotency-Keys of every test, which run in parallel
+// and call newKey from several goroutines.
+var keySeq atomic.Int64
 
 func newKey(t *testing.T) string {
-	keySeq++
-	return fmt.Sprintf("e2e-%s-%d", t.Name(), keySeq)
+	return fmt.Sprintf("e2e-%s-%d", t.Name(), keySeq.Add(1))
 }

@@ -59,6 +59,7 @@ func (w *browserWatch) observe(ev any) {
 // routes, updates itself without reloading, reports no error and requests
 // nothing outside the service. The screenshots are test artifacts.
 func TestDashboardInBrowser(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("browser test in -short mode")
 	}

@@ -37,6 +37,7 @@ func openToOthers(t *testing.T, dir string) map[string]fs.FileMode {
 // sales.db and its -wal and -shm files included; a data directory left open
 // by an earlier version is tightened at start.
 func TestDataDirectoryIsPrivate(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "data")
 	in := start(t, dir, sqliteBackend)
 	cust := in.createCustomer("private@example.com", "+1 555 0100 21")

@@ -26,6 +26,7 @@ import (
 // never 500, and logged below ERROR; every refused order then goes through
 // on retry with its key, and none is doubled.
 func TestDatabaseConnectionsCutAnswer503NotA500(t *testing.T) {
+	t.Parallel()
 	pg := testenv.PostgresDatabase(t)
 	in := start(t, t.TempDir(), backend{name: "postgres", dbURL: pg.DSN})
 	cust := in.createCustomer("db.reset@example.com", "+1 555 0100 18")
@@ -129,6 +130,7 @@ func TestDatabaseConnectionsCutAnswer503NotA500(t *testing.T) {
 // the key is released, so the client's retry places the order (not a replay
 // of the 499).
 func TestClientThatLeavesIsNotAnError(t *testing.T) {
+	t.Parallel()
 	in := start(t, t.TempDir(), sqliteBackend, "-gateway-latency", "1500ms")
 	cust := in.createCustomer("leaves@example.com", "+1 555 0100 19")
 	u, err := url.Parse(in.URL)

@@ -18,6 +18,7 @@ import (
 //
 //	go test -count=1 -run TestOrderFailureRateUnderGatewayFailures -v ./examples/salesapi/e2e/
 func TestOrderFailureRateUnderGatewayFailures(t *testing.T) {
+	t.Parallel()
 	in := start(t, t.TempDir(), sqliteBackend)
 	cust := in.createCustomer("gateway.failures@example.com", "+1 555 0100 20")
 	const orders, clients = 300, 8
@@ -34,7 +35,7 @@ func TestOrderFailureRateUnderGatewayFailures(t *testing.T) {
 		for range clients {
 			wg.Go(func() {
 				for range next {
-					r, err := tryCall(in, "POST", "/v1/orders", orderBody(cust, 1), newKeyLocked(t))
+					r, err := tryCall(in, "POST", "/v1/orders", orderBody(cust, 1), newKey(t))
 					var p struct{ Code string }
 					if err == nil {
 						_ = json.Unmarshal(r.Body, &p)
@@ -61,13 +62,4 @@ func TestOrderFailureRateUnderGatewayFailures(t *testing.T) {
 			assert.Zero(t, open, "the breaker stays closed at %.0f %% gateway failure", rate*100)
 		}
 	}
-}
-
-var keyMu sync.Mutex
-
-// newKeyLocked is newKey for use off the test goroutine.
-func newKeyLocked(t *testing.T) string {
-	keyMu.Lock()
-	defer keyMu.Unlock()
-	return newKey(t)
 }

@@ -33,6 +33,7 @@ func problemFields(t *testing.T, r response) map[string]string {
 // character, nothing is accepted with trailing data, and each 422 names
 // the field.
 func TestBadInputIsRefusedAndNamed(t *testing.T) {
+	t.Parallel()
 	in := start(t, t.TempDir(), sqliteBackend)
 	cust := in.createCustomer("input@example.com", "+1 555 0100 11")
 

@@ -21,6 +21,7 @@ import (
 // changed through one, and the other serves the new value (the Redis tier's
 // pub/sub invalidation), not its stale local copy. Redis holds no PII in clear.
 func TestTwoInstancesShareTheCustomerCache(t *testing.T) {
+	t.Parallel()
 	pg := testenv.PostgresDatabase(t)
 	rd := testenv.RedisPrefix(t)
 	b := backend{name: "postgres+redis", dbURL: pg.DSN, flags: []string{"-redis", rd.Addr, "-redis-prefix", rd.Prefix}}

@@ -18,6 +18,7 @@ import (
 // second order. The order row's unique idempotency key refuses it, and the
 // retry gets the first order, byte for byte.
 func TestRetryAfterALostRedisRecordGetsTheFirstOrder(t *testing.T) {
+	t.Parallel()
 	rd := testenv.RedisPrefix(t)
 	b := backend{name: "sqlite+redis-records", flags: []string{"-redis", rd.Addr, "-redis-prefix", rd.Prefix, "-idempotency-store", "redis"}}
 	in := start(t, t.TempDir(), b)

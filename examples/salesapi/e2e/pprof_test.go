@@ -11,6 +11,7 @@ import (
 
 // The profiler is off by default; with -pprof it answers the admin key only.
 func TestProfilerIsOffByDefaultAndAdminOnly(t *testing.T) {
+	t.Parallel()
 	off := start(t, t.TempDir(), sqliteBackend)
 	assert.Equal(t, http.StatusNotFound, off.call("GET", "/v1/admin/pprof/heap", off.Admin, nil).Status, "no profiler without -pprof")
 	off.Stop()

@@ -39,6 +39,7 @@ func assertProblem(t *testing.T, r response, status int, code, what string) {
 // its own, the idempotency middleware's and the three rate limiters' —
 // through the real binary.
 func TestEveryProblemHasOneStyle(t *testing.T) {
+	t.Parallel()
 	in := start(t, t.TempDir(), sqliteBackend)
 	cust := in.createCustomer("problems@example.com", "+1 555 0100 31")
 	order := func(key string, qty int) response {
@@ -102,6 +103,7 @@ func TestEveryProblemHasOneStyle(t *testing.T) {
 // small limit (60 a minute: burst 10 per key, 40 per IP, 20 failed
 // authentications).
 func TestRateLimitProblemsHaveTheAPIsStyle(t *testing.T) {
+	t.Parallel()
 	in := start(t, t.TempDir(), sqliteBackend, "-rate-limit", "60")
 	until429 := func(key, what, policy string, n int) response {
 		t.Helper()

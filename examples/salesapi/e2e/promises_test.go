@@ -27,6 +27,7 @@ import (
 // concurrent duplicates get 409 or the replay; a different body with the same
 // key gets 422 — on SQLite, and with two instances sharing PostgreSQL and Redis.
 func TestPromise1RetriedOrdersCreateOneOrderAndOneCharge(t *testing.T) {
+	t.Parallel()
 	for i, mk := range backends() {
 		t.Run(backendName(i), func(t *testing.T) {
 			b := mk(t)
@@ -103,6 +104,7 @@ func TestPromise1RetriedOrdersCreateOneOrderAndOneCharge(t *testing.T) {
 // opens the breaker (orders fail fast, the gateway sees no more calls); when
 // it returns, the breaker closes by itself.
 func TestPromise2BreakerAndRetriesAroundTheGateway(t *testing.T) {
+	t.Parallel()
 	// The breaker stays open 10s, so the fail-fast checks below run well
 	// inside the break however slow the machine.
 	in := start(t, t.TempDir(), sqliteBackend, "-gateway-failure-rate", "0.3", "-breaker-open", "10s")
@@ -159,6 +161,7 @@ func TestPromise2BreakerAndRetriesAroundTheGateway(t *testing.T) {
 // (SQLite: its files; PostgreSQL: a plain pg_dump of the whole database), the
 // audit log, the backups, nor the process's logs.
 func TestPromise3NoPIIAtRest(t *testing.T) {
+	t.Parallel()
 	for i, mk := range backends() {
 		t.Run(backendName(i), func(t *testing.T) {
 			b := mk(t)
@@ -205,6 +208,7 @@ func TestPromise3NoPIIAtRest(t *testing.T) {
 // Promise 4: the audit log verifies; editing one byte makes verify fail and
 // name the record — checked with the operator's CLI, as an auditor would.
 func TestPromise4AuditLogVerifiesAndTamperingIsNamed(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	in := start(t, dir, sqliteBackend)
 	cust := in.createCustomer("audit@example.com", "+1 555 0100 04")
@@ -246,6 +250,7 @@ func TestPromise4AuditLogVerifiesAndTamperingIsNamed(t *testing.T) {
 // corrupted backup is refused. Restores use the operator's CLI with the
 // service's own backup.json.
 func TestPromise5BackupWipeRestore(t *testing.T) {
+	t.Parallel()
 	for i, mk := range backends() {
 		t.Run(backendName(i), func(t *testing.T) {
 			b := mk(t)
@@ -331,6 +336,7 @@ func wipe(t *testing.T, db *sql.DB, b backend, dir string) {
 // Promise 6: /metrics passes promtool check metrics; /readyz turns to fail
 // when the database is gone (PostgreSQL: the database is dropped under it).
 func TestPromise6MetricsAndReadiness(t *testing.T) {
+	t.Parallel()
 	in := start(t, t.TempDir(), sqliteBackend)
 	cust := in.createCustomer("metrics@example.com", "+1 555 0100 06")
 	require.Equal(t, http.StatusCreated, in.call("POST", "/v1/orders", salesKey, orderBody(cust, 1), "Idempotency-Key", newKey(t)).Status)
@@ -377,6 +383,7 @@ func TestPromise6MetricsAndReadiness(t *testing.T) {
 // Redis (completed after the order commits; the order row's unique
 // idempotency key closes the window between the two).
 func TestPromise7KillDuringOrderStorm(t *testing.T) {
+	t.Parallel()
 	for _, mk := range stormBackends() {
 		t.Run(mk.name, func(t *testing.T) {
 			b := mk.make(t)

@@ -15,6 +15,7 @@ import (
 // API route, and the audit event it writes carries the same id as the
 // response's X-Request-ID (issue 19).
 func TestSlowQueryAndAuditCarryTheRequestID(t *testing.T) {
+	t.Parallel()
 	in := start(t, t.TempDir(), sqliteBackend, "-slow-query", "1ns")
 	const id = "e2e-request-0001"
 	r := in.call("POST", "/v1/customers", in.Sales, map[string]string{"name": "Ann", "email": "ann@example.com", "phone": "+44 20 7946 0958", "company": "Acme"},

@@ -17,6 +17,7 @@ import (
 // A service that cannot start says why in one line and exits with status 1:
 // no panic, no stack trace, no error split over lines.
 func TestStartupErrorIsOneLineAndExitStatus1(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	closedPort := ln.Addr().String()
