@@ -50,13 +50,16 @@ func TestMain(m *testing.M) {
 	for out, pkg := range map[string]string{binary: "..", keelCLI: "../../../cmd/keel"} {
 		build := exec.Command("go", "build", "-o", out, pkg)
 		build.Stdout, build.Stderr = os.Stderr, os.Stderr
-		// KEEL_E2E_GOTOOLCHAIN picks the Go that builds the binaries. CI
-		// sets it to the oldest Go (go.mod's go line), whose compile of
-		// every dependency its build step has made already, so the binaries
-		// are only linked here and are what a user on that Go builds; unset,
-		// the go command's own GOTOOLCHAIN applies.
-		if toolchain := os.Getenv("KEEL_E2E_GOTOOLCHAIN"); toolchain != "" {
-			build.Env = append(os.Environ(), "GOTOOLCHAIN="+toolchain)
+		// KEEL_E2E_GO names the go command that builds the binaries. CI sets
+		// it to the oldest Go's (go.mod's go line), whose compile of every
+		// dependency its build step has made already, so the binaries are
+		// only linked here and are what a user on that Go builds. The go
+		// command that runs this test puts its own GOROOT in the environment,
+		// which the other one must not inherit. Unset, the go command on PATH
+		// builds them.
+		if goCmd := os.Getenv("KEEL_E2E_GO"); goCmd != "" {
+			build.Path, build.Args[0] = goCmd, goCmd
+			build.Env = append(withoutVar(os.Environ(), "GOROOT"), "GOTOOLCHAIN=local")
 		}
 		if err := build.Run(); err != nil {
 			fmt.Fprintln(os.Stderr, "e2e: building", pkg+":", err)
@@ -66,6 +69,17 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	_ = os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// withoutVar returns env without the variable name.
+func withoutVar(env []string, name string) []string {
+	var out []string
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, name+"=") {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 // instance is one running sales API process.
