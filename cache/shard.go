@@ -4,6 +4,7 @@ import (
 	"hash/maphash"
 	bits64 "math/bits"
 	"sync"
+	"sync/atomic"
 )
 
 // shard is an independently locked part of the cache. Without admission it
@@ -22,6 +23,10 @@ type shard[K comparable, V any] struct {
 	// below, which writers change, off their cache line.
 	reads     readBuffer[K, V]
 	admission bool
+	// sampling mirrors concurrent's answer for lock-free readers: while it
+	// is set, stripes record one lookup in sampleEvery. It is stored only
+	// when the answer changes, which is rare.
+	sampling atomic.Bool
 	missMark  *node[K, V] // recorded for a miss, with admission (hill climbing counts misses)
 	index     index[K, V] // last: it ends with its write-side counts
 
@@ -131,7 +136,7 @@ func (s *shard[K, V]) climb(hit bool) {
 // replaying the stripe when it is full and the lock is free (never
 // waiting for it).
 func (s *shard[K, V]) hit(n *node[K, V]) {
-	if i, full := s.reads.recordHere(n); full {
+	if i, full := s.reads.recordHere(n, s.sampling.Load(), !s.admission); full {
 		s.tryDrainOwn(i)
 	}
 }
@@ -143,7 +148,7 @@ func (s *shard[K, V]) miss() {
 	if s.admission {
 		mark = s.missMark
 	}
-	if i, full := s.reads.missHere(mark); full {
+	if i, full := s.reads.missHere(mark, s.sampling.Load()); full {
 		s.tryDrainOwn(i)
 	}
 }
@@ -195,7 +200,11 @@ func (s *shard[K, V]) concurrent(othersSeen bool) bool {
 		}
 		s.suspectUntil = s.ticks + uint64(s.scale)
 	}
-	return s.ticks < s.lossyUntil
+	lossy := s.ticks < s.lossyUntil
+	if lossy != s.sampling.Load() {
+		s.sampling.Store(lossy)
+	}
+	return lossy
 }
 
 // drainBeforeWrite replays the reads recorded before a write (or a locked
@@ -229,23 +238,19 @@ func (s *shard[K, V]) drainAll() {
 
 // drainStripe replays stripe i's records, oldest first, and clears its
 // dirty bit unless records arrived meanwhile. Lock held. A lossy replay
-// (the shard is read concurrently) applies only the stripe's newest
-// lossyReplay records, and skips entries that went to the front of their
-// list within the last nearFront insertions and promotions: moving them
-// would barely change the order, and each move touches list elements that
-// are cold in the CPU cache. A record being written while it runs may be
-// replayed as the slot's previous node or skipped; either only changes the
-// order slightly.
+// (the shard is read concurrently, and its stripes record one lookup in
+// sampleEvery) skips entries that went to the front of their list within
+// the last nearFront insertions and promotions: moving them would barely
+// change the order, and each move touches list elements that are cold in
+// the CPU cache. A record being written while it runs may be replayed as
+// the slot's previous node or skipped; either only changes the order
+// slightly.
 func (s *shard[K, V]) drainStripe(i uint64, lossy bool) {
 	st := &s.reads.stripes[i]
 	h := st.head.Load()
 	t := st.tail.Load()
 	end := min(t, h+stripeSlots) // records from h+stripeSlots on were dropped
-	p := h
-	if lossy {
-		p = max(h, end-min(end, lossyReplay))
-	}
-	for ; p < end; p++ {
+	for p := h; p < end; p++ {
 		n := st.slots[p&(stripeSlots-1)].Load()
 		switch {
 		case n == nil:
