@@ -77,20 +77,23 @@
 // the hit ratios equal golang-lru's). Once records of several goroutines
 // are seen twice within capacity insertions and promotions, the shard
 // counts as used concurrently for the next capacity of them, and the order
-// is kept approximately, as in Caffeine: a full stripe drops records, a
-// replay applies only each stripe's newest records, writes replay none,
-// and entries already near the front of their list (moved there within the
-// last 1/16 of capacity operations) are left in place by replays and
-// writes. The entries read most stay near the front, and a hit costs a few
-// atomic operations on the reader's own cache lines instead of a contended
-// lock and a list move. Goroutines running at the same time write
-// different stripes (a hit keeps its goroutine on its P for the few
+// is kept approximately, as in Caffeine: a stripe records one lookup in 8
+// and only counts the others, a full stripe drops records, writes replay
+// none, and entries already near the front of their list (moved there
+// within the last 1/16 of capacity operations) are left in place by
+// replays and writes. The entries read most stay near the front, and a
+// hit costs an atomic addition on the reader's own cache line instead of
+// a contended lock and a list move. Goroutines running at the same time
+// write different stripes (a hit keeps its goroutine on its P for the few
 // instructions of the record, as sync.Pool does). A goroutine that Go
 // moves to another P leaves its earlier records in the old P's stripe;
 // replays in order take the other stripes first and the stripe of the
 // replaying goroutine's P last, which is exact for one move between
 // replays, and seeing records in several stripes once is not enough to
-// make the shard concurrent.
+// make the shard concurrent. Without admission, a hit on the entry its
+// stripe recorded last, not yet replayed, is counted but not recorded
+// again: replaying an entry twice in a row moves it to the front once,
+// so the order is the same (exact, not a heuristic).
 //
 // The heuristics, each with its bound (c is the shard's capacity, a tick
 // one insertion or promotion in the shard):
@@ -101,12 +104,15 @@
 //   - Lossy stripe: a stripe holds 16 records; while it is full (its
 //     reader found the lock taken), further hits are counted in Stats but
 //     not recorded. Hits are never lost from Stats.
-//   - Lossy replay (concurrent mode only): a replay applies each stripe's
-//     2 newest records, and a replay or a Set of an existing key leaves in
-//     place an entry that went to the front of its list within the last
-//     c/16 ticks, so such an entry is at most c/16 ticks from the front.
-//     Writes replay no records in concurrent mode; readers and the
-//     cleanup sweep do.
+//   - Sampling (concurrent mode only): each stripe records every 8th
+//     lookup made on its P (hits, and with admission the misses the hill
+//     climber counts) and counts the other 7, so at most 1 in 8 accesses
+//     reaches the lists, the rate at which earlier versions replayed the
+//     2 newest of each 16 records. A replay, or a Set of an existing key,
+//     leaves in place an entry that went to the front of its list within
+//     the last c/16 ticks, so such an entry is at most c/16 ticks from
+//     the front. Writes replay no records in concurrent mode; readers and
+//     the cleanup sweep do.
 //
 // None of them decides what is admitted or evicted beyond the order they
 // keep; capacity and expiry are exact in every mode.
@@ -171,8 +177,11 @@
 //     for them. Get, Set and Delete keep working on the memory afterwards.
 //   - Cost: a Get hit takes no lock, does not allocate (its replay, which
 //     moves the entry between lists, neither: the lists are linked through
-//     the entries), and reads the monotonic clock once if the entry has a
-//     TTL. A Set of a new key allocates the entry's node. A Set of a
+//     the entries), reads the monotonic clock once if the entry has a
+//     TTL, and writes only its P's stripe: one atomic addition when the
+//     hit is counted without a record (sampled out, or a repeat), an
+//     addition and a pointer store when it is recorded. A Set of a new
+//     key allocates the entry's node, before it takes the shard's lock. A Set of a
 //     stored key whose value is one word (a number of 8 bytes, or a
 //     pointer, map, chan or func) replaces the value in the node with one
 //     atomic store and allocates nothing, unless the entry has a weight
