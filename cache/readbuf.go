@@ -39,9 +39,9 @@ type stripe[K comparable, V any] struct {
 	skipped atomic.Uint64 // lookups counted but not offered (sampled out, or a repeat)
 	misses  atomic.Uint64 // lock-free lookups by this stripe's readers that missed
 	_       [cacheLine - 24]byte
-	head   atomic.Uint64
-	_      [cacheLine - 8]byte
-	slots  [stripeSlots]atomic.Pointer[node[K, V]]
+	head    atomic.Uint64
+	_       [cacheLine - 8]byte
+	slots   [stripeSlots]atomic.Pointer[node[K, V]]
 }
 
 // readBuffer is a shard's striped read buffer.

@@ -27,8 +27,8 @@ type shard[K comparable, V any] struct {
 	// is set, stripes record one lookup in sampleEvery. It is stored only
 	// when the answer changes, which is rare.
 	sampling atomic.Bool
-	missMark  *node[K, V] // recorded for a miss, with admission (hill climbing counts misses)
-	index     index[K, V] // last: it ends with its write-side counts
+	missMark *node[K, V] // recorded for a miss, with admission (hill climbing counts misses)
+	index    index[K, V] // last: it ends with its write-side counts
 
 	mu sync.Mutex
 
