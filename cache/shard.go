@@ -189,10 +189,11 @@ func (s *shard[K, V]) drainStripes(bits uint64) {
 // the shard counts as used concurrently for the next capacity insertions
 // and promotions. Replaying every hit would then cost more than the
 // lock-free lookup saved (a promotion writes the links of three nodes,
-// which are cold in the CPU cache): replays become lossy (see drainStripe)
-// and writes replay only their own goroutine's records. The entries read
-// most are still promoted often, and the order approximates LRU, as with
-// Caffeine's lossy read buffers.
+// which are cold in the CPU cache): stripes record one lookup in
+// sampleEvery (readers see the answer in s.sampling), replays skip entries
+// near the front (see drainStripe), and writes replay none (see
+// drainBeforeWrite). The entries read most are still promoted often, and
+// the order approximates LRU, as with Caffeine's lossy read buffers.
 func (s *shard[K, V]) concurrent(othersSeen bool) bool {
 	if othersSeen {
 		if s.ticks < s.suspectUntil {
