@@ -269,6 +269,8 @@ func (s *shard[K, V]) referee(h uint64, hit bool) {
 	}
 	up := float64(r.lruHits-r.ownHit) / float64(r.events)
 	down := float64(r.tinyHits-r.ownHit) / float64(r.events)
+	lead := float64(r.lruHits-r.tinyHits) / float64(r.events) // LRU over W-TinyLFU 1 %
+	was := r.favour
 	r.favour = 0
 	switch {
 	case up > refereeMargin && up >= down:
@@ -277,6 +279,11 @@ func (s *shard[K, V]) referee(h uint64, hit bool) {
 	case down > refereeMargin:
 		r.favour = -1
 		s.adapt(-int(float64(s.capacity) * min(refereeMaxStep, refereeGain*down)))
+	case was > 0 && lead > refereeMargin, was < 0 && -lead > refereeMargin:
+		// The shard caught up with the shadow it was moved towards, which
+		// still leads the other: hold.
+		r.favour = was
 	}
+	s.climber.favour = r.favour
 	r.events, r.lruHits, r.tinyHits, r.ownHit = 0, 0, 0, 0
 }
