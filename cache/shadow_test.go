@@ -152,3 +152,94 @@ func TestRefereeSamplesOneSixteenthOfALargeShard(t *testing.T) {
 	assert.Len(t, r.lru.keys, 100)
 	assert.Equal(t, uint32(1<<16), r.below, "every key sampled")
 }
+
+// The referee moves the window only towards a shadow that beat the shard
+// by more than a point of the period's sampled accesses, by 4 times the
+// lead in capacity, at most a quarter of the capacity per period.
+func TestRefereeMovesOnlyOnALeadOfMoreThanAPoint(t *testing.T) {
+	c := newTestCache(t, Config[uint64, struct{}]{Capacity: 100_000, Shards: 1, Admission: true, CleanupInterval: -1})
+	s := c.shards[0]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := &s.ghosts.ref
+	period := shadowPeriod * len(r.lru.keys)
+	var sampled uint64 // a key hash the referee samples, new to the shadows
+	for h := uint64(1); ; h += 0x9e3779b97f4a7c15 {
+		if uint32(h>>8)&0xffff < r.below {
+			sampled = h
+			break
+		}
+	}
+	end := func(lru, tiny, own int) int { // ends a period with these hits; returns the window's move
+		before := s.windowCap
+		r.events, r.lruHits, r.tinyHits, r.ownHit = period-1, lru, tiny, own-1
+		s.referee(sampled, true) // a hit of the shard's, a miss of both (new) shadows
+		r.lru, r.tinyLFU = newShadow(len(r.lru.keys), false), newShadow(len(r.lru.keys), true)
+		return s.windowCap - before
+	}
+	base := period / 2
+	assert.Zero(t, end(base+period/200, base, base), "LRU ahead by half a point: no move")
+	assert.Zero(t, r.favour)
+	assert.Equal(t, 12_000, end(base+3*period/100, base, base), "ahead by 3 points: 12 % of the capacity")
+	assert.Equal(t, int8(1), r.favour)
+	assert.Equal(t, 25_000, end(base+period/5, base, base), "ahead by 20 points: capped at 25 %")
+	assert.Equal(t, -25_000, end(base, base+period/5, base), "W-TinyLFU ahead by 20 points: shrinks by 25 %")
+	assert.Equal(t, int8(-1), r.favour)
+	assert.Zero(t, end(base, base+period/50, base+period/50), "caught up, W-TinyLFU still leads LRU: held")
+	assert.Equal(t, int8(-1), r.favour, "the ghosts and the climber may not grow the window")
+	assert.Equal(t, int8(-1), s.climber.favour)
+	assert.Zero(t, end(base, base, base+period/10), "the shard beats both: released")
+	assert.Zero(t, r.favour)
+}
+
+// While the referee favours LRU, a displaced victim's return does not
+// shrink the window; while it favours W-TinyLFU, a refused candidate's
+// return does not grow it.
+func TestRefereeFavourBlocksTheGhostsTheOtherWay(t *testing.T) {
+	c := newTestCache(t, Config[uint64, struct{}]{Capacity: 8000, Shards: 1, Admission: true, CleanupInterval: -1})
+	s := c.shards[0]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := &s.ghosts
+	s.adapt(1000)
+	window := s.windowCap
+	g.ref.favour = 1
+	for i := range uint64(256) {
+		h := i*0x9e3779b97f4a7c15 | 1<<63
+		g.displace(h)
+		s.returning(h)
+	}
+	assert.Equal(t, window, s.windowCap, "favouring LRU: displaced returns leave the window")
+	g.ref.favour = -1
+	for i := range uint64(256) {
+		h := i*0x9e3779b97f4a7c15 | 1<<62
+		g.refuse(h)
+		s.returning(h)
+	}
+	assert.Equal(t, window, s.windowCap, "favouring W-TinyLFU: refused returns leave the window")
+	g.ref.favour = 0
+	for i := range uint64(256) {
+		h := i*0x9e3779b97f4a7c15 | 1<<61
+		g.refuse(h)
+		s.returning(h)
+	}
+	assert.Greater(t, s.windowCap, window, "no favour: refused returns grow it")
+}
+
+// The referee's shadows cost at most 4.2 bytes per entry of a large shard,
+// 12.8 KB for a shard of up to 4 096 entries.
+func TestRefereeMemory(t *testing.T) {
+	size := func(r referee) int {
+		n := 0
+		for _, s := range []shadow{r.lru, r.tinyLFU} {
+			n += 8*len(s.keys) + 4*len(s.prev) + 4*len(s.next) + len(s.seg) + 4*len(s.index)
+		}
+		return n
+	}
+	for _, entries := range []int{1, 256, 1000, 4096} {
+		assert.LessOrEqual(t, size(newReferee(entries)), 12_800, "%d entries", entries)
+	}
+	for _, entries := range []int{4097, 8192, 12_500, 25_000, 40_000, 65_537, 100_000, 1 << 20} {
+		assert.LessOrEqual(t, float64(size(newReferee(entries)))/float64(entries), 4.2, "%d entries", entries)
+	}
+}
