@@ -106,8 +106,8 @@ func lateHalf(t *testing.T, c *Cache[uint64, struct{}], keys []uint64) (hitRatio
 
 // On that trace the LRU shadow leads the shard by many points, and the
 // referee grows the window to most of the cache: over the second half of
-// the trace the hit ratio is within a point of LRU's. (Before the referee:
-// 0.6 %, window 1 %.)
+// the trace the hit ratio is within a point of LRU's. (Without the
+// referee: 1.39 % against LRU's 50 %, window 13 %.)
 func TestRefereeGrowsTheWindowWhenLRUWinsBeyondTheGhostsReach(t *testing.T) {
 	keys := twiceAfter(60_000, 900)
 	cfg := Config[uint64, struct{}]{Capacity: 2000, Shards: 1, CleanupInterval: -1}
@@ -123,7 +123,7 @@ func TestRefereeGrowsTheWindowWhenLRUWinsBeyondTheGhostsReach(t *testing.T) {
 // main area of one entry. When a workload that frequency serves better
 // follows (a Zipf hot set of 4 000 keys, every other request a key never
 // seen again), the W-TinyLFU shadow leads and the referee shrinks the
-// window.
+// window. (Without the referee it was still 76 % of the cache.)
 func TestRefereeShrinksTheWindowWhenFrequencyWinsAgain(t *testing.T) {
 	c := newTestCache(t, Config[uint64, struct{}]{Capacity: 2000, Shards: 1, Admission: true, CleanupInterval: -1})
 	s := c.shards[0]
