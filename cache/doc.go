@@ -56,11 +56,27 @@
 // shrinks when main-area entries that a candidate displaced
 // come back, each kind of return weighed by how rare its decision is (as
 // ARC weighs its ghost lists), and hill climbing on the hit rate checks
-// the result. On recency-skewed and shifting workloads the window grows to
-// the whole cache and the hit ratio is LRU's; on frequency-skewed ones it
-// stays near 1 %. One known shortfall: on the arc-P3 trace at 100 000 and
-// 200 000 entries W-TinyLFU is about 3.5 points below the better of LRU
-// and otter (mean of 3 hash seeds). The ghosts cost 16 bytes per entry of capacity. See
+// the result. A referee checks both against two extremes: each shard
+// simulates a plain LRU and a W-TinyLFU with a 1 % window on a sample of
+// its keys (1/16 of them, all of a shard of up to 256 entries; each
+// simulation holds the same fraction of the shard's entries), and every
+// period (twice the shard's entries in accesses) compares their hits with
+// its own on the same accesses. Bound: the window moves only towards an
+// extreme that beat the shard by more than 1 point of the period's sampled
+// accesses, by 4 times the lead in capacity (at most a quarter of it per
+// period), and while that extreme still leads the other, the ghosts and
+// the hill climber may not move it back. A shard that beats both (an
+// adaptive window between them) is left to the ghosts and the climber. On
+// recency-skewed and shifting workloads the window grows to the whole
+// cache and the hit ratio is LRU's; on frequency-skewed ones it stays
+// near 1 %. The sketch, the climber and the referee see only the hits that
+// the read buffers replay (see Reads): where replays are lossy, so is their
+// view, and on arc-P3 at 100 000 and 200 000 entries, replayed lossily,
+// W-TinyLFU is 4 to 6 points below the better of LRU and otter
+// (docs/BENCHMARKS.md). The ghosts cost 16 bytes per entry of capacity; the referee's
+// simulations at most 4.2 more (12.8 KB for a shard of up to 4 096
+// entries), and a sampled access (one in 16, more in a shard of fewer than
+// 4 096 entries) two lookups in them under the shard's lock. See
 // docs/BENCHMARKS.md for the hit ratios, against LRU and otter, on public
 // and synthetic traces.
 //

@@ -115,7 +115,7 @@ func (s *shard[K, V]) promote(n *node[K, V]) bool {
 	if ok := s.accessTinyLFU(n); ok {
 		// As in Caffeine, the sketch counts hits and insertions, not
 		// misses: a miss followed by its insertion counts once.
-		s.sketch.increment(hashKey(s.seed, n.key))
+		s.hitSeen(hashKey(s.seed, n.key))
 		return true
 	}
 	return false
