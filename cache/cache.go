@@ -378,6 +378,8 @@ func (c *Cache[K, V]) Purge() {
 		s.index.clear()
 		if s.sketch != nil {
 			s.sketch.reset()
+			s.ghosts.ref.reset()
+			s.climber.favour = 0
 		}
 		s.mu.Unlock()
 		for _, ev := range evs {

@@ -90,9 +90,10 @@
 // when its stripe is full (16 records) and the lock is free, and before a
 // write. While one goroutine uses a shard, every access is replayed in
 // order, so the eviction order is exactly golang-lru's (docs/BENCHMARKS.md:
-// the hit ratios equal golang-lru's). Once records of several goroutines
-// are seen twice within capacity insertions and promotions, the shard
-// counts as used concurrently for the next capacity of them, and the order
+// the hit ratios equal golang-lru's), however often Go moves it between Ps
+// (bound below). Once replays keep finding lookups made in other stripes
+// (other goroutines'), the shard counts as used concurrently until
+// capacity insertions and promotions pass without that, and the order
 // is kept approximately, as in Caffeine: a stripe records one lookup in 8
 // and only counts the others, a full stripe drops records, writes replay
 // none, and entries already near the front of their list (moved there
@@ -105,8 +106,7 @@
 // moves to another P leaves its earlier records in the old P's stripe;
 // replays in order take the other stripes first and the stripe of the
 // replaying goroutine's P last, which is exact for one move between
-// replays, and seeing records in several stripes once is not enough to
-// make the shard concurrent. Without admission, a hit on the entry its
+// replays. Without admission, a hit on the entry its
 // stripe recorded last, not yet replayed, is counted but not recorded
 // again: replaying an entry twice in a row moves it to the front once,
 // so the order is the same (exact, not a heuristic).
@@ -114,9 +114,21 @@
 // The heuristics, each with its bound (c is the shard's capacity, a tick
 // one insertion or promotion in the shard):
 //
-//   - Concurrent mode: entered when a replay finds records in another
-//     stripe twice within c ticks; it lasts c ticks after the last such
-//     finding. Outside it, every record is replayed in order.
+//   - Concurrent mode: entered when 4 of the last 16 replays of the
+//     shard (by a reader whose stripe filled, or before a write) each
+//     found lookups made, since a replay last looked, in a stripe other
+//     than the replaying goroutine's P's; it lasts c ticks after the last
+//     replay at which that held, and the replay that ends it replays
+//     every stripe. A single goroutine makes such a finding only if Go
+//     moved it to another P since its previous one, so it enters the mode
+//     only if moved 3 times within 16 replays of one shard (a replay
+//     comes at least every 16 of its recorded lookups on the shard, and
+//     before each of its writes); the scheduler moves a goroutine at most
+//     every few milliseconds, and the hit ratios of a one-goroutine replay
+//     are golang-lru's at 2 Ps under load (docs/BENCHMARKS.md). Goroutines
+//     reading a shard at the same time are seen at almost every replay.
+//     The cleanup sweep's and Purge's replays are no evidence either way.
+//     Outside the mode, every record is replayed in order.
 //   - Lossy stripe: a stripe holds 16 records; while it is full (its
 //     reader found the lock taken), further hits are counted in Stats but
 //     not recorded. Hits are never lost from Stats.

@@ -54,6 +54,15 @@ func newShadow(size int, tinyLFU bool) shadow {
 	return s
 }
 
+// reset empties the shadow, keeping its arrays.
+func (s *shadow) reset() {
+	clear(s.index)
+	s.used = 0
+	for i := range s.lists {
+		s.lists[i] = shadowList{-1, -1, 0}
+	}
+}
+
 // home spreads h over the index.
 func (s *shadow) home(h uint64) uint64 { return (h * 0x9e3779b97f4a7c15) >> 20 & s.imask }
 
@@ -237,6 +246,14 @@ func newReferee(entries int) referee {
 		lru: newShadow(size, false), tinyLFU: newShadow(size, true),
 		below: uint32(min(1<<16, (size<<16+entries-1)/entries)),
 	}
+}
+
+// reset empties the shadows and forgets the period and the last verdict
+// (Purge).
+func (r *referee) reset() {
+	r.lru.reset()
+	r.tinyLFU.reset()
+	r.events, r.lruHits, r.tinyHits, r.ownHit, r.favour = 0, 0, 0, 0, 0
 }
 
 // hitSeen counts a hit on the key hash h: in the sketch, and with the

@@ -243,3 +243,32 @@ func TestRefereeMemory(t *testing.T) {
 		assert.LessOrEqual(t, float64(size(newReferee(entries)))/float64(entries), 4.2, "%d entries", entries)
 	}
 }
+
+// TestPurgeResetsTheReferee: after Purge the shadows hold nothing and the
+// referee has no period under way nor a verdict holding the window, as
+// for a new cache (the sketch is reset too).
+func TestPurgeResetsTheReferee(t *testing.T) {
+	c := newTestCache(t, Config[int, int]{Capacity: 256, Shards: 1, Admission: true, CleanupInterval: -1})
+	for k := range 1000 {
+		c.Set(k, k)
+		c.Get(k % 300)
+	}
+	s := c.shards[0]
+	s.mu.Lock()
+	r := &s.ghosts.ref
+	require.Positive(t, r.lru.used, "the shadows were fed")
+	require.Positive(t, r.tinyLFU.used)
+	held := r.lru.keys[0]
+	s.mu.Unlock()
+
+	c.Purge()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	assert.Zero(t, r.lru.used)
+	assert.Zero(t, r.tinyLFU.used)
+	assert.Equal(t, -1, r.lru.find(held), "a key the LRU shadow held is gone")
+	assert.Equal(t, [3]shadowList{{-1, -1, 0}, {-1, -1, 0}, {-1, -1, 0}}, r.lru.lists)
+	assert.Zero(t, r.events+r.lruHits+r.tinyHits+r.ownHit)
+	assert.Zero(t, r.favour)
+	assert.Zero(t, s.climber.favour)
+}
