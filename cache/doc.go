@@ -72,7 +72,8 @@
 // near 1 %. The sketch, the climber and the referee see only the hits that
 // the read buffers replay (see Reads): where replays are lossy (the shard
 // used concurrently), so is their view. A single goroutine's accesses are
-// all replayed, however Go moves it between Ps; when they were not (before
+// all replayed, within the bound on its moves between Ps (see Reads); when
+// they were not (before
 // the concurrent mode's detection below), W-TinyLFU was 4 to 6 points
 // below the better of LRU and otter on arc-P3 at 100 000 and 200 000
 // entries at 2 Ps (docs/BENCHMARKS.md). The ghosts cost 16 bytes per entry of capacity; the referee's
@@ -92,8 +93,8 @@
 // when its stripe is full (16 records) and the lock is free, and before a
 // write. While one goroutine uses a shard, every access is replayed in
 // order, so the eviction order is exactly golang-lru's (docs/BENCHMARKS.md:
-// the hit ratios equal golang-lru's), however often Go moves it between Ps
-// (bound below). Once replays keep finding lookups made in other stripes
+// the hit ratios equal golang-lru's), unless Go moves it to another P 3
+// times within 16 replays of the shard (bound below). Once replays keep finding lookups made in other stripes
 // (other goroutines'), the shard counts as used concurrently until
 // capacity insertions and promotions pass without that, and the order
 // is kept approximately, as in Caffeine: a stripe records one lookup in 8
