@@ -72,11 +72,11 @@
 // near 1 %. The sketch, the climber and the referee see only the hits that
 // the read buffers replay (see Reads): where replays are lossy (the shard
 // used concurrently), so is their view. A single goroutine's accesses are
-// all replayed, within the bound on its moves between Ps (see Reads); when
-// they were not (before
-// the concurrent mode's detection below), W-TinyLFU was 4 to 6 points
+// all replayed, within the bound on its moves between Ps (see Reads);
+// when they were not (before that bound), W-TinyLFU was 4 to 6 points
 // below the better of LRU and otter on arc-P3 at 100 000 and 200 000
-// entries at 2 Ps (docs/BENCHMARKS.md). The ghosts cost 16 bytes per entry of capacity; the referee's
+// entries at 2 Ps (docs/BENCHMARKS.md). The ghosts cost 16 bytes per
+// entry of capacity; the referee's
 // simulations at most 4.2 more (12.8 KB for a shard of up to 4 096
 // entries), and a sampled access (one in 16, more in a shard of fewer than
 // 4 096 entries) two lookups in them under the shard's lock. See
