@@ -188,6 +188,16 @@ func (c *Cache[K, V]) set(key K, value V, ttl time.Duration, explicit bool) erro
 		ttl = 0 // SetWithTTL: never expires
 	}
 	w := c.weigh(key, value)
+	// The node a write of a new key (or of a value not written in place)
+	// needs is built before the lock: allocating it, and drawing its
+	// jitter, inside would lengthen every write's hold of the lock, which
+	// other writers of the shard wait for. A lock-free lookup tells which
+	// case is likely; if the locked one disagrees, the node is built there,
+	// or left to the collector.
+	var fresh *node[K, V]
+	if int64(w) <= int64(s.capacity) && (c.valueKind == boxedValue || s.index.get(key, h) == nil) {
+		fresh = c.newNode(key, value, nil, ttl, w, t)
+	}
 	var evs evictions[K, V]
 	s.mu.Lock()
 	s.drainBeforeWrite()
@@ -199,7 +209,10 @@ func (c *Cache[K, V]) set(key K, value V, ttl time.Duration, explicit bool) erro
 		return fmt.Errorf("%w: weight %d, limit %d (Config.Capacity / Config.Shards)", ErrTooHeavy, w, s.capacity)
 	}
 	if old := s.index.get(key, h); old == nil || !c.updateInPlace(s, old, value, ttl, w, t) {
-		s.put(key, h, c.newNode(key, value, nil, ttl, w, t), t, &evs)
+		if fresh == nil {
+			fresh = c.newNode(key, value, nil, ttl, w, t)
+		}
+		s.put(key, h, fresh, t, &evs)
 	}
 	s.mu.Unlock()
 	c.notifyAll(&evs)
@@ -365,6 +378,8 @@ func (c *Cache[K, V]) Purge() {
 		s.index.clear()
 		if s.sketch != nil {
 			s.sketch.reset()
+			s.ghosts.ref.reset()
+			s.climber.favour = 0
 		}
 		s.mu.Unlock()
 		for _, ev := range evs {

@@ -23,6 +23,7 @@ type climber struct {
 	sampleSize   int
 	prevHitRate  float64
 	step         float64
+	favour       int8 // the referee's: > 0, do not shrink the window; < 0, do not grow it
 }
 
 // newClimber sizes the climber of a shard of capacity (a weight with a
@@ -57,6 +58,9 @@ func (c *climber) record(hit bool, capacity int) int {
 	}
 	c.prevHitRate = rate
 	c.hits, c.misses = 0, 0
+	if c.favour > 0 && amount < 0 || c.favour < 0 && amount > 0 {
+		return 0
+	}
 	return int(amount)
 }
 

@@ -91,7 +91,11 @@ type Config[K comparable, V any] struct {
 	// of recent access frequency (halved periodically, so it forgets) in
 	// front of a segmented LRU, with a small LRU window that new entries
 	// pass through first (1 % of the capacity at first, then adapted to the
-	// workload by hill climbing). A new entry then evicts an old one only when it has
+	// workload: by the returns of the keys its decisions pushed out, by
+	// hill climbing on the hit rate, and by a referee that simulates plain
+	// LRU and a 1 % window on a sample of the keys and moves the window
+	// towards whichever beat the cache, see the package documentation,
+	// "Eviction"). A new entry then evicts an old one only when it has
 	// been used more often recently, which protects the hot set from scans
 	// and one-hit wonders. Default off: plain LRU.
 	Admission bool

@@ -56,11 +56,30 @@
 // shrinks when main-area entries that a candidate displaced
 // come back, each kind of return weighed by how rare its decision is (as
 // ARC weighs its ghost lists), and hill climbing on the hit rate checks
-// the result. On recency-skewed and shifting workloads the window grows to
-// the whole cache and the hit ratio is LRU's; on frequency-skewed ones it
-// stays near 1 %. One known shortfall: on the arc-P3 trace at 100 000 and
-// 200 000 entries W-TinyLFU is about 3.5 points below the better of LRU
-// and otter (mean of 3 hash seeds). The ghosts cost 16 bytes per entry of capacity. See
+// the result. A referee checks both against two extremes: each shard
+// simulates a plain LRU and a W-TinyLFU with a 1 % window on a sample of
+// its keys (1/16 of them, all of a shard of up to 256 entries; each
+// simulation holds the same fraction of the shard's entries), and every
+// period (twice the shard's entries in accesses) compares their hits with
+// its own on the same accesses. Bound: the window moves only towards an
+// extreme that beat the shard by more than 1 point of the period's sampled
+// accesses, by 4 times the lead in capacity (at most a quarter of it per
+// period), and while that extreme still leads the other, the ghosts and
+// the hill climber may not move it back. A shard that beats both (an
+// adaptive window between them) is left to the ghosts and the climber. On
+// recency-skewed and shifting workloads the window grows to the whole
+// cache and the hit ratio is LRU's; on frequency-skewed ones it stays
+// near 1 %. The sketch, the climber and the referee see only the hits that
+// the read buffers replay (see Reads): where replays are lossy (the shard
+// used concurrently), so is their view. A single goroutine's accesses are
+// all replayed, within the bound on its moves between Ps (see Reads);
+// when they were not (before that bound), W-TinyLFU was 4 to 6 points
+// below the better of LRU and otter on arc-P3 at 100 000 and 200 000
+// entries at 2 Ps (docs/BENCHMARKS.md). The ghosts cost 16 bytes per
+// entry of capacity; the referee's
+// simulations at most 4.2 more (12.8 KB for a shard of up to 4 096
+// entries), and a sampled access (one in 16, more in a shard of fewer than
+// 4 096 entries) two lookups in them under the shard's lock. See
 // docs/BENCHMARKS.md for the hit ratios, against LRU and otter, on public
 // and synthetic traces.
 //
@@ -74,39 +93,57 @@
 // when its stripe is full (16 records) and the lock is free, and before a
 // write. While one goroutine uses a shard, every access is replayed in
 // order, so the eviction order is exactly golang-lru's (docs/BENCHMARKS.md:
-// the hit ratios equal golang-lru's). Once records of several goroutines
-// are seen twice within capacity insertions and promotions, the shard
-// counts as used concurrently for the next capacity of them, and the order
-// is kept approximately, as in Caffeine: a full stripe drops records, a
-// replay applies only each stripe's newest records, writes replay none,
-// and entries already near the front of their list (moved there within the
-// last 1/16 of capacity operations) are left in place by replays and
-// writes. The entries read most stay near the front, and a hit costs a few
-// atomic operations on the reader's own cache lines instead of a contended
-// lock and a list move. Goroutines running at the same time write
-// different stripes (a hit keeps its goroutine on its P for the few
+// the hit ratios equal golang-lru's), unless Go moves it to another P 3
+// times within 16 replays of the shard (bound below). Once replays keep finding lookups made in other stripes
+// (other goroutines'), the shard counts as used concurrently until
+// capacity insertions and promotions pass without that, and the order
+// is kept approximately, as in Caffeine: a stripe records one lookup in 8
+// and only counts the others, a full stripe drops records, writes replay
+// none, and entries already near the front of their list (moved there
+// within the last 1/16 of capacity operations) are left in place by
+// replays and writes. The entries read most stay near the front, and a
+// hit costs an atomic addition on the reader's own cache line instead of
+// a contended lock and a list move. Goroutines running at the same time
+// write different stripes (a hit keeps its goroutine on its P for the few
 // instructions of the record, as sync.Pool does). A goroutine that Go
 // moves to another P leaves its earlier records in the old P's stripe;
 // replays in order take the other stripes first and the stripe of the
 // replaying goroutine's P last, which is exact for one move between
-// replays, and seeing records in several stripes once is not enough to
-// make the shard concurrent.
+// replays. Without admission, a hit on the entry its
+// stripe recorded last, not yet replayed, is counted but not recorded
+// again: replaying an entry twice in a row moves it to the front once,
+// so the order is the same (exact, not a heuristic).
 //
 // The heuristics, each with its bound (c is the shard's capacity, a tick
 // one insertion or promotion in the shard):
 //
-//   - Concurrent mode: entered when a replay finds records in another
-//     stripe twice within c ticks; it lasts c ticks after the last such
-//     finding. Outside it, every record is replayed in order.
+//   - Concurrent mode: entered when 4 of the last 16 replays of the
+//     shard (by a reader whose stripe filled, or before a write) each
+//     found lookups made, since a replay last looked, in a stripe other
+//     than the replaying goroutine's P's; it lasts c ticks after the last
+//     replay at which that held, and the replay that ends it replays
+//     every stripe. A single goroutine makes such a finding only if Go
+//     moved it to another P since its previous one, so it enters the mode
+//     only if moved 3 times within 16 replays of one shard (a replay
+//     comes at least every 16 of its recorded lookups on the shard, and
+//     before each of its writes); the scheduler moves a goroutine at most
+//     every few milliseconds, and the hit ratios of a one-goroutine replay
+//     are golang-lru's at 2 Ps under load (docs/BENCHMARKS.md). Goroutines
+//     reading a shard at the same time are seen at almost every replay.
+//     The cleanup sweep's and Purge's replays are no evidence either way.
+//     Outside the mode, every record is replayed in order.
 //   - Lossy stripe: a stripe holds 16 records; while it is full (its
 //     reader found the lock taken), further hits are counted in Stats but
 //     not recorded. Hits are never lost from Stats.
-//   - Lossy replay (concurrent mode only): a replay applies each stripe's
-//     2 newest records, and a replay or a Set of an existing key leaves in
-//     place an entry that went to the front of its list within the last
-//     c/16 ticks, so such an entry is at most c/16 ticks from the front.
-//     Writes replay no records in concurrent mode; readers and the
-//     cleanup sweep do.
+//   - Sampling (concurrent mode only): each stripe records every 8th
+//     lookup made on its P (hits, and with admission the misses the hill
+//     climber counts) and counts the other 7, so at most 1 in 8 accesses
+//     reaches the lists, the rate at which earlier versions replayed the
+//     2 newest of each 16 records. A replay, or a Set of an existing key,
+//     leaves in place an entry that went to the front of its list within
+//     the last c/16 ticks, so such an entry is at most c/16 ticks from
+//     the front. Writes replay no records in concurrent mode; readers and
+//     the cleanup sweep do.
 //
 // None of them decides what is admitted or evicted beyond the order they
 // keep; capacity and expiry are exact in every mode.
@@ -171,8 +208,11 @@
 //     for them. Get, Set and Delete keep working on the memory afterwards.
 //   - Cost: a Get hit takes no lock, does not allocate (its replay, which
 //     moves the entry between lists, neither: the lists are linked through
-//     the entries), and reads the monotonic clock once if the entry has a
-//     TTL. A Set of a new key allocates the entry's node. A Set of a
+//     the entries), reads the monotonic clock once if the entry has a
+//     TTL, and writes only its P's stripe: one atomic addition when the
+//     hit is counted without a record (sampled out, or a repeat), an
+//     addition and a pointer store when it is recorded. A Set of a new
+//     key allocates the entry's node, before it takes the shard's lock. A Set of a
 //     stored key whose value is one word (a number of 8 bytes, or a
 //     pointer, map, chan or func) replaces the value in the node with one
 //     atomic store and allocates nothing, unless the entry has a weight

@@ -39,6 +39,12 @@ func (r EvictionReason) String() string {
 type node[K comparable, V any] struct {
 	key   K
 	value V
+	// expires is when the entry stops being live (0: never): the write
+	// time plus life, or with ExpireAfterAccess the last access plus life.
+	// A lookup reads key, value, expires and missing: they come first, so
+	// that for word-sized keys and values they share the node's first 32
+	// bytes, which straddle two cache lines less often than a longer run.
+	expires atomic.Int64
 	// missing is set for a negative entry: the loader's NotFound error,
 	// returned to GetOrLoad callers until the entry expires. A pointer
 	// rather than an error value keeps every positive entry 8 bytes smaller.
@@ -49,9 +55,6 @@ type node[K comparable, V any] struct {
 	// weight is the entry's share of the shard's capacity: 1 without a
 	// Config.Weigher, otherwise the Weigher's answer (at least 1).
 	weight uint32
-	// expires is when the entry stops being live (0: never): the write
-	// time plus life, or with ExpireAfterAccess the last access plus life.
-	expires atomic.Int64
 	// stamp is the shard's ticks when the entry last went to the front of
 	// a list; only the lock holder reads or writes it (see shard.ticks).
 	stamp uint64

@@ -45,12 +45,13 @@ type ghosts struct {
 	reach                uint32  // how many insertions back a return counts
 	nRefused, nDisplaced float64 // decayed counts of each decision
 	pending              float64 // boundary move not yet applied
+	ref                  referee // shadows that check the window (shadow.go)
 }
 
 func newGhosts(entries int) ghosts {
 	n := 1 << bits.Len(uint(max(entries, 16)-1))
 	return ghosts{refused: make([]uint64, n), displaced: make([]uint64, n), mask: uint64(n - 1),
-		reach: uint32(max(16, int(float64(entries)*ghostReach)))}
+		reach: uint32(max(16, int(float64(entries)*ghostReach))), ref: newReferee(entries)}
 }
 
 // refuse remembers a candidate that admission refused.
@@ -106,6 +107,7 @@ const (
 // inserted (see sketch.counting). Lock held, admission on.
 func (s *shard[K, V]) returning(h uint64) {
 	g := &s.ghosts
+	s.referee(h, false)
 	g.inserts++
 	if g.inserts%uint32(g.mask+1) == 0 {
 		g.nRefused, g.nDisplaced = g.nRefused/2, g.nDisplaced/2
@@ -116,9 +118,13 @@ func (s *shard[K, V]) returning(h uint64) {
 	}
 	switch {
 	case g.recall(g.refused, h, min(g.reach, uint32(max(16, 2*s.windowCap)))):
-		g.pending += step * min(1, (g.nDisplaced+1)/(g.nRefused+1))
+		if g.ref.favour >= 0 {
+			g.pending += step * min(1, (g.nDisplaced+1)/(g.nRefused+1))
+		}
 	case g.recall(g.displaced, h, g.reach):
-		g.pending -= step * min(1, (g.nRefused+1)/(g.nDisplaced+1))
+		if g.ref.favour <= 0 {
+			g.pending -= step * min(1, (g.nRefused+1)/(g.nDisplaced+1))
+		}
 	}
 	if d := int(g.pending); d != 0 {
 		g.pending -= float64(d)

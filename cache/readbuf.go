@@ -16,27 +16,32 @@ import (
 // while one goroutine uses the shard a write first replays the records
 // made before it (shard.drainBeforeWrite).
 // The buffer is lossy: a record finding its stripe full is dropped (it is
-// still counted for Stats), and while several goroutines use a shard a
-// replay applies only the newest records and writes replay none
-// (shard.concurrent, shard.drainStripe).
+// still counted for Stats); while several goroutines use a shard a stripe
+// records only one lookup in sampleEvery and writes replay none
+// (shard.concurrent); and without admission a hit on the node its stripe
+// recorded last, not yet replayed, is counted but not recorded again
+// (replaying it twice in a row would move it to the front twice).
 const (
 	stripeSlots = 16 // records per stripe (a power of two)
 	maxStripes  = 64 // bits in dirtyMask
-	lossyReplay = 2  // records a replay applies per stripe under concurrency
+	sampleEvery = 8  // under concurrency a stripe records one lookup in sampleEvery
 	cacheLine   = 64 // bytes; padding keeps writers apart
 )
 
-// stripe is one ring of records. Its owner writes tail, misses and slots;
-// a replay (under the shard's lock) writes head. Positions [head, tail)
-// were recorded since the last replay; those from head+stripeSlots on
-// were dropped, not written.
+// stripe is one ring of records. Its owner writes tail, skipped, misses
+// and slots; a replay (under the shard's lock) writes head. Positions
+// [head, tail) were recorded since the last replay; those from
+// head+stripeSlots on were dropped, not written. Every hit, and with
+// admission every lock-free miss, adds one to tail (offered as a record)
+// or to skipped (counted only), so tail+skipped counts them for Stats.
 type stripe[K comparable, V any] struct {
-	tail   atomic.Uint64 // records offered, dropped ones included: also the hit count
-	misses atomic.Uint64 // lock-free lookups by this stripe's readers that missed
-	_      [cacheLine - 16]byte
-	head   atomic.Uint64
-	_      [cacheLine - 8]byte
-	slots  [stripeSlots]atomic.Pointer[node[K, V]]
+	tail    atomic.Uint64 // records offered, dropped ones included
+	skipped atomic.Uint64 // lookups counted but not offered (sampled out, or a repeat)
+	misses  atomic.Uint64 // lock-free lookups by this stripe's readers that missed
+	_       [cacheLine - 24]byte
+	head    atomic.Uint64
+	_       [cacheLine - 8]byte
+	slots   [stripeSlots]atomic.Pointer[node[K, V]]
 }
 
 // readBuffer is a shard's striped read buffer.
@@ -85,22 +90,57 @@ func (b *readBuffer[K, V]) here() uint64 {
 // on, kept on that P meanwhile, so that goroutines running at the same
 // time never write the same stripe (unless GOMAXPROCS exceeds the
 // stripes and Ps share them: the writes are atomic, so sharing costs only
-// contention). It returns the stripe and whether it is full (due a
-// replay, which the caller does unpinned: replays take the lock).
-func (b *readBuffer[K, V]) recordHere(n *node[K, V]) (uint64, bool) {
+// contention). With sample (the shard is used concurrently) only one
+// lookup in sampleEvery of the stripe is recorded; with dedupe (no
+// admission, so that a second replay of the same node changes nothing) a
+// hit on the node the stripe recorded last, not yet replayed, is not
+// recorded again. Either way the hit is counted. It returns the stripe
+// and whether it is full (due a replay, which the caller does unpinned:
+// replays take the lock).
+func (b *readBuffer[K, V]) recordHere(n *node[K, V], sample, dedupe bool) (uint64, bool) {
 	i := uint64(procPin()) & b.mask
+	st := &b.stripes[i]
+	if sample && b.sampledOut(st) {
+		st.skipped.Add(1)
+		procUnpin()
+		return i, false
+	}
+	if dedupe {
+		h := st.head.Load() // before tail: the head never passes the tail
+		t := st.tail.Load()
+		if d := t - h; d > 0 && d <= stripeSlots && st.slots[(t-1)&(stripeSlots-1)].Load() == n {
+			st.skipped.Add(1)
+			procUnpin()
+			return i, false
+		}
+	}
 	full := b.record(i, n)
 	procUnpin()
 	return i, full
 }
 
+// sampledOut reports whether the stripe's next lookup goes unrecorded
+// under sampling: all but every sampleEvery-th are. Only the stripe's
+// owner calls it.
+func (b *readBuffer[K, V]) sampledOut(st *stripe[K, V]) bool {
+	return (st.tail.Load()+st.skipped.Load()+1)%sampleEvery != 0
+}
+
 // missHere counts a lock-free miss in the stripe of the caller's P and, if
 // mark is not nil (admission: the hill climber counts misses in order
-// with the hits), records it; as recordHere.
-func (b *readBuffer[K, V]) missHere(mark *node[K, V]) (uint64, bool) {
+// with the hits), records it, sampled as a hit is; as recordHere.
+func (b *readBuffer[K, V]) missHere(mark *node[K, V], sample bool) (uint64, bool) {
 	i := uint64(procPin()) & b.mask
-	b.stripes[i].misses.Add(1)
-	full := mark != nil && b.record(i, mark)
+	st := &b.stripes[i]
+	st.misses.Add(1)
+	full := false
+	if mark != nil {
+		if sample && b.sampledOut(st) {
+			st.skipped.Add(1)
+		} else {
+			full = b.record(i, mark)
+		}
+	}
 	procUnpin()
 	return i, full
 }
@@ -121,10 +161,11 @@ func (b *readBuffer[K, V]) record(i uint64, n *node[K, V]) bool {
 	return t-h == stripeSlots-1
 }
 
-// counts sums the stripes' records and misses, for Stats.
+// counts sums the stripes' lookups counted in tail or skipped (hits,
+// and with admission the lock-free misses) and misses, for Stats.
 func (b *readBuffer[K, V]) counts() (records, misses uint64) {
 	for i := range b.stripes {
-		records += b.stripes[i].tail.Load()
+		records += b.stripes[i].tail.Load() + b.stripes[i].skipped.Load()
 		misses += b.stripes[i].misses.Load()
 	}
 	return records, misses

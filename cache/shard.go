@@ -4,6 +4,7 @@ import (
 	"hash/maphash"
 	bits64 "math/bits"
 	"sync"
+	"sync/atomic"
 )
 
 // shard is an independently locked part of the cache. Without admission it
@@ -22,8 +23,12 @@ type shard[K comparable, V any] struct {
 	// below, which writers change, off their cache line.
 	reads     readBuffer[K, V]
 	admission bool
-	missMark  *node[K, V] // recorded for a miss, with admission (hill climbing counts misses)
-	index     index[K, V] // last: it ends with its write-side counts
+	// sampling mirrors concurrent's answer for lock-free readers: while it
+	// is set, stripes record one lookup in sampleEvery. It is stored only
+	// when the answer changes, which is rare.
+	sampling atomic.Bool
+	missMark *node[K, V] // recorded for a miss, with admission (hill climbing counts misses)
+	index    index[K, V] // last: it ends with its write-side counts
 
 	mu sync.Mutex
 
@@ -53,9 +58,13 @@ type shard[K comparable, V any] struct {
 	ticks     uint64
 	nearFront uint64
 	// lossyUntil: replays are lossy while ticks < lossyUntil (see
-	// concurrent); suspectUntil: when the last replay that found several
-	// stripes with records was, plus capacity.
-	lossyUntil, suspectUntil uint64
+	// concurrent). evidence has bit 0 set if the newest replay found
+	// lookups of another stripe (see othersActive), bit 1 for the one
+	// before, and so on; seen holds each stripe's lookup count when a
+	// replay last looked at it.
+	lossyUntil uint64
+	evidence   uint32
+	seen       []uint64
 
 	// flights are the loads in progress for keys of this shard.
 	flights map[K]*flight[V]
@@ -76,6 +85,7 @@ func newShard[K comparable, V any](seed maphash.Seed, capacity int, admission, w
 	}
 	s.index.init(seed)
 	s.reads = newReadBuffer[K, V]()
+	s.seen = make([]uint64, len(s.reads.stripes))
 	s.missMark = &node[K, V]{}
 	s.nearFront = uint64(max(1, s.scale/16))
 	s.window = newSegment[K, V]()
@@ -110,7 +120,7 @@ func (s *shard[K, V]) promote(n *node[K, V]) bool {
 	if ok := s.accessTinyLFU(n); ok {
 		// As in Caffeine, the sketch counts hits and insertions, not
 		// misses: a miss followed by its insertion counts once.
-		s.sketch.increment(hashKey(s.seed, n.key))
+		s.hitSeen(hashKey(s.seed, n.key))
 		return true
 	}
 	return false
@@ -131,7 +141,7 @@ func (s *shard[K, V]) climb(hit bool) {
 // replaying the stripe when it is full and the lock is free (never
 // waiting for it).
 func (s *shard[K, V]) hit(n *node[K, V]) {
-	if i, full := s.reads.recordHere(n); full {
+	if i, full := s.reads.recordHere(n, s.sampling.Load(), !s.admission); full {
 		s.tryDrainOwn(i)
 	}
 }
@@ -143,7 +153,7 @@ func (s *shard[K, V]) miss() {
 	if s.admission {
 		mark = s.missMark
 	}
-	if i, full := s.reads.missHere(mark); full {
+	if i, full := s.reads.missHere(mark, s.sampling.Load()); full {
 		s.tryDrainOwn(i)
 	}
 }
@@ -157,8 +167,9 @@ func (s *shard[K, V]) tryDrainOwn(i uint64) {
 	if !s.mu.TryLock() {
 		return
 	}
-	others := s.reads.dirty.bits.Load() &^ (1 << i)
-	lossy := s.concurrent(others != 0)
+	dirty := s.reads.dirty.bits.Load()
+	others := dirty &^ (1 << i)
+	lossy := s.concurrent(s.othersActive(dirty, i))
 	if !lossy {
 		s.drainStripes(others)
 	}
@@ -173,29 +184,81 @@ func (s *shard[K, V]) drainStripes(bits uint64) {
 	}
 }
 
-// concurrent reports whether replays should be lossy, given whether the
-// replay about to run found records in other stripes. Lock held.
+// concurrent records whether the replay about to run found lookups of
+// other goroutines (see othersActive) and reports whether it should be
+// lossy. Lock held.
 //
 // While one goroutine uses a shard, every access is replayed in order, so
-// the eviction order is exactly golang-lru's. Records in several stripes
-// usually mean several goroutines; once that is seen twice within capacity
-// insertions and promotions (one goroutine's records also split between
-// stripes when Go moves it to another P, so once is not enough),
-// the shard counts as used concurrently for the next capacity insertions
-// and promotions. Replaying every hit would then cost more than the
-// lock-free lookup saved (a promotion writes the links of three nodes,
-// which are cold in the CPU cache): replays become lossy (see drainStripe)
-// and writes replay only their own goroutine's records. The entries read
-// most are still promoted often, and the order approximates LRU, as with
-// Caffeine's lossy read buffers.
+// the eviction order is exactly golang-lru's. Lookups in another stripe
+// since a replay last looked at it usually mean another goroutine, but
+// one goroutine's lookups also split between stripes when Go moves it to
+// another P, and on a loaded machine it does so every few milliseconds.
+// So the shard counts as used concurrently only once concurrentEvidence
+// of the last evidenceReplays replays found such lookups: a single
+// goroutine would have to be moved to another P before each of them,
+// concurrentEvidence-1 times within evidenceReplays replays of the shard
+// (a replay comes at least every stripeSlots of its recorded lookups on
+// the shard, and before each of its writes), which the scheduler does not
+// do, while goroutines reading the shard at the same time show up at
+// almost every replay. It then counts as used concurrently until capacity
+// insertions and promotions pass without that evidence, and replaying
+// every hit would cost more than the lock-free lookup saved (a promotion
+// writes the links of three nodes, which are cold in the CPU cache):
+// stripes record one lookup in sampleEvery (readers see the answer in
+// s.sampling), replays skip entries near the front (see drainStripe), and
+// writes replay none (see drainBeforeWrite). The entries read most are
+// still promoted often, and the order approximates LRU, as with
+// Caffeine's lossy read buffers. The first replay after the mode ends
+// replays every stripe's records.
 func (s *shard[K, V]) concurrent(othersSeen bool) bool {
+	s.evidence <<= 1
 	if othersSeen {
-		if s.ticks < s.suspectUntil {
-			s.lossyUntil = s.ticks + uint64(s.scale)
-		}
-		s.suspectUntil = s.ticks + uint64(s.scale)
+		s.evidence |= 1
 	}
-	return s.ticks < s.lossyUntil
+	if bits64.OnesCount32(s.evidence&(1<<evidenceReplays-1)) >= concurrentEvidence {
+		s.lossyUntil = s.ticks + uint64(s.scale)
+	}
+	return s.lossy()
+}
+
+// lossy reports whether the shard counts as used concurrently, and
+// publishes the answer to lock-free readers. Lock held.
+func (s *shard[K, V]) lossy() bool {
+	lossy := s.ticks < s.lossyUntil
+	if lossy != s.sampling.Load() {
+		s.sampling.Store(lossy)
+	}
+	return lossy
+}
+
+// The concurrent mode needs concurrentEvidence of the last
+// evidenceReplays replays (the bits of shard.evidence) to have found
+// lookups of another stripe.
+const (
+	evidenceReplays    = 16
+	concurrentEvidence = 4
+)
+
+// othersActive reports whether any stripe of bits (the dirty ones) other
+// than own (the stripe of the replaying goroutine's P) had lookups since
+// a replay last looked at it, and notes the counts of all of them. A stripe's count
+// (its tail, skipped and misses, on one cache line) changes only by
+// lookups made on its P, so for one goroutine a true answer means that Go
+// moved it to another P since the previous true answer. A stripe whose
+// records a lossy replay left in place (it replays only its own) but that
+// nobody uses any more is not counted again. Lock held.
+func (s *shard[K, V]) othersActive(bits, own uint64) bool {
+	found := false
+	for ; bits != 0; bits &= bits - 1 {
+		i := uint64(bits64.TrailingZeros64(bits))
+		st := &s.reads.stripes[i]
+		n := st.tail.Load() + st.skipped.Load() + st.misses.Load()
+		if n != s.seen[i] {
+			s.seen[i] = n
+			found = found || i != own
+		}
+	}
+	return found
 }
 
 // drainBeforeWrite replays the reads recorded before a write (or a locked
@@ -210,18 +273,24 @@ func (s *shard[K, V]) concurrent(othersSeen bool) bool {
 // every write, which made concurrent writers wait on each other.)
 func (s *shard[K, V]) drainBeforeWrite() {
 	bits := s.reads.dirty.bits.Load()
-	if bits == 0 || s.concurrent(bits&(bits-1) != 0) {
+	if bits == 0 {
 		return
 	}
-	own := uint64(1) << s.reads.here()
+	here := s.reads.here()
+	if s.concurrent(s.othersActive(bits, here)) {
+		return
+	}
+	own := uint64(1) << here
 	s.drainStripes(bits &^ own)
 	s.drainStripes(bits & own)
 }
 
-// drainAll replays every stripe's records. Lock held.
+// drainAll replays every stripe's records, in the current mode: it is
+// the cleanup sweep's or Purge's (another goroutine's) replay, so it is
+// not taken as evidence of concurrent use. Lock held.
 func (s *shard[K, V]) drainAll() {
 	bits := s.reads.dirty.bits.Load()
-	lossy := s.concurrent(bits&(bits-1) != 0)
+	lossy := s.lossy()
 	for ; bits != 0; bits &= bits - 1 {
 		s.drainStripe(uint64(bits64.TrailingZeros64(bits)), lossy)
 	}
@@ -229,23 +298,19 @@ func (s *shard[K, V]) drainAll() {
 
 // drainStripe replays stripe i's records, oldest first, and clears its
 // dirty bit unless records arrived meanwhile. Lock held. A lossy replay
-// (the shard is read concurrently) applies only the stripe's newest
-// lossyReplay records, and skips entries that went to the front of their
-// list within the last nearFront insertions and promotions: moving them
-// would barely change the order, and each move touches list elements that
-// are cold in the CPU cache. A record being written while it runs may be
-// replayed as the slot's previous node or skipped; either only changes the
-// order slightly.
+// (the shard is read concurrently, and its stripes record one lookup in
+// sampleEvery) skips entries that went to the front of their list within
+// the last nearFront insertions and promotions: moving them would barely
+// change the order, and each move touches list elements that are cold in
+// the CPU cache. A record being written while it runs may be replayed as
+// the slot's previous node or skipped; either only changes the order
+// slightly.
 func (s *shard[K, V]) drainStripe(i uint64, lossy bool) {
 	st := &s.reads.stripes[i]
 	h := st.head.Load()
 	t := st.tail.Load()
 	end := min(t, h+stripeSlots) // records from h+stripeSlots on were dropped
-	p := h
-	if lossy {
-		p = max(h, end-min(end, lossyReplay))
-	}
-	for ; p < end; p++ {
+	for p := h; p < end; p++ {
 		n := st.slots[p&(stripeSlots-1)].Load()
 		switch {
 		case n == nil:

@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/golang-lru/v2/expirable"
 	"github.com/keel-go/keel/cache"
 	"github.com/maypok86/otter/v2"
+	"github.com/maypok86/otter/v2/stats"
 )
 
 // benchTTL is long enough that nothing expires during a run; every cache
@@ -36,6 +37,10 @@ var throughputContenders = []contender{
 	{"keel-tinylfu", func(tb testing.TB, n int) kv { return newKeel(tb, n, true) }},
 	{"golang-lru-expirable", newExpirable},
 	{"otter", newOtter},
+	// otter-stats is otter counting hits and misses, as Keel always does
+	// (for Stats): otter's default records nothing. Not a goal row; it
+	// shows what counting costs otter (cache/interleave.sh leaves it out).
+	{"otter-stats", newOtterWithStats},
 }
 
 // memoryContenders adds the other peers for memory per entry.
@@ -77,9 +82,18 @@ func (e expirableKV) Len() int                      { return e.c.Len() }
 type otterKV struct{ c *otter.Cache[uint64, uint64] }
 
 func newOtter(tb testing.TB, capacity int) kv {
+	return newOtterWith(tb, capacity, nil)
+}
+
+func newOtterWithStats(tb testing.TB, capacity int) kv {
+	return newOtterWith(tb, capacity, stats.NewCounter())
+}
+
+func newOtterWith(tb testing.TB, capacity int, recorder stats.Recorder) kv {
 	c, err := otter.New(&otter.Options[uint64, uint64]{
 		MaximumSize:      capacity,
 		ExpiryCalculator: otter.ExpiryWriting[uint64, uint64](benchTTL),
+		StatsRecorder:    recorder,
 	})
 	if err != nil {
 		tb.Fatal(err)
