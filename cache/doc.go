@@ -135,11 +135,15 @@
 //   - Lossy stripe: a stripe holds 16 records; while it is full (its
 //     reader found the lock taken), further hits are counted in Stats but
 //     not recorded. Hits are never lost from Stats.
-//   - Sampling (concurrent mode only): each stripe records every 8th
-//     lookup made on its P (hits, and with admission the misses the hill
-//     climber counts) and counts the other 7, so at most 1 in 8 accesses
-//     reaches the lists, the rate at which earlier versions replayed the
-//     2 newest of each 16 records. A replay, or a Set of an existing key,
+//   - Sampling (concurrent mode only): each stripe records about one in
+//     8 lookups made on its P (hits, and with admission the misses the
+//     hill climber counts), chosen by a bijective mix of the stripe's
+//     lookup count so that no periodic pattern of lookups escapes the
+//     sample, and counts the others, so about 1 in 8 accesses reaches the
+//     lists, the rate at which earlier versions replayed the 2 newest of
+//     each 16 records; a stripe replays when it holds 16 records, about
+//     every 128 of its lookups. The mode's end stops the sampling at
+//     once. A replay, or a Set of an existing key,
 //     leaves in place an entry that went to the front of its list within
 //     the last c/16 ticks, so such an entry is at most c/16 ticks from
 //     the front. Writes replay no records in concurrent mode; readers and
@@ -210,7 +214,8 @@
 //     moves the entry between lists, neither: the lists are linked through
 //     the entries), reads the monotonic clock once if the entry has a
 //     TTL, and writes only its P's stripe: one atomic addition when the
-//     hit is counted without a record (sampled out, or a repeat), an
+//     hit is counted without a record (sampled out, or outside the
+//     concurrent mode a repeat of the stripe's newest record), an
 //     addition and a pointer store when it is recorded. A Set of a new
 //     key allocates the entry's node, before it takes the shard's lock. A Set of a
 //     stored key whose value is one word (a number of 8 bytes, or a

@@ -17,14 +17,17 @@ import (
 // made before it (shard.drainBeforeWrite).
 // The buffer is lossy: a record finding its stripe full is dropped (it is
 // still counted for Stats); while several goroutines use a shard a stripe
-// records only one lookup in sampleEvery and writes replay none
-// (shard.concurrent); and without admission a hit on the node its stripe
-// recorded last, not yet replayed, is counted but not recorded again
-// (replaying it twice in a row would move it to the front twice).
+// records about one lookup in sampleEvery, chosen pseudo-randomly (see
+// sampledOut), and writes replay none (shard.concurrent); and otherwise,
+// without admission, a hit on the node its stripe recorded last, not yet
+// replayed, is counted but not recorded again (replaying it twice in a
+// row would move it to the front twice). The repeat skip is off while
+// sampling: a key read alone would otherwise be recorded once and its
+// stripe never fill, so it would never be promoted again.
 const (
 	stripeSlots = 16 // records per stripe (a power of two)
 	maxStripes  = 64 // bits in dirtyMask
-	sampleEvery = 8  // under concurrency a stripe records one lookup in sampleEvery
+	sampleEvery = 8  // under concurrency a stripe records about one lookup in sampleEvery (a power of two)
 	cacheLine   = 64 // bytes; padding keeps writers apart
 )
 
@@ -90,11 +93,11 @@ func (b *readBuffer[K, V]) here() uint64 {
 // on, kept on that P meanwhile, so that goroutines running at the same
 // time never write the same stripe (unless GOMAXPROCS exceeds the
 // stripes and Ps share them: the writes are atomic, so sharing costs only
-// contention). With sample (the shard is used concurrently) only one
-// lookup in sampleEvery of the stripe is recorded; with dedupe (no
-// admission, so that a second replay of the same node changes nothing) a
-// hit on the node the stripe recorded last, not yet replayed, is not
-// recorded again. Either way the hit is counted. It returns the stripe
+// contention). With sample (the shard is used concurrently) only about
+// one lookup in sampleEvery of the stripe is recorded; otherwise, with
+// dedupe (no admission, so that a second replay of the same node changes
+// nothing), a hit on the node the stripe recorded last, not yet replayed,
+// is not recorded again. Either way the hit is counted. It returns the stripe
 // and whether it is full (due a replay, which the caller does unpinned:
 // replays take the lock).
 func (b *readBuffer[K, V]) recordHere(n *node[K, V], sample, dedupe bool) (uint64, bool) {
@@ -105,7 +108,7 @@ func (b *readBuffer[K, V]) recordHere(n *node[K, V], sample, dedupe bool) (uint6
 		procUnpin()
 		return i, false
 	}
-	if dedupe {
+	if dedupe && !sample {
 		h := st.head.Load() // before tail: the head never passes the tail
 		t := st.tail.Load()
 		if d := t - h; d > 0 && d <= stripeSlots && st.slots[(t-1)&(stripeSlots-1)].Load() == n {
@@ -120,10 +123,26 @@ func (b *readBuffer[K, V]) recordHere(n *node[K, V], sample, dedupe bool) (uint6
 }
 
 // sampledOut reports whether the stripe's next lookup goes unrecorded
-// under sampling: all but every sampleEvery-th are. Only the stripe's
-// owner calls it.
+// under sampling. It decides by a bijective mix of the stripe's lookup
+// count (multiply by an odd constant, xor-shift, multiply again) and
+// records the lookup if the top bits are zero: about one lookup in
+// sampleEvery, at positions that look random, so that no periodic
+// pattern of lookups (a key read every other lookup, say) falls always
+// outside the sample, as it did with a fixed one-in-sampleEvery counter.
+// It costs no write and no allocation, and is deterministic (tests can
+// replay it). Only the stripe's owner calls it.
 func (b *readBuffer[K, V]) sampledOut(st *stripe[K, V]) bool {
-	return (st.tail.Load()+st.skipped.Load()+1)%sampleEvery != 0
+	return sampleMix(st.tail.Load()+st.skipped.Load()) >= 1<<64/sampleEvery
+}
+
+// sampleMix is a bijection of uint64 whose outputs for consecutive
+// inputs look random (murmur3's finalizer, one round shorter).
+func sampleMix(x uint64) uint64 {
+	x *= 0x9e3779b97f4a7c15
+	x ^= x >> 32
+	x *= 0xff51afd7ed558ccd
+	x ^= x >> 29
+	return x
 }
 
 // missHere counts a lock-free miss in the stripe of the caller's P and, if

@@ -111,8 +111,7 @@ func (s *shard[K, V]) promote(n *node[K, V]) bool {
 	if n.seg == nil {
 		return false
 	}
-	s.ticks++
-	n.stamp = s.ticks
+	n.stamp = s.tick()
 	if s.sketch == nil {
 		s.window.moveToFront(n)
 		return true
@@ -219,6 +218,19 @@ func (s *shard[K, V]) concurrent(othersSeen bool) bool {
 		s.lossyUntil = s.ticks + uint64(s.scale)
 	}
 	return s.lossy()
+}
+
+// tick counts an entry put at the front of a list and returns the new
+// count. The tick that ends the concurrent mode tells lock-free readers
+// at once (s.sampling): otherwise they would go on sampling until the
+// next replay, and a write finding no records replays nothing, so hits
+// made after the mode ended would be lost from the order. Lock held.
+func (s *shard[K, V]) tick() uint64 {
+	s.ticks++
+	if s.ticks == s.lossyUntil {
+		s.sampling.Store(false)
+	}
+	return s.ticks
 }
 
 // lossy reports whether the shard counts as used concurrently, and
@@ -398,8 +410,7 @@ func (s *shard[K, V]) put(key K, h uint64, n *node[K, V], now int64, evs *evicti
 		}
 		return
 	}
-	s.ticks++
-	n.stamp = s.ticks
+	n.stamp = s.tick()
 	if s.sketch != nil {
 		s.sketch.increment(h)
 		if s.weighted {
@@ -424,8 +435,7 @@ func (s *shard[K, V]) touch(n *node[K, V]) {
 
 // front moves n, stored, to the front of its list. Lock held.
 func (s *shard[K, V]) front(n *node[K, V]) {
-	s.ticks++
-	n.stamp = s.ticks
+	n.stamp = s.tick()
 	n.seg.moveToFront(n)
 }
 
