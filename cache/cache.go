@@ -510,11 +510,8 @@ func (c *Cache[K, V]) sweep() {
 func (c *Cache[K, V]) Stats() Stats {
 	st := c.loadCounters.snapshot()
 	for _, s := range c.shards {
-		records, misses := s.reads.counts()
-		if s.admission {
-			records -= misses // each lock-free miss was recorded too
-		}
-		st.Hits += records
+		hits, misses := s.reads.counts(s.admission)
+		st.Hits += hits
 		st.Misses += misses
 		s.mu.Lock()
 		st.Hits += s.hits

@@ -180,12 +180,23 @@ func (b *readBuffer[K, V]) record(i uint64, n *node[K, V]) bool {
 	return t-h == stripeSlots-1
 }
 
-// counts sums the stripes' lookups counted in tail or skipped (hits,
-// and with admission the lock-free misses) and misses, for Stats.
-func (b *readBuffer[K, V]) counts() (records, misses uint64) {
+// counts sums the stripes' lock-free hits and misses, for Stats. A stripe
+// counts a lookup in tail or skipped (hits, and with admission the
+// lock-free misses too, which are recorded for the hill climber) and a miss
+// in misses, the miss first. Reading tail and skipped before misses, a miss
+// seen in the first is always seen in the second; a miss between the two
+// reads is seen in misses only, so with admission the stripe's hits are
+// records - misses, floored at 0 (unsigned, the difference would wrap to
+// about 2^64 for that moment).
+func (b *readBuffer[K, V]) counts(admission bool) (hits, misses uint64) {
 	for i := range b.stripes {
-		records += b.stripes[i].tail.Load() + b.stripes[i].skipped.Load()
-		misses += b.stripes[i].misses.Load()
+		records := b.stripes[i].tail.Load() + b.stripes[i].skipped.Load()
+		m := b.stripes[i].misses.Load()
+		if admission {
+			records -= min(records, m)
+		}
+		hits += records
+		misses += m
 	}
-	return records, misses
+	return hits, misses
 }
