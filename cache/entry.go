@@ -56,8 +56,10 @@ type node[K comparable, V any] struct {
 	// Config.Weigher, otherwise the Weigher's answer (at least 1).
 	weight uint32
 	// stamp is the shard's ticks when the entry last went to the front of
-	// a list; only the lock holder reads or writes it (see shard.ticks).
-	stamp uint64
+	// a list (see shard.ticks). Only the lock holder writes it; readers
+	// in the concurrent mode load it to leave entries near the front
+	// unrecorded (see shard.hit).
+	stamp atomic.Uint64
 	// prev, next and seg link the node into its shard's lists (segment);
 	// only the lock holder reads or writes them. seg is nil once the node
 	// has left the shard (removed, evicted, or replaced by a Set), so a

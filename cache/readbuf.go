@@ -94,16 +94,17 @@ func (b *readBuffer[K, V]) here() uint64 {
 // time never write the same stripe (unless GOMAXPROCS exceeds the
 // stripes and Ps share them: the writes are atomic, so sharing costs only
 // contention). With sample (the shard is used concurrently) only about
-// one lookup in sampleEvery of the stripe is recorded; otherwise, with
+// one lookup in sampleEvery of the stripe is recorded, and not if n is
+// near the front of its list (see shard.hit); otherwise, with
 // dedupe (no admission, so that a second replay of the same node changes
 // nothing), a hit on the node the stripe recorded last, not yet replayed,
 // is not recorded again. Either way the hit is counted. It returns the stripe
 // and whether it is full (due a replay, which the caller does unpinned:
 // replays take the lock).
-func (b *readBuffer[K, V]) recordHere(n *node[K, V], sample, dedupe bool) (uint64, bool) {
+func (b *readBuffer[K, V]) recordHere(n *node[K, V], sample, dedupe bool, front *frontTicks) (uint64, bool) {
 	i := uint64(procPin()) & b.mask
 	st := &b.stripes[i]
-	if sample && b.sampledOut(st) {
+	if sample && (b.sampledOut(st) || front.near(n.stamp.Load())) {
 		st.skipped.Add(1)
 		procUnpin()
 		return i, false
