@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"iter"
 	"sync"
 	"sync/atomic"
@@ -27,7 +26,7 @@ var ErrTooHeavy = errors.New("cache: entry weighs more than a shard's capacity")
 // stop its cleanup goroutine and in-flight loads.
 type Cache[K comparable, V any] struct {
 	cfg       Config[K, V]
-	seed      maphash.Seed
+	seed      keySeed[K]
 	shards    []*shard[K, V]
 	nShards   uint64
 	staleNano int64
@@ -58,7 +57,7 @@ func New[K comparable, V any](cfg Config[K, V]) (*Cache[K, V], error) {
 	}
 	c := &Cache[K, V]{
 		cfg:       cfg,
-		seed:      maphash.MakeSeed(),
+		seed:      newKeySeed[K](),
 		nShards:   uint64(cfg.Shards),
 		staleNano: int64(cfg.StaleIfError),
 		clock:     newClock(),
@@ -86,10 +85,6 @@ func New[K comparable, V any](cfg Config[K, V]) (*Cache[K, V], error) {
 	return c, nil
 }
 
-// hashKey hashes any comparable key with the cache's seed.
-func hashKey[K comparable](seed maphash.Seed, key K) uint64 {
-	return maphash.Comparable(seed, key)
-}
 
 // shardFor returns key's shard and hash. The shard index comes from the
 // hash's high bits (multiply-shift, no power-of-two restriction).

@@ -1,7 +1,6 @@
 package cache
 
 import (
-	"hash/maphash"
 	bits64 "math/bits"
 	"sync"
 	"sync/atomic"
@@ -36,7 +35,7 @@ type shard[K comparable, V any] struct {
 
 	mu sync.Mutex
 
-	seed      maphash.Seed
+	seed      keySeed[K]
 	capacity  int
 	window    *segment[K, V]
 	probation *segment[K, V] // nil without admission
@@ -81,7 +80,7 @@ type shard[K comparable, V any] struct {
 	_                          [64]byte // keep shards' hot fields on separate cache lines
 }
 
-func newShard[K comparable, V any](seed maphash.Seed, capacity int, admission, weighted bool) *shard[K, V] {
+func newShard[K comparable, V any](seed keySeed[K], capacity int, admission, weighted bool) *shard[K, V] {
 	s := &shard[K, V]{seed: seed, capacity: capacity, flights: map[K]*flight[V]{}, admission: admission, weighted: weighted}
 	s.scale = capacity
 	if weighted {
@@ -571,7 +570,7 @@ func (s *shard[K, V]) admit(cn *node[K, V], now int64, evs *evictions[K, V]) {
 // looping scans hit instead of churning). Caffeine also admits a warm
 // candidate at random now and then, against attackers who raise a victim's
 // count with colliding keys; here the sketch's hash has a secret random
-// seed per cache (hash/maphash), so collisions cannot be aimed, and that
+// seed per cache (see keySeed), so collisions cannot be aimed, and that
 // randomness, which costs up to 8 points of hit ratio on looping traces,
 // is left out.
 func (s *shard[K, V]) admits(candidate, victim K) bool {

@@ -1,7 +1,6 @@
 package cache
 
 import (
-	"hash/maphash"
 	"sync/atomic"
 )
 
@@ -15,7 +14,7 @@ import (
 type index[K comparable, V any] struct {
 	cur  atomic.Pointer[table[K, V]]
 	tomb *node[K, V] // the tombstone: a node no key maps to
-	seed maphash.Seed
+	seed keySeed[K]
 	_    [64]byte // the counts below change on every write
 	live int      // keys stored
 	used int      // non-nil slots: keys and tombstones
@@ -56,7 +55,7 @@ func newTable[K comparable, V any](size int) *table[K, V] {
 }
 
 // init prepares a new index; it runs before any reader can see it.
-func (x *index[K, V]) init(seed maphash.Seed) {
+func (x *index[K, V]) init(seed keySeed[K]) {
 	x.seed = seed
 	x.tomb = &node[K, V]{}
 	x.clear()

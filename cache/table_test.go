@@ -1,7 +1,6 @@
 package cache
 
 import (
-	"hash/maphash"
 	"math/rand/v2"
 	"runtime"
 	"strconv"
@@ -41,7 +40,7 @@ func testIndexAgainstModel[K comparable](t *testing.T, keyOf func(int) K) {
 		cycles   = 3
 	)
 	var x index[K, int]
-	x.init(maphash.MakeSeed())
+	x.init(newKeySeed[K]())
 	hash := func(k K) uint64 { return hashKey(x.seed, k) }
 	var zero K
 	require.Equal(t, zero, keyOf(0), "keyOf(0) is the zero key")
@@ -176,7 +175,7 @@ func TestIndexZeroKeyIsNeverTheTombstone(t *testing.T) {
 	// shrinking, so that tombstones cover most of it; the zero key, absent,
 	// must probe past them to the empty slot.
 	var x index[uint64, int]
-	x.init(maphash.MakeSeed())
+	x.init(newKeySeed[uint64]())
 	h := func(k uint64) uint64 { return hashKey(x.seed, k) }
 	for k := uint64(1); k <= 11; k++ { // 11 of 16 slots: no rebuild yet
 		x.put(&node[uint64, int]{key: k}, h(k))
@@ -212,7 +211,7 @@ func TestIndexConcurrentReadersDuringRebuilds(t *testing.T) {
 		readers    = 4
 	)
 	var x index[uint64, uint64]
-	x.init(maphash.MakeSeed())
+	x.init(newKeySeed[uint64]())
 	var mu sync.Mutex
 	h := func(k uint64) uint64 { return hashKey(x.seed, k) }
 	// The stable keys are 0 (the tombstone's key) and 1..stableKeys-1; the
