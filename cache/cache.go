@@ -85,7 +85,6 @@ func New[K comparable, V any](cfg Config[K, V]) (*Cache[K, V], error) {
 	return c, nil
 }
 
-
 // shardFor returns key's shard and hash. The shard index comes from the
 // hash's high bits (multiply-shift, no power-of-two restriction).
 func (c *Cache[K, V]) shardFor(key K) (*shard[K, V], uint64) {
