@@ -93,23 +93,24 @@ func (b *readBuffer[K, V]) here() uint64 {
 // on, kept on that P meanwhile, so that goroutines running at the same
 // time never write the same stripe (unless GOMAXPROCS exceeds the
 // stripes and Ps share them: the writes are atomic, so sharing costs only
-// contention). With sample (the shard is used concurrently) only about
-// one lookup in sampleEvery of the stripe is recorded, and not if n is
-// near the front of its list (see shard.hit); otherwise, with
+// contention). With lossy (the shard is used concurrently) a hit on an
+// entry near the front of its list is not recorded (see shard.hit), and
+// with sample too only about one lookup in sampleEvery of the stripe is;
+// otherwise, with
 // dedupe (no admission, so that a second replay of the same node changes
 // nothing), a hit on the node the stripe recorded last, not yet replayed,
 // is not recorded again. Either way the hit is counted. It returns the stripe
 // and whether it is full (due a replay, which the caller does unpinned:
 // replays take the lock).
-func (b *readBuffer[K, V]) recordHere(n *node[K, V], sample, dedupe bool, front *frontTicks) (uint64, bool) {
+func (b *readBuffer[K, V]) recordHere(n *node[K, V], lossy, sample, dedupe bool, front *frontTicks) (uint64, bool) {
 	i := uint64(procPin()) & b.mask
 	st := &b.stripes[i]
-	if sample && (b.sampledOut(st) || front.near(n.stamp.Load())) {
+	if lossy && (sample && b.sampledOut(st) || front.near(n.stamp.Load())) {
 		st.skipped.Add(1)
 		procUnpin()
 		return i, false
 	}
-	if dedupe && !sample {
+	if dedupe && !lossy {
 		h := st.head.Load() // before tail: the head never passes the tail
 		t := st.tail.Load()
 		if d := t - h; d > 0 && d <= stripeSlots && st.slots[(t-1)&(stripeSlots-1)].Load() == n {

@@ -324,11 +324,12 @@ func TestOneGoroutineEvictsLikeGolangLRUWhenItMovesToAnotherP(t *testing.T) {
 
 // readOnStripe1 does what a Get hit on n does when the goroutine runs on
 // the P of stripe 1 (with GOMAXPROCS=1 a real Get records in stripe 0):
-// it records n in stripe 1 (one lookup in sampleEvery under sampling)
-// and replays the stripe when it is full.
+// it records n in stripe 1 (in the concurrent mode, unless n is near the
+// front or, in a sampled shard, sampled out) and replays the stripe when
+// it is full.
 func readOnStripe1[K comparable, V any](s *shard[K, V], n *node[K, V]) {
 	st := &s.reads.stripes[1]
-	if s.sampling.Load() && s.reads.sampledOut(st) {
+	if s.sampling.Load() && (s.samples && s.reads.sampledOut(st) || s.front.near(n.stamp.Load())) {
 		st.skipped.Add(1)
 		return
 	}

@@ -10,9 +10,9 @@ import (
 )
 
 // Regression tests for the sampled read records of the concurrent mode
-// (ported from a review's reproductions). Each forces the mode on a
-// one-shard cache with one P, so every lookup goes to stripe 0 and the
-// outcome is deterministic.
+// (ported from a review's reproductions). Each forces the mode, sampled,
+// on a one-shard cache with one P, so every lookup goes to stripe 0 and
+// the outcome is deterministic.
 
 // forceConcurrent puts s in the concurrent mode for good.
 func forceConcurrent[K comparable, V any](s *shard[K, V]) {
@@ -20,6 +20,13 @@ func forceConcurrent[K comparable, V any](s *shard[K, V]) {
 	s.lossyUntil = math.MaxUint64
 	s.lossy()
 	s.mu.Unlock()
+}
+
+// forceSampling puts s in the concurrent mode for good, sampled as a
+// shard of sampleMinEntries or more is, whatever its capacity.
+func forceSampling[K comparable, V any](s *shard[K, V]) {
+	s.samples = true
+	forceConcurrent(s)
 }
 
 // A hot key read alone between insertions must still be promoted: with
@@ -41,7 +48,7 @@ func TestSampledHotKeyReadAloneIsPromoted(t *testing.T) {
 		c.Set(k, k)
 	}
 	c.Set(hot, hot)
-	forceConcurrent(c.shards[0])
+	forceSampling(c.shards[0])
 	for i := range rounds {
 		for range 20 {
 			if _, ok := c.Get(hot); !ok {
@@ -73,7 +80,7 @@ func TestSampledKeyReadEveryOtherLookupIsPromoted(t *testing.T) {
 		for k := range capacity {
 			c.Set(capacity-1-k, k) // hot and x newest
 		}
-		forceConcurrent(c.shards[0])
+		forceSampling(c.shards[0])
 		for i := range 20 * capacity {
 			if _, ok := c.Get(hot); !ok {
 				c.Set(hot, hot)
@@ -156,7 +163,7 @@ func TestSampledLookupsAreAllCounted(t *testing.T) {
 		for k := range 50 {
 			c.Set(k, k)
 		}
-		forceConcurrent(c.shards[0])
+		forceSampling(c.shards[0])
 		var hits, misses uint64
 		for i := range 1001 {
 			k := (i * 7) % 100
