@@ -97,9 +97,10 @@
 // times within 16 replays of the shard (bound below). Once replays keep finding lookups made in other stripes
 // (other goroutines'), the shard counts as used concurrently until
 // capacity insertions and promotions pass without that, and the order
-// is kept approximately, as in Caffeine: a stripe records one lookup in 8
-// and only counts the others, a full stripe drops records, writes neither
-// replay nor look at the stripes, and entries already near the front of
+// is kept approximately, as in Caffeine: in a shard of 4 096 entries or
+// more a stripe records one lookup in 8 and only counts the others, a
+// full stripe drops records, a write replays only its own P's stripe and
+// looks at no other, and entries already near the front of
 // their list (moved there within the last 1/16 of capacity operations)
 // are left in place: readers do not record them, replays and writes do
 // not move them. The entries read most stay near the front, and a
@@ -124,10 +125,11 @@
 //     than the replaying goroutine's P's; it lasts c ticks after the last
 //     replay at which that held, and the replay that ends it replays
 //     every stripe. In the mode only readers' replays look: a write
-//     reads no stripe (reading every stripe's counts, cache lines other
-//     CPUs write, inside the lock took 11 % of the CPU time of a 75/25
-//     mix), so the mode can outlast the last reader's evidence by up to
-//     c ticks of writes, as before. A single goroutine makes such a finding only if Go
+//     replays its own P's stripe and reads no other (reading every
+//     stripe's counts, cache lines other CPUs write, inside the lock took
+//     11 % of the CPU time of a 75/25 mix), so the mode can outlast the
+//     last reader's evidence by up to c ticks of writes, as before. A
+//     single goroutine makes such a finding only if Go
 //     moved it to another P since its previous one, so it enters the mode
 //     only if moved 3 times within 16 replays of one shard (a replay
 //     comes at least every 16 of its recorded lookups on the shard, and
@@ -140,23 +142,27 @@
 //   - Lossy stripe: a stripe holds 16 records; while it is full (its
 //     reader found the lock taken), further hits are counted in Stats but
 //     not recorded. Hits are never lost from Stats.
-//   - Sampling (concurrent mode only): each stripe records about one in
+//   - Sampling (concurrent mode only, shards of 4 096 entries or more,
+//     whose lists no longer stay in the CPU cache: there it saves 24 % of
+//     the CPU time of parallel reads, while in a smaller shard it delayed
+//     promotions enough to evict hot keys, docs/BENCHMARKS.md): each
+//     stripe records about one in
 //     8 lookups made on its P (hits, and with admission the misses the
 //     hill climber counts), chosen by a bijective mix of the stripe's
 //     lookup count so that no periodic pattern of lookups escapes the
 //     sample, and counts the others, so about 1 in 8 accesses reaches the
 //     lists, the rate at which earlier versions replayed the 2 newest of
 //     each 16 records; a stripe replays when it holds 16 records, about
-//     every 128 of its lookups. The mode's end stops the sampling at
-//     once.
+//     every 128 of its lookups, and a goroutine's writes replay its
+//     own stripe first, so its recorded hits reach the lists before its
+//     next write. The mode's end stops the sampling at once.
 //   - Near the front (concurrent mode only): a replay, or a Set of an
 //     existing key, leaves in place an entry that went to the front of
 //     its list within the last c/16 ticks, and a reader does not record
 //     a hit on an entry that went there within 7/8 of c/16 ticks of the
 //     ticks the lock holder last published to readers (it publishes them
 //     every c/128 ticks), so such an entry is at most c/16 ticks from the
-//     front either way. Writes replay no records in concurrent mode;
-//     readers and the cleanup sweep do.
+//     front either way.
 //
 // None of them decides what is admitted or evicted beyond the order they
 // keep; capacity and expiry are exact in every mode.
