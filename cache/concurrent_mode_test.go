@@ -50,7 +50,7 @@ func TestWritesInTheConcurrentModeLeaveTheStripesAlone(t *testing.T) {
 }
 
 // In the concurrent mode a hit on an entry that went to the front within
-// nearFront ticks is counted and not recorded (a replay would leave it
+// front.near ticks is counted and not recorded (a replay would leave it
 // where it is), and one far from the front is still recorded, then
 // promoted: the reader's test must not stop entries from moving up.
 func TestConcurrentHitsNearTheFrontAreCountedNotRecorded(t *testing.T) {
@@ -108,36 +108,94 @@ func TestWriteInTheConcurrentModeReplaysItsOwnStripe(t *testing.T) {
 	assert.NotEqual(t, 0, s.window.oldest().key, "key 0, read before the write, was evicted by it")
 }
 
-// A shard smaller than sampleMinEntries records every hit in the
-// concurrent mode (except on entries near the front), so hot keys of a
-// small, fast-churning cache stay: 4 hot keys read at random, with one
+// A shard of fewer than sampleMinEntries entries records every hit in
+// the concurrent mode (except on entries near the front), so hot keys of
+// a small, fast-churning cache stay: 4 hot keys read at random, with one
 // new key inserted per read, in a 64-entry LRU. Sampled, they were
 // evicted 1 036 times in 20 000 reads (406 once writes replayed their
-// own stripe); an exact LRU evicts them 3 times.
+// own stripe); an exact LRU evicts them 3 times. The same with weights
+// (64 entries of weight 1 024): the threshold and the near-front distance
+// count entries, not weight (a review found both taken from the weight
+// capacity: every entry counted as near the front, 1 250 evictions).
 func TestSmallShardKeepsItsHotKeysInTheConcurrentMode(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	const capacity, hot, reads = 64, 4, 20000
-	evicted := 0
-	c := newTestCache(t, Config[int, int]{Capacity: capacity, Shards: 1, CleanupInterval: -1,
-		OnEvict: func(k, _ int, _ EvictionReason) {
-			if k < hot {
-				evicted++
+	for _, weight := range []uint32{0, 1024} {
+		const entries, hot, reads = 64, 4, 20000
+		evicted := 0
+		cfg := Config[int, int]{Capacity: entries, Shards: 1, CleanupInterval: -1,
+			OnEvict: func(k, _ int, _ EvictionReason) {
+				if k < hot {
+					evicted++
+				}
+			}}
+		if weight > 0 {
+			cfg.Capacity = entries * int(weight)
+			cfg.Weigher = func(int, int) uint32 { return weight }
+		}
+		c := newTestCache(t, cfg)
+		for k := range entries {
+			c.Set(k, k)
+		}
+		s := c.shards[0]
+		require.False(t, s.front.samples.Load(), "weight %d: a %d-entry shard samples", weight, entries)
+		require.Equal(t, uint64(entries/16), s.front.near, "weight %d: near the front is 1/16 of the entries", weight)
+		forceConcurrent(s)
+		rng := rand.New(rand.NewPCG(1, 2))
+		for i := range reads {
+			k := rng.IntN(hot)
+			if _, ok := c.Get(k); !ok {
+				c.Set(k, k)
 			}
-		}})
-	for k := range capacity {
+			c.Set(1000+i, i)
+		}
+		require.True(t, s.sampling.Load(), "the test ran in the concurrent mode")
+		assert.LessOrEqual(t, evicted, 8, "weight %d: hot keys evicted from a %d-entry cache", weight, entries)
+	}
+}
+
+// A shard of sampleMinEntries entries or more samples in the concurrent
+// mode: of many hits on an entry far from the front, about one in
+// sampleEvery is recorded, not all (nor none).
+func TestLargeShardSamplesInTheConcurrentMode(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	const entries, reads = 2 * sampleMinEntries, 4000
+	c := newTestCache(t, Config[int, int]{Capacity: entries, Shards: 1, CleanupInterval: -1})
+	for k := range entries {
 		c.Set(k, k)
 	}
 	s := c.shards[0]
-	require.False(t, s.samples, "a %d-entry shard samples", capacity)
+	require.True(t, s.front.samples.Load(), "a %d-entry shard does not sample", entries)
 	forceConcurrent(s)
-	rng := rand.New(rand.NewPCG(1, 2))
-	for i := range reads {
-		k := rng.IntN(hot)
-		if _, ok := c.Get(k); !ok {
-			c.Set(k, k)
-		}
-		c.Set(1000+i, i)
+	st := &s.reads.stripes[0]
+	recorded := uint64(0)
+	for k := range reads { // each key once: all far from the front, none replayed yet
+		before := st.tail.Load()
+		_, ok := c.Get(k)
+		require.True(t, ok)
+		recorded += st.tail.Load() - before
 	}
-	require.True(t, s.sampling.Load(), "the test ran in the concurrent mode")
-	assert.LessOrEqual(t, evicted, 8, "hot keys evicted from a %d-entry cache", capacity)
+	assert.InDelta(t, reads/sampleEvery, recorded, reads/sampleEvery/3, "%d of %d hits recorded", recorded, reads)
+}
+
+// The publication arithmetic behind the near-front bound: whatever the
+// entries and however far the published ticks lag, an entry a reader
+// takes for near went to the front within front.near ticks.
+func TestNearFrontBoundHoldsBetweenPublications(t *testing.T) {
+	for _, entries := range []int{0, 15, 16, 100, 1000} {
+		var f frontTicks
+		f.publish(0, entries, sampleMinEntries)
+		near := f.near
+		require.Equal(t, uint64(max(1, entries/16)), near)
+		takenNear := 0
+		for now := uint64(1); now < 20*near+100; now++ {
+			f.publish(now, entries, sampleMinEntries)
+			for stamp := now - min(now, 2*near+2); stamp <= now; stamp++ {
+				if f.nearFront(stamp) {
+					require.Less(t, now-stamp, near, "entries %d: stamp %d taken for near at tick %d", entries, stamp, now)
+					takenNear++
+				}
+			}
+		}
+		require.Positive(t, takenNear, "entries %d: nothing was near the front", entries)
+	}
 }

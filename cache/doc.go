@@ -97,11 +97,11 @@
 // times within 16 replays of the shard (bound below). Once replays keep finding lookups made in other stripes
 // (other goroutines'), the shard counts as used concurrently until
 // capacity insertions and promotions pass without that, and the order
-// is kept approximately, as in Caffeine: in a shard of 4 096 entries or
-// more a stripe records one lookup in 8 and only counts the others, a
+// is kept approximately, as in Caffeine: in a shard holding 4 096 entries
+// or more a stripe records one lookup in 8 and only counts the others, a
 // full stripe drops records, a write replays only its own P's stripe and
 // looks at no other, and entries already near the front of
-// their list (moved there within the last 1/16 of capacity operations)
+// their list (moved there within the last n/16 insertions and promotions, n its entries)
 // are left in place: readers do not record them, replays and writes do
 // not move them. The entries read most stay near the front, and a
 // hit costs an atomic addition on the reader's own cache line instead of
@@ -142,8 +142,9 @@
 //   - Lossy stripe: a stripe holds 16 records; while it is full (its
 //     reader found the lock taken), further hits are counted in Stats but
 //     not recorded. Hits are never lost from Stats.
-//   - Sampling (concurrent mode only, shards of 4 096 entries or more,
-//     whose lists no longer stay in the CPU cache: there it saves 24 % of
+//   - Sampling (concurrent mode only, shards holding 4 096 entries or
+//     more, counted in entries, not weight, as of the last publication
+//     below; their lists no longer stay in the CPU cache: there it saves 24 % of
 //     the CPU time of parallel reads, while in a smaller shard it delayed
 //     promotions enough to evict hot keys, docs/BENCHMARKS.md): each
 //     stripe records about one in
@@ -156,13 +157,18 @@
 //     every 128 of its lookups, and a goroutine's writes replay its
 //     own stripe first, so its recorded hits reach the lists before its
 //     next write. The mode's end stops the sampling at once.
-//   - Near the front (concurrent mode only): a replay, or a Set of an
-//     existing key, leaves in place an entry that went to the front of
-//     its list within the last c/16 ticks, and a reader does not record
-//     a hit on an entry that went there within 7/8 of c/16 ticks of the
-//     ticks the lock holder last published to readers (it publishes them
-//     every c/128 ticks), so such an entry is at most c/16 ticks from the
-//     front either way.
+//   - Near the front (concurrent mode only): with n the entries the
+//     shard held when the lock holder last published its ticks to
+//     readers (it does every n/128 ticks, at least every tick), a replay,
+//     or a Set of an existing key, leaves in place an entry that went to
+//     the front of its list within the last n/16 ticks, and a reader does
+//     not record a hit on an entry that went there within 7/8 of n/16
+//     ticks of the published ticks, so such an entry is at most n/16
+//     ticks from the front either way
+//     (TestNearFrontBoundHoldsBetweenPublications). Ticks, not places:
+//     with admission, the window's resizing and protected's demotions
+//     move entries to a list's front without a tick, so such an entry
+//     can be more than n/16 places from it.
 //
 // None of them decides what is admitted or evicted beyond the order they
 // keep; capacity and expiry are exact in every mode.
@@ -213,9 +219,10 @@
 //   - Hashing: every key's shard, index slot, sketch counters and ghost
 //     entries come from a hash with a secret drawn per cache, so callers
 //     cannot choose keys that collide: hash/maphash, or for keys that are
-//     one 4- or 8-byte integer two seeded 128-bit multiplies (as otter
-//     hashes them, and Go's maps on CPUs without AES instructions), 2.4
-//     ns against maphash's 5.5 (docs/BENCHMARKS.md).
+//     one 4- or 8-byte integer the hash Go's maps use for them on CPUs
+//     without AES instructions (two 128-bit multiplies, the first of two
+//     factors each XORed with a secret word), 2.4 ns against maphash's
+//     5.5 (docs/BENCHMARKS.md).
 //   - Faults: a failing or panicking loader reaches its callers as an error
 //     (or a stale value) and is counted; nothing is retried behind the
 //     caller's back.

@@ -13,12 +13,13 @@ import (
 // so nobody outside the process can choose keys that collide.
 //
 // Keys that are one integer (int, uint and their sized forms of 4 or 8
-// bytes, uintptr) are hashed by two rounds of a 64 × 64 → 128-bit multiply
-// folded to 64 bits, with a secret word XORed in before each, as otter
-// does, and as Go's own maps hash on CPUs without AES instructions; other
-// keys by hash/maphash. For a uint64 key the multiply costs about 1 ns
-// where maphash's generic path costs about 5 (a call through the type's
-// hash function), on every lookup and write (docs/BENCHMARKS.md).
+// bytes, uintptr) are hashed as Go's maps hash them on CPUs without AES
+// instructions (internal/runtime/maps, runtime_hash64.go): the key XORed
+// with one secret word times the key XORed with another, the 128-bit
+// product folded to 64 bits, then multiplied by a constant and folded
+// again; other keys by hash/maphash. For a uint64 key that costs 2.4 ns
+// where maphash's generic path costs 5.5 (a call through the type's hash
+// function), on every lookup and write (docs/BENCHMARKS.md).
 type keySeed[K comparable] struct {
 	seed maphash.Seed
 	// words are the secrets of the integer hash, drawn from seed.
@@ -53,10 +54,17 @@ func hashKey[K comparable](s keySeed[K], key K) uint64 {
 	default:
 		return maphash.Comparable(s.seed, key)
 	}
-	// The multipliers are odd constants with well-mixed bits (otter's);
-	// the secrets enter before each multiplication, so an input's
-	// product is unknown without them.
-	hi, lo := bits.Mul64(v^s.words[0], 0x2d358dccaa6c78a5)
-	hi, lo = bits.Mul64(hi^lo^s.words[1], 0x8bb84b93962eacc9)
+	// Both factors of the first product depend on the secret, so a key's
+	// product is unknown without it; the second mixes the length in, as
+	// Go's does (m5 is its constant).
+	return mix(hashM5^uint64(s.width), mix(v^s.words[1], v^s.words[0]))
+}
+
+// hashM5 is the last of the constants of Go's fallback hash.
+const hashM5 = 0x1d8e4e27c47d124f
+
+// mix is the 128-bit product of a and b folded to 64 bits.
+func mix(a, b uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
 	return hi ^ lo
 }

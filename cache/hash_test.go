@@ -3,6 +3,7 @@ package cache
 import (
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -22,6 +23,23 @@ func TestIntegerKeysHashBySecretAndSpreadEvenly(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 1000, differ, "two caches' secrets gave equal hashes")
+
+	// Each secret word, and the secret of 4-byte keys, changes the hash.
+	for w := range 2 {
+		c := a
+		c.words[w] ^= 1 << 40
+		same := 0
+		for k := range uint64(1000) {
+			if hashKey(a, k) == hashKey(c, k) {
+				same++
+			}
+		}
+		assert.Zero(t, same, "secret word %d left %d hashes unchanged", w, same)
+	}
+	x, y := newKeySeed[int32](), newKeySeed[int32]()
+	for k := range int32(1000) {
+		require.NotEqual(t, hashKey(x, k-500), hashKey(y, k-500), "4-byte key %d: two secrets, one hash", k-500)
+	}
 
 	// 2^16 consecutive ids into 2^10 slots by the low bits: 64 per slot
 	// on average; a binomial count beyond 64 ± 8 standard deviations
@@ -59,7 +77,7 @@ func TestIntegerKeysHashBySecretAndSpreadEvenly(t *testing.T) {
 func TestKeyTypesAndTheirHash(t *testing.T) {
 	type customerID int64
 	assert.Equal(t, uintptr(8), newKeySeed[customerID]().width)
-	assert.Equal(t, uintptr(8), newKeySeed[int]().width)
+	assert.Equal(t, unsafe.Sizeof(int(0)), newKeySeed[int]().width) // 4 on 32-bit platforms
 	assert.Equal(t, uintptr(4), newKeySeed[int32]().width)
 	assert.Equal(t, uintptr(4), newKeySeed[uint32]().width)
 	for _, w := range []uintptr{newKeySeed[int16]().width, newKeySeed[float64]().width,

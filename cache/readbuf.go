@@ -16,9 +16,11 @@ import (
 // while one goroutine uses the shard a write first replays the records
 // made before it (shard.drainBeforeWrite).
 // The buffer is lossy: a record finding its stripe full is dropped (it is
-// still counted for Stats); while several goroutines use a shard a stripe
-// records about one lookup in sampleEvery, chosen pseudo-randomly (see
-// sampledOut), and writes replay none (shard.concurrent); and otherwise,
+// still counted for Stats); while several goroutines use a shard, hits on
+// entries near the front are not recorded, in a shard of sampleMinEntries
+// entries or more a stripe records about one lookup in sampleEvery,
+// chosen pseudo-randomly (see sampledOut), and a write replays only its
+// own P's stripe (shard.drainBeforeWrite); and otherwise,
 // without admission, a hit on the node its stripe recorded last, not yet
 // replayed, is counted but not recorded again (replaying it twice in a
 // row would move it to the front twice). The repeat skip is off while
@@ -27,7 +29,7 @@ import (
 const (
 	stripeSlots = 16 // records per stripe (a power of two)
 	maxStripes  = 64 // bits in dirtyMask
-	sampleEvery = 8  // under concurrency a stripe records about one lookup in sampleEvery (a power of two)
+	sampleEvery = 8  // under concurrency a large shard's stripe records about one lookup in sampleEvery (a power of two)
 	cacheLine   = 64 // bytes; padding keeps writers apart
 )
 
@@ -105,7 +107,7 @@ func (b *readBuffer[K, V]) here() uint64 {
 func (b *readBuffer[K, V]) recordHere(n *node[K, V], lossy, sample, dedupe bool, front *frontTicks) (uint64, bool) {
 	i := uint64(procPin()) & b.mask
 	st := &b.stripes[i]
-	if lossy && (sample && b.sampledOut(st) || front.near(n.stamp.Load())) {
+	if lossy && (sample && b.sampledOut(st) || front.nearFront(n.stamp.Load())) {
 		st.skipped.Add(1)
 		procUnpin()
 		return i, false

@@ -329,7 +329,7 @@ func TestOneGoroutineEvictsLikeGolangLRUWhenItMovesToAnotherP(t *testing.T) {
 // it is full.
 func readOnStripe1[K comparable, V any](s *shard[K, V], n *node[K, V]) {
 	st := &s.reads.stripes[1]
-	if s.sampling.Load() && (s.samples && s.reads.sampledOut(st) || s.front.near(n.stamp.Load())) {
+	if s.sampling.Load() && (s.front.samples.Load() && s.reads.sampledOut(st) || s.front.nearFront(n.stamp.Load())) {
 		st.skipped.Add(1)
 		return
 	}

@@ -25,7 +25,10 @@ func forceConcurrent[K comparable, V any](s *shard[K, V]) {
 // forceSampling puts s in the concurrent mode for good, sampled as a
 // shard of sampleMinEntries or more is, whatever its capacity.
 func forceSampling[K comparable, V any](s *shard[K, V]) {
-	s.samples = true
+	s.mu.Lock()
+	s.sampleMin = 0
+	s.front.samples.Store(true)
+	s.mu.Unlock()
 	forceConcurrent(s)
 }
 

@@ -23,17 +23,15 @@ type shard[K comparable, V any] struct {
 	reads     readBuffer[K, V]
 	admission bool
 	// sampling mirrors concurrent's answer for lock-free readers: while it
-	// is set, readers leave entries near the front unrecorded and, if
-	// samples, stripes record one lookup in sampleEvery. It is stored only
-	// when the answer changes, which is rare.
+	// is set, readers leave entries near the front unrecorded and, in a
+	// shard of sampleMinEntries entries or more (front.samples), stripes
+	// record one lookup in sampleEvery. It is stored only when the answer
+	// changes, which is rare.
 	sampling atomic.Bool
-	// samples: the shard holds sampleMinEntries or more (capacity), so
-	// that its concurrent mode samples (see sampleMinEntries).
-	samples  bool
 	missMark *node[K, V] // recorded for a miss, with admission (hill climbing counts misses)
-	// front is what lock-free readers know of the shard's ticks (see
-	// hit), on a line of its own: the lock holder publishes it every
-	// nearFront/8 ticks, not at each, so that readers' copies stay valid.
+	// front is what lock-free readers know of the shard's ticks and size
+	// (see hit), on a line of its own: the lock holder publishes it every
+	// front.near/8 ticks, not at each, so that readers' copies stay valid.
 	front frontTicks
 	index index[K, V] // last: it ends with its write-side counts
 
@@ -60,10 +58,11 @@ type shard[K comparable, V any] struct {
 
 	// ticks counts entries put at the front of a list (insertions and
 	// promotions), so that ticks - node.stamp bounds how far from the
-	// front a node can be; nearFront is the distance under which a lossy
-	// replay leaves an entry where it is (see drainStripe).
-	ticks     uint64
-	nearFront uint64
+	// front a node can be; front.near is the distance under which the
+	// concurrent mode leaves an entry where it is (see drainStripe).
+	ticks uint64
+	// sampleMin is sampleMinEntries (tests lower it to force sampling).
+	sampleMin int
 	// lossyUntil: replays are lossy while ticks < lossyUntil (see
 	// concurrent). evidence has bit 0 set if the newest replay found
 	// lookups of another stripe (see othersActive), bit 1 for the one
@@ -86,7 +85,7 @@ type shard[K comparable, V any] struct {
 
 func newShard[K comparable, V any](seed keySeed[K], capacity int, admission, weighted bool) *shard[K, V] {
 	s := &shard[K, V]{seed: seed, capacity: capacity, flights: map[K]*flight[V]{}, admission: admission, weighted: weighted,
-		samples: capacity >= sampleMinEntries}
+		sampleMin: sampleMinEntries}
 	s.scale = capacity
 	if weighted {
 		s.scale = min(capacity, initialWeightedScale)
@@ -95,8 +94,7 @@ func newShard[K comparable, V any](seed keySeed[K], capacity int, admission, wei
 	s.reads = newReadBuffer[K, V]()
 	s.seen = make([]uint64, len(s.reads.stripes))
 	s.missMark = &node[K, V]{}
-	s.nearFront = uint64(max(1, s.scale/16))
-	s.front.set(s.nearFront)
+	s.front.publish(0, 0, s.sampleMin)
 	s.window = newSegment[K, V]()
 	s.windowCap = capacity
 	if admission {
@@ -150,15 +148,16 @@ func (s *shard[K, V]) climb(hit bool) {
 // waiting for it).
 //
 // In the concurrent mode a hit on an entry that went to the front of its
-// list within the last nearFront ticks, as far as the reader knows, is
-// counted but not recorded: a replay would leave it in place (see
-// drainStripe), and recording it costs a store to the stripe and a share
-// of a replay. The reader knows the ticks as last published (see
-// frontTicks), at most nearFront/8 behind, and compares against 7/8 of
-// nearFront, so such an entry is within nearFront ticks of the front.
+// list within the last front.near ticks (1/16 of the shard's entries), as
+// far as the reader knows, is counted but not recorded: a replay would
+// leave it in place (see drainStripe), and recording it costs a store to
+// the stripe and a share of a replay. The reader knows the ticks as last
+// published (see frontTicks), at most front.near/8 behind, and compares
+// against 7/8 of front.near, so such an entry is within front.near ticks
+// of the front.
 func (s *shard[K, V]) hit(n *node[K, V]) {
 	lossy := s.sampling.Load()
-	if i, full := s.reads.recordHere(n, lossy, lossy && s.samples, !s.admission, &s.front); full {
+	if i, full := s.reads.recordHere(n, lossy, lossy && s.front.samples.Load(), !s.admission, &s.front); full {
 		s.tryDrainOwn(i)
 	}
 }
@@ -170,7 +169,7 @@ func (s *shard[K, V]) miss() {
 	if s.admission {
 		mark = s.missMark
 	}
-	if i, full := s.reads.missHere(mark, s.samples && s.sampling.Load()); full {
+	if i, full := s.reads.missHere(mark, s.sampling.Load() && s.front.samples.Load()); full {
 		s.tryDrainOwn(i)
 	}
 }
@@ -221,9 +220,11 @@ func (s *shard[K, V]) drainStripes(bits uint64) {
 // insertions and promotions pass without that evidence, and replaying
 // every hit would cost more than the lock-free lookup saved (a promotion
 // writes the links of three nodes, which are cold in the CPU cache):
-// stripes record one lookup in sampleEvery (readers see the answer in
-// s.sampling), replays skip entries near the front (see drainStripe), and
-// writes replay none (see drainBeforeWrite). The entries read most are
+// readers leave entries near the front unrecorded and, in a shard of
+// sampleMinEntries entries or more, stripes record one lookup in
+// sampleEvery (readers see the answer in s.sampling), replays skip
+// entries near the front (see drainStripe), and a write replays only its
+// own P's stripe (see drainBeforeWrite). The entries read most are
 // still promoted often, and the order approximates LRU, as with
 // Caffeine's lossy read buffers. The first replay after the mode ends
 // replays every stripe's records.
@@ -238,47 +239,61 @@ func (s *shard[K, V]) concurrent(othersSeen bool) bool {
 	return s.lossy()
 }
 
-// frontTicks publishes the shard's ticks to lock-free readers (see hit).
+// frontTicks publishes the shard's ticks, and what follows from its
+// number of entries, to lock-free readers (see hit). Both are counted in
+// entries, not weight, so that a weighted shard's bounds are its
+// entries' too.
 type frontTicks struct {
-	_      [cacheLine]byte
-	ticks  atomic.Uint64
-	within atomic.Uint64 // 7/8 of nearFront
-	_      [cacheLine - 16]byte
-	// every is how many ticks pass between publications (nearFront/8),
-	// and last the ticks last published; only the lock holder uses them.
-	every, last uint64
+	_       [cacheLine]byte
+	ticks   atomic.Uint64
+	within  atomic.Uint64 // near - near/8
+	samples atomic.Bool   // the shard held sampleMin entries or more
+	_       [cacheLine - 17]byte
+	// near is the distance in ticks from the front under which the
+	// concurrent mode leaves an entry in place: 1/16 of the entries
+	// stored at the last publication. every is how many ticks pass
+	// between publications (near/8), and last the ticks last published.
+	// Only the lock holder uses them.
+	near, every, last uint64
 }
 
-// set sizes the publication for nearFront. Lock held (or before use).
-func (f *frontTicks) set(nearFront uint64) {
-	f.every = max(1, nearFront/8)
-	f.within.Store(nearFront - nearFront/8)
-}
-
-// publish tells readers the ticks if every ticks passed since the last
-// publication. Lock held.
-func (f *frontTicks) publish(ticks uint64) {
-	if ticks-f.last >= f.every {
-		f.last = ticks
-		f.ticks.Store(ticks)
+// publish tells readers the ticks, and resizes near for the entries
+// stored, if every ticks passed since the last publication. A reader
+// then sees ticks at most every-1 behind, so an entry it finds within
+// near - near/8 of them is within near of the front (see hit). Lock
+// held.
+func (f *frontTicks) publish(ticks uint64, entries, sampleMin int) {
+	if ticks-f.last < f.every {
+		return
 	}
+	f.last = ticks
+	if near := uint64(max(1, entries/16)); near != f.near {
+		f.near = near
+		f.every = max(1, near/8)
+		f.within.Store(near - near/8)
+	}
+	if samples := entries >= sampleMin; samples != f.samples.Load() {
+		f.samples.Store(samples)
+	}
+	f.ticks.Store(ticks)
 }
 
-// near reports whether n went to the front of its list within 7/8 of
-// nearFront of the published ticks (or after they were published). No
-// lock.
-func (f *frontTicks) near(stamp uint64) bool {
+// nearFront reports whether an entry stamped at stamp went to the front
+// of its list within near - near/8 of the published ticks (or after they
+// were published). No lock.
+func (f *frontTicks) nearFront(stamp uint64) bool {
 	return int64(f.ticks.Load()-stamp) < int64(f.within.Load())
 }
 
 // tick counts an entry put at the front of a list and returns the new
 // count. The tick that ends the concurrent mode tells lock-free readers
-// at once (s.sampling): otherwise they would go on sampling until the
-// next replay, and a write finding no records replays nothing, so hits
-// made after the mode ended would be lost from the order. Lock held.
+// at once (s.sampling): otherwise they would go on leaving hits
+// unrecorded until the next replay, and a write finding no records
+// replays nothing, so hits made after the mode ended would be lost from
+// the order. Lock held.
 func (s *shard[K, V]) tick() uint64 {
 	s.ticks++
-	s.front.publish(s.ticks)
+	s.front.publish(s.ticks, s.index.live, s.sampleMin)
 	if s.ticks == s.lossyUntil {
 		s.sampling.Store(false)
 	}
@@ -295,8 +310,9 @@ func (s *shard[K, V]) lossy() bool {
 	return lossy
 }
 
-// sampleMinEntries is the capacity from which a shard's concurrent mode
-// samples (records one lookup in sampleEvery). Sampling saves list moves
+// sampleMinEntries is the number of stored entries (not weight) from
+// which a shard's concurrent mode samples (records one lookup in
+// sampleEvery), as of the last publication of its ticks (frontTicks). Sampling saves list moves
 // of entries that are cold in the CPU cache, 24 % of the CPU time of
 // parallel reads of a 100 000-entry cache; a smaller shard's lists stay
 // in the cache. And sampling delays promotions: in a shard of 64 entries
@@ -385,9 +401,9 @@ func (s *shard[K, V]) drainAll() {
 
 // drainStripe replays stripe i's records, oldest first, and clears its
 // dirty bit unless records arrived meanwhile. Lock held. A lossy replay
-// (the shard is read concurrently, and its stripes record one lookup in
-// sampleEvery) skips entries that went to the front of their list within
-// the last nearFront insertions and promotions: moving them would barely
+// (the shard is read concurrently) skips entries that went to the front
+// of their list within
+// the last front.near insertions and promotions: moving them would barely
 // change the order, and each move touches list elements that are cold in
 // the CPU cache. A record being written while it runs may be replayed as
 // the slot's previous node or skipped; either only changes the order
@@ -403,7 +419,7 @@ func (s *shard[K, V]) drainStripe(i uint64, lossy bool) {
 		case n == nil:
 		case n == s.missMark:
 			s.climb(false)
-		case lossy && s.ticks-n.stamp.Load() < s.nearFront:
+		case lossy && s.ticks-n.stamp.Load() < s.front.near:
 		default:
 			if s.promote(n) {
 				s.climb(true)
@@ -502,7 +518,7 @@ func (s *shard[K, V]) put(key K, h uint64, n *node[K, V], now int64, evs *evicti
 // concurrent use only if it is not already near the front (see
 // drainStripe). Lock held.
 func (s *shard[K, V]) touch(n *node[K, V]) {
-	if s.ticks < s.lossyUntil && s.ticks-n.stamp.Load() < s.nearFront {
+	if s.ticks < s.lossyUntil && s.ticks-n.stamp.Load() < s.front.near {
 		return
 	}
 	s.moveFront(n)
@@ -556,8 +572,6 @@ func (s *shard[K, V]) rescale() {
 	s.sketch.ensure(s.scale)
 	s.climber.sampleSize = 10 * s.scale
 	s.ghosts = newGhosts(s.scale)
-	s.nearFront = uint64(max(1, s.scale/16))
-	s.front.set(s.nearFront)
 }
 
 // admit moves a candidate leaving the window (unlinked) into the main
