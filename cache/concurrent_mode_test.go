@@ -14,6 +14,18 @@ import (
 // one P and one shard, so stripe 0 is the test goroutine's and stripe 1
 // is written by hand (readOnStripe1) as another goroutine's would be.
 
+// fullConcurrentShard returns a one-shard cache filled with keys 0 to
+// capacity-1 (0 the oldest) and its shard, forced into the concurrent
+// mode.
+func fullConcurrentShard(t *testing.T, capacity int) (*Cache[int, int], *shard[int, int]) {
+	c := newTestCache(t, Config[int, int]{Capacity: capacity, Shards: 1, CleanupInterval: -1})
+	for k := range capacity {
+		c.Set(k, k)
+	}
+	forceConcurrent(c.shards[0])
+	return c, c.shards[0]
+}
+
 // In the concurrent mode a write neither replays other readers' records
 // nor reads their stripes' counts for evidence: the code before read
 // every dirty stripe's counts (lines other CPUs write) inside the lock
@@ -23,12 +35,7 @@ import (
 func TestWritesInTheConcurrentModeLeaveTheStripesAlone(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	const capacity = 256
-	c := newTestCache(t, Config[int, int]{Capacity: capacity, Shards: 1, CleanupInterval: -1})
-	for k := range capacity {
-		c.Set(k, k)
-	}
-	s := c.shards[0]
-	forceConcurrent(s)
+	c, s := fullConcurrentShard(t, capacity)
 	st := &s.reads.stripes[1]
 	for k := 0; st.tail.Load() == st.head.Load(); k++ { // until a record is kept
 		require.Less(t, k, capacity, "no lookup of stripe 1 was recorded")
@@ -91,12 +98,7 @@ func TestConcurrentHitsNearTheFrontAreCountedNotRecorded(t *testing.T) {
 func TestWriteInTheConcurrentModeReplaysItsOwnStripe(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1)) // the test's P is stripe 0's
 	const capacity = 256
-	c := newTestCache(t, Config[int, int]{Capacity: capacity, Shards: 1, CleanupInterval: -1})
-	for k := range capacity {
-		c.Set(k, k)
-	}
-	s := c.shards[0]
-	forceConcurrent(s)
+	c, s := fullConcurrentShard(t, capacity)
 	st := &s.reads.stripes[0]
 	_, ok := c.Get(0) // the oldest entry: far from the front, recorded
 	require.True(t, ok)
