@@ -161,6 +161,25 @@ func (in *instance) Output() string {
 	return in.output.String()
 }
 
+// awaitLogRecord returns the first JSON log record of the output that
+// match accepts, waiting up to limit for the process's output to reach
+// the test (it is read on another goroutine), or nil.
+func (in *instance) awaitLogRecord(limit time.Duration, match func(rec map[string]any) bool) map[string]any {
+	deadline := time.Now().Add(limit)
+	for {
+		for line := range strings.Lines(in.Output()) {
+			var rec map[string]any
+			if json.Unmarshal([]byte(line), &rec) == nil && match(rec) {
+				return rec
+			}
+		}
+		if time.Now().After(deadline) {
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // Stop ends the process gracefully (SIGTERM) and waits for it.
 func (in *instance) Stop() {
 	select {
