@@ -70,7 +70,11 @@ func New[K comparable, V any](cfg Config[K, V]) (*Cache[K, V], error) {
 		if i < cfg.Capacity%cfg.Shards {
 			n++
 		}
-		c.shards[i] = newShard[K, V](c.seed, n, cfg.Admission, cfg.Weigher != nil)
+		s := newShard[K, V](c.seed, n, cfg.Admission, cfg.Weigher != nil)
+		// The cache samples once it holds about sampleMinEntries entries,
+		// counted by each shard from its share of the keys.
+		s.sampleMin = max(1, sampleMinEntries/cfg.Shards)
+		c.shards[i] = s
 	}
 	c.closeCtx, c.cancel = context.WithCancel(context.Background())
 	c.obs, err = newObserver(c)

@@ -185,12 +185,12 @@ func TestLargeShardSamplesInTheConcurrentMode(t *testing.T) {
 func TestNearFrontBoundHoldsBetweenPublications(t *testing.T) {
 	for _, entries := range []int{0, 15, 16, 100, 1000} {
 		var f frontTicks
-		f.publish(0, entries, sampleMinEntries)
+		f.publish(0, entries, entries, sampleMinEntries)
 		near := f.near
 		require.Equal(t, uint64(max(1, entries/16)), near)
 		takenNear := 0
 		for now := uint64(1); now < 20*near+100; now++ {
-			f.publish(now, entries, sampleMinEntries)
+			f.publish(now, entries, entries, sampleMinEntries)
 			for stamp := now - min(now, 2*near+2); stamp <= now; stamp++ {
 				if f.nearFront(stamp) {
 					require.Less(t, now-stamp, near, "entries %d: stamp %d taken for near at tick %d", entries, stamp, now)

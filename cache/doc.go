@@ -97,11 +97,12 @@
 // times within 16 replays of the shard (bound below). Once replays keep finding lookups made in other stripes
 // (other goroutines'), the shard counts as used concurrently until
 // capacity insertions and promotions pass without that, and the order
-// is kept approximately, as in Caffeine: in a shard holding 4 096 entries
+// is kept approximately, as in Caffeine: in a cache holding 4 096 entries
 // or more a stripe records one lookup in 8 and only counts the others, a
 // full stripe drops records, a write replays only its own P's stripe and
 // looks at no other, and entries already near the front of
-// their list (moved there within the last n/16 insertions and promotions, n its entries)
+// their list (moved there within the last 1/16 of capacity insertions
+// and promotions)
 // are left in place: readers do not record them, replays and writes do
 // not move them. The entries read most stay near the front, and a
 // hit costs an atomic addition on the reader's own cache line instead of
@@ -142,10 +143,11 @@
 //   - Lossy stripe: a stripe holds 16 records; while it is full (its
 //     reader found the lock taken), further hits are counted in Stats but
 //     not recorded. Hits are never lost from Stats.
-//   - Sampling (concurrent mode only, shards holding 4 096 entries or
-//     more, counted in entries, not weight, as of the last publication
-//     below; their lists no longer stay in the CPU cache: there it saves 24 % of
-//     the CPU time of parallel reads, while in a smaller shard it delayed
+//   - Sampling (concurrent mode only, in a cache holding 4 096 entries
+//     or more: each shard once it holds 4 096 divided by the shards,
+//     counted in entries, not weight, as of the last publication below;
+//     the lists then no longer stay in the CPU cache, and it saves 24 % of
+//     the CPU time of parallel reads, while in a smaller cache it delayed
 //     promotions enough to evict hot keys, docs/BENCHMARKS.md): each
 //     stripe records about one in
 //     8 lookups made on its P (hits, and with admission the misses the
@@ -157,9 +159,10 @@
 //     every 128 of its lookups, and a goroutine's writes replay its
 //     own stripe first, so its recorded hits reach the lists before its
 //     next write. The mode's end stops the sampling at once.
-//   - Near the front (concurrent mode only): with n the entries the
-//     shard held when the lock holder last published its ticks to
-//     readers (it does every n/128 ticks, at least every tick), a replay,
+//   - Near the front (concurrent mode only): with n the shard's capacity
+//     (for a weighted shard, whose capacity is a weight, the entries it
+//     held) when the lock holder last published its ticks to readers (it
+//     does every n/128 ticks, at least every tick), a replay,
 //     or a Set of an existing key, leaves in place an entry that went to
 //     the front of its list within the last n/16 ticks, and a reader does
 //     not record a hit on an entry that went there within 7/8 of n/16

@@ -17,7 +17,7 @@ import (
 // made before it (shard.drainBeforeWrite).
 // The buffer is lossy: a record finding its stripe full is dropped (it is
 // still counted for Stats); while several goroutines use a shard, hits on
-// entries near the front are not recorded, in a shard of sampleMinEntries
+// entries near the front are not recorded, in a cache of sampleMinEntries
 // entries or more a stripe records about one lookup in sampleEvery,
 // chosen pseudo-randomly (see sampledOut), and a write replays only its
 // own P's stripe (shard.drainBeforeWrite); and otherwise,

@@ -23,8 +23,8 @@ type shard[K comparable, V any] struct {
 	reads     readBuffer[K, V]
 	admission bool
 	// sampling mirrors concurrent's answer for lock-free readers: while it
-	// is set, readers leave entries near the front unrecorded and, in a
-	// shard of sampleMinEntries entries or more (front.samples), stripes
+	// is set, readers leave entries near the front unrecorded and, once
+	// the shard holds its share of sampleMinEntries (front.samples), stripes
 	// record one lookup in sampleEvery. It is stored only when the answer
 	// changes, which is rare.
 	sampling atomic.Bool
@@ -61,7 +61,9 @@ type shard[K comparable, V any] struct {
 	// front a node can be; front.near is the distance under which the
 	// concurrent mode leaves an entry where it is (see drainStripe).
 	ticks uint64
-	// sampleMin is sampleMinEntries (tests lower it to force sampling).
+	// sampleMin is the entries from which the shard samples in the
+	// concurrent mode: its share of sampleMinEntries (New sets it; tests
+	// lower it to force sampling). Read under the lock only.
 	sampleMin int
 	// lossyUntil: replays are lossy while ticks < lossyUntil (see
 	// concurrent). evidence has bit 0 set if the newest replay found
@@ -94,7 +96,7 @@ func newShard[K comparable, V any](seed keySeed[K], capacity int, admission, wei
 	s.reads = newReadBuffer[K, V]()
 	s.seen = make([]uint64, len(s.reads.stripes))
 	s.missMark = &node[K, V]{}
-	s.front.publish(0, 0, s.sampleMin)
+	s.front.publish(0, s.nearSpan(), 0, s.sampleMin)
 	s.window = newSegment[K, V]()
 	s.windowCap = capacity
 	if admission {
@@ -220,7 +222,7 @@ func (s *shard[K, V]) drainStripes(bits uint64) {
 // insertions and promotions pass without that evidence, and replaying
 // every hit would cost more than the lock-free lookup saved (a promotion
 // writes the links of three nodes, which are cold in the CPU cache):
-// readers leave entries near the front unrecorded and, in a shard of
+// readers leave entries near the front unrecorded and, in a cache of
 // sampleMinEntries entries or more, stripes record one lookup in
 // sampleEvery (readers see the answer in s.sampling), replays skip
 // entries near the front (see drainStripe), and a write replays only its
@@ -247,27 +249,29 @@ type frontTicks struct {
 	_       [cacheLine]byte
 	ticks   atomic.Uint64
 	within  atomic.Uint64 // near - near/8
-	samples atomic.Bool   // the shard held sampleMin entries or more
+	samples atomic.Bool   // the shard held shard.sampleMin entries or more
 	_       [cacheLine - 17]byte
 	// near is the distance in ticks from the front under which the
-	// concurrent mode leaves an entry in place: 1/16 of the entries
-	// stored at the last publication. every is how many ticks pass
+	// concurrent mode leaves an entry in place: 1/16 of the shard's
+	// capacity in entries (see nearSpan) at the last publication. every is how many ticks pass
 	// between publications (near/8), and last the ticks last published.
 	// Only the lock holder uses them.
 	near, every, last uint64
 }
 
-// publish tells readers the ticks, and resizes near for the entries
-// stored, if every ticks passed since the last publication. A reader
+// publish tells readers the ticks, resizes near for span (the shard's
+// capacity, or for a weighted shard, whose capacity is a weight, its
+// entries) and decides whether the shard samples from its entries, if
+// every ticks passed since the last publication. A reader
 // then sees ticks at most every-1 behind, so an entry it finds within
 // near - near/8 of them is within near of the front (see hit). Lock
 // held.
-func (f *frontTicks) publish(ticks uint64, entries, sampleMin int) {
+func (f *frontTicks) publish(ticks uint64, span, entries, sampleMin int) {
 	if ticks-f.last < f.every {
 		return
 	}
 	f.last = ticks
-	if near := uint64(max(1, entries/16)); near != f.near {
+	if near := uint64(max(1, span/16)); near != f.near {
 		f.near = near
 		f.every = max(1, near/8)
 		f.within.Store(near - near/8)
@@ -293,11 +297,22 @@ func (f *frontTicks) nearFront(stamp uint64) bool {
 // the order. Lock held.
 func (s *shard[K, V]) tick() uint64 {
 	s.ticks++
-	s.front.publish(s.ticks, s.index.live, s.sampleMin)
+	s.front.publish(s.ticks, s.nearSpan(), s.index.live, s.sampleMin)
 	if s.ticks == s.lossyUntil {
 		s.sampling.Store(false)
 	}
 	return s.ticks
+}
+
+// nearSpan is the number of entries the near-front distance is 1/16 of:
+// the capacity, or for a weighted shard, whose capacity is a weight, the
+// entries it holds (a weighted shard of 64 entries of weight 1 024 had
+// taken all of them for near the front). Lock held.
+func (s *shard[K, V]) nearSpan() int {
+	if s.weighted {
+		return s.index.live
+	}
+	return s.capacity
 }
 
 // lossy reports whether the shard counts as used concurrently, and
@@ -311,11 +326,13 @@ func (s *shard[K, V]) lossy() bool {
 }
 
 // sampleMinEntries is the number of stored entries (not weight) from
-// which a shard's concurrent mode samples (records one lookup in
-// sampleEvery), as of the last publication of its ticks (frontTicks). Sampling saves list moves
+// which a cache's concurrent mode samples (records one lookup in
+// sampleEvery): each shard samples once it holds its share
+// (sampleMinEntries divided by the shards, shard.sampleMin), as of the
+// last publication of its ticks (frontTicks). Sampling saves list moves
 // of entries that are cold in the CPU cache, 24 % of the CPU time of
-// parallel reads of a 100 000-entry cache; a smaller shard's lists stay
-// in the cache. And sampling delays promotions: in a shard of 64 entries
+// parallel reads of a 100 000-entry cache; a smaller cache's lists stay
+// in the CPU cache. And sampling delays promotions: in a shard of 64 entries
 // with one insertion per read, 4 hot keys read at random were evicted
 // 406 times in 20 000 reads with sampling, 4 without (an LRU: 3).
 const sampleMinEntries = 4096
