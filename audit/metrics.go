@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/keel-go/keel/internal/otelglobal"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -121,6 +122,6 @@ func (in *instruments) logged(ctx context.Context, start time.Time, err error) {
 
 func (in *instruments) unregister() {
 	if in.reg != nil {
-		_ = in.reg.Unregister()
+		_ = otelglobal.Unregister(in.reg)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/keel-go/keel/internal/otelglobal"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -76,7 +77,7 @@ func (in *instruments) close() error {
 	if in.reg == nil {
 		return nil
 	}
-	return in.reg.Unregister()
+	return otelglobal.Unregister(in.reg)
 }
 
 func result(err error) string {

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"sync/atomic"
 
+	"github.com/keel-go/keel/internal/otelglobal"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -122,7 +123,7 @@ func (in *instruments) unregisterWhenCollected(owner *Breaker) {
 	if in == nil {
 		return
 	}
-	runtime.AddCleanup(owner, func(r metric.Registration) { _ = r.Unregister() }, in.registration)
+	runtime.AddCleanup(owner, func(r metric.Registration) { _ = otelglobal.Unregister(r) }, in.registration)
 }
 
 func (in *instruments) outcome(o Outcome) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/keel-go/keel/internal/otelglobal"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -149,6 +150,6 @@ func (o *observer) recordLoad(ctx context.Context, result string, refresh bool, 
 // close unregisters the metric callback.
 func (o *observer) close() {
 	if o.registration != nil {
-		_ = o.registration.Unregister()
+		_ = otelglobal.Unregister(o.registration)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"sync/atomic"
 
+	"github.com/keel-go/keel/internal/otelglobal"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -76,7 +77,7 @@ func unregisterWhenCollected[T any](in *instruments, owner *Policy[T]) {
 	if in == nil {
 		return
 	}
-	runtime.AddCleanup(owner, func(r metric.Registration) { _ = r.Unregister() }, in.registration)
+	runtime.AddCleanup(owner, func(r metric.Registration) { _ = otelglobal.Unregister(r) }, in.registration)
 }
 
 func (in *instruments) count(outcome int) {

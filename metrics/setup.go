@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/keel-go/keel/internal/otelglobal"
 	runtimemetrics "go.opentelemetry.io/contrib/instrumentation/runtime"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -219,7 +220,7 @@ func Setup(ctx context.Context, cfg Config) (*Telemetry, error) {
 		}
 	}
 	if !cfg.DisableGlobal {
-		otel.SetMeterProvider(mp)
+		otelglobal.SetMeterProvider(mp)
 		otel.SetTracerProvider(tp)
 		otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(
 			propagation.TraceContext{}, propagation.Baggage{}))

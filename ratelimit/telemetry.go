@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/keel-go/keel/internal/otelglobal"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -111,7 +112,7 @@ func register[T any](t *telemetry, owner *T, cb metric.Callback, instruments ...
 		return err
 	}
 	t.reg = reg
-	t.cleanup = runtime.AddCleanup(owner, func(r metric.Registration) { _ = r.Unregister() }, reg)
+	t.cleanup = runtime.AddCleanup(owner, func(r metric.Registration) { _ = otelglobal.Unregister(r) }, reg)
 	return nil
 }
 
@@ -121,7 +122,7 @@ func (t *telemetry) close() error {
 		return nil
 	}
 	t.cleanup.Stop()
-	err := t.reg.Unregister()
+	err := otelglobal.Unregister(t.reg)
 	t.reg = nil
 	return err
 }

@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"sync/atomic"
 
+	"github.com/keel-go/keel/internal/otelglobal"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -148,7 +149,7 @@ func registerMetrics(mp metric.MeterProvider, name string, c *counters) (metric.
 
 // unregisterWhenCollected removes the callback once owner is garbage.
 func unregisterWhenCollected(owner *Middleware, reg metric.Registration) {
-	runtime.AddCleanup(owner, func(r metric.Registration) { _ = r.Unregister() }, reg)
+	runtime.AddCleanup(owner, func(r metric.Registration) { _ = otelglobal.Unregister(r) }, reg)
 }
 
 // Stats is a snapshot of a Middleware's counters since New.

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/keel-go/keel/internal/otelglobal"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/metric/noop"
 
@@ -83,7 +84,7 @@ func (m *Middleware) Close() error {
 	m.mu.Unlock()
 	_ = m.store.Close()
 	m.pending.Wait()
-	_ = m.reg.Unregister()
+	_ = otelglobal.Unregister(m.reg)
 	return nil
 }
 

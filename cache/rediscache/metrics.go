@@ -3,6 +3,7 @@ package rediscache
 import (
 	"context"
 
+	"github.com/keel-go/keel/internal/otelglobal"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -76,6 +77,6 @@ func (o *observer) redisError(op string) {
 
 func (o *observer) close() {
 	if o.registration != nil {
-		_ = o.registration.Unregister()
+		_ = otelglobal.Unregister(o.registration)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/keel-go/keel/internal/otelglobal"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -177,7 +178,7 @@ func (e *Evaluator) Close() error {
 	e.once.Do(func() {
 		e.cancel()
 		<-e.done
-		err = e.reg.Unregister()
+		err = otelglobal.Unregister(e.reg)
 	})
 	return err
 }

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/keel-go/keel/internal/otelglobal"
 	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -82,7 +83,7 @@ func (d *Dashboard) Close() error {
 	d.once.Do(func() {
 		close(d.stop)
 		if d.exported != nil {
-			_ = d.exported.Unregister()
+			_ = otelglobal.Unregister(d.exported)
 		}
 	})
 	<-d.done

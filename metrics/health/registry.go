@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/keel-go/keel/internal/otelglobal"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -132,7 +133,7 @@ func New(cfg Config) (*Registry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("health: keel.health.check.status: %w", err)
 	}
-	r.cleanup = runtime.AddCleanup(r, func(reg metric.Registration) { _ = reg.Unregister() }, r.reg)
+	r.cleanup = runtime.AddCleanup(r, func(reg metric.Registration) { _ = otelglobal.Unregister(reg) }, r.reg)
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	return r, nil
 }
@@ -231,7 +232,7 @@ func (r *Registry) Close() error {
 	r.cancel()
 	r.wg.Wait()
 	r.cleanup.Stop()
-	return r.reg.Unregister()
+	return otelglobal.Unregister(r.reg)
 }
 
 func (r *Registry) loop(e *entry) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/keel-go/keel/internal/otelglobal"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -20,7 +21,7 @@ type poolObserver struct {
 
 func (p *poolObserver) close() error {
 	var err error
-	p.once.Do(func() { err = p.reg.Unregister() })
+	p.once.Do(func() { err = otelglobal.Unregister(p.reg) })
 	return err
 }
 

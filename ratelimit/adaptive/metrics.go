@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"sync/atomic"
 
+	"github.com/keel-go/keel/internal/otelglobal"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -80,5 +81,5 @@ func registerMetrics(cfg Config, c *counters) (metric.Registration, error) {
 
 // unregisterWhenCollected removes the callback once owner is garbage.
 func unregisterWhenCollected(owner *Limiter, reg metric.Registration) {
-	runtime.AddCleanup(owner, func(r metric.Registration) { _ = r.Unregister() }, reg)
+	runtime.AddCleanup(owner, func(r metric.Registration) { _ = otelglobal.Unregister(r) }, reg)
 }

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/keel-go/keel/internal/otelglobal"
 	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -244,7 +245,7 @@ func (l *Limiter) instrument(mp metric.MeterProvider) error {
 	if err != nil {
 		return err
 	}
-	l.cleanup = runtime.AddCleanup(l, func(r metric.Registration) { _ = r.Unregister() }, l.reg)
+	l.cleanup = runtime.AddCleanup(l, func(r metric.Registration) { _ = otelglobal.Unregister(r) }, l.reg)
 	return nil
 }
 
@@ -387,7 +388,7 @@ func (l *Limiter) Close() error {
 	var err error
 	l.once.Do(func() {
 		l.cleanup.Stop()
-		err = l.reg.Unregister()
+		err = otelglobal.Unregister(l.reg)
 		if l.local != nil {
 			l.local.close()
 		}
