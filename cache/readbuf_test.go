@@ -94,24 +94,31 @@ func TestOneGoroutineEvictsExactlyLikeGolangLRU(t *testing.T) {
 	assert.Positive(t, misses)
 }
 
+// lruOfThree returns a one-shard LRU of capacity 3 holding 1, 2 and 3
+// (1 the oldest), and the keys it evicts from then on, in order.
+func lruOfThree(t *testing.T) (*Cache[int, int], *[]int) {
+	evicted := new([]int)
+	c := newTestCache(t, Config[int, int]{Capacity: 3, Shards: 1, CleanupInterval: -1,
+		OnEvict: func(k, _ int, _ EvictionReason) { *evicted = append(*evicted, k) }})
+	c.Set(1, 1)
+	c.Set(2, 2)
+	c.Set(3, 3)
+	return c, evicted
+}
+
 // TestOneGoroutineWritingFromAnotherCallSiteStaysExact: the reads wait in
 // the reader's stripe; a write from any other call site (another stripe)
 // still replays them before it changes the lists.
 func TestOneGoroutineWritingFromAnotherCallSiteStaysExact(t *testing.T) {
 	for depth := range 24 {
-		var evicted []int
-		c := newTestCache(t, Config[int, int]{Capacity: 3, Shards: 1, CleanupInterval: -1,
-			OnEvict: func(k, _ int, _ EvictionReason) { evicted = append(evicted, k) }})
-		c.Set(1, 1)
-		c.Set(2, 2)
-		c.Set(3, 3)
+		c, evicted := lruOfThree(t)
 		for _, k := range []int{1, 2} {
 			_, ok := c.Get(k)
 			require.True(t, ok)
 		}
 		// Reads of 1 then 2: 3 is the least recently used.
 		setThroughFrames(c, 4, depth)
-		assert.Equal(t, []int{3}, evicted, "written %d frames deeper than the reads", depth)
+		assert.Equal(t, []int{3}, *evicted, "written %d frames deeper than the reads", depth)
 	}
 }
 

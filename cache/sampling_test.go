@@ -129,12 +129,7 @@ func TestSampleIsOneInEightAtEveryPhase(t *testing.T) {
 // until the next replay, and golang-lru's victim (6) was kept.
 func TestSamplingEndsWithTheConcurrentMode(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	var evicted []int
-	c := newTestCache(t, Config[int, int]{Capacity: 3, Shards: 1, CleanupInterval: -1,
-		OnEvict: func(k, _ int, _ EvictionReason) { evicted = append(evicted, k) }})
-	c.Set(1, 1)
-	c.Set(2, 2)
-	c.Set(3, 3)
+	c, evicted := lruOfThree(t)
 	s := c.shards[0]
 	s.mu.Lock()
 	// The mode, for capacity ticks, with no evidence left to renew it
@@ -151,11 +146,11 @@ func TestSamplingEndsWithTheConcurrentMode(t *testing.T) {
 	require.GreaterOrEqual(t, s.ticks, until, "the concurrent mode ended")
 	s.mu.Unlock()
 	assert.False(t, s.sampling.Load(), "readers stop sampling when the mode ends")
-	evicted = nil
+	*evicted = nil
 	c.Get(4)
 	c.Get(5)    // order, oldest first: 6, 4, 5
 	c.Set(7, 7) // golang-lru evicts 6
-	assert.Equal(t, []int{6}, evicted)
+	assert.Equal(t, []int{6}, *evicted)
 }
 
 // Every lookup is counted once in Stats, sampled or not, repeats included.
