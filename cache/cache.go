@@ -115,7 +115,9 @@ func (c *Cache[K, V]) Get(key K) (V, bool) {
 		}
 		if n.missing == nil {
 			if c.cfg.ExpireAfterAccess {
-				n.slide(t)
+				// From the OS clock: t may run ahead of the true time
+				// (clock.go), which would stretch the entry's life.
+				n.slide(c.now())
 			}
 			s.hit(n)
 			return loadValue(c.valueKind, n), true

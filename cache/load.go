@@ -70,7 +70,7 @@ func (c *Cache[K, V]) GetOrLoad(ctx context.Context, key K, loader func(ctx cont
 	if n := s.index.get(key, h); n != nil {
 		if live, t := c.clock.liveAt(n.expires.Load()); live && !c.refreshDue(n, t) {
 			if c.cfg.ExpireAfterAccess {
-				n.slide(t)
+				n.slide(c.now()) // not t: see Get
 			}
 			s.hit(n)
 			if n.missing != nil {
