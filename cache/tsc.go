@@ -164,7 +164,7 @@ func tscRate(ticks0 uint64, nanos0 int64, ticks1 uint64, nanos1 int64) (rate, wi
 	}
 	rate += rate/tscRateMargin + 1
 	const (
-		slowest = 10 << 32       // ns per tick at 100 MHz, times 2^32
+		slowest = 10 << 32        // ns per tick at 100 MHz, times 2^32
 		fastest = (1 << 32) / 100 // at 100 GHz
 	)
 	if rate > slowest || rate < fastest {
