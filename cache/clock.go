@@ -42,12 +42,17 @@ type clock struct {
 	// The anchor, written under a sequence lock: seq is odd while a
 	// writer changes the fields, and a reader that sees seq change
 	// discards what it read. rate is 0 until the counter is calibrated,
-	// which makes every tick count fall outside the window.
+	// which makes every tick count fall outside the window. Every lookup
+	// reads these five words and a new anchor writes them once per
+	// tscWindow, so they have cache lines of their own: a neighbour
+	// written often would make every lookup's read a miss.
+	_           [cacheLine]byte
 	seq         atomic.Uint64
 	anchorNanos atomic.Int64  // the clock's reading, taken after anchorTicks
 	anchorTicks atomic.Uint64 // the counter's reading
 	rate        atomic.Uint64 // nanoseconds per tick, times 2^32 (tscRate)
 	window      atomic.Uint64 // ticks an anchor serves for
+	_           [cacheLine - 40]byte
 }
 
 func newClock() *clock {
