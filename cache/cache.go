@@ -96,8 +96,20 @@ func (c *Cache[K, V]) shardFor(key K) (*shard[K, V], uint64) {
 	return c.shards[((h>>32)*c.nShards)>>32], h
 }
 
-// now reads the cache's clock (lookups use c.clock.liveAt, which reads it
-// only for entries that expire).
+// liveAt reports whether n is live now, for a lookup, and the time it
+// decided by. With ExpireAfterAccess it reads the OS clock: a hit slides
+// the entry from that time, which must be the clock's.
+func (c *Cache[K, V]) liveAt(n *node[K, V]) (bool, int64) {
+	expires := n.expires.Load()
+	if c.cfg.ExpireAfterAccess && expires != 0 {
+		t := c.now()
+		return t < expires, t
+	}
+	return c.clock.liveAt(expires)
+}
+
+// now reads the OS clock (lookups use c.liveAt, which reads a time only
+// for entries that expire, and may read the time-stamp counter).
 func (c *Cache[K, V]) now() int64 { return c.clock.precise() }
 
 // Get returns the live value for key. Expired entries, stale entries kept
@@ -107,7 +119,7 @@ func (c *Cache[K, V]) now() int64 { return c.clock.precise() }
 func (c *Cache[K, V]) Get(key K) (V, bool) {
 	s, h := c.shardFor(key)
 	if n := s.index.get(key, h); n != nil {
-		live, t := c.clock.liveAt(n.expires.Load())
+		live, t := c.liveAt(n)
 		if !live {
 			c.expireOnRead(s, key, h, n, t)
 			var zero V
@@ -115,9 +127,7 @@ func (c *Cache[K, V]) Get(key K) (V, bool) {
 		}
 		if n.missing == nil {
 			if c.cfg.ExpireAfterAccess {
-				// From the OS clock: t may run ahead of the true time
-				// (clock.go), which would stretch the entry's life.
-				n.slide(c.now())
+				n.slide(t)
 			}
 			s.hit(n)
 			return loadValue(c.valueKind, n), true

@@ -68,9 +68,9 @@ func (c *Cache[K, V]) GetOrLoad(ctx context.Context, key K, loader func(ctx cont
 	s, h := c.shardFor(key)
 	// The common case, a live entry not due a refresh, takes no lock.
 	if n := s.index.get(key, h); n != nil {
-		if live, t := c.clock.liveAt(n.expires.Load()); live && !c.refreshDue(n, t) {
+		if live, t := c.liveAt(n); live && !c.refreshDue(n, t) {
 			if c.cfg.ExpireAfterAccess {
-				n.slide(c.now()) // not t: see Get
+				n.slide(t)
 			}
 			s.hit(n)
 			if n.missing != nil {

@@ -12,42 +12,47 @@ import (
 // fence that stalls the lookup's memory loads behind it) cost about half
 // of a parallel hit. Where the CPU's time-stamp counter is usable (see
 // tscUsable) a lookup reads the counter instead and converts ticks to
-// nanoseconds from an anchor its clock took (clock.go). The rules that
-// keep this from serving an expired entry:
+// nanoseconds from an anchor its clock took (clock.go). It trusts that
+// time only to say an entry is live, and only when the entry expires
+// more than tscGuard later; every other lookup decides by the OS clock.
+// So the counter changes no decision as long as converted time lags the
+// OS clock by less than tscGuard, which these rules keep far from:
 //
-//   - The rate, nanoseconds per tick, is measured once per process
-//     between two pairs of readings at least tscCalibrationSpan apart, and
-//     raised by 1/tscRateMargin: more than the OS's own correction of its
-//     clock's rate can change it (NTP slews by at most 500 ppm), so
-//     converted ticks run ahead of the clock, never behind.
-//   - An anchor pairs the clock's reading with the counter's reading taken
-//     just before it, so the anchor's time is at or after the true time
-//     of its tick count; a pair whose two counter readings lie more than
-//     window/tscBracketDivisor apart (the goroutine was descheduled
-//     between them) is not used.
-//   - An anchor serves for tscWindow (in ticks); ticks before the anchor
-//     (another CPU's counter behind this one's) never match it.
-//   - A lookup adds tscReorderPad, for the counter read the CPU ran
-//     before the instructions ahead of it had finished.
-//   - Each new anchor is checked against the previous one (tscCheck): if
-//     the counter ran slower than the rate says, converted ticks fell
-//     behind the clock, and the counter is turned off for the process.
-//   - A clock made in a synctest bubble (whose fake time the counter does
-//     not follow) reads the OS clock always (timeMoves).
-//
-// So a lookup's time is at or after the true time and at most
-// tscEarlyBound after it: an entry may read as absent that much before
-// its expiry, never after it.
+//   - The rate, nanoseconds per tick, is measured once per process over two
+//     consecutive spans of tscCalibrationSpan to tscCalibrationMaxSpan
+//     that agree within 1 % (a span in which the machine was suspended,
+//     and the OS clock stood while the counter ran, disagrees).
+//   - An anchor serves for tscWindow (in ticks) and pairs a clock reading
+//     with the middle of two counter readings at most
+//     window/tscBracketDivisor apart (the goroutine was not descheduled
+//     between them); ticks before the anchor (another CPU's counter
+//     behind this one's) never match it.
+//   - So within a window converted time strays from the clock's by the
+//     rate's error over a window: the calibration's 1 % plus the OS's own
+//     corrections of its clock's rate (NTP daemons slew it by up to 10 %,
+//     chrony's ADJ_TICK), about 110 µs, and half a bracket (1 µs). The lag
+//     would reach tscGuard only if the counter ran at under a third of
+//     the calibrated rate.
+//   - Each new anchor is checked against the clock's last (tscCheck): a
+//     clock that went backwards (fake time: a synctest bubble starts in
+//     2000) or ran ahead of the counter by more than a quarter (fake
+//     time jumping, or a counter that changed its rate) turns the counter
+//     off for that clock; the third counter found behind turns it off for
+//     the process, as does the kernel leaving the counter as its clock
+//     source (checked once a second).
+//   - A clock made in a synctest bubble, or anchored first in one, never
+//     uses the counter (timeMoves).
 const (
-	tscCalibrationSpan = 10 * time.Millisecond
-	tscRateMargin      = 512 // the rate is raised by 1/tscRateMargin (about 2000 ppm)
-	tscWindow          = time.Millisecond
-	tscBracketDivisor  = 512 // a pair's counter readings lie at most tscWindow/tscBracketDivisor apart (about 2 µs)
-	tscReorderPad      = time.Microsecond
-	// tscEarlyBound bounds how far a lookup's time runs ahead of the
-	// true time: the pair's bracket (2 µs), the rate margin over a
-	// window (2 µs), the pad (1 µs), with room to spare.
-	tscEarlyBound = 10 * time.Microsecond
+	tscGuard              = 2 * time.Millisecond
+	tscWindow             = time.Millisecond
+	tscBracketDivisor     = 512 // a pair's counter readings lie at most tscWindow/tscBracketDivisor apart (about 2 µs)
+	tscCalibrationSpan    = 10 * time.Millisecond
+	tscCalibrationMaxSpan = time.Second
+	tscRateAgreement      = 100 // two spans' rates agree within 1/tscRateAgreement
+	tscBehindTolerance    = 4   // a counter behind the clock by more than 1/tscBehindTolerance of the time between anchors is off
+	tscMaxMismatches      = 3   // counters found behind before the process stops using it
+	tscMaxAttempts        = 20  // calibration spans that may fail before the process stops trying
+	tscSourceRecheck      = time.Second
 	// tscPairTicks bounds a calibration pair's two counter readings
 	// before the rate is known: 10 µs at 1 GHz.
 	tscPairTicks = 10_000
@@ -57,137 +62,213 @@ const (
 // clock's base is converted to it).
 var tscBase = time.Now()
 
-// tsc is the process's calibration of the counter against the OS clock.
-var tsc struct {
-	mu sync.Mutex
-	// first is the first pair of readings: ticks (the middle of two
-	// counter readings) and nanoseconds since tscBase. Set once, under
-	// mu, before firstSet.
-	firstTicks uint64
-	firstNanos int64
-	firstSet   atomic.Bool
-	// rate (nanoseconds per tick times 2^32, margin included) is 0 until
-	// calibrated; window (ticks per tscWindow) is stored before it.
-	rate     atomic.Uint64
-	window   atomic.Uint64
-	disabled atomic.Bool
+// tscState is where the process's calibration of the counter stands.
+type tscState int
+
+const (
+	tscPending tscState = iota // not calibrated yet: lookups read the OS clock
+	tscReady                   // calibrated
+	tscOff                     // not to be used again in this process
+)
+
+// tscCalibrator measures the counter's rate against the OS clock, once
+// per process (tsc), from the pairs of readings lookups offer.
+type tscCalibrator struct {
+	// rate (nanoseconds per tick times 2^32) is 0 until calibrated;
+	// window (ticks per tscWindow) is stored before it.
+	rate       atomic.Uint64
+	window     atomic.Uint64
+	disabled   atomic.Bool
+	mismatches atomic.Int32
+	// sourceChecked is when (nanoseconds since tscBase) the kernel's
+	// clock source was last checked.
+	sourceChecked atomic.Int64
+	stillSource   func() bool
+
+	mu       sync.Mutex // TryLock only: a lookup never waits for it
+	stage    int        // pairs held: 0, 1 (first), 2 (first, second and the first span's rate)
+	first    tscPoint
+	second   tscPoint
+	rate1    uint64
+	attempts int
 }
 
-// tscStart takes the calibration's first pair, once per process.
-var tscStart = sync.OnceFunc(func() {
-	if ticks, nanos, ok := tscPair(); ok {
-		tsc.mu.Lock()
-		tsc.firstTicks, tsc.firstNanos = ticks, nanos
-		tsc.mu.Unlock()
-		tsc.firstSet.Store(true)
-	}
-})
+// tscPoint is a pair of readings: the counter's and the clock's, in
+// nanoseconds since tscBase.
+type tscPoint struct {
+	ticks uint64
+	nanos int64
+}
 
-// tscPair reads the counter, the clock and the counter again, and returns
-// the middle of the counter readings with the clock's reading (since
-// tscBase), if the two counter readings lie close together.
-func tscPair() (uint64, int64, bool) {
-	for range 10 {
-		before := readTicks()
-		nanos := int64(time.Since(tscBase))
-		after := readTicks()
-		if after-before < tscPairTicks {
-			return before + (after-before)/2, nanos, true
+var tsc = &tscCalibrator{stillSource: tscStillSource}
+
+func (c *tscCalibrator) state() tscState {
+	switch {
+	case c.disabled.Load():
+		return tscOff
+	case c.rate.Load() != 0:
+		return tscReady
+	}
+	return tscPending
+}
+
+// offer hands the calibrator a pair of readings (counter before and
+// after, clock between them, in nanoseconds since tscBase) and returns the
+// rate and window once calibrated.
+func (c *tscCalibrator) offer(before, after uint64, nanos int64) (rate, window uint64, state tscState) {
+	if c.disabled.Load() {
+		return 0, 0, tscOff
+	}
+	if rate := c.rate.Load(); rate != 0 {
+		if checked := c.sourceChecked.Load(); nanos-checked >= int64(tscSourceRecheck) &&
+			c.sourceChecked.CompareAndSwap(checked, nanos) && !c.stillSource() {
+			c.disabled.Store(true)
+			return 0, 0, tscOff
+		}
+		return rate, c.window.Load(), tscReady
+	}
+	if after < before || after-before >= tscPairTicks || !c.mu.TryLock() {
+		return 0, 0, c.state()
+	}
+	defer c.mu.Unlock()
+	if c.rate.Load() == 0 && !c.disabled.Load() {
+		c.advance(tscPoint{before + (after-before)/2, nanos})
+	}
+	return c.rate.Load(), c.window.Load(), c.state()
+}
+
+// advance takes a pair into the calibration. Lock held.
+func (c *tscCalibrator) advance(p tscPoint) {
+	restart := func() {
+		c.first, c.stage = p, 1
+		if c.attempts++; c.attempts >= tscMaxAttempts {
+			c.disabled.Store(true)
 		}
 	}
-	return 0, 0, false
-}
-
-// timeMoves reports whether the clock advances while the caller runs: not
-// in a synctest bubble, whose fake clock stands still until every
-// goroutine in it blocks. Outside one it returns at the first reading
-// that differs (nanoseconds); in one it gives up after about 10^5 ticks
-// (tens of microseconds).
-func timeMoves() bool {
-	start := time.Now()
-	from := readTicks()
-	for readTicks()-from < 100_000 {
-		if time.Since(start) != 0 {
-			tscStart()
-			return true
+	switch c.stage {
+	case 0:
+		c.first, c.stage = p, 1
+	case 1:
+		span := p.nanos - c.first.nanos
+		if span < int64(tscCalibrationSpan) {
+			return
 		}
-	}
-	return false
-}
-
-// tscCalibrated returns the counter's rate (nanoseconds per tick times
-// 2^32) and the window in ticks, calibrating them first if the caller's
-// pair of readings (counter before and after, clock in nanoseconds since
-// tscBase between them) lies tscCalibrationSpan or more after the first
-// pair. ok is false until then, and after the counter was turned off.
-func tscCalibrated(before, after uint64, nanos int64) (rate, window uint64, ok bool) {
-	if tsc.disabled.Load() {
-		return 0, 0, false
-	}
-	if rate := tsc.rate.Load(); rate != 0 {
-		return rate, tsc.window.Load(), true
-	}
-	// firstNanos is read without the lock once firstSet is seen (it was
-	// written before), so lookups before the span ends take no lock.
-	if !tsc.firstSet.Load() || after-before >= tscPairTicks || nanos-tsc.firstNanos < int64(tscCalibrationSpan) {
-		return 0, 0, false
-	}
-	tsc.mu.Lock()
-	defer tsc.mu.Unlock()
-	if tsc.rate.Load() == 0 && !tsc.disabled.Load() {
-		rate, window, ok := tscRate(tsc.firstTicks, tsc.firstNanos, before+(after-before)/2, nanos)
-		if !ok {
-			tsc.disabled.Store(true)
-			return 0, 0, false
+		rate, ok := tscRate(c.first, p)
+		if !ok || span > int64(tscCalibrationMaxSpan) {
+			restart()
+			return
 		}
-		tsc.window.Store(window)
-		tsc.rate.Store(rate)
+		c.second, c.rate1, c.stage = p, rate, 2
+	case 2:
+		span := p.nanos - c.second.nanos
+		if span < int64(tscCalibrationSpan) {
+			return
+		}
+		rate, ok := tscRate(c.second, p)
+		if !ok || span > int64(tscCalibrationMaxSpan) {
+			restart()
+			return
+		}
+		if diff := max(rate, c.rate1) - min(rate, c.rate1); diff > c.rate1/tscRateAgreement {
+			// Slide: the second span becomes the first.
+			c.first, c.second, c.rate1 = c.second, p, rate
+			if c.attempts++; c.attempts >= tscMaxAttempts {
+				c.disabled.Store(true)
+			}
+			return
+		}
+		overall, _ := tscRate(c.first, p)
+		c.window.Store(tscWindowTicks(overall))
+		c.rate.Store(overall)
 	}
-	return tsc.rate.Load(), tsc.window.Load(), !tsc.disabled.Load()
 }
 
-// tscRate computes the rate from two pairs of readings (ticks,
-// nanoseconds), raised by 1/tscRateMargin, and the window in ticks. It
-// refuses a counter that went backwards or whose frequency lies outside
-// 100 MHz to 100 GHz.
-func tscRate(ticks0 uint64, nanos0 int64, ticks1 uint64, nanos1 int64) (rate, window uint64, ok bool) {
-	if ticks1 <= ticks0 || nanos1 <= nanos0 {
-		return 0, 0, false
+// mismatch counts a counter found behind the clock, and stops the process
+// using it at the tscMaxMismatches-th.
+func (c *tscCalibrator) mismatch() {
+	if c.mismatches.Add(1) >= tscMaxMismatches {
+		c.disabled.Store(true)
 	}
-	dTicks, dNanos := ticks1-ticks0, uint64(nanos1-nanos0)
+}
+
+// tscRate is the rate between two pairs of readings, nanoseconds per tick
+// times 2^32, rounded down. It refuses a counter or clock that went
+// backwards or stood still, and a frequency outside 100 MHz to 100 GHz.
+func tscRate(from, to tscPoint) (uint64, bool) {
+	if to.ticks <= from.ticks || to.nanos <= from.nanos {
+		return 0, false
+	}
+	dTicks, dNanos := to.ticks-from.ticks, uint64(to.nanos-from.nanos)
 	if dNanos>>32 >= dTicks { // 2^32 ns or more per tick
-		return 0, 0, false
+		return 0, false
 	}
-	rate, rem := bits.Div64(dNanos>>32, dNanos<<32, dTicks)
-	if rem != 0 {
-		rate++ // rounded up
-	}
-	rate += rate/tscRateMargin + 1
+	rate, _ := bits.Div64(dNanos>>32, dNanos<<32, dTicks)
 	const (
 		slowest = 10 << 32        // ns per tick at 100 MHz, times 2^32
 		fastest = (1 << 32) / 100 // at 100 GHz
 	)
 	if rate > slowest || rate < fastest {
-		return 0, 0, false
+		return 0, false
 	}
-	window, _ = bits.Div64(uint64(tscWindow)>>32, uint64(tscWindow)<<32, rate)
-	return rate, window, true
+	return rate, true
 }
 
-// tscCheck reports whether a new pair of readings (counter before and
-// after, clock t between them) agrees with the previous anchor (nanos,
-// ticks): the time converted from the anchor at before must not be
-// provably behind the true time then, which is at least t less the
-// bracket. A counter that went backwards fails too.
-func tscCheck(nanos int64, ticks, rate uint64, t int64, before, after uint64) bool {
-	if before < ticks {
-		return false
-	}
-	predicted := nanos + int64(mulShift32(before-ticks, rate))
-	bracket := int64(mulShift32(after-before, rate)) + 1
-	return predicted >= t-bracket
+// tscWindowTicks is tscWindow in ticks at rate (at least fastest, so the
+// quotient fits).
+func tscWindowTicks(rate uint64) uint64 {
+	window, _ := bits.Div64(uint64(tscWindow)>>32, uint64(tscWindow)<<32, rate)
+	return window
 }
 
-// tscDisable turns the counter off for the process: every clock reads
-// the OS clock from its next anchor on (at most tscWindow later).
-func tscDisable() { tsc.disabled.Store(true) }
+// tscVerdict is tscCheck's answer.
+type tscVerdict int
+
+const (
+	counterAgrees    tscVerdict = iota
+	counterBackwards            // the new pair's ticks are before the anchor's
+	clockBackwards              // the new pair's clock reading is before the anchor's
+	counterBehind               // converted ticks fell behind the clock
+)
+
+// tscCheck compares a new pair (clock t, counter ticks, its two readings
+// bracket ticks apart) with the previous anchor (nanos, anchorTicks):
+// converted from the anchor, the new pair's ticks must not fall behind t
+// by more than a quarter of the time between them, plus the bracket and a
+// microsecond.
+func tscCheck(nanos int64, anchorTicks, rate uint64, t int64, ticks, bracket uint64) tscVerdict {
+	switch {
+	case ticks < anchorTicks:
+		return counterBackwards
+	case t < nanos:
+		return clockBackwards
+	}
+	predicted := nanos + int64(mulShift32(ticks-anchorTicks, rate))
+	slack := (t-nanos)/tscBehindTolerance + int64(mulShift32(bracket, rate)) + int64(time.Microsecond)
+	if predicted < t-slack {
+		return counterBehind
+	}
+	return counterAgrees
+}
+
+// mulShift32 is a*b/2^32 for any a, b whose quotient fits 64 bits,
+// rounded down.
+func mulShift32(a, b uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	return hi<<32 | lo>>32
+}
+
+// timeMoves reports whether the clock advances while the caller runs: not
+// in a synctest bubble, whose fake clock stands still until every
+// goroutine in it blocks. Outside one it returns at the first reading
+// that differs (nanoseconds apart); in one it gives up after 5 000 ticks
+// (about 2 µs).
+func timeMoves() bool {
+	start := time.Now()
+	from := readTicks()
+	for readTicks()-from < 5_000 {
+		if time.Since(start) != 0 {
+			return true
+		}
+	}
+	return false
+}

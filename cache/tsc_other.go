@@ -7,3 +7,5 @@ package cache
 func readTicks() uint64 { return 0 }
 
 func tscUsable() bool { return false }
+
+func tscStillSource() bool { return false }
