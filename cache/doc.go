@@ -214,23 +214,28 @@
 //     busy, timers and other goroutines run late, and no reading shared
 //     between lookups could be trusted (issue #23 asked for no hit later
 //     than TTL + 5 ms; the bound is 0). TestNoHitAfterTheExpiryWithEveryPSpinning
-//     checks it with twice GOMAXPROCS goroutines spinning on Get. Writes
-//     read the monotonic clock: a TTL counts from the reading its Set
-//     takes, and ExpireAfterAccess extends an entry to its TTL after a
-//     reading the hit takes. Lookups read it too, except on Linux on
-//     amd64 where the CPU's time-stamp counter is invariant and is the
-//     kernel's clock source: there a lookup reads the counter (about a
-//     third of the cost, and no barrier to the lookup's memory loads) and
-//     converts it from an anchor, a clock reading at most a millisecond
-//     old, rounding so that its time is never before the true time and at
-//     most 10 µs after it. An entry may therefore read as absent up to
-//     10 µs before its expiry, never after it. A counter that falls
-//     behind the clock between anchors is turned off for the process, and
-//     a cache made in a testing/synctest bubble reads the clock, whose
-//     fake time the counter does not follow (tsc.go lists the rules;
-//     TestLookupTimeIsNeverEarlyAndAtMostTheBoundLate checks them on the
-//     real counter). The clock runs no timer: an idle cache costs
-//     nothing. Entries without a TTL read no time.
+//     checks it with twice GOMAXPROCS goroutines spinning on Get. A TTL
+//     counts from the clock reading its Set takes; ExpireAfterAccess
+//     extends an entry to its TTL after a reading the hit takes. On Linux
+//     on amd64, where the CPU's time-stamp counter is invariant and the
+//     kernel's clock source, a lookup first reads the counter (about a
+//     third of the cost of the OS clock, and no barrier to the lookup's
+//     memory loads) and converts it from an anchor, a clock reading at
+//     most a millisecond old. That time only ever decides that an entry
+//     expiring more than 2 ms later is live; a lookup nearer an entry's
+//     expiry, or past it, reads the OS clock and decides by it. Converted
+//     time strays from the clock's by about a tenth of a millisecond at
+//     most (the OS's own corrections of its clock's rate), so lookups
+//     decide exactly as OS clock readings would: no entry is served after
+//     its expiry, none reads as absent before it. The counter is measured
+//     once per process over two agreeing spans, each new anchor is checked
+//     against the last, and a clock whose time jumps (a testing/synctest
+//     bubble's fake time) or a counter that falls behind stops being used
+//     (tsc.go lists the rules; TestLookupsDecideAsTheOSClockWould checks
+//     them on the real counter). A cache made in a synctest bubble reads
+//     the OS clock only; one used in a bubble should be made in it. The
+//     clock runs no timer: an idle cache costs nothing. Entries without a
+//     TTL read no time.
 //   - Hashing: every key's shard, index slot, sketch counters and ghost
 //     entries come from a hash with a secret drawn per cache, so callers
 //     cannot choose keys that collide: hash/maphash, or for keys that are
@@ -255,9 +260,11 @@
 //     for them. Get, Set and Delete keep working on the memory afterwards.
 //   - Cost: a Get hit takes no lock, does not allocate (its replay, which
 //     moves the entry between lists, neither: the lists are linked through
-//     the entries), reads the time once if the entry has a TTL (the
-//     time-stamp counter where it is usable, see Expiry), and writes only its P's stripe: one atomic addition when the
-//     hit is counted without a record (sampled out or near the front in
+//     the entries), reads the time if the entry has a TTL (the
+//     time-stamp counter where it is usable, and the OS clock as well
+//     within 2 ms of the expiry; with ExpireAfterAccess the OS clock
+//     alone; see Expiry), and writes only its P's stripe: one atomic
+//     addition when the hit is counted without a record (sampled out or near the front in
 //     the concurrent mode, or outside it a repeat of the stripe's newest
 //     record), an addition and a pointer store when it is recorded. A Set of a new
 //     key allocates the entry's node, before it takes the shard's lock. A Set of a
