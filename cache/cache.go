@@ -98,14 +98,24 @@ func (c *Cache[K, V]) shardFor(key K) (*shard[K, V], uint64) {
 
 // liveAt reports whether n is live now, for a lookup, and the time it
 // decided by. With ExpireAfterAccess it reads the OS clock: a hit slides
-// the entry from that time, which must be the clock's.
+// the entry from that time, which must be the clock's. With RefreshAhead
+// the lookup's outcome also changes at the refresh point, so the
+// counter's time may decide only up to tscGuard before that.
 func (c *Cache[K, V]) liveAt(n *node[K, V]) (bool, int64) {
 	expires := n.expires.Load()
-	if c.cfg.ExpireAfterAccess && expires != 0 {
+	switch {
+	case expires == 0:
+		return true, 0
+	case c.cfg.ExpireAfterAccess:
 		t := c.now()
 		return t < expires, t
 	}
-	return c.clock.liveAt(expires)
+	limit := expires
+	if c.cfg.RefreshAhead > 0 && n.life != 0 && n.missing == nil {
+		limit = min(limit, c.refreshPoint(n))
+	}
+	t := c.clock.lookupTime(limit)
+	return t < expires, t
 }
 
 // now reads the OS clock (lookups use c.liveAt, which reads a time only

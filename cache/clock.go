@@ -75,24 +75,36 @@ func (k *clock) liveAt(expires int64) (bool, int64) {
 	if expires == 0 {
 		return true, 0
 	}
-	if !k.off.Load() {
-		s := k.seq.Load()
-		nanos, ticks := k.anchorNanos.Load(), k.anchorTicks.Load()
-		rate, window := k.rate.Load(), k.window.Load()
-		now := readTicks()
-		if s&1 == 0 && k.seq.Load() == s {
-			if t, ok := sinceAnchor(nanos, ticks, rate, window, now); ok {
-				if t < expires-int64(tscGuard) {
-					return true, t
-				}
-			} else {
-				t := k.reanchor(s)
-				return t < expires, t
-			}
+	t := k.lookupTime(expires)
+	return t < expires, t
+}
+
+// lookupTime is the time for a lookup whose outcome changes at limit (an
+// expiry, or a refresh point before it): the counter's converted time if
+// that lies more than tscGuard before limit, the OS clock's otherwise.
+func (k *clock) lookupTime(limit int64) int64 {
+	if k.off.Load() {
+		return k.precise()
+	}
+	return k.counterTime(limit)
+}
+
+// counterTime is lookupTime on a clock that uses the counter.
+func (k *clock) counterTime(limit int64) int64 {
+	s := k.seq.Load()
+	nanos, ticks := k.anchorNanos.Load(), k.anchorTicks.Load()
+	rate, window := k.rate.Load(), k.window.Load()
+	now := readTicks()
+	if s&1 == 0 && k.seq.Load() == s {
+		t, ok := sinceAnchor(nanos, ticks, rate, window, now)
+		if !ok {
+			return k.reanchor(s)
+		}
+		if t < limit-int64(tscGuard) {
+			return t
 		}
 	}
-	t := k.precise()
-	return t < expires, t
+	return k.precise()
 }
 
 // sinceAnchor converts the counter reading now to the clock's time from an
@@ -111,7 +123,7 @@ func sinceAnchor(nanos int64, ticks, rate, window, now uint64) (int64, bool) {
 // reanchor reads the OS clock for a lookup whose anchor no longer serves
 // and, where the counter is calibrated, publishes a new anchor, unless
 // another lookup is publishing one, or this one was descheduled between
-// its readings, or the counter disagrees with the clock since the last
+// its readings (anchorPair), or the clock's time jumped since the last
 // anchor (tscCheck). s is the sequence number read before the anchor was
 // found stale.
 func (k *clock) reanchor(s uint64) int64 {
@@ -122,11 +134,10 @@ func (k *clock) reanchor(s uint64) int64 {
 	if state == tscOff {
 		k.off.Store(true)
 	}
-	if state != tscReady || after < before || after-before > window/tscBracketDivisor ||
-		s&1 == 1 || !k.seq.CompareAndSwap(s, s+1) {
+	ticks, ok := anchorPair(before, after, window)
+	if state != tscReady || !ok || s&1 == 1 || !k.seq.CompareAndSwap(s, s+1) {
 		return t
 	}
-	ticks := before + (after-before)/2
 	publish := true
 	if prev := k.anchorTicks.Load(); prev == 0 {
 		// The first anchor: a clock made outside a synctest bubble may
@@ -138,7 +149,11 @@ func (k *clock) reanchor(s uint64) int64 {
 	} else {
 		switch verdict := tscCheck(k.anchorNanos.Load(), prev, rate, t, ticks, after-before); verdict {
 		case counterBackwards:
-			publish = false // another CPU's counter: the next lookup tries again
+			// Another CPU's counter behind the last anchor's, or a
+			// counter that restarted (a resume, a restored snapshot): the
+			// new pair is as good as a first one. An anchor from a CPU
+			// whose counter is behind only makes converted time run ahead
+			// on the others, which sends more lookups to the OS clock.
 		case clockBackwards, counterBehind:
 			// A clock going backwards is fake time (a synctest bubble
 			// starts in 2000); a counter behind is fake time jumping
@@ -160,4 +175,16 @@ func (k *clock) reanchor(s uint64) int64 {
 	}
 	k.seq.Store(s + 2)
 	return t
+}
+
+// anchorPair returns the tick count an anchor pairs with a clock reading
+// taken between the counter readings before and after (their middle), if
+// the two lie at most window/tscBracketDivisor apart: a goroutine
+// descheduled between them would pair the clock with a tick count far
+// from its instant.
+func anchorPair(before, after, window uint64) (uint64, bool) {
+	if after < before || after-before > window/tscBracketDivisor {
+		return 0, false
+	}
+	return before + (after-before)/2, true
 }

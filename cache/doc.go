@@ -222,12 +222,12 @@
 //     third of the cost of the OS clock, and no barrier to the lookup's
 //     memory loads) and converts it from an anchor, a clock reading at
 //     most a millisecond old. That time only ever decides that an entry
-//     expiring more than 2 ms later is live; a lookup nearer an entry's
-//     expiry, or past it, reads the OS clock and decides by it. Converted
-//     time strays from the clock's by about a tenth of a millisecond at
-//     most (the OS's own corrections of its clock's rate), so lookups
-//     decide exactly as OS clock readings would: no entry is served after
-//     its expiry, none reads as absent before it. The counter is measured
+//     expiring (or, with RefreshAhead, due a refresh) more than 2 ms later
+//     is live; a lookup nearer an entry's expiry, or past it, reads the
+//     OS clock and decides by it. Converted time strays from the clock's
+//     by under a quarter of a millisecond (the OS's own corrections of its
+//     clock's rate), so lookups decide exactly as OS clock readings would:
+//     no entry is served after its expiry, none reads as absent before it. The counter is measured
 //     once per process over two agreeing spans, each new anchor is checked
 //     against the last, and a clock whose time jumps (a testing/synctest
 //     bubble's fake time) or a counter that falls behind stops being used

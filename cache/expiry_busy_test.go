@@ -35,8 +35,11 @@ func TestNoHitAfterTheExpiryWithEveryPSpinning(t *testing.T) {
 	for round := range rounds {
 		c := newTestCache(t, Config[int, int]{Capacity: 1000, CleanupInterval: -1})
 		// Where the time-stamp counter is usable, lookups time themselves
-		// by it (tsc.go) once it is calibrated, within the first round.
-		require.Equal(t, tscUsable(), !c.clock.off.Load())
+		// by it (tsc.go) once it is calibrated, within the first round
+		// (unless the process turned it off, which the log shows).
+		if tscUsable() && tsc.state() != tscOff {
+			require.False(t, c.clock.off.Load())
+		}
 		// An entry that never expires soon, read first by every spinner:
 		// a lookup path that keeps a clock reading would take it here.
 		c.SetWithTTL(-1, -1, time.Hour)

@@ -148,7 +148,12 @@ func (c *Cache[K, V]) refreshDue(n *node[K, V], t int64) bool {
 	if c.cfg.RefreshAhead <= 0 || n.life == 0 || n.missing != nil {
 		return false
 	}
-	return t >= n.born()+int64(float64(n.life)*c.cfg.RefreshAhead)
+	return t >= c.refreshPoint(n)
+}
+
+// refreshPoint is when a lookup of n starts a refresh (RefreshAhead).
+func (c *Cache[K, V]) refreshPoint(n *node[K, V]) int64 {
+	return n.born() + int64(float64(n.life)*c.cfg.RefreshAhead)
 }
 
 // startLoad runs loader for key in the background and completes f.

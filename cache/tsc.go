@@ -13,10 +13,11 @@ import (
 // of a parallel hit. Where the CPU's time-stamp counter is usable (see
 // tscUsable) a lookup reads the counter instead and converts ticks to
 // nanoseconds from an anchor its clock took (clock.go). It trusts that
-// time only to say an entry is live, and only when the entry expires
-// more than tscGuard later; every other lookup decides by the OS clock.
-// So the counter changes no decision as long as converted time lags the
-// OS clock by less than tscGuard, which these rules keep far from:
+// time only to say an entry is live, and only when the entry expires (or
+// is due a refresh) more than tscGuard later; every other lookup decides
+// by the OS clock. So the counter changes no decision as long as
+// converted time lags the OS clock by less than tscGuard, which these
+// rules keep far from:
 //
 //   - The rate, nanoseconds per tick, is measured once per process over two
 //     consecutive spans of tscCalibrationSpan to tscCalibrationMaxSpan
@@ -28,20 +29,26 @@ import (
 //     between them); ticks before the anchor (another CPU's counter
 //     behind this one's) never match it.
 //   - So within a window converted time strays from the clock's by the
-//     rate's error over a window: the calibration's 1 % plus the OS's own
-//     corrections of its clock's rate (NTP daemons slew it by up to 10 %,
-//     chrony's ADJ_TICK), about 110 µs, and half a bracket (1 µs). The lag
-//     would reach tscGuard only if the counter ran at under a third of
-//     the calibrated rate.
+//     rate's error over a window: the calibration's 1 % plus the change in
+//     the OS's own correction of its clock's rate since the calibration
+//     (NTP daemons slew it by up to 10 % either way, chrony with
+//     ADJ_TICK: from +10 % to -10 % is 1.1/0.9, 22 %), under 0.25 ms, and
+//     half a bracket (1 µs). The lag would reach tscGuard only if the
+//     counter ran at under a third of the calibrated rate.
 //   - Each new anchor is checked against the clock's last (tscCheck): a
 //     clock that went backwards (fake time: a synctest bubble starts in
 //     2000) or ran ahead of the counter by more than a quarter (fake
 //     time jumping, or a counter that changed its rate) turns the counter
 //     off for that clock; the third counter found behind turns it off for
 //     the process, as does the kernel leaving the counter as its clock
-//     source (checked once a second).
+//     source (checked once a second, one pread). A counter behind the
+//     last anchor's (another CPU's, or one restarted by a resume) makes a
+//     new anchor as a first one does.
 //   - A clock made in a synctest bubble, or anchored first in one, never
-//     uses the counter (timeMoves).
+//     uses the counter (timeMoves). One made outside and used in a bubble
+//     stops at its first anchor there, as the bubble's time (2000) is
+//     before the real one; on a machine whose clock reads earlier than
+//     2000 it would serve hits by real time for up to one window first.
 const (
 	tscGuard              = 2 * time.Millisecond
 	tscWindow             = time.Millisecond
@@ -85,6 +92,11 @@ type tscCalibrator struct {
 	sourceChecked atomic.Int64
 	stillSource   func() bool
 
+	// nextOffer is the earliest clock reading (nanoseconds since
+	// tscBase) at which a pair can advance the calibration, so that
+	// lookups before it take no lock.
+	nextOffer atomic.Int64
+
 	mu       sync.Mutex // TryLock only: a lookup never waits for it
 	stage    int        // pairs held: 0, 1 (first), 2 (first, second and the first span's rate)
 	first    tscPoint
@@ -127,20 +139,29 @@ func (c *tscCalibrator) offer(before, after uint64, nanos int64) (rate, window u
 		}
 		return rate, c.window.Load(), tscReady
 	}
-	if after < before || after-before >= tscPairTicks || !c.mu.TryLock() {
+	if after < before || after-before >= tscPairTicks || nanos < c.nextOffer.Load() || !c.mu.TryLock() {
 		return 0, 0, c.state()
 	}
 	defer c.mu.Unlock()
 	if c.rate.Load() == 0 && !c.disabled.Load() {
 		c.advance(tscPoint{before + (after-before)/2, nanos})
+		switch c.stage {
+		case 1:
+			c.nextOffer.Store(c.first.nanos + int64(tscCalibrationSpan))
+		case 2:
+			c.nextOffer.Store(c.second.nanos + int64(tscCalibrationSpan))
+		}
 	}
 	return c.rate.Load(), c.window.Load(), c.state()
 }
 
-// advance takes a pair into the calibration. Lock held.
+// advance takes a pair into the calibration. Lock held. A span over
+// tscCalibrationMaxSpan (lookups were sparse) restarts it from the pair;
+// a span whose rate is refused, or that disagrees with the one before,
+// counts as a failed attempt, and tscMaxAttempts of them turn the counter
+// off for the process.
 func (c *tscCalibrator) advance(p tscPoint) {
-	restart := func() {
-		c.first, c.stage = p, 1
+	failed := func() {
 		if c.attempts++; c.attempts >= tscMaxAttempts {
 			c.disabled.Store(true)
 		}
@@ -150,31 +171,39 @@ func (c *tscCalibrator) advance(p tscPoint) {
 		c.first, c.stage = p, 1
 	case 1:
 		span := p.nanos - c.first.nanos
-		if span < int64(tscCalibrationSpan) {
+		switch {
+		case span < int64(tscCalibrationSpan):
+			return
+		case span > int64(tscCalibrationMaxSpan):
+			c.first = p
 			return
 		}
 		rate, ok := tscRate(c.first, p)
-		if !ok || span > int64(tscCalibrationMaxSpan) {
-			restart()
+		if !ok {
+			c.first = p
+			failed()
 			return
 		}
 		c.second, c.rate1, c.stage = p, rate, 2
 	case 2:
 		span := p.nanos - c.second.nanos
-		if span < int64(tscCalibrationSpan) {
+		switch {
+		case span < int64(tscCalibrationSpan):
+			return
+		case span > int64(tscCalibrationMaxSpan):
+			c.first, c.stage = p, 1
 			return
 		}
 		rate, ok := tscRate(c.second, p)
-		if !ok || span > int64(tscCalibrationMaxSpan) {
-			restart()
+		if !ok {
+			c.first, c.stage = p, 1
+			failed()
 			return
 		}
 		if diff := max(rate, c.rate1) - min(rate, c.rate1); diff > c.rate1/tscRateAgreement {
 			// Slide: the second span becomes the first.
 			c.first, c.second, c.rate1 = c.second, p, rate
-			if c.attempts++; c.attempts >= tscMaxAttempts {
-				c.disabled.Store(true)
-			}
+			failed()
 			return
 		}
 		overall, _ := tscRate(c.first, p)
@@ -261,11 +290,11 @@ func mulShift32(a, b uint64) uint64 {
 // in a synctest bubble, whose fake clock stands still until every
 // goroutine in it blocks. Outside one it returns at the first reading
 // that differs (nanoseconds apart); in one it gives up after 5 000 ticks
-// (about 2 µs).
+// (about 2 µs), or 100 000 readings where the counter does not tick.
 func timeMoves() bool {
 	start := time.Now()
 	from := readTicks()
-	for readTicks()-from < 5_000 {
+	for i := 0; i < 100_000 && readTicks()-from < 5_000; i++ {
 		if time.Since(start) != 0 {
 			return true
 		}

@@ -2,8 +2,8 @@ package cache
 
 import (
 	"bytes"
-	"os"
 	"sync"
+	"syscall"
 )
 
 // readTicks reads the CPU's time-stamp counter (RDTSC). It is not
@@ -32,8 +32,33 @@ var tscUsable = sync.OnceValue(func() bool {
 
 // tscStillSource reports whether the kernel's clock source is the
 // counter. The kernel switches away from a counter its watchdog finds
-// unstable; the calibrator asks again once a second (tscSourceRecheck).
+// unstable; the calibrator asks again once a second (tscSourceRecheck),
+// from a lookup, so the file stays open and each check is one pread into
+// a fixed buffer (sysfs renders the file afresh for a read at offset 0):
+// no allocation, one system call.
 func tscStillSource() bool {
-	source, err := os.ReadFile("/sys/devices/system/clocksource/clocksource0/current_clocksource")
-	return err == nil && string(bytes.TrimSpace(source)) == "tsc"
+	clockSource.mu.Lock()
+	defer clockSource.mu.Unlock()
+	if clockSource.fd == 0 {
+		fd, err := syscall.Open("/sys/devices/system/clocksource/clocksource0/current_clocksource",
+			syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+		if err != nil {
+			clockSource.fd = -1
+		} else {
+			clockSource.fd = fd + 1
+		}
+	}
+	if clockSource.fd < 0 {
+		return false
+	}
+	n, err := syscall.Pread(clockSource.fd-1, clockSource.buf[:], 0)
+	return err == nil && string(bytes.TrimSpace(clockSource.buf[:max(n, 0)])) == "tsc"
+}
+
+// clockSource is the kernel's clock-source file, opened once: fd is the
+// descriptor plus one (0: not opened yet, -1: cannot be opened).
+var clockSource struct {
+	mu  sync.Mutex
+	fd  int
+	buf [32]byte
 }

@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 	"sync"
@@ -116,12 +117,46 @@ func TestTSCCalibrationNeedsTwoSpansThatAgree(t *testing.T) {
 	assert.Equal(t, tscReady, offerAt(c, ghz3(40*ms)+suspended, 40*ms))
 	assert.InDelta(t, float64(1<<32)/3, float64(c.rate.Load()), 1, "the rate outside the suspend")
 
-	// A span over a second restarts from its end.
+	// A span over a second restarts from its end, and sparse lookups
+	// (however many) never give up on the counter.
 	c = &tscCalibrator{stillSource: always}
 	offerAt(c, ghz3(0), 0)
 	assert.Equal(t, tscPending, offerAt(c, ghz3(2_000*ms), 2_000*ms))
 	assert.Equal(t, 1, c.stage)
 	assert.Equal(t, int64(2_000*ms), c.first.nanos)
+	for i := int64(2); i < 3*tscMaxAttempts; i++ {
+		require.Equal(t, tscPending, offerAt(c, ghz3(i*2_000*ms), i*2_000*ms), "lookup %d, 2 s apart", i)
+	}
+	base := int64(3*tscMaxAttempts) * 2_000 * ms
+	offerAt(c, ghz3(base), base)
+	offerAt(c, ghz3(base+10*ms), base+10*ms)
+	assert.Equal(t, tscReady, offerAt(c, ghz3(base+20*ms), base+20*ms), "then two dense spans")
+
+	// Before a span can end, a pair is not even looked at (no lock).
+	c = &tscCalibrator{stillSource: always}
+	offerAt(c, ghz3(0), 0)
+	assert.Equal(t, int64(10*ms), c.nextOffer.Load())
+	c.mu.Lock()
+	assert.Equal(t, tscPending, offerAt(c, ghz3(5*ms), 5*ms), "returns without the lock")
+	c.mu.Unlock()
+
+	// Spans that never agree give up after tscMaxAttempts.
+	c = &tscCalibrator{stillSource: always}
+	offerAt(c, ghz3(0), 0)
+	ticks, state := ghz3(0), tscPending
+	for i := int64(1); i <= 2*tscMaxAttempts && state == tscPending; i++ {
+		ticks += uint64(30_000_000 + (i%2)*3_000_000) // 3.0 and 3.3 GHz in turn
+		state = offerAt(c, ticks, i*10*ms)
+	}
+	assert.Equal(t, tscOff, state, "disagreeing spans")
+
+	// The third counter found behind a clock turns it off for the process.
+	c = &tscCalibrator{stillSource: always}
+	c.mismatch()
+	c.mismatch()
+	assert.NotEqual(t, tscOff, c.state())
+	c.mismatch()
+	assert.Equal(t, tscOff, c.state())
 
 	// A counter standing still.
 	c = &tscCalibrator{stillSource: always}
@@ -252,11 +287,14 @@ func TestReanchorTurnsTheCounterOffWhenTimeJumps(t *testing.T) {
 	assert.Greater(t, k.anchorTicks.Load(), before, "a new anchor")
 	assert.Equal(t, uint64(2), k.seq.Load())
 
+	// The counter behind the anchor's (another CPU's, or one that
+	// restarted at a resume): the new pair replaces the anchor, or every
+	// lookup would try again until the counter caught up.
 	ahead := readTicks() + 1<<50
 	k = anchored(1, ahead)
 	k.reanchor(0)
-	assert.False(t, k.off.Load(), "counter backwards: another CPU, try again")
-	assert.Equal(t, ahead, k.anchorTicks.Load(), "not replaced")
+	assert.False(t, k.off.Load(), "counter backwards")
+	assert.Less(t, k.anchorTicks.Load(), ahead, "replaced")
 
 	k = anchored(0, readTicks())
 	k.anchorNanos.Store(k.precise() + int64(time.Hour))
@@ -304,11 +342,11 @@ func calibrated(t *testing.T, k *clock) {
 
 // TestACacheMadeOutsideABubbleServesNoExpiredEntryInIt: a cache made and
 // used outside a synctest bubble, then used in one, follows the bubble's
-// fake time. Its converted time lies 26 years after the bubble's (which
-// starts in 2000), so every entry written in the bubble is within the
-// guard and decided by the OS clock, which the bubble fakes; its next
-// anchor, in the bubble, would turn the counter off (clock backwards,
-// TestReanchorTurnsTheCounterOffWhenTimeJumps).
+// fake time: its first anchor there finds the clock gone backwards (the
+// bubble's time starts in 2000) and turns the counter off. (Before that
+// anchor, converted time lies 26 years after the bubble's, so every entry
+// written in the bubble is within the guard and decided by the OS clock,
+// which the bubble fakes.)
 func TestACacheMadeOutsideABubbleServesNoExpiredEntryInIt(t *testing.T) {
 	if !tscUsable() {
 		t.Skip("the time-stamp counter is not usable here")
@@ -316,6 +354,10 @@ func TestACacheMadeOutsideABubbleServesNoExpiredEntryInIt(t *testing.T) {
 	c := newTestCache(t, Config[int, int]{Capacity: 100, CleanupInterval: -1})
 	c.SetWithTTL(-1, -1, time.Hour)
 	calibrated(t, c.clock)
+	// Let the anchor go stale (4 windows of real time), so that the
+	// bubble's first lookup takes a new one, in fake time.
+	for from := readTicks(); readTicks()-from < 4*c.clock.window.Load(); {
+	}
 	synctest.Test(t, func(t *testing.T) {
 		hits := 0
 		for i := range 50 {
@@ -327,6 +369,7 @@ func TestACacheMadeOutsideABubbleServesNoExpiredEntryInIt(t *testing.T) {
 		}
 		assert.Zero(t, hits, "entries served a second past their TTL")
 	})
+	assert.True(t, c.clock.off.Load(), "the anchor taken in the bubble turned the counter off")
 }
 
 // TestLookupsDecideAsTheOSClockWould runs on the real counter (skipped
@@ -381,4 +424,85 @@ func TestLookupsDecideAsTheOSClockWould(t *testing.T) {
 	assert.Greater(t, anchors, uint64(50), "the counter was hardly used")
 	assert.False(t, k.off.Load(), "the clock turned the counter off")
 	assert.NotEqual(t, tscOff, tsc.state(), "the counter was turned off")
+}
+
+// TestAnchorPairRefusesAWideBracket: an anchor pairs the clock with the
+// middle of its two counter readings, and not at all when they lie more
+// than window/tscBracketDivisor apart (the goroutine was descheduled
+// between them) or out of order.
+func TestAnchorPairRefusesAWideBracket(t *testing.T) {
+	const window = 3_000_000
+	ticks, ok := anchorPair(1_000, 1_000+window/tscBracketDivisor, window)
+	assert.True(t, ok)
+	assert.Equal(t, uint64(1_000+window/tscBracketDivisor/2), ticks)
+	_, ok = anchorPair(1_000, 1_001+window/tscBracketDivisor, window)
+	assert.False(t, ok, "too wide")
+	_, ok = anchorPair(1_000, 999, window)
+	assert.False(t, ok, "out of order")
+}
+
+// onStoppedCounter makes c's clock use a counter that stands still at
+// converted time nanos (see stoppedCounterClock).
+func onStoppedCounter[K comparable, V any](c *Cache[K, V], nanos int64) {
+	c.clock.off.Store(false)
+	c.clock.anchorNanos.Store(nanos)
+	c.clock.anchorTicks.Store(0)
+	c.clock.window.Store(math.MaxUint64)
+	c.clock.rate.Store(0)
+}
+
+// TestExpireAfterAccessSlidesFromTheOSClock: a sliding entry's new expiry
+// counts from an OS clock reading, not from converted time, which may
+// stray (here it runs half an hour ahead).
+func TestExpireAfterAccessSlidesFromTheOSClock(t *testing.T) {
+	c := newTestCache(t, Config[string, int]{TTL: time.Hour, ExpireAfterAccess: true, CleanupInterval: -1})
+	c.Set("k", 1)
+	onStoppedCounter(c, c.now()+int64(30*time.Minute))
+	_, ok := c.Get("k")
+	require.True(t, ok)
+	after := c.now()
+	s, h := c.shardFor("k")
+	n := s.index.get("k", h)
+	require.NotNil(t, n)
+	assert.LessOrEqual(t, n.expires.Load(), after+int64(time.Hour), "slid from converted time")
+}
+
+// TestRefreshAheadIsDecidedByTheOSClockNearItsPoint: converted time may
+// decide a GetOrLoad hit only up to tscGuard before the refresh point, as
+// before an expiry. Here it lags 1 ms behind the refresh point while the
+// OS clock is past it: the lookup starts a refresh.
+func TestRefreshAheadIsDecidedByTheOSClockNearItsPoint(t *testing.T) {
+	const ttl = time.Hour
+	ahead := float64(5*time.Millisecond) / float64(ttl) // the refresh point 5 ms after the write
+	c := newTestCache(t, Config[string, int]{TTL: ttl, RefreshAhead: ahead, CleanupInterval: -1})
+	ctx := t.Context()
+	loads := make(chan int, 4)
+	loader := func(context.Context, string) (int, error) { loads <- 1; return 1, nil }
+	_, err := c.GetOrLoad(ctx, "k", loader)
+	require.NoError(t, err)
+	<-loads
+	s, h := c.shardFor("k")
+	n := s.index.get("k", h)
+	require.NotNil(t, n)
+	point := c.refreshPoint(n)
+	for c.now() < point { // real time: a few milliseconds
+	}
+	onStoppedCounter(c, point-int64(time.Millisecond))
+	_, err = c.GetOrLoad(ctx, "k", loader)
+	require.NoError(t, err)
+	select {
+	case <-loads:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no refresh started past the refresh point")
+	}
+}
+
+// TestTheClockSourceCheckDoesNotAllocate: the once-a-second check of the
+// kernel's clock source runs inside a lookup, which must not allocate.
+func TestTheClockSourceCheckDoesNotAllocate(t *testing.T) {
+	if !tscUsable() {
+		t.Skip("the time-stamp counter is not usable here")
+	}
+	require.True(t, tscStillSource())
+	assert.Zero(t, testing.AllocsPerRun(100, func() { tscStillSource() }))
 }
