@@ -420,8 +420,10 @@ func TestLookupsDecideAsTheOSClockWould(t *testing.T) {
 		assert.Zero(t, r.late, "hits at or after the expiry")
 		assert.Zero(t, r.early, "misses before the expiry")
 	}
-	// An anchor serves a millisecond: 200 ms of lookups took about 200.
-	assert.Greater(t, anchors, uint64(50), "the counter was hardly used")
+	// An anchor serves a millisecond: 200 ms of lookups took about 200 on
+	// an idle machine (fewer where the goroutines wait for a CPU; none
+	// where the counter is off).
+	assert.Greater(t, anchors, uint64(10), "the counter was hardly used")
 	assert.False(t, k.off.Load(), "the clock turned the counter off")
 	assert.NotEqual(t, tscOff, tsc.state(), "the counter was turned off")
 }
