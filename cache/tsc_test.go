@@ -87,9 +87,7 @@ func offerAt(c *tscCalibrator, ticks uint64, nanos int64) tscState {
 // longer uses as its clock source is turned off at the next check.
 func TestTSCCalibrationNeedsTwoSpansThatAgree(t *testing.T) {
 	const ms = int64(time.Millisecond)
-	always := func() bool { return true }
-
-	c := &tscCalibrator{stillSource: always}
+	c := newTestCalibrator()
 	assert.Equal(t, tscPending, offerAt(c, ghz3(0), 0))
 	assert.Equal(t, tscPending, offerAt(c, ghz3(9*ms), 9*ms), "under 10 ms: not a span")
 	assert.Equal(t, tscPending, offerAt(c, ghz3(10*ms), 10*ms), "one span")
@@ -100,7 +98,7 @@ func TestTSCCalibrationNeedsTwoSpansThatAgree(t *testing.T) {
 
 	// A wide bracket (the goroutine was descheduled between the counter
 	// readings) is not taken.
-	c = &tscCalibrator{stillSource: always}
+	c = newTestCalibrator()
 	_, _, state := c.offer(ghz3(0), ghz3(0)+tscPairTicks, 0)
 	assert.Equal(t, tscPending, state)
 	assert.Equal(t, 0, c.stage)
@@ -108,7 +106,7 @@ func TestTSCCalibrationNeedsTwoSpansThatAgree(t *testing.T) {
 	// The second span includes a 10 ms suspend: the clock stood, the
 	// counter ran. It disagrees with the first and is slid past; the rate
 	// comes from the spans after it.
-	c = &tscCalibrator{stillSource: always}
+	c = newTestCalibrator()
 	offerAt(c, ghz3(0), 0)
 	offerAt(c, ghz3(10*ms), 10*ms)
 	suspended := uint64(30_000_000)
@@ -119,7 +117,7 @@ func TestTSCCalibrationNeedsTwoSpansThatAgree(t *testing.T) {
 
 	// A span over a second restarts from its end, and sparse lookups
 	// (however many) never give up on the counter.
-	c = &tscCalibrator{stillSource: always}
+	c = newTestCalibrator()
 	offerAt(c, ghz3(0), 0)
 	assert.Equal(t, tscPending, offerAt(c, ghz3(2_000*ms), 2_000*ms))
 	assert.Equal(t, 1, c.stage)
@@ -133,7 +131,7 @@ func TestTSCCalibrationNeedsTwoSpansThatAgree(t *testing.T) {
 	assert.Equal(t, tscReady, offerAt(c, ghz3(base+20*ms), base+20*ms), "then two dense spans")
 
 	// Before a span can end, a pair is not even looked at (no lock).
-	c = &tscCalibrator{stillSource: always}
+	c = newTestCalibrator()
 	offerAt(c, ghz3(0), 0)
 	assert.Equal(t, int64(10*ms), c.nextOffer.Load())
 	c.mu.Lock()
@@ -141,7 +139,7 @@ func TestTSCCalibrationNeedsTwoSpansThatAgree(t *testing.T) {
 	c.mu.Unlock()
 
 	// Spans that never agree give up after tscMaxAttempts.
-	c = &tscCalibrator{stillSource: always}
+	c = newTestCalibrator()
 	offerAt(c, ghz3(0), 0)
 	ticks, state := ghz3(0), tscPending
 	for i := int64(1); i <= 2*tscMaxAttempts && state == tscPending; i++ {
@@ -151,7 +149,7 @@ func TestTSCCalibrationNeedsTwoSpansThatAgree(t *testing.T) {
 	assert.Equal(t, tscOff, state, "disagreeing spans")
 
 	// The third counter found behind a clock turns it off for the process.
-	c = &tscCalibrator{stillSource: always}
+	c = newTestCalibrator()
 	c.mismatch()
 	c.mismatch()
 	assert.NotEqual(t, tscOff, c.state())
@@ -159,7 +157,7 @@ func TestTSCCalibrationNeedsTwoSpansThatAgree(t *testing.T) {
 	assert.Equal(t, tscOff, c.state())
 
 	// A counter standing still.
-	c = &tscCalibrator{stillSource: always}
+	c = newTestCalibrator()
 	state = tscPending
 	for i := int64(0); i < 2*tscMaxAttempts && state == tscPending; i++ {
 		state = offerAt(c, 7, i*10*ms)
@@ -208,10 +206,26 @@ func TestTSCCheckVerdicts(t *testing.T) {
 // nanos (rate 0, a window of all ticks): a counter standing still, to pin
 // what a lookup decides by the counter and what by the OS clock.
 func stoppedCounterClock(nanos int64) *clock {
-	k := &clock{base: time.Now(), cal: &tscCalibrator{stillSource: func() bool { return true }}}
-	k.anchorNanos.Store(nanos)
-	k.window.Store(math.MaxUint64)
+	k := &clock{base: time.Now(), cal: newTestCalibrator()}
+	stopCounter(k, nanos)
 	return k
+}
+
+// stopCounter makes k use a counter that stands still at converted time
+// nanos: its anchor converts every tick to nanos (rate 0, a window of all
+// ticks).
+func stopCounter(k *clock, nanos int64) {
+	k.off.Store(false)
+	k.anchorNanos.Store(nanos)
+	k.anchorTicks.Store(0)
+	k.window.Store(math.MaxUint64)
+	k.rate.Store(0)
+}
+
+// newTestCalibrator is an uncalibrated calibrator whose kernel keeps the
+// counter as its clock source.
+func newTestCalibrator() *tscCalibrator {
+	return &tscCalibrator{stillSource: func() bool { return true }}
 }
 
 // TestLiveAtTrustsTheCounterOnlyForHitsBeyondTheGuard: converted time
@@ -258,7 +272,7 @@ func TestLiveAtTrustsTheCounterOnlyForHitsBeyondTheGuard(t *testing.T) {
 // ticks (a counter that runs ahead of the clock here, which tscCheck
 // accepts).
 func readyCalibrator() *tscCalibrator {
-	c := &tscCalibrator{stillSource: func() bool { return true }}
+	c := newTestCalibrator()
 	c.window.Store(math.MaxUint64 / 2)
 	c.rate.Store(1 << 32)
 	return c
@@ -443,23 +457,13 @@ func TestAnchorPairRefusesAWideBracket(t *testing.T) {
 	assert.False(t, ok, "out of order")
 }
 
-// onStoppedCounter makes c's clock use a counter that stands still at
-// converted time nanos (see stoppedCounterClock).
-func onStoppedCounter[K comparable, V any](c *Cache[K, V], nanos int64) {
-	c.clock.off.Store(false)
-	c.clock.anchorNanos.Store(nanos)
-	c.clock.anchorTicks.Store(0)
-	c.clock.window.Store(math.MaxUint64)
-	c.clock.rate.Store(0)
-}
-
 // TestExpireAfterAccessSlidesFromTheOSClock: a sliding entry's new expiry
 // counts from an OS clock reading, not from converted time, which may
 // stray (here it runs half an hour ahead).
 func TestExpireAfterAccessSlidesFromTheOSClock(t *testing.T) {
 	c := newTestCache(t, Config[string, int]{TTL: time.Hour, ExpireAfterAccess: true, CleanupInterval: -1})
 	c.Set("k", 1)
-	onStoppedCounter(c, c.now()+int64(30*time.Minute))
+	stopCounter(c.clock, c.now()+int64(30*time.Minute))
 	_, ok := c.Get("k")
 	require.True(t, ok)
 	after := c.now()
@@ -489,7 +493,7 @@ func TestRefreshAheadIsDecidedByTheOSClockNearItsPoint(t *testing.T) {
 	point := c.refreshPoint(n)
 	for c.now() < point { // real time: a few milliseconds
 	}
-	onStoppedCounter(c, point-int64(time.Millisecond))
+	stopCounter(c.clock, point-int64(time.Millisecond))
 	_, err = c.GetOrLoad(ctx, "k", loader)
 	require.NoError(t, err)
 	select {
